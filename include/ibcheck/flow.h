@@ -1,0 +1,65 @@
+/* flow: trainers on one theta and one data set, in any mode (THEORY §3).
+ * GD, seeded minibatch SGD, gradient flow by fixed-step RK4, and gradient
+ * flow by adaptive Gragg-Bulirsch-Stoer extrapolation whose tolerance can be
+ * driven toward 2^-BITS, with switching-event location for p = 1.
+ * The algorithms live once in src/flow/flow_impl.h. */
+#ifndef IBCHECK_FLOW_H
+#define IBCHECK_FLOW_H
+#include "ibcheck/net.h"
+
+typedef enum { IBC_METHOD_GD = 0, IBC_METHOD_SGD, IBC_METHOD_RK4, IBC_METHOD_ADAPTIVE } ibc_method;
+
+/* Called at every recorded point.  t is gradient-flow time (eta*step for GD),
+ * step the step count; loss is the full-batch loss at theta (length 1).
+ * Return nonzero to stop the run early. */
+typedef int (*ibc_observer_fn)(void *ctx, const ibc_net *net, const ibc_vec *theta,
+                               double t, long step, const ibc_vec *loss);
+
+typedef struct {
+    ibc_method method;
+    double lr;             /* GD/SGD step eta; RK4 step size */
+    long steps;            /* GD/SGD/RK4: number of steps */
+    double t_end;          /* ADAPTIVE: final time */
+    double tol;            /* ADAPTIVE: local error tolerance; 0 = 2^(-bits+8) */
+    long batch;            /* SGD batch size (1..n) */
+    unsigned long seed;    /* SGD shuffle seed */
+    int events;            /* ADAPTIVE, p = 1: locate switching events (default 1) */
+    long record_every;     /* GD/SGD/RK4: observer every k steps (0: only start and end) */
+    const double *record_t;/* ADAPTIVE: sorted times to record (may be NULL) */
+    long n_record_t;
+    int track_balance;     /* GD: accumulate the exact eta^2 correction of Q_j */
+    ibc_observer_fn obs;
+    void *obs_ctx;
+} ibc_flow_opts;
+
+typedef struct {
+    long steps, rejected, events, grad_evals;
+    double t;              /* time reached */
+    double h_min;          /* smallest accepted adaptive step */
+    /* max_j |Q_j(T) - Q_j(0) - corr_j| (corr: GD's exact eta^2 term; 0 for GF)
+     * and the scale max_j v_j(T)^2, MPFR (GD: with track_balance; GF: always) */
+    mpfr_t balance_drift, balance_scale;
+} ibc_flow_stats;
+
+void ibc_flow_opts_default(ibc_flow_opts *o);
+const char *ibc_method_name(ibc_method m);
+int ibc_method_parse(ibc_method *m, const char *s, char *err);
+void ibc_flow_stats_init(ibc_flow_stats *s);
+void ibc_flow_stats_clear(ibc_flow_stats *s);
+
+/* Runs the trainer from theta in place.  Returns IBC_OK, or IBC_ENUMERIC on
+ * NaN/inf or step-size collapse (err says at which step and time; theta
+ * keeps the last good value), or IBC_EINPUT on bad options. */
+int ibc_flow_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
+                 ibc_flow_stats *st, char *err);
+
+/* One explicit step of the classical RK4 / GD map on a general field, exposed
+ * for the integrator order test: y' = F(t, y) in mode of y. */
+typedef void (*ibc_field_fn)(void *ctx, double t, const ibc_vec *y, ibc_vec *dy);
+/* Integrates y' = F from t0 to t1 with the adaptive GBS method at tol. */
+int ibc_flow_gbs_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t1,
+                       double tol, ibc_flow_stats *st, char *err);
+/* Fixed-step RK4 for nsteps from t0 to t1. */
+void ibc_flow_rk4_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t1, long nsteps);
+
+#endif

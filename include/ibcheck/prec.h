@@ -1,0 +1,53 @@
+/* prec: precision modes (double, mpfr:BITS) and the mode-agnostic array ibc_vec.
+ * A mode is chosen at run time; every result records it (DESIGN.md). */
+#ifndef IBCHECK_PREC_H
+#define IBCHECK_PREC_H
+#include <stddef.h>
+#include <mpfr.h>
+
+#define IBC_ERRLEN 320          /* size of every error buffer */
+#define IBC_BITS_MIN 53
+#define IBC_BITS_MAX 65536
+
+/* Status codes, also the CLI's exit codes where they overlap. */
+enum { IBC_OK = 0, IBC_EREFUTED = 1, IBC_EINPUT = 2, IBC_ENUMERIC = 3, IBC_EIO = 4 };
+
+typedef enum { IBC_DOUBLE = 0, IBC_MPFR = 1 } ibc_mode;
+typedef struct { ibc_mode mode; long bits; } ibc_prec;   /* bits = 53 for double */
+
+/* Parses "double" or "mpfr:BITS" (53 <= BITS <= 65536).  On bad input returns
+ * IBC_EINPUT and writes one line naming the value and the allowed range to err. */
+int ibc_prec_parse(ibc_prec *pr, const char *s, char *err);
+/* Writes "double" or "mpfr:BITS" into buf (at least 24 bytes) and returns buf. */
+const char *ibc_prec_str(ibc_prec pr, char *buf);
+ibc_prec ibc_prec_double(void);
+ibc_prec ibc_prec_mpfr(long bits);
+
+/* A vector of len reals in one mode: d (double) or m (MPFR at pr.bits).
+ * init zeroes it; clear releases it.  Values move between modes only
+ * through MPFR, rounding to nearest. */
+typedef struct {
+    ibc_prec pr;
+    long len;
+    double *d;
+    mpfr_ptr m;
+} ibc_vec;
+
+void ibc_vec_init(ibc_vec *v, long len, ibc_prec pr);
+void ibc_vec_clear(ibc_vec *v);
+double ibc_vec_get_d(const ibc_vec *v, long i);
+void ibc_vec_get_mpfr(mpfr_ptr r, const ibc_vec *v, long i);   /* rounds to r's precision */
+void ibc_vec_set_mpfr(ibc_vec *v, long i, mpfr_srcptr x);      /* rounds to v's mode */
+void ibc_vec_set_d(ibc_vec *v, long i, double x);
+/* dst = src elementwise, rounding into dst's mode (lengths must agree). */
+void ibc_vec_set(ibc_vec *dst, const ibc_vec *src);
+/* 1 when every entry is finite (no NaN, no inf). */
+int ibc_vec_is_finite(const ibc_vec *v);
+/* Max |a_i - b_i| evaluated exactly enough in MPFR at 'bits' bits, written to r. */
+void ibc_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b);
+
+/* OpenBLAS threads: 1 unless IBC_THREADS says otherwise; results are
+ * bitwise reproducible for a given thread count. */
+void ibc_prec_blas_setup(void);
+
+#endif

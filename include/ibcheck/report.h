@@ -1,0 +1,24 @@
+/* report: the table of checked claims in md, csv, tex (booktabs) or json. */
+#ifndef IBCHECK_REPORT_H
+#define IBCHECK_REPORT_H
+#include <stdio.h>
+#include "ibcheck/claim.h"
+
+typedef enum { IBC_FMT_MD = 0, IBC_FMT_CSV, IBC_FMT_TEX, IBC_FMT_JSON } ibc_format;
+
+/* Parses "md", "csv", "tex" or "json" into f; on anything else IBC_EINPUT and
+ * one line in err naming the value and the allowed set. */
+int ibc_format_parse(ibc_format *f, const char *s, char *err);
+/* Writes all rows as one table.  Returns 0, or -1 on a write error. */
+int ibc_report_rows(FILE *out, const ibc_rows *rows, ibc_format fmt);
+/* The name ibc_format_parse accepts for f ("md", "csv", "tex", "json"). */
+const char *ibc_format_name(ibc_format f);
+
+/* Writer callback for ibc_report_write_atomic: returns 0, or nonzero to abort. */
+typedef int (*ibc_write_fn)(FILE *out, void *ctx);
+/* Writes path atomically: fn writes a temporary file in path's directory,
+ * which is flushed, fsync'ed and renamed over path.  On any failure the
+ * temporary is removed, path is untouched, and IBC_EIO + one line in err. */
+int ibc_report_write_atomic(const char *path, ibc_write_fn fn, void *ctx, char *err);
+
+#endif

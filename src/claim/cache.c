@@ -1,0 +1,194 @@
+/* claim: trained networks shared between claims within one process.
+ * Several claims read the same trained network (balance and alignment both
+ * want p = 3 at the defaults); the cache makes `ibcheck check` train it once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "ibcheck/claim.h"
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+typedef struct {
+    double p;
+    ibc_prec pr;
+    const char *method;
+    long total;          /* steps, or 0 when the run is bounded by time */
+    double t_end;
+} progress_ctx;
+
+/* A progress line on a terminal only (DESIGN: quiet otherwise); \033[K wipes
+ * what a longer previous line left behind. */
+static int progress_obs(void *ctx, const ibc_net *net, const ibc_vec *theta,
+                        double t, long step, const ibc_vec *loss)
+{
+    const progress_ctx *pc = ctx;
+    char pb[24], lb[48] = "?";
+    mpfr_t l;
+    mpfr_init2(l, 64);
+    if (loss && loss->len >= 1) {
+        ibc_vec_get_mpfr(l, loss, 0);
+        ibc_fmt_mpfr(lb, l, 4);
+    }
+    mpfr_clear(l);
+    if (pc->total > 0)
+        fprintf(stderr, "\ribcheck: training p=%g %s %s: step %ld/%ld, loss %s\033[K",
+                pc->p, ibc_prec_str(pc->pr, pb), pc->method, step, pc->total, lb);
+    else
+        fprintf(stderr, "\ribcheck: training p=%g %s %s: t = %.4g/%.4g, loss %s\033[K",
+                pc->p, ibc_prec_str(pc->pr, pb), pc->method, t, pc->t_end, lb);
+    fflush(stderr);
+    return 0;
+}
+
+void ibc_trained_clear(ibc_trained *t)
+{
+    ibc_vec_clear(&t->theta);
+    ibc_flow_stats_clear(&t->stats);
+    if (t->net)
+        ibc_net_free(t->net);
+    if (t->data)
+        ibc_data_free(t->data);
+    t->net = NULL;
+    t->data = NULL;
+}
+
+int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr,
+                     double t_end, double tol, char *err)
+{
+    memset(t, 0, sizeof *t);
+    ibc_flow_stats_init(&t->stats);
+    ibc_net_params np = {.p = p, .h = cfg->h, .loss = cfg->loss, .mean = cfg->mean};
+    int rc = ibc_config_check(cfg, err);
+    if (rc == IBC_OK)
+        rc = ibc_net_check(&np, err);
+    if (rc == IBC_OK && !(pr.mode == IBC_DOUBLE
+                          || (pr.mode == IBC_MPFR && pr.bits >= IBC_BITS_MIN && pr.bits <= IBC_BITS_MAX))) {
+        snprintf(err, IBC_ERRLEN, "precision mpfr:%ld is out of range: need %d <= BITS <= %d",
+                 pr.bits, IBC_BITS_MIN, IBC_BITS_MAX);
+        rc = IBC_EINPUT;
+    }
+    if (rc != IBC_OK) {
+        ibc_trained_clear(t);
+        return rc;
+    }
+    t->data = ibc_data_alloc(&cfg->model, cfg->n, 0);
+    if (!t->data) {
+        snprintf(err, IBC_ERRLEN, "cannot generate data: D = %ld, K = %ld, K1 = %ld, n = %ld",
+                 cfg->model.D, cfg->model.K, cfg->model.K1, cfg->n);
+        ibc_trained_clear(t);
+        return IBC_EINPUT;
+    }
+    t->net = ibc_net_alloc(t->data, &np, pr);
+    if (!t->net) {
+        snprintf(err, IBC_ERRLEN, "cannot build the network: p = %g, h = %ld", p, cfg->h);
+        ibc_trained_clear(t);
+        return IBC_EINPUT;
+    }
+    ibc_vec_init(&t->theta, ibc_net_dim(t->net), pr);
+    rc = ibc_net_init_theta(t->net, &t->theta, cfg->init, cfg->eps, cfg->model.seed, err);
+    if (rc != IBC_OK) {
+        ibc_trained_clear(t);
+        return rc;
+    }
+
+    ibc_flow_opts o;
+    ibc_flow_opts_default(&o);
+    o.method = cfg->method;
+    o.lr = cfg->lr;
+    o.steps = cfg->steps;
+    o.batch = cfg->batch;
+    o.seed = cfg->model.seed;
+    /* The adaptive integrator runs to a time, not a step count: by default
+     * the time the GD run with the same lr and steps reaches. */
+    if (cfg->method == IBC_METHOD_ADAPTIVE) {
+        o.t_end = t_end > 0 ? t_end : cfg->lr * (double)cfg->steps;
+        o.tol = tol;
+    }
+    o.track_balance = cfg->method == IBC_METHOD_GD;
+    progress_ctx pc = {p, pr, ibc_method_name(cfg->method),
+                       cfg->method == IBC_METHOD_ADAPTIVE ? 0 : cfg->steps, o.t_end};
+    int show = cfg->verbose && isatty(2);
+    if (show) {
+        o.obs = progress_obs;
+        o.obs_ctx = &pc;
+        if (cfg->method != IBC_METHOD_ADAPTIVE)
+            o.record_every = cfg->steps >= 200 ? cfg->steps / 100 : 1;
+    }
+    double t0 = now_seconds();
+    rc = ibc_flow_run(t->net, &t->theta, &o, &t->stats, err);
+    t->seconds = now_seconds() - t0;
+    if (show) {
+        fputs("\r\033[K", stderr);
+        fflush(stderr);
+    }
+    if (rc != IBC_OK) {
+        ibc_trained_clear(t);
+        return rc;
+    }
+    return IBC_OK;
+}
+
+/* ---- the cache: a short list, keyed by every parameter training reads ---- */
+
+typedef struct cache_entry {
+    ibc_config cfg;
+    double p;
+    ibc_prec pr;
+    ibc_trained t;
+    struct cache_entry *next;
+} cache_entry;
+
+static cache_entry *cache_head;
+
+static int same_training(const ibc_config *a, double pa, ibc_prec pra,
+                         const cache_entry *e)
+{
+    const ibc_config *b = &e->cfg;
+    const ibc_model_params *ma = &a->model, *mb = &b->model;
+    return pa == e->p && pra.mode == e->pr.mode && pra.bits == e->pr.bits
+        && ma->D == mb->D && ma->K == mb->K && ma->K1 == mb->K1 && ma->alpha == mb->alpha
+        && ma->random_centers == mb->random_centers && ma->seed == mb->seed
+        && a->n == b->n && a->h == b->h && strcmp(a->eps, b->eps) == 0
+        && a->init == b->init && a->loss == b->loss && a->mean == b->mean
+        && a->method == b->method && a->lr == b->lr && a->steps == b->steps
+        && a->batch == b->batch;
+}
+
+const ibc_trained *ibc_claim_trained(const ibc_config *cfg, double p, ibc_prec pr, char *err)
+{
+    for (cache_entry *e = cache_head; e; e = e->next)
+        if (same_training(cfg, p, pr, e))
+            return &e->t;
+    cache_entry *e = calloc(1, sizeof *e);
+    if (!e) {
+        snprintf(err, IBC_ERRLEN, "out of memory caching a trained network");
+        return NULL;
+    }
+    if (ibc_trained_init(&e->t, cfg, p, pr, 0, 0, err) != IBC_OK) {
+        free(e);
+        return NULL;
+    }
+    e->cfg = *cfg;
+    e->p = p;
+    e->pr = pr;
+    e->next = cache_head;
+    cache_head = e;
+    return &e->t;
+}
+
+void ibc_claim_cache_clear(void)
+{
+    while (cache_head) {
+        cache_entry *e = cache_head;
+        cache_head = e->next;
+        ibc_trained_clear(&e->t);
+        free(e);
+    }
+}

@@ -1,0 +1,234 @@
+/* claim: result rows, verdicts, the shared configuration and its validation. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ibcheck/claim.h"
+
+/* Copies src into dst[size], cutting at a UTF-8 character boundary so that a
+ * truncated "§" or "μ" never leaves half a character in a table cell. */
+static void copy_trunc(char *dst, size_t size, const char *src)
+{
+    if (!src)
+        src = "";
+    size_t len = strlen(src);
+    if (len >= size) {
+        len = size - 1;
+        while (len > 0 && ((unsigned char)src[len] & 0xC0) == 0x80)
+            len--;
+    }
+    memcpy(dst, src, len);
+    dst[len] = '\0';
+}
+
+void ibc_rows_init(ibc_rows *r)
+{
+    r->row = NULL;
+    r->n = 0;
+    r->cap = 0;
+}
+
+void ibc_rows_clear(ibc_rows *r)
+{
+    free(r->row);
+    ibc_rows_init(r);
+}
+
+ibc_row *ibc_rows_add(ibc_rows *r, const char *claim, const char *what,
+                      const char *precision, const char *measured, const char *bound,
+                      const char *margin, ibc_verdict v, const char *source,
+                      const char *params_fmt, ...)
+{
+    if (r->n == r->cap) {
+        long cap = r->cap ? 2 * r->cap : 16;
+        ibc_row *p = realloc(r->row, (size_t)cap * sizeof *p);
+        if (!p)
+            return NULL;
+        r->row = p;
+        r->cap = cap;
+    }
+    ibc_row *row = &r->row[r->n];
+    memset(row, 0, sizeof *row);
+    copy_trunc(row->claim, sizeof row->claim, claim);
+    copy_trunc(row->what, sizeof row->what, what);
+    copy_trunc(row->precision, sizeof row->precision, precision);
+    copy_trunc(row->measured, sizeof row->measured, measured);
+    copy_trunc(row->bound, sizeof row->bound, bound);
+    copy_trunc(row->margin, sizeof row->margin, margin);
+    copy_trunc(row->source, sizeof row->source, source);
+    row->verdict = v;
+    /* Format into a roomier buffer first so the cut can respect UTF-8. */
+    char buf[1024] = "";
+    if (params_fmt) {
+        va_list ap;
+        va_start(ap, params_fmt);
+        vsnprintf(buf, sizeof buf, params_fmt, ap);
+        va_end(ap);
+    }
+    copy_trunc(row->params, sizeof row->params, buf);
+    r->n++;
+    return row;
+}
+
+const char *ibc_verdict_name(ibc_verdict v)
+{
+    switch (v) {
+    case IBC_HOLDS: return "holds";
+    case IBC_REFUTED: return "REFUTED";
+    case IBC_INFO: return "info";
+    case IBC_FINDING: return "finding";
+    }
+    return "?";
+}
+
+int ibc_rows_refuted(const ibc_rows *r)
+{
+    for (long i = 0; i < r->n; i++)
+        if (r->row[i].verdict == IBC_REFUTED)
+            return IBC_REFUTED;
+    return IBC_HOLDS;
+}
+
+void ibc_config_default(ibc_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->model.D = 30;
+    c->model.K = 10;
+    c->model.K1 = 6;
+    c->model.alpha = 0.1;
+    c->model.random_centers = 0;
+    c->model.seed = 0;
+    c->n = 500;
+    c->h = 100;
+    copy_trunc(c->eps, sizeof c->eps, "1e-6");
+    c->init = IBC_INIT_BALANCED;
+    c->loss = IBC_LOSS_EXP;
+    c->mean = 1;
+    c->method = IBC_METHOD_GD;
+    c->lr = 0.2;
+    c->steps = 20000;
+    c->batch = 100;
+    c->prec = ibc_prec_double();
+    c->prec_hi = ibc_prec_mpfr(128);
+    c->verbose = 0;
+}
+
+/* Caps on sizes keep h*D + h and n*D far from overflow and from allocations
+ * that can only fail; they are far above anything THEORY §8 asks for. */
+#define IBC_SIZE_MAX 10000000L
+#define IBC_CELLS_MAX 1000000000L
+
+static int check_prec(ibc_prec pr, const char *name, char *err)
+{
+    char buf[24];
+    if (pr.mode == IBC_DOUBLE && pr.bits == 53)
+        return IBC_OK;
+    if (pr.mode == IBC_MPFR && pr.bits >= IBC_BITS_MIN && pr.bits <= IBC_BITS_MAX)
+        return IBC_OK;
+    snprintf(err, IBC_ERRLEN, "%s = %s is out of range: need 'double' or 'mpfr:BITS' with %d <= BITS <= %d",
+             name, pr.mode == IBC_MPFR ? ibc_prec_str(pr, buf) : "(unknown mode)",
+             IBC_BITS_MIN, IBC_BITS_MAX);
+    return IBC_EINPUT;
+}
+
+/* Field names in the messages are the CLI's flag names, so the CLI can say
+ * "--K1 = 10 ..." by prefixing "--". */
+int ibc_config_check(const ibc_config *c, char *err)
+{
+    const ibc_model_params *m = &c->model;
+    if (m->K1 < 1 || m->K1 >= m->K) {
+        snprintf(err, IBC_ERRLEN, "K1 = %ld is out of range: need 1 <= K1 < K = %ld", m->K1, m->K);
+        return IBC_EINPUT;
+    }
+    if (m->K > m->D) {
+        snprintf(err, IBC_ERRLEN, "K = %ld is out of range: need K1 = %ld < K <= D = %ld", m->K, m->K1, m->D);
+        return IBC_EINPUT;
+    }
+    if (m->D > IBC_SIZE_MAX) {
+        snprintf(err, IBC_ERRLEN, "D = %ld is out of range: need K = %ld <= D <= %ld", m->D, m->K, IBC_SIZE_MAX);
+        return IBC_EINPUT;
+    }
+    if (!(m->alpha >= 0) || !isfinite(m->alpha)) {
+        snprintf(err, IBC_ERRLEN, "alpha = %g is out of range: need a finite alpha >= 0", m->alpha);
+        return IBC_EINPUT;
+    }
+    if (c->n < 1 || c->n > IBC_SIZE_MAX || c->n > IBC_CELLS_MAX / m->D) {
+        snprintf(err, IBC_ERRLEN, "n = %ld is out of range: need 1 <= n <= %ld and n*D <= %ld",
+                 c->n, IBC_SIZE_MAX, IBC_CELLS_MAX);
+        return IBC_EINPUT;
+    }
+    if (c->h < 1 || c->h > IBC_SIZE_MAX || c->h > IBC_CELLS_MAX / (m->D + 1)) {
+        snprintf(err, IBC_ERRLEN, "h = %ld is out of range: need 1 <= h <= %ld and h*(D+1) <= %ld",
+                 c->h, IBC_SIZE_MAX, IBC_CELLS_MAX);
+        return IBC_EINPUT;
+    }
+    /* eps is a decimal string so that 1e-1000 survives into MPFR modes. */
+    if (!memchr(c->eps, '\0', sizeof c->eps)) {
+        snprintf(err, IBC_ERRLEN, "eps is not a terminated string: need a number > 0");
+        return IBC_EINPUT;
+    }
+    mpfr_t e;
+    mpfr_init2(e, 64);
+    int bad = c->eps[0] == '\0' || mpfr_set_str(e, c->eps, 10, MPFR_RNDN) != 0
+              || !mpfr_number_p(e) || mpfr_sgn(e) <= 0;
+    mpfr_clear(e);
+    if (bad) {
+        snprintf(err, IBC_ERRLEN, "eps = %s is out of range: need a finite decimal number eps > 0", c->eps);
+        return IBC_EINPUT;
+    }
+    if (c->init != IBC_INIT_BALANCED && c->init != IBC_INIT_GAUSSIAN) {
+        snprintf(err, IBC_ERRLEN, "init = %d is out of range: need balanced or gaussian", (int)c->init);
+        return IBC_EINPUT;
+    }
+    if (c->loss != IBC_LOSS_EXP && c->loss != IBC_LOSS_LOGISTIC) {
+        snprintf(err, IBC_ERRLEN, "loss = %d is out of range: need exp or logistic", (int)c->loss);
+        return IBC_EINPUT;
+    }
+    if (c->mean != 0 && c->mean != 1) {
+        snprintf(err, IBC_ERRLEN, "mean = %d is out of range: need 0 (sum) or 1 (mean)", c->mean);
+        return IBC_EINPUT;
+    }
+    if ((int)c->method < IBC_METHOD_GD || (int)c->method > IBC_METHOD_ADAPTIVE) {
+        snprintf(err, IBC_ERRLEN, "method = %d is out of range: need gd, sgd, rk4 or adaptive", (int)c->method);
+        return IBC_EINPUT;
+    }
+    if (!(c->lr > 0) || !isfinite(c->lr)) {
+        snprintf(err, IBC_ERRLEN, "lr = %g is out of range: need a finite lr > 0", c->lr);
+        return IBC_EINPUT;
+    }
+    if (c->steps < 0) {
+        snprintf(err, IBC_ERRLEN, "steps = %ld is out of range: need steps >= 0", c->steps);
+        return IBC_EINPUT;
+    }
+    /* Only SGD draws batches; holding GD to batch <= n would make a plain
+     * "--n 50" fail on a parameter it never reads. */
+    if (c->batch < 1 || (c->method == IBC_METHOD_SGD && c->batch > c->n)) {
+        snprintf(err, IBC_ERRLEN, "batch = %ld is out of range: need 1 <= batch <= n = %ld", c->batch, c->n);
+        return IBC_EINPUT;
+    }
+    if (check_prec(c->prec, "precision", err) || check_prec(c->prec_hi, "hi-precision", err))
+        return IBC_EINPUT;
+    return IBC_OK;
+}
+
+const char *ibc_fmt_mpfr(char *buf, mpfr_srcptr x, int digits)
+{
+    /* 24 digits keep the longest case (sign, point, 19-digit exponent) in 48 bytes. */
+    if (digits < 1)
+        digits = 1;
+    if (digits > 24)
+        digits = 24;
+    mpfr_snprintf(buf, 48, "%.*Rg", digits, x);
+    return buf;
+}
+
+const char *ibc_fmt_d(char *buf, double x, int digits)
+{
+    if (digits < 1)
+        digits = 1;
+    if (digits > 17)
+        digits = 17;
+    snprintf(buf, 48, "%.*g", digits, x);
+    return buf;
+}

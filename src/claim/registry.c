@@ -1,0 +1,27 @@
+/* claim: the registry of THEORY §8 claims that `ibcheck check` and the
+ * per-claim CTest programs run.  Order here is the order of the table. */
+#include <string.h>
+#include "ibcheck/claim.h"
+#include "claim/claims.h"
+
+const ibc_claim_def ibc_claims[] = {
+    {"balance", "v_j^2 - ||w_j||^2 is conserved by GF; GD drift is exactly the eta^2 correction; signs kept",
+     "L-balance", ibc_claim_balance, 0},
+    {"ideal-radius-F", "r_F(mu_k) = 1/sqrt(K), certified; closed form at noisy x against an attack",
+     "T-F, §4", ibc_claim_ideal_radius_F, 0},
+    {"ideal-radius-Fp", "r_F(p)(mu_k) = sqrt(c/(1+c)), c = min(1, K_opp^(1-2/p)), certified; exact radius at noisy x",
+     "T-Fp, §4", ibc_claim_ideal_radius_Fp, 0},
+    {"alignment", "p = 3, 4 learn every center; p = 1 learns class averages",
+     "L-alignment", ibc_claim_alignment, 0},
+    {NULL, NULL, NULL, NULL, 0},
+};
+
+const ibc_claim_def *ibc_claim_find(const char *id)
+{
+    if (!id)
+        return NULL;
+    for (const ibc_claim_def *d = ibc_claims; d->id; d++)
+        if (strcmp(d->id, id) == 0)
+            return d;
+    return NULL;
+}

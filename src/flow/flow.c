@@ -1,0 +1,143 @@
+/* flow: options, mode dispatch, and the adaptive trainer's glue. The
+ * algorithms live in flow_impl.h. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include "ibcheck/flow.h"
+#include "flow/flow_internal.h"
+
+void ibc_flow_opts_default(ibc_flow_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->method = IBC_METHOD_GD;
+    o->lr = 0.2;
+    o->steps = 20000;
+    o->t_end = 4000;
+    o->batch = 100;
+    o->events = 1;
+}
+
+static const char *method_names[] = {"gd", "sgd", "rk4", "adaptive"};
+
+const char *ibc_method_name(ibc_method m) { return method_names[m]; }
+
+int ibc_method_parse(ibc_method *m, const char *s, char *err)
+{
+    for (int i = 0; i < 4; i++)
+        if (strcmp(s, method_names[i]) == 0) {
+            *m = (ibc_method)i;
+            return IBC_OK;
+        }
+    snprintf(err, IBC_ERRLEN, "method '%s' is unknown: need one of gd, sgd, rk4, adaptive", s);
+    return IBC_EINPUT;
+}
+
+void ibc_flow_stats_init(ibc_flow_stats *s)
+{
+    memset(s, 0, sizeof *s);
+    mpfr_init2(s->balance_drift, 64);
+    mpfr_init2(s->balance_scale, 64);
+    mpfr_set_zero(s->balance_drift, 1);
+    mpfr_set_zero(s->balance_scale, 1);
+}
+
+void ibc_flow_stats_clear(ibc_flow_stats *s)
+{
+    mpfr_clear(s->balance_drift);
+    mpfr_clear(s->balance_scale);
+}
+
+/* Recorder of the adaptive trainer: full-batch loss, then the observer. */
+static int net_record(void *vctx, double t, const ibc_vec *y)
+{
+    ibc_flow_netctx *c = vctx;
+    if (!c->opt->obs) return 0;
+    ibc_net_eval(c->net, y, NULL, 0, &c->loss, NULL, NULL);
+    return c->opt->obs(c->opt->obs_ctx, c->net, y, t, c->st->steps, &c->loss);
+}
+
+static int check_opts(const ibc_net *net, const ibc_flow_opts *o, char *err)
+{
+    if (o->method != IBC_METHOD_ADAPTIVE && (!(o->lr > 0) || !isfinite(o->lr))) {
+        snprintf(err, IBC_ERRLEN, "lr = %g is out of range: need a finite lr > 0", o->lr);
+        return IBC_EINPUT;
+    }
+    if (o->steps < 0) {
+        snprintf(err, IBC_ERRLEN, "steps = %ld is out of range: need steps >= 0", o->steps);
+        return IBC_EINPUT;
+    }
+    if (o->method == IBC_METHOD_SGD && (o->batch < 1 || o->batch > net->n)) {
+        snprintf(err, IBC_ERRLEN, "batch = %ld is out of range: need 1 <= batch <= n = %ld", o->batch, net->n);
+        return IBC_EINPUT;
+    }
+    if (o->method == IBC_METHOD_ADAPTIVE && (!(o->t_end >= 0) || !isfinite(o->t_end))) {
+        snprintf(err, IBC_ERRLEN, "t_end = %g is out of range: need a finite t_end >= 0", o->t_end);
+        return IBC_EINPUT;
+    }
+    if (!(o->tol >= 0) || o->tol >= 1) {
+        snprintf(err, IBC_ERRLEN, "tol = %g is out of range: need 0 <= tol < 1 (0: 2^-(BITS-8))", o->tol);
+        return IBC_EINPUT;
+    }
+    return IBC_OK;
+}
+
+int ibc_flow_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flow_stats *st, char *err)
+{
+    int rc = check_opts(net, opt, err);
+    if (rc != IBC_OK) return rc;
+    int dbl = net->pr.mode == IBC_DOUBLE;
+    if (opt->method != IBC_METHOD_ADAPTIVE)
+        return dbl ? ibc_flow_descent_d(net, theta, opt, st, err) : ibc_flow_descent_mpfr(net, theta, opt, st, err);
+
+    ibc_flow_netctx ctx = {.net = net, .opt = opt, .st = st};
+    ibc_vec_init(&ctx.loss, 1, net->pr);
+    ibc_flow_field fld = {
+        .F = dbl ? ibc_flow_net_field_d : ibc_flow_net_field_mpfr,
+        .ctx = &ctx,
+        .switched = net->pint == 1 && opt->events ? (dbl ? ibc_flow_net_switched_d : ibc_flow_net_switched_mpfr) : NULL,
+        .record = net_record,
+    };
+    ibc_vec Q0, Q1;
+    ibc_vec_init(&Q0, net->h, net->pr);
+    ibc_vec_init(&Q1, net->h, net->pr);
+    ibc_net_balance(net, theta, &Q0, NULL, 0, NULL);
+    /* Always record the start and the end. */
+    double t_ends[2] = {0.0, opt->t_end};
+    const double *rec = opt->record_t ? opt->record_t : t_ends;
+    long nrec = opt->record_t ? opt->n_record_t : 2;
+    rc = (dbl ? ibc_flow_gbs_d : ibc_flow_gbs_mpfr)(&fld, theta, 0.0, opt->t_end, opt->tol, rec, nrec,
+                                                  opt->events, st, err);
+    /* Gradient flow conserves Q_j exactly: its drift is the integrator's error. */
+    ibc_net_balance(net, theta, &Q1, NULL, 0, NULL);
+    mpfr_t a, b;
+    mpfr_inits2(net->pr.bits + 64, a, b, (mpfr_ptr)0);
+    mpfr_set_zero(st->balance_drift, 1);
+    mpfr_set_zero(st->balance_scale, 1);
+    for (long j = 0; j < net->h; j++) {
+        ibc_vec_get_mpfr(a, &Q1, j);
+        ibc_vec_get_mpfr(b, &Q0, j);
+        mpfr_sub(a, a, b, MPFR_RNDN);
+        mpfr_abs(a, a, MPFR_RNDN);
+        if (mpfr_cmp(a, st->balance_drift) > 0) mpfr_set(st->balance_drift, a, MPFR_RNDN);
+        ibc_vec_get_mpfr(b, theta, net->h * net->D + j);
+        mpfr_sqr(b, b, MPFR_RNDN);   /* scale: max_j v_j^2 */
+        if (mpfr_cmp(b, st->balance_scale) > 0) mpfr_set(st->balance_scale, b, MPFR_RNDN);
+    }
+    mpfr_clears(a, b, (mpfr_ptr)0);
+    ibc_vec_clear(&Q0);
+    ibc_vec_clear(&Q1);
+    ibc_vec_clear(&ctx.loss);
+    return rc;
+}
+
+int ibc_flow_gbs_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t1,
+                       double tol, ibc_flow_stats *st, char *err)
+{
+    ibc_flow_field fld = {.F = F, .ctx = ctx};
+    return (y->pr.mode == IBC_DOUBLE ? ibc_flow_gbs_d : ibc_flow_gbs_mpfr)(&fld, y, t0, t1, tol, NULL, 0, 0, st, err);
+}
+
+void ibc_flow_rk4_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t1, long nsteps)
+{
+    (y->pr.mode == IBC_DOUBLE ? ibc_flow_rk4_d : ibc_flow_rk4_mpfr)(F, ctx, y, t0, t1, nsteps);
+}

@@ -1,0 +1,212 @@
+/* net: allocation, initialisation, mode dispatch and reporting helpers.
+ * The formulas themselves live in net_impl.h. */
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ibcheck/net.h"
+#include "net/net_internal.h"
+
+enum { STREAM_INIT = 8 };
+
+const char *ibc_loss_name(ibc_loss l) { return l == IBC_LOSS_EXP ? "exp" : "logistic"; }
+const char *ibc_init_name(ibc_init i) { return i == IBC_INIT_BALANCED ? "balanced" : "gaussian"; }
+
+int ibc_loss_parse(ibc_loss *l, const char *s, char *err)
+{
+    if (strcmp(s, "exp") == 0) *l = IBC_LOSS_EXP;
+    else if (strcmp(s, "logistic") == 0) *l = IBC_LOSS_LOGISTIC;
+    else {
+        snprintf(err, IBC_ERRLEN, "loss '%s' is unknown: need one of exp, logistic", s);
+        return IBC_EINPUT;
+    }
+    return IBC_OK;
+}
+
+int ibc_init_parse(ibc_init *i, const char *s, char *err)
+{
+    if (strcmp(s, "balanced") == 0) *i = IBC_INIT_BALANCED;
+    else if (strcmp(s, "gaussian") == 0) *i = IBC_INIT_GAUSSIAN;
+    else {
+        snprintf(err, IBC_ERRLEN, "init '%s' is unknown: need one of balanced, gaussian", s);
+        return IBC_EINPUT;
+    }
+    return IBC_OK;
+}
+
+int ibc_net_check(const ibc_net_params *par, char *err)
+{
+    if (!(par->p >= 1) || !isfinite(par->p) || par->p > 64) {
+        snprintf(err, IBC_ERRLEN, "p = %g is out of range: need 1 <= p <= 64", par->p);
+        return IBC_EINPUT;
+    }
+    if (par->h < 1) {
+        snprintf(err, IBC_ERRLEN, "h = %ld is out of range: need h >= 1", par->h);
+        return IBC_EINPUT;
+    }
+    return IBC_OK;
+}
+
+ibc_net *ibc_net_alloc(const ibc_data *data, const ibc_net_params *par, ibc_prec pr)
+{
+    char err[IBC_ERRLEN];
+    if (ibc_net_check(par, err) != IBC_OK) return NULL;
+    ibc_net *net = calloc(1, sizeof *net);
+    if (!net) abort();
+    net->pr = pr;
+    net->par = *par;
+    net->n = data->n;
+    net->D = data->par.D;
+    net->h = par->h;
+    net->pint = (par->p == floor(par->p)) ? (long)par->p : 0;
+    ibc_data_round(&net->X, data, pr);
+    net->y = malloc((size_t)net->n * sizeof(int));
+    if (!net->y) abort();
+    memcpy(net->y, data->y, (size_t)net->n * sizeof(int));
+    long n = net->n, D = net->D, h = net->h;
+    ibc_vec_init(&net->A, n * h, pr);
+    ibc_vec_init(&net->G, n * h, pr);
+    ibc_vec_init(&net->B, h * D, pr);
+    ibc_vec_init(&net->Xb, n * D, pr);
+    ibc_vec_init(&net->nrm, h, pr);
+    ibc_vec_init(&net->f, n, pr);
+    ibc_vec_init(&net->g, n, pr);
+    ibc_vec_init(&net->acc, h, pr);
+    return net;
+}
+
+void ibc_net_free(ibc_net *net)
+{
+    if (!net) return;
+    ibc_vec *v[] = {&net->X, &net->A, &net->G, &net->B, &net->Xb, &net->nrm, &net->f, &net->g, &net->acc};
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) ibc_vec_clear(v[i]);
+    free(net->y);
+    free(net->rows_all);
+    free(net);
+}
+
+long ibc_net_dim(const ibc_net *net) { return net->h * net->D + net->h; }
+
+int ibc_net_init_theta(const ibc_net *net, ibc_vec *theta, ibc_init init,
+                       const char *eps, unsigned long seed, char *err)
+{
+    const long D = net->D, h = net->h;
+    mpfr_t e, t, nrm;
+    mpfr_inits2(IBC_GEN_BITS, e, t, nrm, (mpfr_ptr)0);
+    int rc = IBC_OK;
+    if (!eps || mpfr_set_str(e, eps, 10, MPFR_RNDN) != 0 || !mpfr_number_p(e) || mpfr_sgn(e) <= 0) {
+        snprintf(err, IBC_ERRLEN, "eps = '%s' is out of range: need a decimal number eps > 0", eps ? eps : "");
+        rc = IBC_EINPUT;
+        goto done;
+    }
+    /* The double path cannot hold a weight below DBL_MIN: refuse rather than
+     * train a network that silently starts at exactly zero. */
+    if (net->pr.mode == IBC_DOUBLE && mpfr_cmp_d(e, 4 * DBL_MIN * sqrt((double)D)) < 0) {
+        snprintf(err, IBC_ERRLEN, "eps = %s underflows in mode double: need eps >= %.3g, or an mpfr mode",
+                 eps, 4 * DBL_MIN * sqrt((double)D));
+        rc = IBC_ENUMERIC;
+        goto done;
+    }
+    gmp_randstate_t st;
+    ibc_model_randinit(st, seed, STREAM_INIT);
+    mpfr_ptr w = malloc((size_t)D * sizeof(__mpfr_struct));
+    if (!w) abort();
+    for (long d = 0; d < D; d++) mpfr_init2(w + d, IBC_GEN_BITS);
+    for (long j = 0; j < h; j++) {
+        mpfr_set_zero(nrm, 1);
+        for (long d = 0; d < D; d++) {
+            mpfr_nrandom(w + d, st, MPFR_RNDN);
+            mpfr_fma(nrm, w + d, w + d, nrm, MPFR_RNDN);
+        }
+        mpfr_sqrt(nrm, nrm, MPFR_RNDN);
+        if (init == IBC_INIT_BALANCED) {
+            /* w_j = eps u_j with u_j uniform on the sphere; v_j = s_j ||w_j|| = s_j eps */
+            for (long d = 0; d < D; d++) {
+                mpfr_div(t, w + d, nrm, MPFR_RNDN);
+                mpfr_mul(t, t, e, MPFR_RNDN);
+                ibc_vec_set_mpfr(theta, j * D + d, t);
+            }
+            mpfr_set(t, e, MPFR_RNDN);
+            if (gmp_urandomb_ui(st, 1)) mpfr_neg(t, t, MPFR_RNDN);
+        } else {
+            for (long d = 0; d < D; d++) {
+                mpfr_mul(t, w + d, e, MPFR_RNDN);
+                ibc_vec_set_mpfr(theta, j * D + d, t);
+            }
+            mpfr_nrandom(t, st, MPFR_RNDN);
+            mpfr_mul(t, t, e, MPFR_RNDN);
+        }
+        ibc_vec_set_mpfr(theta, h * D + j, t);
+    }
+    for (long d = 0; d < D; d++) mpfr_clear(w + d);
+    free(w);
+    gmp_randclear(st);
+done:
+    mpfr_clears(e, t, nrm, (mpfr_ptr)0);
+    return rc;
+}
+
+void ibc_net_eval(ibc_net *net, const ibc_vec *theta, const long *rows, long nb,
+                  ibc_vec *loss, ibc_vec *grad, ibc_vec *fout)
+{
+    if (!rows) nb = net->n;
+    if (net->pr.mode == IBC_DOUBLE) ibc_net_eval_d(net, theta, rows, nb, loss, grad, fout);
+    else ibc_net_eval_mpfr(net, theta, rows, nb, loss, grad, fout);
+}
+
+void ibc_net_forward(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long m, ibc_vec *fout)
+{
+    if (net->pr.mode == IBC_DOUBLE) ibc_net_forward_d(net, theta, Xq, m, fout);
+    else ibc_net_forward_mpfr(net, theta, Xq, m, fout);
+}
+
+void ibc_net_balance(const ibc_net *net, const ibc_vec *theta, ibc_vec *Q,
+                     const ibc_vec *grad, double eta, ibc_vec *corr)
+{
+    if (net->pr.mode == IBC_DOUBLE) ibc_net_balance_d(net, theta, Q, grad, eta, corr);
+    else ibc_net_balance_mpfr(net, theta, Q, grad, eta, corr);
+}
+
+void ibc_net_euler_residual(mpfr_ptr r, const ibc_net *net, const ibc_vec *theta, const ibc_vec *grad)
+{
+    if (net->pr.mode == IBC_DOUBLE) ibc_net_euler_residual_d(r, net, theta, grad);
+    else ibc_net_euler_residual_mpfr(r, net, theta, grad);
+}
+
+void ibc_net_cosines(const ibc_net *net, const ibc_vec *theta, const ibc_data *data,
+                     double *C, double *contrib)
+{
+    /* In MPFR, so that weights far below double's range (tiny init) still
+     * give their direction; cosines themselves are O(1). */
+    const long D = net->D, h = net->h, K = data->par.K;
+    mpfr_t nw, dot, w, a;
+    mpfr_inits2(80, nw, dot, w, a, (mpfr_ptr)0);
+    for (long j = 0; j < h; j++) {
+        mpfr_set_zero(nw, 1);
+        for (long d = 0; d < D; d++) {
+            ibc_vec_get_mpfr(w, theta, j * D + d);
+            mpfr_fma(nw, w, w, nw, MPFR_RNDN);
+        }
+        mpfr_sqrt(nw, nw, MPFR_RNDN);
+        for (long k = 0; k < K; k++) {
+            mpfr_set_zero(dot, 1);
+            for (long d = 0; d < D; d++) {
+                ibc_vec_get_mpfr(w, theta, j * D + d);
+                mpfr_fma(dot, w, data->mu + k * D + d, dot, MPFR_RNDN);
+            }
+            if (mpfr_zero_p(nw)) C[j * K + k] = 0.0;
+            else {
+                mpfr_div(dot, dot, nw, MPFR_RNDN);
+                C[j * K + k] = mpfr_get_d(dot, MPFR_RNDN);
+            }
+        }
+        if (contrib) {
+            ibc_vec_get_mpfr(a, theta, h * D + j);
+            mpfr_abs(a, a, MPFR_RNDN);
+            mpfr_mul(a, a, nw, MPFR_RNDN);
+            contrib[j] = mpfr_get_d(a, MPFR_RNDN);
+        }
+    }
+    mpfr_clears(nw, dot, w, a, (mpfr_ptr)0);
+}

@@ -1,0 +1,289 @@
+/* The pReLU network's formulas (THEORY §2-3), written once for every mode.
+ * Included by net_double.c and net_mpfr.c after a scalar layer
+ * (src/prec/scalar_*.h), which supplies FN(), S_* and S_GEMM.
+ *
+ * Units are computed as ||w|| * sigma(<x, w_hat>)^p (THEORY §2): with
+ * a_hat = sigma(<x, w_hat>),
+ *   f(x)        = sum_j v_j ||w_j|| a_hat^p
+ *   dL/dv_j     = ||w_j|| sum_i g_i a_hat_ij^p
+ *   dL/dw_j     = v_j [ p sum_i g_i a_hat_ij^(p-1) x_i - (p-1) (sum_i g_i a_hat_ij^p) w_hat_j ]
+ * which equal THEORY §3's expressions after dividing by ||w_j||^(p-1), and
+ * neither overflow nor underflow for tiny ||w||. */
+#include <stdlib.h>
+#include <string.h>
+
+/* loss l(q) and its derivative l'(q) at one margin q (THEORY §3):
+ * exp: e^-q; logistic: log(1 + e^-q), evaluated on the side where the
+ * exponential cannot overflow. tmp is scratch. */
+static void FN(loss_point)(const ibc_net_params *par, S_PTR q, S_PTR l, S_PTR dl, S_PTR tmp)
+{
+    if (par->loss == IBC_LOSS_EXP) {
+        S_NEG(S_AT(tmp, 0), S_AT(q, 0));
+        S_EXP(S_AT(l, 0), S_AT(tmp, 0));
+        S_NEG(S_AT(dl, 0), S_AT(l, 0));
+        return;
+    }
+    if (S_SGN(S_AT(q, 0)) >= 0) {                 /* e = e^-q <= 1 */
+        S_NEG(S_AT(tmp, 0), S_AT(q, 0));
+        S_EXP(S_AT(tmp, 0), S_AT(tmp, 0));
+        S_LOG1P(S_AT(l, 0), S_AT(tmp, 0));        /* l = log1p(e) */
+        S_SET_SI(S_AT(dl, 0), 1);
+        S_ADD(S_AT(dl, 0), S_AT(dl, 0), S_AT(tmp, 0));
+        S_DIV(S_AT(dl, 0), S_AT(tmp, 0), S_AT(dl, 0));
+        S_NEG(S_AT(dl, 0), S_AT(dl, 0));          /* l' = -e/(1+e) */
+    } else {                                      /* e = e^q < 1 */
+        S_EXP(S_AT(tmp, 0), S_AT(q, 0));
+        S_LOG1P(S_AT(l, 0), S_AT(tmp, 0));
+        S_SUB(S_AT(l, 0), S_AT(l, 0), S_AT(q, 0)); /* l = -q + log1p(e) */
+        S_SET_SI(S_AT(dl, 0), 1);
+        S_ADD(S_AT(tmp, 0), S_AT(tmp, 0), S_AT(dl, 0));
+        S_DIV(S_AT(dl, 0), S_AT(dl, 0), S_AT(tmp, 0));
+        S_NEG(S_AT(dl, 0), S_AT(dl, 0));          /* l' = -1/(1+e) */
+    }
+    if (par->loss_scale2) {
+        S_MUL_SI(S_AT(l, 0), S_AT(l, 0), 2);
+        S_MUL_SI(S_AT(dl, 0), S_AT(dl, 0), 2);
+    }
+}
+
+/* Neuron norms ||w_j|| into nrm (length h). */
+static void FN(neuron_norms)(const ibc_net *net, S_PTR W, S_PTR nrm)
+{
+    S_BITS_DECL(net->pr.bits);
+    S_DECL(t);
+    S_INIT(t);
+    for (long j = 0; j < net->h; j++) {
+        S_SET_ZERO(S_AT(nrm, j));
+        for (long d = 0; d < net->D; d++) {
+            S_MUL(t, S_AT(W, j * net->D + d), S_AT(W, j * net->D + d));
+            S_ADD(S_AT(nrm, j), S_AT(nrm, j), t);
+        }
+        S_SQRT(S_AT(nrm, j), S_AT(nrm, j));
+    }
+    S_CLEAR(t);
+}
+
+/* The units of m points Xm (m x D): on return A_ij = a_hat_ij^p,
+ * P_ij = a_hat_ij^(p-1) (the derivative factor; 0 where a_hat = 0, which is
+ * the Clarke convention sigma'(0) = 0 and avoids pow(0, 0) = 1 for p = 1),
+ * and f_i = sum_j v_j ||w_j|| A_ij. */
+static void FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm, long m,
+                      S_PTR A, S_PTR P, S_PTR f)
+{
+    S_BITS_DECL(net->pr.bits);
+    long h = net->h;
+    const double p = net->par.p;
+    S_DECL(t);
+    S_DECL(c);
+    S_INIT(t);
+    S_INIT(c);
+    S_GEMM(0, 1, m, h, net->D, Xm, W, A, net->pr.bits);    /* A = Xm W^T */
+    for (long i = 0; i < m; i++) S_SET_ZERO(S_AT(f, i));
+    for (long j = 0; j < h; j++) {
+        int dead = S_IS_ZERO(S_AT(nrm, j));
+        S_MUL(c, S_AT(v, j), S_AT(nrm, j));                 /* v_j ||w_j|| */
+        for (long i = 0; i < m; i++) {
+            long ij = i * h + j;
+            if (dead || S_SGN(S_AT(A, ij)) <= 0) {
+                S_SET_ZERO(S_AT(A, ij));
+                S_SET_ZERO(S_AT(P, ij));
+                continue;
+            }
+            S_DIV(S_AT(A, ij), S_AT(A, ij), S_AT(nrm, j));  /* a_hat */
+            if (net->pint == 1) {
+                S_SET_SI(S_AT(P, ij), 1);
+            } else if (net->pint > 1) {
+                S_POW_UI(S_AT(P, ij), S_AT(A, ij), net->pint - 1);
+            } else {
+                S_POW(S_AT(P, ij), S_AT(A, ij), p - 1.0);
+            }
+            S_MUL(S_AT(A, ij), S_AT(P, ij), S_AT(A, ij));   /* a_hat^p */
+            S_MUL(t, c, S_AT(A, ij));
+            S_ADD(S_AT(f, i), S_AT(f, i), t);
+        }
+    }
+    S_CLEAR(t);
+    S_CLEAR(c);
+}
+
+void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long nb,
+                      ibc_vec *loss, ibc_vec *grad, ibc_vec *fout)
+{
+    S_BITS_DECL(net->pr.bits);
+    const long D = net->D, h = net->h;
+    S_PTR W = S_VEC(theta);
+    S_PTR v = W + h * D;
+    S_PTR Xm = S_VEC(&net->X);
+    S_PTR A = S_VEC(&net->A);
+    S_PTR P = S_VEC(&net->G);
+    S_PTR f = S_VEC(&net->f);
+    S_PTR g = S_VEC(&net->g);
+    S_PTR nrm = S_VEC(&net->nrm);
+    S_PTR acc = S_VEC(&net->acc);
+    if (rows) {                       /* minibatch: gather its rows */
+        Xm = S_VEC(&net->Xb);
+        for (long r = 0; r < nb; r++)
+            for (long d = 0; d < D; d++) S_SET(S_AT(Xm, r * D + d), S_AT(S_VEC(&net->X), rows[r] * D + d));
+    }
+    FN(neuron_norms)(net, W, nrm);
+    FN(units)(net, W, v, nrm, Xm, nb, A, P, f);
+
+    S_DECL(q);
+    S_DECL(l);
+    S_DECL(tmp);
+    S_DECL(t);
+    S_DECL(total);
+    S_INIT(q);
+    S_INIT(l);
+    S_INIT(tmp);
+    S_INIT(t);
+    S_INIT(total);
+    for (long r = 0; r < nb; r++) {
+        int yi = net->y[rows ? rows[r] : r];
+        if (fout) S_SET(S_AT(S_VEC(fout), r), S_AT(f, r));
+        S_MUL_SI(q, S_AT(f, r), yi);                        /* q_i = y_i f(x_i) */
+        FN(loss_point)(&net->par, S_REF(q), S_REF(l), S_REF(t), S_REF(tmp));
+        S_ADD(total, total, l);
+        S_MUL_SI(S_AT(g, r), t, yi);                        /* g_i = l'(q_i) y_i */
+        if (net->par.mean) S_DIV_SI(S_AT(g, r), S_AT(g, r), nb);
+    }
+    if (net->par.mean) S_DIV_SI(total, total, nb);
+    if (loss) S_SET(S_AT(S_VEC(loss), 0), total);
+
+    if (grad) {
+        S_PTR dW = S_VEC(grad);
+        S_PTR dv = dW + h * D;
+        S_PTR B = S_VEC(&net->B);
+        const double p = net->par.p;
+        for (long j = 0; j < h; j++) S_SET_ZERO(S_AT(acc, j));
+        for (long r = 0; r < nb; r++)
+            for (long j = 0; j < h; j++) {
+                long ij = r * h + j;
+                S_MUL(t, S_AT(g, r), S_AT(A, ij));
+                S_ADD(S_AT(acc, j), S_AT(acc, j), t);       /* s_j = sum_i g_i a_hat^p */
+                S_MUL(S_AT(P, ij), S_AT(P, ij), S_AT(g, r)); /* G_ij = g_i a_hat^(p-1) */
+            }
+        S_GEMM(1, 0, h, D, nb, P, Xm, B, net->pr.bits);      /* B = G^T Xm */
+        for (long j = 0; j < h; j++) {
+            S_MUL(S_AT(dv, j), S_AT(nrm, j), S_AT(acc, j));
+            int dead = S_IS_ZERO(S_AT(nrm, j));
+            /* (p-1) s_j / ||w_j||, the coefficient of w_j */
+            if (!dead) {
+                S_MUL_D(tmp, S_AT(acc, j), p - 1.0);
+                S_DIV(tmp, tmp, S_AT(nrm, j));
+            }
+            for (long d = 0; d < D; d++) {
+                long jd = j * D + d;
+                if (dead) {
+                    S_SET_ZERO(S_AT(dW, jd));
+                    continue;
+                }
+                S_MUL_D(t, S_AT(B, jd), p);
+                S_MUL(q, tmp, S_AT(W, jd));
+                S_SUB(t, t, q);
+                S_MUL(S_AT(dW, jd), S_AT(v, j), t);
+            }
+        }
+    }
+    S_CLEAR(q);
+    S_CLEAR(l);
+    S_CLEAR(tmp);
+    S_CLEAR(t);
+    S_CLEAR(total);
+}
+
+void FN(ibc_net_forward)(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long m, ibc_vec *fout)
+{
+    const long D = net->D, h = net->h;
+    ibc_vec Xr, A, P, nrm;
+    ibc_vec_init(&Xr, m * D, net->pr);
+    ibc_vec_init(&A, m * h, net->pr);
+    ibc_vec_init(&P, m * h, net->pr);
+    ibc_vec_init(&nrm, h, net->pr);
+    ibc_vec_set(&Xr, Xq);
+    S_PTR W = S_VEC(theta);
+    FN(neuron_norms)(net, W, S_VEC(&nrm));
+    FN(units)(net, W, W + h * D, S_VEC(&nrm), S_VEC(&Xr), m, S_VEC(&A), S_VEC(&P), S_VEC(fout));
+    ibc_vec_clear(&Xr);
+    ibc_vec_clear(&A);
+    ibc_vec_clear(&P);
+    ibc_vec_clear(&nrm);
+}
+
+/* Q_j = v_j^2 - ||w_j||^2; with grad: corr_j += eta^2 (dv_j^2 - ||dw_j||^2),
+ * the exact one-step GD change of Q_j, because v dv = <w, dw> (Euler). */
+void FN(ibc_net_balance)(const ibc_net *net, const ibc_vec *theta, ibc_vec *Q,
+                         const ibc_vec *grad, double eta, ibc_vec *corr)
+{
+    S_BITS_DECL(net->pr.bits);
+    const long D = net->D, h = net->h;
+    S_DECL(t);
+    S_DECL(e2);
+    S_DECL(s);
+    S_INIT(t);
+    S_INIT(e2);
+    S_INIT(s);
+    S_SET_D(e2, eta);
+    S_MUL(e2, e2, e2);
+    for (int pass = 0; pass < 2; pass++) {
+        const ibc_vec *src = pass == 0 ? theta : grad;
+        ibc_vec *dst = pass == 0 ? Q : corr;
+        if (!src || !dst) continue;
+        S_PTR W = S_VEC(src);
+        for (long j = 0; j < h; j++) {
+            S_MUL(s, S_AT(W, h * D + j), S_AT(W, h * D + j));
+            for (long d = 0; d < D; d++) {
+                S_MUL(t, S_AT(W, j * D + d), S_AT(W, j * D + d));
+                S_SUB(s, s, t);
+            }
+            if (pass == 0) {
+                S_SET(S_AT(S_VEC(dst), j), s);
+            } else {
+                S_MUL(s, s, e2);
+                S_ADD(S_AT(S_VEC(dst), j), S_AT(S_VEC(dst), j), s);
+            }
+        }
+    }
+    S_CLEAR(t);
+    S_CLEAR(e2);
+    S_CLEAR(s);
+}
+
+void FN(ibc_net_euler_residual)(mpfr_ptr r, const ibc_net *net, const ibc_vec *theta, const ibc_vec *grad)
+{
+    S_BITS_DECL(net->pr.bits);
+    const long D = net->D, h = net->h;
+    S_PTR W = S_VEC(theta);
+    S_PTR dW = S_VEC(grad);
+    S_DECL(lhs);
+    S_DECL(rhs);
+    S_DECL(t);
+    S_INIT(lhs);
+    S_INIT(rhs);
+    S_INIT(t);
+    mpfr_t worst, scale, m;
+    mpfr_inits2(64, worst, scale, m, (mpfr_ptr)0);
+    mpfr_set_zero(worst, 1);
+    mpfr_set_ui(scale, 0, MPFR_RNDN);
+    for (long j = 0; j < h; j++) {
+        S_MUL(lhs, S_AT(W, h * D + j), S_AT(dW, h * D + j));   /* v_j dL/dv_j */
+        S_SET_ZERO(rhs);
+        for (long d = 0; d < D; d++) {
+            S_MUL(t, S_AT(W, j * D + d), S_AT(dW, j * D + d));
+            S_ADD(rhs, rhs, t);                                 /* <w_j, dL/dw_j> */
+        }
+        S_GET_MPFR(m, lhs);
+        mpfr_abs(m, m, MPFR_RNDN);
+        if (mpfr_cmp(m, scale) > 0) mpfr_set(scale, m, MPFR_RNDN);
+        S_SUB(t, lhs, rhs);
+        S_GET_MPFR(m, t);
+        mpfr_abs(m, m, MPFR_RNDN);
+        if (mpfr_cmp(m, worst) > 0 || mpfr_nan_p(m)) mpfr_set(worst, m, MPFR_RNDN);
+    }
+    if (mpfr_cmp_ui(scale, 0) > 0) mpfr_div(worst, worst, scale, MPFR_RNDN);
+    mpfr_set(r, worst, MPFR_RNDN);
+    mpfr_clears(worst, scale, m, (mpfr_ptr)0);
+    S_CLEAR(lhs);
+    S_CLEAR(rhs);
+    S_CLEAR(t);
+}

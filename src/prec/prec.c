@@ -1,0 +1,153 @@
+/* prec: mode parsing and the mode-agnostic vector. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cblas.h>
+#include "ibcheck/prec.h"
+
+ibc_prec ibc_prec_double(void) { return (ibc_prec){IBC_DOUBLE, 53}; }
+ibc_prec ibc_prec_mpfr(long bits) { return (ibc_prec){IBC_MPFR, bits}; }
+
+int ibc_prec_parse(ibc_prec *pr, const char *s, char *err)
+{
+    if (s && strcmp(s, "double") == 0) {
+        *pr = ibc_prec_double();
+        return IBC_OK;
+    }
+    if (s && strncmp(s, "mpfr:", 5) == 0) {
+        char *end;
+        errno = 0;
+        long bits = strtol(s + 5, &end, 10);
+        if (errno == 0 && end != s + 5 && *end == '\0' && bits >= IBC_BITS_MIN && bits <= IBC_BITS_MAX) {
+            *pr = ibc_prec_mpfr(bits);
+            return IBC_OK;
+        }
+        snprintf(err, IBC_ERRLEN, "precision '%s' has BITS out of range: need mpfr:BITS with %d <= BITS <= %d",
+                 s, IBC_BITS_MIN, IBC_BITS_MAX);
+        return IBC_EINPUT;
+    }
+    snprintf(err, IBC_ERRLEN, "precision '%s' is not a mode: need 'double' or 'mpfr:BITS' with %d <= BITS <= %d",
+             s ? s : "", IBC_BITS_MIN, IBC_BITS_MAX);
+    return IBC_EINPUT;
+}
+
+const char *ibc_prec_str(ibc_prec pr, char *buf)
+{
+    if (pr.mode == IBC_DOUBLE)
+        snprintf(buf, 24, "double");
+    else
+        snprintf(buf, 24, "mpfr:%ld", pr.bits);
+    return buf;
+}
+
+void ibc_vec_init(ibc_vec *v, long len, ibc_prec pr)
+{
+    v->pr = pr;
+    v->len = len;
+    v->d = NULL;
+    v->m = NULL;
+    if (pr.mode == IBC_DOUBLE) {
+        v->d = calloc(len > 0 ? (size_t)len : 1, sizeof(double));
+        if (!v->d) abort();
+        return;
+    }
+    v->m = malloc((len > 0 ? (size_t)len : 1) * sizeof(__mpfr_struct));
+    if (!v->m) abort();
+    for (long i = 0; i < len; i++) {
+        mpfr_init2(v->m + i, pr.bits);
+        mpfr_set_zero(v->m + i, 1);
+    }
+}
+
+void ibc_vec_clear(ibc_vec *v)
+{
+    if (v->m)
+        for (long i = 0; i < v->len; i++) mpfr_clear(v->m + i);
+    free(v->m);
+    free(v->d);
+    v->m = NULL;
+    v->d = NULL;
+    v->len = 0;
+}
+
+double ibc_vec_get_d(const ibc_vec *v, long i)
+{
+    return v->pr.mode == IBC_DOUBLE ? v->d[i] : mpfr_get_d(v->m + i, MPFR_RNDN);
+}
+
+void ibc_vec_get_mpfr(mpfr_ptr r, const ibc_vec *v, long i)
+{
+    if (v->pr.mode == IBC_DOUBLE)
+        mpfr_set_d(r, v->d[i], MPFR_RNDN);
+    else
+        mpfr_set(r, v->m + i, MPFR_RNDN);
+}
+
+void ibc_vec_set_mpfr(ibc_vec *v, long i, mpfr_srcptr x)
+{
+    if (v->pr.mode == IBC_DOUBLE)
+        v->d[i] = mpfr_get_d(x, MPFR_RNDN);
+    else
+        mpfr_set(v->m + i, x, MPFR_RNDN);
+}
+
+void ibc_vec_set_d(ibc_vec *v, long i, double x)
+{
+    if (v->pr.mode == IBC_DOUBLE)
+        v->d[i] = x;
+    else
+        mpfr_set_d(v->m + i, x, MPFR_RNDN);
+}
+
+void ibc_vec_set(ibc_vec *dst, const ibc_vec *src)
+{
+    if (dst->pr.mode == IBC_DOUBLE && src->pr.mode == IBC_DOUBLE) {
+        memcpy(dst->d, src->d, (size_t)src->len * sizeof(double));
+        return;
+    }
+    for (long i = 0; i < src->len; i++) {
+        if (src->pr.mode == IBC_DOUBLE)
+            ibc_vec_set_d(dst, i, src->d[i]);
+        else
+            ibc_vec_set_mpfr(dst, i, src->m + i);
+    }
+}
+
+int ibc_vec_is_finite(const ibc_vec *v)
+{
+    for (long i = 0; i < v->len; i++) {
+        if (v->pr.mode == IBC_DOUBLE ? !isfinite(v->d[i]) : !mpfr_number_p(v->m + i))
+            return 0;
+    }
+    return 1;
+}
+
+void ibc_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b)
+{
+    /* Enough bits that a - b is exact for any pair of modes we hold. */
+    long bits = (a->pr.bits > b->pr.bits ? a->pr.bits : b->pr.bits) + 64;
+    mpfr_t x, y;
+    mpfr_init2(x, bits);
+    mpfr_init2(y, bits);
+    mpfr_set_zero(r, 1);
+    for (long i = 0; i < a->len; i++) {
+        ibc_vec_get_mpfr(x, a, i);
+        ibc_vec_get_mpfr(y, b, i);
+        mpfr_sub(x, x, y, MPFR_RNDN);
+        mpfr_abs(x, x, MPFR_RNDN);
+        if (mpfr_cmp(x, r) > 0 || mpfr_nan_p(x)) mpfr_set(r, x, MPFR_RNDU);
+    }
+    mpfr_clear(x);
+    mpfr_clear(y);
+}
+
+void ibc_prec_blas_setup(void)
+{
+    /* Small products lose to thread start-up, and a fixed count keeps runs
+     * bitwise reproducible; IBC_THREADS overrides. */
+    const char *s = getenv("IBC_THREADS");
+    int t = s ? atoi(s) : 1;
+    openblas_set_num_threads(t >= 1 ? t : 1);
+}
