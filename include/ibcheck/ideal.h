@@ -19,6 +19,10 @@
 #include <arb.h>
 #endif
 
+/* The splits the ideal-radius claims check for K >= 2: K1 in {1, K/2, K-1},
+ * without repeats, written to s[0..n) in that order; returns n (0 if K < 2). */
+int ibc_ideal_splits(long K, long s[3]);
+
 /* ---------------------------------------------------------------------------
  * Certified positivity of a real function on an interval
  * ------------------------------------------------------------------------- */
@@ -181,5 +185,11 @@ void ibc_ideal_bracket_note_random(ibc_ideal_bracket *br, mpfr_srcptr radius);
 /* 1 when everything was established and lo <= r <= hi (the whole ball r),
  * (hi - lo) <= tol r, and no random attack went below lo; else 0. */
 int ibc_ideal_bracket_holds(const ibc_ideal_bracket *br, const arb_t r, double tol);
+/* m = min(r - lo, hi - r) / r over the whole ball r: the relative distance of
+ * r to the nearer bracket end (negative when r is outside; -inf if r <= 0). */
+void ibc_ideal_bracket_margin(mpfr_t m, const ibc_ideal_bracket *br, const arb_t r);
+/* q = min(q, rand_best / r): how close the random attack came to r, in units
+ * of r (stays put when no random attack ran or r is 0). */
+void ibc_ideal_bracket_rand_ratio(mpfr_t q, const ibc_ideal_bracket *br, const arb_t r);
 
 #endif

@@ -27,8 +27,9 @@ void FN(ibc_flow_net_field)(void *vctx, double t, const ibc_vec *y, ibc_vec *dy)
     if (c->st) c->st->grad_evals++;
 }
 
-/* p = 1: the field is smooth while no sign of <x_i, w_j> changes. */
-int FN(ibc_flow_net_switched)(void *vctx, const ibc_vec *y0, const ibc_vec *y1)
+/* p = 1: the field is smooth while no sign of <x_i, w_j> changes.  Returns
+ * the first crossing fraction s0/(s0 - s1) over the pairs that changed sign. */
+double FN(ibc_flow_net_switched)(void *vctx, const ibc_vec *y0, const ibc_vec *y1)
 {
     ibc_flow_netctx *c = vctx;
     ibc_net *net = c->net;
@@ -37,9 +38,15 @@ int FN(ibc_flow_net_switched)(void *vctx, const ibc_vec *y0, const ibc_vec *y1)
     S_PTR A1 = S_VEC(&net->G);
     S_GEMM(0, 1, n, h, D, S_VEC(&net->X), S_VEC(y0), A0, net->pr.bits);
     S_GEMM(0, 1, n, h, D, S_VEC(&net->X), S_VEC(y1), A1, net->pr.bits);
+    double first = -1;
     for (long i = 0; i < n * h; i++)
-        if ((S_SGN(S_AT(A0, i)) > 0) != (S_SGN(S_AT(A1, i)) > 0)) return 1;
-    return 0;
+        if ((S_SGN(S_AT(A0, i)) > 0) != (S_SGN(S_AT(A1, i)) > 0)) {
+            double s0 = S_GET_D(S_AT(A0, i)), s1 = S_GET_D(S_AT(A1, i));
+            double f = s0 == s1 ? 1.0 : s0 / (s0 - s1);
+            if (!(f > 0) || f > 1) f = 1.0;
+            if (first < 0 || f < first) first = f;
+        }
+    return first;
 }
 
 void FN(ibc_flow_rk4)(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t1, long nsteps)
@@ -256,30 +263,24 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
             goto out;
         }
         int landed = Hs == target - t;
-        if (events && fld->switched && fld->switched(fld->ctx, y, &ytrial)) {
-            /* Shorten the step to end just past the first switching event:
-             * bisection on the step length, each trial a full extrapolated step. */
-            double lo = 0, hi = Hs;
-            for (int it = 0; it < 24 && hi - lo > 1e-9 * Hs; it++) {
-                double mid = 0.5 * (lo + hi);
+        double frac = events && fld->switched ? fld->switched(fld->ctx, y, &ytrial) : -1;
+        /* A crossing at the very start of the step is the surface just
+         * located (or a sliding surface, where the flow chatters across it):
+         * step across it instead of shrinking the step forever. */
+        if (frac > 1e-3 && frac < 1) {
+            /* Shorten the step to end just past the first switching surface
+             * (secant estimate), so no step straddles a kink of the field. */
+            double Hev = Hs * frac * (1 + 1e-6) + hfloor;
+            if (Hev < Hs) {
                 double e2;
-                int k2 = FN(gbs_step)(fld, &ws, y, t, mid, S_REF(tolS), &e2);
-                if (k2 < 0) { hi = mid; continue; }
-                if (fld->switched(fld->ctx, y, &ws.cur[k2])) {
-                    hi = mid;
+                int k2 = FN(gbs_step)(fld, &ws, y, t, Hev, S_REF(tolS), &e2);
+                if (k2 >= 0) {
                     ibc_vec_set(&ytrial, &ws.cur[k2]);
-                } else {
-                    lo = mid;
+                    Hs = Hev;
+                    landed = 0;
+                    st->events++;
                 }
             }
-            if (hi < Hs) {
-                double e2;
-                int k2 = FN(gbs_step)(fld, &ws, y, t, hi, S_REF(tolS), &e2);
-                if (k2 >= 0) ibc_vec_set(&ytrial, &ws.cur[k2]);
-                Hs = hi;
-                landed = 0;
-            }
-            st->events++;
         }
         ibc_vec_set(y, &ytrial);
         t = landed ? target : t + Hs;

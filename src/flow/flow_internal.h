@@ -7,8 +7,10 @@
 typedef struct {
     ibc_field_fn F;
     void *ctx;
-    /* Nonzero when y0 and y1 lie in different smooth pieces of F; may be NULL. */
-    int (*switched)(void *ctx, const ibc_vec *y0, const ibc_vec *y1);
+    /* When y0 and y1 lie in different smooth pieces of F: the fraction in
+     * (0, 1] of the way from y0 to y1 where the first switching surface is
+     * crossed (linear interpolation); otherwise -1.  May be NULL. */
+    double (*switched)(void *ctx, const ibc_vec *y0, const ibc_vec *y1);
     /* Record hook at exact times; may be NULL. */
     int (*record)(void *ctx, double t, const ibc_vec *y);
 } ibc_flow_field;
@@ -37,7 +39,7 @@ static inline void ibc_vec_swap(ibc_vec *a, ibc_vec *b)
     int ibc_flow_descent_##sfx(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,          \
                                ibc_flow_stats *st, char *err);                                      \
     void ibc_flow_net_field_##sfx(void *ctx, double t, const ibc_vec *y, ibc_vec *dy);          \
-    int ibc_flow_net_switched_##sfx(void *ctx, const ibc_vec *y0, const ibc_vec *y1);
+    double ibc_flow_net_switched_##sfx(void *ctx, const ibc_vec *y0, const ibc_vec *y1);
 IBC_FLOW_DECLARE(d)
 IBC_FLOW_DECLARE(mpfr)
 #undef IBC_FLOW_DECLARE

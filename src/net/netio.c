@@ -218,7 +218,7 @@ static int read_config(const loader *L, const cJSON *root, ibc_config *c)
     const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "config");
     if (!cJSON_IsObject(o))
         return fail(L, "key 'config' is missing or not an object");
-    const char *w = "config.", *seed, *eps, *init, *loss, *method, *prec, *prec_hi;
+    const char *w = "config.", *seed = "", *eps = "", *init = "", *loss = "", *method = "", *prec = "", *prec_hi = "";
     ibc_config_default(c);
     int rc = get_long(L, o, w, "D", &c->model.D);
     if (!rc) rc = get_long(L, o, w, "K", &c->model.K);
@@ -338,8 +338,8 @@ static char *slurp(const loader *L, size_t *size)
 
 static int load_root(const loader *L, const cJSON *root, ibc_config *cfg, double *p, ibc_vec *theta)
 {
-    const char *format, *prec_s;
-    long version, dim, h, D;
+    const char *format, *prec_s = "";
+    long version = 0, dim = 0, h = 0, D = 0;
     if (!cJSON_IsObject(root))
         return fail(L, "not an %s file: the top level is not a JSON object", IBC_NETFILE_FORMAT);
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
@@ -368,7 +368,7 @@ static int load_root(const loader *L, const cJSON *root, ibc_config *cfg, double
         return fail(L, "dim = %ld is inconsistent: need h*D + h = %ld", dim, h * D + h);
     const cJSON *flow = cJSON_GetObjectItemCaseSensitive(root, "flow");
     if (flow) {
-        long steps;
+        long steps = 0;
         const cJSON *t = cJSON_GetObjectItemCaseSensitive(flow, "t");
         if (!cJSON_IsObject(flow))
             return fail(L, "key 'flow' is not an object");

@@ -1,0 +1,226 @@
+/* Claim ideal-radius-Fp (THEORY §4, §8; T-Fp): r_{F^(p)}(mu_k) = sqrt(c/(1+c)),
+ * c = min(1, K_opp^(1-2/p)), for p in {1, 1.5, 2, 3, 4}, every k of every
+ * split, K up to 64.  Four methods must agree: the closed form, the KKT
+ * enumeration over how many opposite centers grow, a certified lower bound
+ * at r (1 - 2^-20) (Arb, a 1-D reduction by norm inequalities), and an
+ * explicit perturbation that flips F^(p) by its definition (MPFR, directed
+ * rounding) at r (1 + 2^-20).  THEORY's special values (sqrt(2)/2 for p >= 2,
+ * 1/sqrt(K_opp+1) for p = 1) must lie in the bracket too. */
+#include "ibcheck/claim.h"
+#include "ibcheck/ideal.h"
+#include "claim/claims.h"
+#include "prec/ibc_arb.h"
+
+#define CLAIM "ideal-radius-Fp"
+#define SOURCE "T-Fp, §4"
+#define REL 0x1p-20      /* the bracket is r (1 -+ REL) */
+#define TOL 4e-6         /* allowed relative width: 2 REL = 1.9e-6 plus rounding */
+#define PREC 128
+#define BITS 256
+#define RBITS 64
+#define NCACHE 16
+
+static const double PS[] = { 1.0, 1.5, 2.0, 3.0, 4.0 };
+static const long KS[] = { 2, 4, 10, 16, 64 };
+
+/* The certificate depends on (p, K_opp) only, so one per pair is kept. */
+typedef struct {
+    long Ko;
+    ibc_ideal_bracket br;
+} cert_entry;
+
+typedef struct {
+    int n;
+    cert_entry e[NCACHE];
+} cert_cache;
+
+static int certified_lower(ibc_ideal_bracket *dst, cert_cache *cc, double p, long Ko,
+                           const arb_t r)
+{
+    int i = 0;
+    while (i < cc->n && cc->e[i].Ko != Ko)
+        i++;
+    if (i == cc->n) {
+        if (cc->n == NCACHE)
+            return IBC_ENUMERIC;
+        cc->e[i].Ko = Ko;
+        ibc_ideal_bracket_init(&cc->e[i].br, BITS);
+        cc->n++;
+        int rc = ibc_ideal_bracket_certify_Fp_center(&cc->e[i].br, p, Ko, r, REL, PREC);
+        if (rc != IBC_OK)
+            return rc;
+    }
+    mpfr_set(dst->lo, cc->e[i].br.lo, MPFR_RNDD);
+    dst->lower_ok = cc->e[i].br.lower_ok;
+    dst->cert = cc->e[i].br.cert;
+    return IBC_OK;
+}
+
+static void cache_clear(cert_cache *cc)
+{
+    for (int i = 0; i < cc->n; i++)
+        ibc_ideal_bracket_clear(&cc->e[i].br);
+    cc->n = 0;
+}
+
+/* THEORY's special values, where it states one (0 = none). */
+static int expected_value(arb_t v, double p, long Ko)
+{
+    if (p >= 2.0) {
+        arb_sqrt_ui(v, 2, PREC);
+        arb_mul_2exp_si(v, v, -1);
+        return 1;
+    }
+    if (p == 1.0) {
+        arb_sqrt_ui(v, (ulong)(Ko + 1), PREC);
+        arb_inv(v, v, PREC);
+        return 1;
+    }
+    return 0;
+}
+
+/* Every k of one class of one split: closed form, KKT, certificate, attacks. */
+static int class_bracket(ibc_ideal_bracket *br, int *ok, cert_cache *cc, double p, long K,
+                         long K1, int y, arb_t r, int random)
+{
+    long k0 = y > 0 ? 0 : K1, k1 = y > 0 ? K1 : K, Ko = y > 0 ? K - K1 : K1;
+    arb_t rk, s, ev;
+    arb_init(rk);
+    arb_init(s);
+    arb_init(ev);
+    long m = 0;
+    ibc_ideal_clf f, f64;
+    ibc_vec xv, dv;
+    ibc_vec_init(&xv, K, ibc_prec_mpfr(BITS));
+    ibc_vec_init(&dv, K, ibc_prec_mpfr(BITS));
+    mpfr_ptr x = xv.m, d = dv.m;
+    mpfr_t sm, best;
+    mpfr_init2(sm, BITS);
+    mpfr_init2(best, RBITS);
+    int rc = ibc_ideal_clf_init(&f, IBC_IDEAL_FP, K, K, K1, p, BITS);
+    int rc2 = ibc_ideal_clf_init(&f64, IBC_IDEAL_FP, K, K, K1, p, RBITS);
+    if (rc == IBC_OK)
+        rc = rc2;
+    if (rc == IBC_OK)
+        rc = ibc_ideal_radius_Fp_center(r, p, Ko, PREC);
+    if (rc == IBC_OK)
+        rc = ibc_ideal_radius_Fp_center_kkt(rk, &m, s, p, Ko, PREC);
+    if (rc == IBC_OK)
+        rc = certified_lower(br, cc, p, Ko, r);
+    arf_get_mpfr(sm, arb_midref(s), MPFR_RNDN);
+    for (long k = k0; k < k1 && rc == IBC_OK; k++) {
+        for (long j = 0; j < K; j++)
+            mpfr_set_ui(x + j, j == k, MPFR_RNDN);
+        /* The KKT minimiser's shape; which m opposite centers grow is
+         * rotated with k so that every opposite center is used. */
+        rc = ibc_ideal_dir_Fp_center(d, &f, k, m, k - k0, sm);
+        if (rc == IBC_OK)
+            rc = ibc_ideal_bracket_attack(br, &f, x, y, d, r, REL);
+        if (rc == IBC_OK && random && k == k0) {
+            rc = ibc_ideal_attack_random(best, &f64, x, y, 2.0, 30, 120,
+                                         (unsigned long)(K * 1000 + K1 * 10 + (long)(2 * p)));
+            if (rc == IBC_OK)
+                ibc_ideal_bracket_note_random(br, best);
+        }
+    }
+    if (rc == IBC_OK) {
+        *ok = ibc_ideal_bracket_holds(br, r, TOL) && ibc_ideal_bracket_holds(br, rk, TOL)
+              && arb_overlaps(r, rk);
+        if (expected_value(ev, p, Ko))
+            *ok = *ok && ibc_ideal_bracket_holds(br, ev, TOL);
+    }
+    ibc_ideal_clf_clear(&f);
+    ibc_ideal_clf_clear(&f64);
+    ibc_vec_clear(&xv);
+    ibc_vec_clear(&dv);
+    mpfr_clear(sm);
+    mpfr_clear(best);
+    arb_clear(rk);
+    arb_clear(s);
+    arb_clear(ev);
+    return rc;
+}
+
+/* One row per (p, K): every split and k; the shown bracket is the smallest radius. */
+static int fp_row(ibc_rows *out, cert_cache *cc, double p, long K, char *err)
+{
+    long sp[3];
+    int ns = ibc_ideal_splits(K, sp), ok = 1, rc = IBC_OK, first = 1;
+    arb_t r, rmin;
+    arb_init(r);
+    arb_init(rmin);
+    mpfr_t lo, hi, m, mk, q;
+    mpfr_init2(lo, BITS);
+    mpfr_init2(hi, BITS);
+    mpfr_init2(m, 64);
+    mpfr_init2(mk, 64);
+    mpfr_init2(q, 64);
+    mpfr_set_inf(m, 1);
+    mpfr_set_inf(q, 1);
+    long komin = 0;
+    for (int i = 0; i < ns && rc == IBC_OK; i++) {
+        for (int cls = 0; cls < 2 && rc == IBC_OK; cls++) {
+            int y = cls == 0 ? 1 : -1, cok = 0;
+            ibc_ideal_bracket br;
+            ibc_ideal_bracket_init(&br, BITS);
+            rc = class_bracket(&br, &cok, cc, p, K, sp[i], y, r, sp[i] == K / 2 && y > 0);
+            if (rc == IBC_OK) {
+                ok &= cok;
+                ibc_ideal_bracket_margin(mk, &br, r);
+                mpfr_min(m, m, mk, MPFR_RNDD);
+                ibc_ideal_bracket_rand_ratio(q, &br, r);
+                if (first || arf_cmp(arb_midref(r), arb_midref(rmin)) < 0) {
+                    arb_set(rmin, r);
+                    mpfr_set(lo, br.lo, MPFR_RNDD);
+                    mpfr_set(hi, br.hi, MPFR_RNDU);
+                    komin = y > 0 ? K - sp[i] : sp[i];
+                    first = 0;
+                }
+            }
+            ibc_ideal_bracket_clear(&br);
+        }
+    }
+    if (rc == IBC_OK) {
+        char meas[96], bnd[96], mg[64], a[64], b[64], sps[48], qs[64];
+        ibc_fmt_mpfr(qs, q, 4);
+        mpfr_t t;
+        mpfr_init2(t, BITS);
+        snprintf(meas, sizeof meas, "[%s, %s]", ibc_fmt_mpfr(a, lo, 9), ibc_fmt_mpfr(b, hi, 9));
+        arf_get_mpfr(t, arb_midref(rmin), MPFR_RNDN);
+        snprintf(bnd, sizeof bnd, "sqrt(c/(1+c)) = KKT = %s in bracket, width <= %g r", ibc_fmt_mpfr(a, t, 8), TOL);
+        mpfr_clear(t);
+        ibc_fmt_mpfr(mg, m, 3);
+        int o = 0;
+        for (int i = 0; i < ns; i++)
+            o += snprintf(sps + o, sizeof sps - (size_t)o, "%s%ld", i ? "," : "", sp[i]);
+        ibc_rows_add(out, CLAIM, "r_Fp(mu_k): [cert lo, attack hi], min over k", "arb:128,mpfr:256",
+                     meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                     "p=%g K=%ld K1 in {%s} D=K k=all; shown K_opp=%ld; random attack >= %s r",
+                     p, K, sps, komin, qs);
+    } else {
+        snprintf(err, IBC_ERRLEN, "ideal-radius-Fp: p=%g K=%ld: numerical failure (status %d)",
+                 p, K, rc);
+    }
+    arb_clear(r);
+    arb_clear(rmin);
+    mpfr_clear(lo);
+    mpfr_clear(hi);
+    mpfr_clear(m);
+    mpfr_clear(mk);
+    mpfr_clear(q);
+    return rc;
+}
+
+int ibc_claim_ideal_radius_Fp(const ibc_config *cfg, ibc_rows *out, char *err)
+{
+    (void)cfg;   /* the centers' radii do not depend on the model's alpha, D or seed */
+    int rc = IBC_OK;
+    for (size_t i = 0; i < sizeof PS / sizeof PS[0] && rc == IBC_OK; i++) {
+        cert_cache cc;
+        cc.n = 0;
+        for (size_t j = 0; j < sizeof KS / sizeof KS[0] && rc == IBC_OK; j++)
+            rc = fp_row(out, &cc, PS[i], KS[j], err);
+        cache_clear(&cc);
+    }
+    return rc;
+}

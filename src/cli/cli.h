@@ -1,0 +1,71 @@
+/* cli: the `ibcheck` command.  Internal to src/cli.
+ * Each command describes its flags in one table (cli_flag) from which the
+ * getopt_long table, the value parsing and the --help text all come, and the
+ * model/training flags that check and train share live in one table here. */
+#ifndef IBC_CLI_H
+#define IBC_CLI_H
+#include <getopt.h>
+#include "ibcheck/ibcheck.h"
+
+/* Exit codes (DESIGN): 0 ok, 1 refuted, 2 bad input or usage. */
+enum { CLI_OK = 0, CLI_REFUTED = 1, CLI_USAGE = 2 };
+
+typedef enum { ARG_NONE, ARG_LONG, ARG_ULONG, ARG_DOUBLE, ARG_STRING } cli_arg;
+
+typedef struct {
+    const char *name;      /* long flag without "--" */
+    int shortc;            /* short letter or 0 */
+    cli_arg arg;
+    const char *metavar;
+    const char *help;
+    const char *need;      /* allowed values, for messages ("a finite alpha >= 0") */
+} cli_flag;
+
+/* A parsed flag value. */
+typedef struct {
+    long l;
+    unsigned long u;
+    double d;
+    const char *s;
+} cli_value;
+
+/* Flags shared by check and train: model, training and precision. */
+extern const cli_flag cli_shared_flags[];
+
+/* Iterates over argv with a command's own flags (terminated by a NULL name),
+ * the shared flags when use_shared, and --help, which prints the help. */
+typedef struct {
+    const char *cmd;
+    const char *usage, *about;   /* for --help */
+    const cli_flag *own;
+    int use_shared;
+    struct option *longopts;
+    char shortopts[64];
+    int own_i, shared_i;         /* the flag last returned: an index, or -1 */
+    cli_value v;                 /* its value */
+} cli_parser;
+
+void cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const char *about,
+                     const cli_flag *own, int use_shared);
+void cli_parser_free(cli_parser *p);
+/* 1: a flag was read (own_i or shared_i, and v); 0: done; CLI_HELP_SHOWN:
+ * --help was printed on stdout; -1: one line was printed on stderr. */
+int cli_parser_next(cli_parser *p, int argc, char **argv);
+#define CLI_HELP_SHOWN 2
+
+/* Applies shared flag i with value v to cfg; -1 after printing one line. */
+int cli_shared_apply(ibc_config *cfg, int i, const cli_value *v);
+/* Validates cfg (ibc_config_check); prints one line and returns -1 if bad. */
+int cli_config_final(const ibc_config *cfg);
+/* Prints "ibcheck: --FLAG ..." for a one-line message err of a library parser. */
+void cli_flag_error(const char *flag, const char *err);
+/* Checks that -o PATH can be written later, before any work: -1 + one line if not. */
+int cli_output_check(const char *flag, const char *path);
+/* 1 if stderr is a terminal (progress and timing go there only then). */
+int cli_stderr_tty(void);
+
+int cli_cmd_check(int argc, char **argv);
+int cli_cmd_train(int argc, char **argv);
+int cli_cmd_info(int argc, char **argv);
+
+#endif

@@ -1,0 +1,66 @@
+/* cli: `ibcheck <command> [options]` (DESIGN: Interfaces people expect). */
+#include <stdio.h>
+#include <string.h>
+#include <gmp.h>
+#include <mpfr.h>
+#include <cjson/cJSON.h>
+#include "cli/cli.h"
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *about;
+} command;
+
+static const command commands[] = {
+    {"check", cli_cmd_check, "run the claim catalogue and print the table of checked constants"},
+    {"train", cli_cmd_train, "train one network and save it (JSON, exact values)"},
+    {"info", cli_cmd_info, "validate a saved network and print what it holds"},
+    {NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fputs("Usage: ibcheck <command> [options]\n\n"
+          "Numerical checks of Min & Vidal, \"Can Implicit Bias Imply Adversarial Robustness?\"\n"
+          "(ICML 2024): trains two-layer pReLU networks by gradient flow in double or MPFR\n"
+          "precision and checks the paper's bounds.\n\nCommands:\n", out);
+    for (const command *c = commands; c->name; c++)
+        fprintf(out, "  %-8s %s\n", c->name, c->about);
+    fputs("\n  ibcheck <command> --help   options of one command\n"
+          "  ibcheck --version          version and library versions\n\n"
+          "Exit status: 0 ok, 1 a claim was refuted, 2 bad input or usage.\n", out);
+}
+
+static int unknown_command(const char *what, const char *name)
+{
+    fprintf(stderr, "ibcheck: %s '%s': need one of", what, name);
+    for (const command *c = commands; c->name; c++)
+        fprintf(stderr, "%s %s", c == commands ? "" : ",", c->name);
+    fputs(" (see 'ibcheck --help')\n", stderr);
+    return CLI_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs("ibcheck: no command given: need one of check, train, info (see 'ibcheck --help')\n", stderr);
+        return CLI_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("ibcheck %s (MPFR %s, GMP %s, cJSON %s)\n", IBC_VERSION, mpfr_get_version(), gmp_version,
+               cJSON_Version());
+        return CLI_OK;
+    }
+    if (cmd[0] == '-')
+        return unknown_command("unknown option", cmd);
+    for (const command *c = commands; c->name; c++)
+        if (strcmp(cmd, c->name) == 0)
+            return c->run(argc - 1, argv + 1);
+    return unknown_command("unknown command", cmd);
+}

@@ -1,0 +1,142 @@
+# Bad input to the ibcheck command (DESIGN non-negotiables): every case must
+# exit with status 2, print exactly one non-empty line on stderr and nothing
+# on stdout, and create no output file.
+# Run as: cmake -DIBCHECK=<path to ibcheck> -DWORKDIR=<scratch dir> -P cli_bad_input.cmake
+if(NOT IBCHECK OR NOT WORKDIR)
+  message(FATAL_ERROR "cli_bad_input.cmake needs -DIBCHECK=<path> and -DWORKDIR=<dir>")
+endif()
+file(REMOVE_RECURSE "${WORKDIR}")
+file(MAKE_DIRECTORY "${WORKDIR}")
+set(OUT "${WORKDIR}/out.json")
+set(cases 0)
+
+# expect_bad(<label> <arg>...): runs ibcheck with the args, which name ${OUT}
+# as the output file wherever the command takes one.
+function(expect_bad label)
+  file(REMOVE "${OUT}")
+  execute_process(COMMAND "${IBCHECK}" ${ARGN}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  set(shown "ibcheck ${ARGN}")
+  if(NOT rc STREQUAL "2")
+    message(FATAL_ERROR "${label}: `${shown}` exited with '${rc}', expected 2; stderr: ${err}")
+  endif()
+  string(REGEX REPLACE "\n$" "" line "${err}")
+  if(line STREQUAL "" OR line MATCHES "\n" OR NOT err MATCHES "\n$")
+    message(FATAL_ERROR "${label}: `${shown}` must print exactly one non-empty stderr line, printed:\n${err}")
+  endif()
+  if(NOT out STREQUAL "")
+    message(FATAL_ERROR "${label}: `${shown}` printed on stdout: ${out}")
+  endif()
+  if(EXISTS "${OUT}")
+    message(FATAL_ERROR "${label}: `${shown}` created ${OUT}")
+  endif()
+  file(GLOB leftovers "${WORKDIR}/*.tmp.*")
+  if(leftovers)
+    message(FATAL_ERROR "${label}: `${shown}` left temporary files: ${leftovers}")
+  endif()
+  math(EXPR n "${cases} + 1")
+  set(cases ${n} PARENT_SCOPE)
+  message(STATUS "ok: ${label}: ${line}")
+endfunction()
+
+# expect_message(<label> <regex> <arg>...): the stderr of a run matches regex
+# (the wording: value named, allowed range given).
+function(expect_message label regex)
+  execute_process(COMMAND "${IBCHECK}" ${ARGN} RESULT_VARIABLE rc ERROR_VARIABLE err OUTPUT_QUIET)
+  if(NOT err MATCHES "${regex}")
+    message(FATAL_ERROR "${label}: stderr '${err}' does not match '${regex}'")
+  endif()
+endfunction()
+
+# ---- usage ----
+expect_bad("no command")
+expect_bad("unknown command" frobnicate -o "${OUT}")
+expect_bad("unknown top-level option" --frobnicate)
+expect_bad("unknown flag" check --frobnicate -o "${OUT}")
+expect_bad("unknown short flag" train -Z -o "${OUT}")
+expect_bad("flag without its value" train -o "${OUT}" --K)
+expect_bad("unexpected argument to train" train extra -o "${OUT}")
+expect_bad("train without -o" train --steps 1)
+expect_bad("unknown claim" check no-such-claim -o "${OUT}")
+expect_bad("unknown format" check --format xml -o "${OUT}")
+expect_bad("output in a missing directory" check -o "${WORKDIR}/no/such/dir/out.md")
+expect_bad("output is a directory" train --steps 1 -o "${WORKDIR}")
+file(REMOVE_RECURSE "${WORKDIR}/no")
+
+# ---- model and training values ----
+expect_bad("K1 >= K" check --K1 10 -o "${OUT}")
+expect_bad("K1 = 0" train --K1 0 -o "${OUT}")
+expect_bad("K > D" train --K 40 -o "${OUT}")
+expect_bad("alpha < 0" train --alpha -1 -o "${OUT}")
+expect_bad("alpha nan" train --alpha nan -o "${OUT}")
+expect_bad("alpha empty" train --alpha= -o "${OUT}")
+expect_bad("alpha with junk" train --alpha 0.1x -o "${OUT}")
+expect_bad("K not a whole number" train --K 3.5 -o "${OUT}")
+expect_bad("K overflows" train --K 99999999999999999999999 -o "${OUT}")
+expect_bad("p < 1" train --p 0.5 -o "${OUT}")
+expect_bad("p inf" train --p inf -o "${OUT}")
+expect_bad("h = 0" train --h 0 -o "${OUT}")
+expect_bad("n = 0" check --n 0 -o "${OUT}")
+expect_bad("eps = 0" train --eps 0 -o "${OUT}")
+expect_bad("eps < 0" train --eps -1 -o "${OUT}")
+expect_bad("eps not a number" train --eps tiny -o "${OUT}")
+expect_bad("lr inf" train --lr inf -o "${OUT}")
+expect_bad("lr = 0" check --lr 0 -o "${OUT}")
+expect_bad("steps < 0" train --steps -5 -o "${OUT}")
+expect_bad("sgd batch > n" train --method sgd --n 50 --batch 51 -o "${OUT}")
+expect_bad("seed < 0" train --seed -1 -o "${OUT}")
+expect_bad("unknown init" train --init uniform -o "${OUT}")
+expect_bad("unknown loss" train --loss hinge -o "${OUT}")
+expect_bad("unknown method" train --method newton -o "${OUT}")
+expect_bad("tol >= 1" train --method adaptive --tol 1 -o "${OUT}")
+expect_bad("t-end <= 0" train --method adaptive --t-end 0 -o "${OUT}")
+expect_bad("precision too low" train --precision mpfr:10 -o "${OUT}")
+expect_bad("precision too high" train --precision mpfr:999999 -o "${OUT}")
+expect_bad("precision unknown" check --precision quad -o "${OUT}")
+expect_bad("hi-precision unknown" check --hi-precision mpfr:x -o "${OUT}")
+
+expect_message("K1 message" "^ibcheck: --K1 = 10 is out of range: need 1 <= K1 < K = 10\n$" check --K1 10)
+expect_message("alpha message" "--alpha = nan .*finite alpha >= 0" train --alpha nan -o "${OUT}")
+expect_message("claim message" "no-such-claim.*balance" check no-such-claim)
+expect_message("format message" "xml.*md, csv, tex, json" check --format xml)
+
+# ---- saved network files ----
+# A real file first (and the happy path of train), then damaged copies.
+set(NET "${WORKDIR}/net.json")
+execute_process(COMMAND "${IBCHECK}" train --D 4 --K 2 --K1 1 --n 6 --h 2 --steps 3 --p 3 -q -o "${NET}"
+                RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc STREQUAL "0" OR NOT EXISTS "${NET}")
+  message(FATAL_ERROR "train of a tiny network failed (${rc}): ${err}")
+endif()
+execute_process(COMMAND "${IBCHECK}" info "${NET}" RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+if(NOT rc STREQUAL "0")
+  message(FATAL_ERROR "info on a fresh network failed (${rc}): ${err}")
+endif()
+file(READ "${NET}" good)
+
+string(LENGTH "${good}" len)
+math(EXPR half "${len} / 2")
+string(SUBSTRING "${good}" 0 ${half} truncated)
+file(WRITE "${WORKDIR}/truncated.json" "${truncated}")
+expect_bad("truncated net file" info "${WORKDIR}/truncated.json")
+
+file(WRITE "${WORKDIR}/malformed.json" "{ \"format\": \"ibcheck-net\", \"version\": 1, ]")
+expect_bad("malformed net file" info "${WORKDIR}/malformed.json")
+
+string(REGEX REPLACE "\"version\":[ \t]*1" "\"version\": 2" v2 "${good}")
+file(WRITE "${WORKDIR}/v2.json" "${v2}")
+expect_bad("wrong version" info "${WORKDIR}/v2.json")
+expect_message("version message" "v2.json: version = 2 is not supported: need version 1" info "${WORKDIR}/v2.json")
+
+string(REGEX REPLACE "\"dim\":[ \t]*10" "\"dim\": 11" baddim "${good}")
+file(WRITE "${WORKDIR}/dim.json" "${baddim}")
+expect_bad("wrong dimension" info "${WORKDIR}/dim.json")
+
+string(REGEX REPLACE "\"K1\":[ \t]*1" "\"K1\": 2" badk1 "${good}")
+file(WRITE "${WORKDIR}/k1.json" "${badk1}")
+expect_bad("config out of range in file" info "${WORKDIR}/k1.json")
+
+expect_bad("missing net file" info "${WORKDIR}/none.json")
+expect_bad("info without a file" info)
+
+message(STATUS "cli_bad_input: ${cases} bad invocations rejected correctly")
