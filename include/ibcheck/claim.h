@@ -104,6 +104,10 @@ int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec p
                      double t_end, double tol, char *err);
 void ibc_trained_clear(ibc_trained *t);
 
+/* One line naming every model and training parameter of cfg with exponent p,
+ * for a row's parameters column.  Returns snprintf's count. */
+int ibc_config_describe(char *buf, size_t len, const ibc_config *c, double p);
+
 /* Formats an MPFR value with 'digits' significant digits into buf (>= 48). */
 const char *ibc_fmt_mpfr(char *buf, mpfr_srcptr x, int digits);
 const char *ibc_fmt_d(char *buf, double x, int digits);

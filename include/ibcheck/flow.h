@@ -23,7 +23,10 @@ typedef struct {
     double tol;            /* ADAPTIVE: local error tolerance; 0 = 2^(-bits+8) */
     long batch;            /* SGD batch size (1..n) */
     unsigned long seed;    /* SGD shuffle seed */
-    int events;            /* ADAPTIVE, p = 1: locate switching events (default 1) */
+    int events;            /* ADAPTIVE: locate switching events <x_i, w_j> = 0.  1 (default):
+                            * for p = 1, where the field jumps; 2: for every p (for integer
+                            * p >= 2 the field is C^(p-2), which caps the order across a
+                            * crossing; without location, error control shrinks the step). */
     long record_every;     /* GD/SGD/RK4: observer every k steps (0: only start and end) */
     const double *record_t;/* ADAPTIVE: sorted times to record (may be NULL) */
     long n_record_t;

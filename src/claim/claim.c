@@ -232,3 +232,11 @@ const char *ibc_fmt_d(char *buf, double x, int digits)
     snprintf(buf, 48, "%.*g", digits, x);
     return buf;
 }
+
+int ibc_config_describe(char *buf, size_t len, const ibc_config *c, double p)
+{
+    return snprintf(buf, len, "D=%ld K=%ld K1=%ld alpha=%g n=%ld h=%ld p=%g eps=%s %s %s %s%s lr=%g steps=%ld seed=%lu",
+                    c->model.D, c->model.K, c->model.K1, c->model.alpha, c->n, c->h, p, c->eps,
+                    ibc_init_name(c->init), c->mean ? "mean" : "sum", ibc_loss_name(c->loss),
+                    c->model.random_centers ? " random-centers" : "", c->lr, c->steps, c->model.seed);
+}

@@ -94,7 +94,7 @@ int ibc_flow_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flo
     ibc_flow_field fld = {
         .F = dbl ? ibc_flow_net_field_d : ibc_flow_net_field_mpfr,
         .ctx = &ctx,
-        .switched = net->pint == 1 && opt->events ? (dbl ? ibc_flow_net_switched_d : ibc_flow_net_switched_mpfr) : NULL,
+        .switched = (opt->events && net->pint == 1) || opt->events == 2 ? (dbl ? ibc_flow_net_switched_d : ibc_flow_net_switched_mpfr) : NULL,
         .record = net_record,
     };
     ibc_vec Q0, Q1;

@@ -131,7 +131,7 @@ static void FN(midpoint)(const ibc_flow_field *fld, const ibc_vec *y, const ibc_
 
 /* Workspace of one Gragg-Bulirsch-Stoer step. */
 typedef struct {
-    int kmax;
+    int kmax, kmin;
     long nseq[32];
     ibc_vec f0, z0, z1, fz, prev[32], cur[32];
 } FN(gbs_ws);
@@ -174,7 +174,10 @@ static int FN(gbs_step)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec
                 S_ADD(S_AT(cj, i), S_AT(cj1, i), d);
             }
         }
-        if (k >= 1) {
+        /* Accept only in the last columns: a high order takes long steps,
+         * which is where extrapolation pays (a low column converging with a
+         * short step wastes the method's order). */
+        if (k >= ws->kmin) {
             /* Scaled error relative to the largest component: scale-invariant,
              * as the network is homogeneous, and meaningful for tiny eps. */
             double worst = 0;
@@ -209,6 +212,7 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
     /* Order 2k grows with the precision asked for: 53 bits need ~order 12. */
     ws.kmax = y->pr.mode == IBC_DOUBLE ? 8 : (int)(y->pr.bits / 20 + 6);
     if (ws.kmax > 30) ws.kmax = 30;
+    ws.kmin = ws.kmax - 3;
     for (int k = 0; k < ws.kmax; k++) {
         ws.nseq[k] = 2 * (k + 1);
         ibc_vec_init(&ws.prev[k], len, y->pr);
@@ -247,7 +251,9 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
         int k = FN(gbs_step)(fld, &ws, y, t, Hs, S_REF(tolS), &e);
         if (k < 0) {
             st->rejected++;
-            H = Hs * 0.25;
+            /* shrink by what the last column's error asks for */
+            double fr = e > 0 ? 0.9 * pow(e, -1.0 / (2.0 * ws.kmax - 1.0)) : 0.25;
+            H = Hs * (fr < 0.25 ? 0.25 : fr > 0.9 ? 0.9 : fr);
             if (H < hfloor) {
                 snprintf(err, IBC_ERRLEN, "adaptive step size collapsed to %.3g at step %ld, t = %.17g (error estimate %.3g)",
                          H, st->steps, t, e);
@@ -294,9 +300,12 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
         double fac = e > 0 ? 0.9 * pow(e, -1.0 / (2.0 * k + 1.0)) : 4.0;
         if (fac > 4) fac = 4;
         if (fac < 0.2) fac = 0.2;
-        H = Hs * fac;
-        /* Converging in the last column means the order is too low for the step. */
-        if (k == ws.kmax - 1) H = Hs * 0.7;
+        /* Aim the next step at the middle of the accepting columns. */
+        if (k == ws.kmax - 1 && fac > 0.8) fac = 0.8;
+        /* A step clipped to a record time or an event says little about
+         * the step the smooth pieces allow: keep H rather than shrink it. */
+        int clipped = Hs < H;
+        H = clipped ? (fac < 1 ? H * fac : H) : Hs * fac;
     }
 out:
     for (int k = 0; k < ws.kmax; k++) {

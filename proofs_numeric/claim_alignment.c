@@ -1,0 +1,160 @@
+/* Claim `alignment` (THEORY §5 L-alignment [MV24 conjecture; MV25 Prop 4]).
+ *
+ * After training at the defaults:
+ *  - p = 3: every center mu_k is learned: some active neuron whose output
+ *    weight has the sign of y_k has cos(w_j, mu_k) >= 0.99 (THEORY §8).
+ *  - p = 1: neurons learn class averages: no active neuron is aligned with a
+ *    single center, each is close to its class's average direction, and its
+ *    components across its class's centers are nearly equal.
+ * A neuron is "active" when its contribution |v_j| ||w_j|| is at least 1e-3
+ * of the largest: the others stayed near the small initialization and do
+ * not shape f (they are reported, not judged).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "ibcheck/ibcheck.h"
+#include "claim/claims.h"
+
+typedef struct {
+    long h, K, K1;
+    double *C;        /* h x K cosines */
+    double *contrib;  /* |v_j| ||w_j|| */
+    int *sign;        /* sign(v_j) */
+    int *active;
+    long n_active;
+} neurons;
+
+static int neurons_init(neurons *nr, const ibc_trained *t)
+{
+    const ibc_net *net = t->net;
+    nr->h = net->h;
+    nr->K = t->data->par.K;
+    nr->K1 = t->data->par.K1;
+    nr->C = malloc(sizeof(double) * (size_t)(nr->h * nr->K));
+    nr->contrib = malloc(sizeof(double) * (size_t)nr->h);
+    nr->sign = malloc(sizeof(int) * (size_t)nr->h);
+    nr->active = malloc(sizeof(int) * (size_t)nr->h);
+    if (!nr->C || !nr->contrib || !nr->sign || !nr->active) return IBC_EINPUT;
+    ibc_net_cosines(net, &t->theta, t->data, nr->C, nr->contrib);
+    double top = 0;
+    for (long j = 0; j < nr->h; j++) {
+        nr->sign[j] = ibc_vec_get_d(&t->theta, net->h * net->D + j) > 0 ? 1 : -1;
+        if (nr->contrib[j] > top) top = nr->contrib[j];
+    }
+    nr->n_active = 0;
+    for (long j = 0; j < nr->h; j++) {
+        nr->active[j] = top > 0 && nr->contrib[j] >= 1e-3 * top;
+        nr->n_active += nr->active[j];
+    }
+    return IBC_OK;
+}
+
+static void neurons_clear(neurons *nr)
+{
+    free(nr->C);
+    free(nr->contrib);
+    free(nr->sign);
+    free(nr->active);
+}
+
+static int class_of(long k, long K1) { return k < K1 ? 1 : -1; }
+
+static void add_row(ibc_rows *out, const char *what, ibc_prec pr, double measured, double bound,
+                    int upper, const char *params)
+{
+    char pb[24], mb[48], bb[64], gb[48];
+    snprintf(mb, sizeof mb, "%.6f", measured);
+    snprintf(bb, sizeof bb, upper ? "<= %.4g" : ">= %.4g", bound);
+    double margin = upper ? bound - measured : measured - bound;
+    snprintf(gb, sizeof gb, "%+.4f", margin);
+    ibc_rows_add(out, "alignment", what, ibc_prec_str(pr, pb), mb, bb, gb,
+                 margin >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-alignment", "%s", params);
+}
+
+/* p > 2: min over centers k of the best cos(w_j, mu_k) over active neurons of sign y_k. */
+static int rows_p3(const ibc_config *cfg, double p, ibc_rows *out, char *err)
+{
+    const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+    if (!t) return IBC_ENUMERIC;
+    neurons nr;
+    if (neurons_init(&nr, t) != IBC_OK) {
+        neurons_clear(&nr);
+        snprintf(err, IBC_ERRLEN, "out of memory");
+        return IBC_EINPUT;
+    }
+    double worst = 2;
+    long worst_k = -1;
+    for (long k = 0; k < nr.K; k++) {
+        double best = -1;
+        for (long j = 0; j < nr.h; j++)
+            if (nr.active[j] && nr.sign[j] == class_of(k, nr.K1) && nr.C[j * nr.K + k] > best)
+                best = nr.C[j * nr.K + k];
+        if (best < worst) {
+            worst = best;
+            worst_k = k;
+        }
+    }
+    char params[300], base[200];
+    ibc_config_describe(base, sizeof base, cfg, p);
+    snprintf(params, sizeof params, "%s; %ld active neurons; worst center k=%ld", base, nr.n_active, worst_k + 1);
+    add_row(out, "min_k max_j cos(w_j, mu_k), active j", cfg->prec, worst, 0.99, 0, params);
+    neurons_clear(&nr);
+    return IBC_OK;
+}
+
+/* p = 1: class averages, not centers. */
+static int rows_p1(const ibc_config *cfg, ibc_rows *out, char *err)
+{
+    const ibc_trained *t = ibc_claim_trained(cfg, 1.0, cfg->prec, err);
+    if (!t) return IBC_ENUMERIC;
+    neurons nr;
+    if (neurons_init(&nr, t) != IBC_OK) {
+        neurons_clear(&nr);
+        snprintf(err, IBC_ERRLEN, "out of memory");
+        return IBC_EINPUT;
+    }
+    double max_single = -1, min_avg = 2, max_spread = 0;
+    for (long j = 0; j < nr.h; j++) {
+        if (!nr.active[j]) continue;
+        /* the class this neuron votes for is sign(v_j) */
+        long lo = nr.sign[j] > 0 ? 0 : nr.K1, hi = nr.sign[j] > 0 ? nr.K1 : nr.K;
+        double sum = 0, mn = INFINITY, mx = -INFINITY;
+        for (long k = 0; k < nr.K; k++) {
+            double c = nr.C[j * nr.K + k];
+            if (c > max_single) max_single = c;
+            if (k >= lo && k < hi) {
+                sum += c;
+                if (c < mn) mn = c;
+                if (c > mx) mx = c;
+            }
+        }
+        /* cos(w_j, mu_class/sqrt(K_class)) = sum_k cos(w_j, mu_k)/sqrt(K_class) (orthonormal centers) */
+        double avg = sum / sqrt((double)(hi - lo));
+        if (avg < min_avg) min_avg = avg;
+        double spread = (mx - mn) / (sum / (double)(hi - lo));
+        if (spread > max_spread) max_spread = spread;
+    }
+    char params[300], base[200];
+    ibc_config_describe(base, sizeof base, cfg, 1.0);
+    snprintf(params, sizeof params, "%s; %ld active neurons", base, nr.n_active);
+    long Kmin = nr.K1 < nr.K - nr.K1 ? nr.K1 : nr.K - nr.K1;
+    /* A class-average neuron has cos 1/sqrt(K_class) <= 1/sqrt(min(K1,K2))
+     * with each center; a center-aligned one has cos ~ 1.  The bound sits
+     * halfway between, so it separates the two pictures. */
+    double single_bound = 0.5 * (1.0 + 1.0 / sqrt((double)Kmin));
+    add_row(out, "max_j max_k cos(w_j, mu_k), active j (no single center)", cfg->prec, max_single,
+            single_bound, 1, params);
+    add_row(out, "min_j cos(w_j, mu_class/sqrt(K_class)), active j", cfg->prec, min_avg, 0.95, 0, params);
+    add_row(out, "max_j in-class spread (max-min)/mean of cos(w_j, mu_k)", cfg->prec, max_spread, 0.25, 1,
+            params);
+    neurons_clear(&nr);
+    return IBC_OK;
+}
+
+int ibc_claim_alignment(const ibc_config *cfg, ibc_rows *out, char *err)
+{
+    int rc = rows_p3(cfg, 3.0, out, err);
+    if (rc == IBC_OK) rc = rows_p1(cfg, out, err);
+    return rc;
+}
