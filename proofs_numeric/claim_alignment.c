@@ -13,6 +13,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "ibcheck/ibcheck.h"
 #include "claim/claims.h"
 
@@ -58,6 +59,20 @@ static void neurons_clear(neurons *nr)
     free(nr->active);
 }
 
+/* The neurons of the (cached) default training run with exponent p. */
+static int neurons_trained(neurons *nr, const ibc_config *cfg, double p, char *err)
+{
+    memset(nr, 0, sizeof *nr);
+    const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+    if (!t) return IBC_ENUMERIC;
+    if (neurons_init(nr, t) != IBC_OK) {
+        neurons_clear(nr);
+        snprintf(err, IBC_ERRLEN, "out of memory");
+        return IBC_EINPUT;
+    }
+    return IBC_OK;
+}
+
 static int class_of(long k, long K1) { return k < K1 ? 1 : -1; }
 
 static void add_row(ibc_rows *out, const char *what, ibc_prec pr, double measured, double bound,
@@ -75,14 +90,9 @@ static void add_row(ibc_rows *out, const char *what, ibc_prec pr, double measure
 /* p > 2: min over centers k of the best cos(w_j, mu_k) over active neurons of sign y_k. */
 static int rows_p3(const ibc_config *cfg, double p, ibc_rows *out, char *err)
 {
-    const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
-    if (!t) return IBC_ENUMERIC;
     neurons nr;
-    if (neurons_init(&nr, t) != IBC_OK) {
-        neurons_clear(&nr);
-        snprintf(err, IBC_ERRLEN, "out of memory");
-        return IBC_EINPUT;
-    }
+    int rc = neurons_trained(&nr, cfg, p, err);
+    if (rc != IBC_OK) return rc;
     double worst = 2;
     long worst_k = -1;
     for (long k = 0; k < nr.K; k++) {
@@ -106,14 +116,9 @@ static int rows_p3(const ibc_config *cfg, double p, ibc_rows *out, char *err)
 /* p = 1: class averages, not centers. */
 static int rows_p1(const ibc_config *cfg, ibc_rows *out, char *err)
 {
-    const ibc_trained *t = ibc_claim_trained(cfg, 1.0, cfg->prec, err);
-    if (!t) return IBC_ENUMERIC;
     neurons nr;
-    if (neurons_init(&nr, t) != IBC_OK) {
-        neurons_clear(&nr);
-        snprintf(err, IBC_ERRLEN, "out of memory");
-        return IBC_EINPUT;
-    }
+    int rc = neurons_trained(&nr, cfg, 1.0, err);
+    if (rc != IBC_OK) return rc;
     double max_single = -1, min_avg = 2, max_spread = 0;
     for (long j = 0; j < nr.h; j++) {
         if (!nr.active[j]) continue;

@@ -65,4 +65,34 @@ int ibc_flow_gbs_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double 
 /* Fixed-step RK4 for nsteps from t0 to t1. */
 void ibc_flow_rk4_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t1, long nsteps);
 
+
+/* ---- A standard observer: records what the claims read, at chosen times ----
+ * Per record: t, step, the loss, ||theta||^2, the normalized margin
+ * gamma_bar = min_i y_i f(x_i) / ||theta||^2, the smoothed margin gamma_tilde
+ * (THEORY §5 L-margin; exp: log(1/L_sum)/||theta||^2, logistic:
+ * -log(e^L_sum - 1)/||theta||^2; NaN before L_sum < 1 resp. log 2), the largest
+ * |v_j^2 - ||w_j||^2|, and (when centers are given) the alignment
+ * min_k max_j cos(w_j, mu_k).  Values are MPFR-derived doubles except loss,
+ * kept in MPFR too so tiny losses survive.  keep_theta also stores theta. */
+typedef struct {
+    double t;
+    long step;
+    double loss, theta_norm2, gamma_bar, gamma_tilde, max_abs_Q, align;
+    mpfr_t loss_m;
+    ibc_vec theta;     /* only with keep_theta (else len 0) */
+} ibc_record;
+
+typedef struct {
+    const ibc_data *data;  /* for alignment; may be NULL */
+    int keep_theta;
+    ibc_record *rec;
+    long n, cap;
+} ibc_recorder;
+
+void ibc_recorder_init(ibc_recorder *r, const ibc_data *data, int keep_theta);
+void ibc_recorder_clear(ibc_recorder *r);
+/* An ibc_observer_fn: pass it as opt.obs with opt.obs_ctx = the recorder. */
+int ibc_recorder_observe(void *ctx, const ibc_net *net, const ibc_vec *theta,
+                         double t, long step, const ibc_vec *loss);
+
 #endif
