@@ -23,10 +23,11 @@ typedef struct {
     double tol;            /* ADAPTIVE: local error tolerance; 0 = 2^(-bits+8) */
     long batch;            /* SGD batch size (1..n) */
     unsigned long seed;    /* SGD shuffle seed */
-    int events;            /* ADAPTIVE: locate switching events <x_i, w_j> = 0.  1 (default):
-                            * for p = 1, where the field jumps; 2: for every p (for integer
-                            * p >= 2 the field is C^(p-2), which caps the order across a
-                            * crossing; without location, error control shrinks the step). */
+    int events;            /* ADAPTIVE: locate switching events <x_i, w_j> = 0, integrating
+                            * each smooth piece up to its located surface.  1 (default):
+                            * for p = 1, where the field jumps; 2: for every integer p (for
+                            * p >= 2 the field is C^(p-2) across a surface, which caps the
+                            * order there; without location, error control shrinks H). */
     long record_every;     /* GD/SGD/RK4: observer every k steps (0: only start and end) */
     const double *record_t;/* ADAPTIVE: sorted times to record (may be NULL) */
     long n_record_t;
@@ -37,6 +38,7 @@ typedef struct {
 
 typedef struct {
     long steps, rejected, events, grad_evals;
+    long sliding;          /* adaptive: surfaces crossed without location (sliding modes) */
     double t;              /* time reached */
     double h_min;          /* smallest accepted adaptive step */
     /* max_j |Q_j(T) - Q_j(0) - corr_j| (corr: GD's exact eta^2 term; 0 for GF)

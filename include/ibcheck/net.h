@@ -28,7 +28,11 @@ typedef struct ibc_net {
     int *y;            /* n labels, +-1 */
     /* workspace, sized for n rows */
     ibc_vec A, G, B, Xb, nrm, f, g, acc;
-    long *rows_all;
+    /* Frozen activation pattern (n x h, 1 = active), or NULL.  While set,
+     * full-batch evaluation uses it instead of the signs of <x_i, w_j>: the
+     * smooth extension of the current piece, so that the adaptive
+     * integrator steps in a smooth field up to a located switching event. */
+    unsigned char *pattern;
 } ibc_net;
 
 const char *ibc_loss_name(ibc_loss l);

@@ -2,6 +2,7 @@
  * algorithms live in flow_impl.h. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ibcheck/flow.h"
 #include "flow/flow_internal.h"
@@ -56,6 +57,12 @@ static int net_record(void *vctx, double t, const ibc_vec *y)
     return c->opt->obs(c->opt->obs_ctx, c->net, y, t, c->st->steps, &c->loss);
 }
 
+static void net_flip(void *vctx, long pair)
+{
+    ibc_flow_netctx *c = vctx;
+    c->net->pattern[pair] ^= 1;
+}
+
 static int check_opts(const ibc_net *net, const ibc_flow_opts *o, char *err)
 {
     if (o->method != IBC_METHOD_ADAPTIVE && (!(o->lr > 0) || !isfinite(o->lr))) {
@@ -94,9 +101,17 @@ int ibc_flow_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flo
     ibc_flow_field fld = {
         .F = dbl ? ibc_flow_net_field_d : ibc_flow_net_field_mpfr,
         .ctx = &ctx,
-        .switched = (opt->events && net->pint == 1) || opt->events == 2 ? (dbl ? ibc_flow_net_switched_d : ibc_flow_net_switched_mpfr) : NULL,
         .record = net_record,
     };
+    /* Event location needs a smooth extension of each piece: u^p with
+     * integer p.  Default for p = 1 (the field jumps); events = 2 also for
+     * integer p >= 2 (the field is only C^(p-2) across a surface). */
+    if (net->pint > 0 && ((opt->events && net->pint == 1) || opt->events == 2)) {
+        fld.freeze = dbl ? ibc_flow_net_freeze_d : ibc_flow_net_freeze_mpfr;
+        fld.crossing = dbl ? ibc_flow_net_crossing_d : ibc_flow_net_crossing_mpfr;
+        fld.pair_value = dbl ? ibc_flow_net_pair_value_d : ibc_flow_net_pair_value_mpfr;
+        fld.flip = net_flip;
+    }
     ibc_vec Q0, Q1;
     ibc_vec_init(&Q0, net->h, net->pr);
     ibc_vec_init(&Q1, net->h, net->pr);
@@ -105,8 +120,9 @@ int ibc_flow_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flo
     double t_ends[2] = {0.0, opt->t_end};
     const double *rec = opt->record_t ? opt->record_t : t_ends;
     long nrec = opt->record_t ? opt->n_record_t : 2;
-    rc = (dbl ? ibc_flow_gbs_d : ibc_flow_gbs_mpfr)(&fld, theta, 0.0, opt->t_end, opt->tol, rec, nrec,
-                                                  opt->events, st, err);
+    rc = (dbl ? ibc_flow_gbs_d : ibc_flow_gbs_mpfr)(&fld, theta, 0.0, opt->t_end, opt->tol, rec, nrec, st, err);
+    free(net->pattern);       /* later evaluations use the signs again */
+    net->pattern = NULL;
     /* Gradient flow conserves Q_j exactly: its drift is the integrator's error. */
     ibc_net_balance(net, theta, &Q1, NULL, 0, NULL);
     mpfr_t a, b;
@@ -134,7 +150,7 @@ int ibc_flow_gbs_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double 
                        double tol, ibc_flow_stats *st, char *err)
 {
     ibc_flow_field fld = {.F = F, .ctx = ctx};
-    return (y->pr.mode == IBC_DOUBLE ? ibc_flow_gbs_d : ibc_flow_gbs_mpfr)(&fld, y, t0, t1, tol, NULL, 0, 0, st, err);
+    return (y->pr.mode == IBC_DOUBLE ? ibc_flow_gbs_d : ibc_flow_gbs_mpfr)(&fld, y, t0, t1, tol, NULL, 0, st, err);
 }
 
 void ibc_flow_rk4_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t1, long nsteps)

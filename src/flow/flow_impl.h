@@ -27,9 +27,23 @@ void FN(ibc_flow_net_field)(void *vctx, double t, const ibc_vec *y, ibc_vec *dy)
     if (c->st) c->st->grad_evals++;
 }
 
-/* p = 1: the field is smooth while no sign of <x_i, w_j> changes.  Returns
- * the first crossing fraction s0/(s0 - s1) over the pairs that changed sign. */
-double FN(ibc_flow_net_switched)(void *vctx, const ibc_vec *y0, const ibc_vec *y1)
+/* Event location on the switching surfaces <x_i, w_j> = 0 (pair = i*h + j). */
+void FN(ibc_flow_net_freeze)(void *vctx, const ibc_vec *y)
+{
+    ibc_flow_netctx *c = vctx;
+    ibc_net *net = c->net;
+    const long n = net->n, h = net->h;
+    S_PTR A = S_VEC(&net->A);
+    free(net->pattern);
+    net->pattern = NULL;                      /* signs, not the old pattern */
+    S_GEMM(0, 1, n, h, net->D, S_VEC(&net->X), S_VEC(y), A, net->pr.bits);
+    unsigned char *pat = malloc((size_t)(n * h));
+    if (!pat) abort();
+    for (long i = 0; i < n * h; i++) pat[i] = S_SGN(S_AT(A, i)) > 0;
+    net->pattern = pat;
+}
+
+double FN(ibc_flow_net_crossing)(void *vctx, const ibc_vec *y0, const ibc_vec *y1, long *pair)
 {
     ibc_flow_netctx *c = vctx;
     ibc_net *net = c->net;
@@ -39,14 +53,55 @@ double FN(ibc_flow_net_switched)(void *vctx, const ibc_vec *y0, const ibc_vec *y
     S_GEMM(0, 1, n, h, D, S_VEC(&net->X), S_VEC(y0), A0, net->pr.bits);
     S_GEMM(0, 1, n, h, D, S_VEC(&net->X), S_VEC(y1), A1, net->pr.bits);
     double first = -1;
-    for (long i = 0; i < n * h; i++)
-        if ((S_SGN(S_AT(A0, i)) > 0) != (S_SGN(S_AT(A1, i)) > 0)) {
-            double s0 = S_GET_D(S_AT(A0, i)), s1 = S_GET_D(S_AT(A1, i));
-            double f = s0 == s1 ? 1.0 : s0 / (s0 - s1);
-            if (!(f > 0) || f > 1) f = 1.0;
-            if (first < 0 || f < first) first = f;
+    for (long i = 0; i < n * h; i++) {
+        int act = net->pattern[i];
+        int s1 = S_SGN(S_AT(A1, i));
+        if (act ? s1 >= 0 : s1 <= 0) continue;          /* still in its piece */
+        int s0 = S_SGN(S_AT(A0, i));
+        double f = 0;                                    /* started outside: sliding */
+        if (act ? s0 > 0 : s0 < 0) {
+            double a = S_GET_D(S_AT(A0, i)), b = S_GET_D(S_AT(A1, i));
+            f = a / (a - b);
         }
+        if (first < 0 || f < first) {
+            first = f;
+            *pair = i;
+        }
+    }
     return first;
+}
+
+double FN(ibc_flow_net_pair_value)(void *vctx, const ibc_vec *y, long pair)
+{
+    ibc_flow_netctx *c = vctx;
+    ibc_net *net = c->net;
+    S_BITS_DECL(net->pr.bits);
+    const long D = net->D, i = pair / net->h, j = pair % net->h;
+    S_DECL(s);
+    S_DECL(nw);
+    S_DECL(nx);
+    S_DECL(t);
+    S_INIT(s);
+    S_INIT(nw);
+    S_INIT(nx);
+    S_INIT(t);
+    for (long d = 0; d < D; d++) {
+        S_MUL(t, S_AT(S_VEC(&net->X), i * D + d), S_AT(S_VEC(y), j * D + d));
+        S_ADD(s, s, t);
+        S_MUL(t, S_AT(S_VEC(y), j * D + d), S_AT(S_VEC(y), j * D + d));
+        S_ADD(nw, nw, t);
+        S_MUL(t, S_AT(S_VEC(&net->X), i * D + d), S_AT(S_VEC(&net->X), i * D + d));
+        S_ADD(nx, nx, t);
+    }
+    S_MUL(nw, nw, nx);
+    S_SQRT(nw, nw);
+    if (!S_IS_ZERO(nw)) S_DIV(s, s, nw);
+    double r = S_GET_D(s);
+    S_CLEAR(s);
+    S_CLEAR(nw);
+    S_CLEAR(nx);
+    S_CLEAR(t);
+    return r;
 }
 
 void FN(ibc_flow_rk4)(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t1, long nsteps)
@@ -64,7 +119,9 @@ void FN(ibc_flow_rk4)(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t
     S_INIT(half);
     S_INIT(w);
     S_INIT(tmp);
-    S_SET_D(hs, t1 - t0);
+    S_SET_D(hs, t1);
+    S_SET_D(half, t0);
+    S_SUB(hs, hs, half);        /* t1 - t0 in the working precision */
     S_DIV_SI(hs, hs, nsteps);
     S_DIV_SI(half, hs, 2);
     double dt = (t1 - t0) / (double)nsteps;
@@ -99,7 +156,7 @@ void FN(ibc_flow_rk4)(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t
 /* Gragg's modified midpoint rule over [t, t+H] with n sub-steps, from y with
  * f0 = F(t, y) already known; result in out.  z0, z1, fz are scratch. */
 static void FN(midpoint)(const ibc_flow_field *fld, const ibc_vec *y, const ibc_vec *f0, double t,
-                         double H, long n, ibc_vec *out, ibc_vec *z0, ibc_vec *z1, ibc_vec *fz,
+                         S_PTR HS, long n, ibc_vec *out, ibc_vec *z0, ibc_vec *z1, ibc_vec *fz,
                          S_PTR tmp)
 {
     S_BITS_DECL(y->pr.bits);
@@ -108,8 +165,8 @@ static void FN(midpoint)(const ibc_flow_field *fld, const ibc_vec *y, const ibc_
     S_DECL(h2);
     S_INIT(hs);
     S_INIT(h2);
-    S_SET_D(hs, H);
-    S_DIV_SI(hs, hs, n);
+    const double H = S_GET_D(S_AT(HS, 0));   /* the time argument of F only */
+    S_DIV_SI(hs, S_AT(HS, 0), n);
     S_MUL_SI(h2, hs, 2);
     ibc_vec_set(z0, y);
     FN(lincomb)(len, S_VEC(z1), S_VEC(y), S_REF(hs), S_VEC(f0), tmp);   /* z1 = y + hs f0 */
@@ -140,7 +197,7 @@ typedef struct {
  * Returns the column k where the error estimate met tol (result in
  * ws->cur[k]) and writes the scaled error to *errr; returns -1 if it never did. */
 static int FN(gbs_step)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec *y, double t,
-                        double H, S_PTR tolS, double *errr)
+                        S_PTR H, S_PTR tolS, double *errr)
 {
     S_BITS_DECL(y->pr.bits);
     const long len = y->len;
@@ -157,6 +214,7 @@ static int FN(gbs_step)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec
         S_ABS(d, S_AT(S_VEC(y), i));
         if (S_CMP(d, ymax) > 0) S_SET(ymax, d);
     }
+    if (S_IS_ZERO(ymax)) S_SET_SI(ymax, 1);   /* y = 0: absolute error */
     int done = -1;
     for (int k = 0; k < ws->kmax && done < 0; k++) {
         FN(midpoint)(fld, y, &ws->f0, t, H, ws->nseq[k], &ws->cur[0], &ws->z0, &ws->z1, &ws->fz, S_REF(tmp));
@@ -204,7 +262,7 @@ static int FN(gbs_step)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec
 }
 
 int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1, double tol,
-                     const double *rec_t, long n_rec, int events, ibc_flow_stats *st, char *err)
+                     const double *rec_t, long n_rec, ibc_flow_stats *st, char *err)
 {
     S_BITS_DECL(y->pr.bits);
     const long len = y->len;
@@ -233,22 +291,45 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
         S_MUL_2SI(tolS, tolS, -(long)y->pr.bits + 8);
     }
     int rc = IBC_OK;
+    /* Time is kept in the working precision: the steps actually integrated
+     * sum to it exactly, so MPFR runs end at t1 to 2^-BITS, not 2^-53. */
+    S_DECL(tS);
+    S_DECL(HsS);
+    S_DECL(rem);
+    S_INIT(tS);
+    S_INIT(HsS);
+    S_INIT(rem);
+    S_SET_D(tS, t0);
     double t = t0;
     double H = (t1 - t0) / 64;
     const double hfloor = (fabs(t1) + fabs(t0) + 1.0) * ldexp(1.0, -50);
+    /* A located event is a root of the pair's normalized value to this. */
+    double stol = ldexp(1.0, -(int)(y->pr.bits < 1000 ? y->pr.bits : 1000) + 8);
+    if (tol > stol) stol = tol;
     long ri = 0;
     while (rec_t && ri < n_rec && rec_t[ri] < t0) ri++;
     if (rec_t && ri < n_rec && rec_t[ri] == t0 && fld->record) {
         if (fld->record(fld->ctx, t0, y)) goto out;
         ri++;
     }
-    while (t < t1) {
+    if (fld->freeze) fld->freeze(fld->ctx, y);
+    for (;;) {
         double target = t1;
         if (rec_t && ri < n_rec && rec_t[ri] < target) target = rec_t[ri];
-        double Hs = H < target - t ? H : target - t;
+        S_SET_D(rem, target);
+        S_SUB(rem, rem, tS);
+        if (S_SGN(rem) <= 0) {
+            if (target >= t1) break;
+            ri++;                               /* a record time already passed */
+            continue;
+        }
+        double remd = S_GET_D(rem);
+        int landed = H >= remd;
+        double Hs = landed ? remd : H;
+        if (landed) S_SET(HsS, rem); else S_SET_D(HsS, Hs);
         fld->F(fld->ctx, t, y, &ws.f0);
         double e = 0;
-        int k = FN(gbs_step)(fld, &ws, y, t, Hs, S_REF(tolS), &e);
+        int k = FN(gbs_step)(fld, &ws, y, t, S_REF(HsS), S_REF(tolS), &e);
         if (k < 0) {
             st->rejected++;
             /* shrink by what the last column's error asks for */
@@ -268,28 +349,75 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
             rc = IBC_ENUMERIC;
             goto out;
         }
-        int landed = Hs == target - t;
-        double frac = events && fld->switched ? fld->switched(fld->ctx, y, &ytrial) : -1;
-        /* A crossing at the very start of the step is the surface just
-         * located (or a sliding surface, where the flow chatters across it):
-         * step across it instead of shrinking the step forever. */
-        if (frac > 1e-3 && frac < 1) {
-            /* Shorten the step to end just past the first switching surface
-             * (secant estimate), so no step straddles a kink of the field. */
-            double Hev = Hs * frac * (1 + 1e-6) + hfloor;
-            if (Hev < Hs) {
+        long pair = -1;
+        double frac = fld->crossing ? fld->crossing(fld->ctx, y, &ytrial, &pair) : -1;
+        if (frac == 0) {
+            /* The pair left its piece at once: the flow on both sides points
+             * into the surface (a sliding mode).  Step across it with the
+             * signs at the end; accuracy there is only first order. */
+            st->sliding++;
+            fld->freeze(fld->ctx, &ytrial);
+        } else if (frac > 0) {
+            /* Locate the first crossing: regula falsi on the step length,
+             * each trial an extrapolated step of the frozen (smooth) piece. */
+            double lo = 0, hi = Hs;
+            double slo = fld->pair_value(fld->ctx, y, pair), shi = fld->pair_value(fld->ctx, &ytrial, pair);
+            double tau = frac * Hs;
+            int found = 0;
+            for (int it = 0; it < 60 && !found; it++) {
                 double e2;
-                int k2 = FN(gbs_step)(fld, &ws, y, t, Hev, S_REF(tolS), &e2);
-                if (k2 >= 0) {
-                    ibc_vec_set(&ytrial, &ws.cur[k2]);
-                    Hs = Hev;
-                    landed = 0;
-                    st->events++;
+                S_SET_D(HsS, tau);
+                int k2 = FN(gbs_step)(fld, &ws, y, t, S_REF(HsS), S_REF(tolS), &e2);
+                if (k2 < 0) {
+                    tau = 0.5 * (lo + tau);
+                    continue;
                 }
+                long p2 = -1;
+                double f2 = fld->crossing(fld->ctx, y, &ws.cur[k2], &p2);
+                if (p2 != pair && f2 > 0 && f2 < 1 - 1e-9) {
+                    /* another pair crosses first: chase that one */
+                    pair = p2;
+                    hi = tau;
+                    slo = fld->pair_value(fld->ctx, y, pair);
+                    shi = fld->pair_value(fld->ctx, &ws.cur[k2], pair);
+                    lo = 0;
+                    tau = f2 * tau;
+                    continue;
+                }
+                double sv = fld->pair_value(fld->ctx, &ws.cur[k2], pair);
+                ibc_vec_set(&ytrial, &ws.cur[k2]);
+                if (fabs(sv) <= stol || hi - lo <= 1e-15 * Hs) {
+                    found = 1;
+                    break;
+                }
+                if ((sv > 0) == (slo > 0)) {
+                    lo = tau;
+                    slo = sv;
+                } else {
+                    hi = tau;
+                    shi = sv;
+                }
+                tau = lo + (hi - lo) * slo / (slo - shi);
+                if (!(tau > lo && tau < hi)) tau = 0.5 * (lo + hi);
             }
+            if (!found) {
+                snprintf(err, IBC_ERRLEN, "switching event not located at step %ld, t = %.17g (pair %ld)",
+                         st->steps, t, pair);
+                rc = IBC_ENUMERIC;
+                goto out;
+            }
+            fld->flip(fld->ctx, pair);
+            Hs = tau;
+            landed = 0;
+            st->events++;
         }
         ibc_vec_set(y, &ytrial);
-        t = landed ? target : t + Hs;
+        if (landed) {
+            S_SET_D(tS, target);
+        } else {
+            S_ADD(tS, tS, HsS);
+        }
+        t = S_GET_D(tS);
         st->steps++;
         if (st->h_min == 0 || Hs < st->h_min) st->h_min = Hs;
         st->t = t;
@@ -297,6 +425,7 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
             ri++;
             if (fld->record && fld->record(fld->ctx, t, y)) goto out;
         }
+        if (landed && target >= t1) break;
         double fac = e > 0 ? 0.9 * pow(e, -1.0 / (2.0 * k + 1.0)) : 4.0;
         if (fac > 4) fac = 4;
         if (fac < 0.2) fac = 0.2;
@@ -318,6 +447,9 @@ out:
     ibc_vec_clear(&ws.fz);
     ibc_vec_clear(&ytrial);
     S_CLEAR(tolS);
+    S_CLEAR(tS);
+    S_CLEAR(HsS);
+    S_CLEAR(rem);
     return rc;
 }
 
@@ -385,7 +517,7 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
         if (s == opt->steps) break;
         if (opt->method == IBC_METHOD_RK4) {
             ibc_vec_set(&next, theta);
-            FN(ibc_flow_rk4)(FN(ibc_flow_net_field), &fctx, &next, t, t + opt->lr, 1);
+            FN(ibc_flow_rk4)(FN(ibc_flow_net_field), &fctx, &next, 0.0, opt->lr, 1);   /* autonomous: exact step lr */
         } else {
             ibc_net_eval(net, theta, rows, nb, &loss, &grad, NULL);
             st->grad_evals++;

@@ -82,7 +82,7 @@ void ibc_net_free(ibc_net *net)
     ibc_vec *v[] = {&net->X, &net->A, &net->G, &net->B, &net->Xb, &net->nrm, &net->f, &net->g, &net->acc};
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) ibc_vec_clear(v[i]);
     free(net->y);
-    free(net->rows_all);
+    free(net->pattern);
     free(net);
 }
 

@@ -68,7 +68,7 @@ static void FN(neuron_norms)(const ibc_net *net, S_PTR W, S_PTR nrm)
  * the Clarke convention sigma'(0) = 0 and avoids pow(0, 0) = 1 for p = 1),
  * and f_i = sum_j v_j ||w_j|| A_ij. */
 static void FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm, long m,
-                      S_PTR A, S_PTR P, S_PTR f)
+                      S_PTR A, S_PTR P, S_PTR f, const unsigned char *pat)
 {
     S_BITS_DECL(net->pr.bits);
     long h = net->h;
@@ -84,7 +84,9 @@ static void FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm,
         S_MUL(c, S_AT(v, j), S_AT(nrm, j));                 /* v_j ||w_j|| */
         for (long i = 0; i < m; i++) {
             long ij = i * h + j;
-            if (dead || S_SGN(S_AT(A, ij)) <= 0) {
+            /* With a frozen pattern an active unit may sit slightly past its
+             * kink: u^p with integer p continues the piece smoothly. */
+            if (dead || (pat ? !pat[ij] : S_SGN(S_AT(A, ij)) <= 0)) {
                 S_SET_ZERO(S_AT(A, ij));
                 S_SET_ZERO(S_AT(P, ij));
                 continue;
@@ -126,7 +128,7 @@ void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long
             for (long d = 0; d < D; d++) S_SET(S_AT(Xm, r * D + d), S_AT(S_VEC(&net->X), rows[r] * D + d));
     }
     FN(neuron_norms)(net, W, nrm);
-    FN(units)(net, W, v, nrm, Xm, nb, A, P, f);
+    FN(units)(net, W, v, nrm, Xm, nb, A, P, f, rows ? NULL : net->pattern);
 
     S_DECL(q);
     S_DECL(l);
@@ -203,7 +205,7 @@ void FN(ibc_net_forward)(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, 
     ibc_vec_set(&Xr, Xq);
     S_PTR W = S_VEC(theta);
     FN(neuron_norms)(net, W, S_VEC(&nrm));
-    FN(units)(net, W, W + h * D, S_VEC(&nrm), S_VEC(&Xr), m, S_VEC(&A), S_VEC(&P), S_VEC(fout));
+    FN(units)(net, W, W + h * D, S_VEC(&nrm), S_VEC(&Xr), m, S_VEC(&A), S_VEC(&P), S_VEC(fout), NULL);
     ibc_vec_clear(&Xr);
     ibc_vec_clear(&A);
     ibc_vec_clear(&P);
