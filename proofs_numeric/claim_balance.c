@@ -92,12 +92,14 @@ static int gf_row(const ibc_config *cfg, double p, ibc_prec pr, double t_end, ib
     ibc_trained t;
     int rc = ibc_trained_init(&t, &c, p, pr, t_end, 0, err);
     if (rc != IBC_OK) return rc;
-    char params[200], full[300];
-    ibc_config_describe(params, sizeof params, &c, p);
+    char full[300];
     /* tol 0 means 2^-(bits-8), the integrator's default */
     double tol = ldexp(1.0, -(int)pr.bits + 8);
-    snprintf(full, sizeof full, "%s; adaptive GBS GF to t=%g, tol=2^-%ld, %ld steps, %ld grads",
-             params, t_end, pr.bits - 8, t.stats.steps, t.stats.grad_evals);
+    snprintf(full, sizeof full,
+             "D=%ld K=%ld K1=%ld alpha=%g n=%ld h=%ld p=%g eps=%s %s %s; GF t=%g tol=2^-%ld: %ld steps, %ld grads, %ld events, %ld sliding",
+             c.model.D, c.model.K, c.model.K1, c.model.alpha, c.n, c.h, p, c.eps, c.mean ? "mean" : "sum",
+             ibc_loss_name(c.loss), t_end, pr.bits - 8, t.stats.steps, t.stats.grad_evals, t.stats.events,
+             t.stats.sliding);
     balance_row(out, "GF invariant drift / max v^2", full, pr, t.stats.balance_drift,
                 t.stats.balance_scale, 4.0 * (double)(c.model.D + 1) * tol * (double)t.stats.steps);
     ibc_trained_clear(&t);
@@ -125,5 +127,9 @@ int ibc_claim_balance(const ibc_config *cfg, ibc_rows *out, char *err)
      * <x_i, w_j> = 0, where the p = 3 field is only C^1: keep it small. */
     c.n = cfg->n < 40 ? cfg->n : 40;
     c.h = cfg->h < 4 ? cfg->h : 4;
-    return gf_row(&c, 3.0, cfg->prec_hi, 0.5, out, err);
+    if ((rc = gf_row(&c, 3.0, cfg->prec_hi, 0.5, out, err)) != IBC_OK) return rc;
+    /* p = 1: the field jumps on the switching surfaces, which the
+     * integrator locates (events); same small net, both modes. */
+    if ((rc = gf_row(&c, 1.0, cfg->prec, 20.0, out, err)) != IBC_OK) return rc;
+    return gf_row(&c, 1.0, cfg->prec_hi, 0.5, out, err);
 }

@@ -18,7 +18,7 @@ typedef enum {
 typedef struct {
     char claim[40];
     char what[72];       /* the checked quantity, e.g. "r_F(mu_k)" */
-    char params[160];
+    char params[240];
     char precision[24];
     char measured[48];
     char bound[64];      /* e.g. "<= 1e-12", "in [a, b]" */
