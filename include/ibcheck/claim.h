@@ -90,6 +90,9 @@ typedef struct {
     ibc_vec theta;
     ibc_flow_stats stats;
     double seconds;
+    /* The trajectory: ~400 records evenly spaced in steps (GD/SGD/RK4) or
+     * time (adaptive), start and end included (see ibc_recorder). */
+    ibc_recorder rec;
 } ibc_trained;
 /* Trains (or returns the cached) network for cfg with exponent p in mode pr.
  * Owned by the cache; released by ibc_claim_cache_clear. NULL + err on failure. */

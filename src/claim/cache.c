@@ -47,8 +47,24 @@ static int progress_obs(void *ctx, const ibc_net *net, const ibc_vec *theta,
     return 0;
 }
 
+/* Every training run records its trajectory; progress goes on top. */
+typedef struct {
+    ibc_recorder *rec;
+    progress_ctx *pc;
+    int show;
+} trained_obs_ctx;
+
+static int trained_obs(void *ctx, const ibc_net *net, const ibc_vec *theta,
+                       double t, long step, const ibc_vec *loss)
+{
+    trained_obs_ctx *c = ctx;
+    ibc_recorder_observe(c->rec, net, theta, t, step, loss);
+    return c->show ? progress_obs(c->pc, net, theta, t, step, loss) : 0;
+}
+
 void ibc_trained_clear(ibc_trained *t)
 {
+    ibc_recorder_clear(&t->rec);
     ibc_vec_clear(&t->theta);
     ibc_flow_stats_clear(&t->stats);
     if (t->net)
@@ -115,11 +131,17 @@ int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec p
     progress_ctx pc = {p, pr, ibc_method_name(cfg->method),
                        cfg->method == IBC_METHOD_ADAPTIVE ? 0 : cfg->steps, o.t_end};
     int show = cfg->verbose && isatty(2);
-    if (show) {
-        o.obs = progress_obs;
-        o.obs_ctx = &pc;
-        if (cfg->method != IBC_METHOD_ADAPTIVE)
-            o.record_every = cfg->steps >= 200 ? cfg->steps / 100 : 1;
+    ibc_recorder_init(&t->rec, t->data, 0);
+    trained_obs_ctx oc = {&t->rec, &pc, show};
+    o.obs = trained_obs;
+    o.obs_ctx = &oc;
+    double rec_t[401];
+    if (cfg->method == IBC_METHOD_ADAPTIVE) {
+        for (int i = 0; i <= 400; i++) rec_t[i] = o.t_end * (double)i / 400.0;
+        o.record_t = rec_t;
+        o.n_record_t = 401;
+    } else {
+        o.record_every = cfg->steps >= 400 ? cfg->steps / 400 : 1;
     }
     double t0 = now_seconds();
     rc = ibc_flow_run(t->net, &t->theta, &o, &t->stats, err);

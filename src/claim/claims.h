@@ -8,5 +8,16 @@ int ibc_claim_balance(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_ideal_radius_F(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_ideal_radius_Fp(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_alignment(const ibc_config *cfg, ibc_rows *out, char *err);
+/* Training dynamics (THEORY §5-6) */
+int ibc_claim_loss_derivative(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_early_norm(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_direction_approx(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_escape_time(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_extremal_vectors(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_basins(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_margin(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_loss_rate(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_stable_rank(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err);
 
 #endif
