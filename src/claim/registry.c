@@ -13,6 +13,14 @@ const ibc_claim_def ibc_claims[] = {
      "T-Fp, §4", ibc_claim_ideal_radius_Fp, 0},
     {"alignment", "p = 3, 4 learn every center; p = 1 learns class averages",
      "L-alignment", ibc_claim_alignment, 0},
+    {"loss-derivative", "|-l'(y, yhat) - y| <= 2|yhat| on [-1, 1], certified, exp and 2*logistic",
+     "L-lossderiv", ibc_claim_loss_derivative, 0},
+    {"margin", "smoothed margin non-decreasing after L_sum < 1; sandwich; Euler identity for d||theta||^2/dt",
+     "L-margin", ibc_claim_margin, 0},
+    {"loss-rate", "O(1/t) loss envelope after t2 with fitted a; ||theta||^2 against log t",
+     "L-rate", ibc_claim_loss_rate, 0},
+    {"stable-rank", "||W||_F^2/||W||_2^2: p = 1 against 2, p = 3 against K",
+     "L-stablerank", ibc_claim_stable_rank, 0},
     {NULL, NULL, NULL, NULL, 0},
 };
 
