@@ -3,6 +3,7 @@
  * Step sizes arrive as doubles, but every sub-step (H/n, extrapolation
  * weights) is formed in the working precision, so the adaptive method's
  * error can reach 2^-BITS. */
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -363,7 +364,7 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
             double lo = 0, hi = Hs;
             double slo = fld->pair_value(fld->ctx, y, pair), shi = fld->pair_value(fld->ctx, &ytrial, pair);
             double tau = frac * Hs;
-            int found = 0;
+            int found = 0, side = 0;
             for (int it = 0; it < 60 && !found; it++) {
                 double e2;
                 S_SET_D(HsS, tau);
@@ -386,16 +387,26 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
                 }
                 double sv = fld->pair_value(fld->ctx, &ws.cur[k2], pair);
                 ibc_vec_set(&ytrial, &ws.cur[k2]);
-                if (fabs(sv) <= stol || hi - lo <= 1e-15 * Hs) {
+                /* Located when the pair's value is zero to the working
+                 * tolerance, or the time bracket is at the resolution of the
+                 * double step length (a known limit: in MPFR modes an event
+                 * time is located to ~1e-16 relative, not 2^-BITS). */
+                if (fabs(sv) <= stol || hi - lo <= (stol > 4 * DBL_EPSILON ? stol : 4 * DBL_EPSILON) * Hs) {
                     found = 1;
                     break;
                 }
+                /* Illinois variant of regula falsi: halve the value kept at a
+                 * stale end so the bracket shrinks from both sides. */
                 if ((sv > 0) == (slo > 0)) {
                     lo = tau;
                     slo = sv;
+                    if (side == -1) shi *= 0.5;
+                    side = -1;
                 } else {
                     hi = tau;
                     shi = sv;
+                    if (side == 1) slo *= 0.5;
+                    side = 1;
                 }
                 tau = lo + (hi - lo) * slo / (slo - shi);
                 if (!(tau > lo && tau < hi)) tau = 0.5 * (lo + hi);
