@@ -8,6 +8,7 @@
 #include "ibcheck/net.h"
 #include "ibcheck/flow.h"
 #include "ibcheck/ideal.h"
+#include "ibcheck/align.h"
 #include "ibcheck/claim.h"
 #include "ibcheck/report.h"
 #include "ibcheck/netio.h"

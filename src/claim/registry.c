@@ -21,6 +21,10 @@ const ibc_claim_def ibc_claims[] = {
      "L-rate", ibc_claim_loss_rate, 0},
     {"stable-rank", "||W||_F^2/||W||_2^2: p = 1 against 2, p = 3 against K",
      "L-stablerank", ibc_claim_stable_rank, 0},
+    {"extremal-vectors", "critical points of G_p certified (Krawczyk): strict extrema near mu_k for p = 3, 4; p = 1 class averages; p = 2, alpha = 0 degenerate",
+     "§6", ibc_claim_extremal_vectors, 0},
+    {"basins", "population direction flow from random starts: which extremal vectors are reached and how often; trainer neurons end where the flow does",
+     "§6", ibc_claim_basins, 0},
     {NULL, NULL, NULL, NULL, 0},
 };
 
