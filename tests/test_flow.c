@@ -18,20 +18,7 @@
 #include <time.h>
 #include "ibcheck/flow.h"
 
-static int failures;
-
-static void report(const char *name, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void report(const char *name, int ok, const char *fmt, ...)
-{
-    va_list ap;
-    printf("%-4s %-50s ", ok ? "ok" : "FAIL", name);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    if (!ok) failures++;
-}
+#include "test_util.h"
 
 static int le(double x, double tol) { return x <= tol; }
 
@@ -211,22 +198,6 @@ static void check_gbs_from_zero(ibc_prec pr, double tol, double need)
 /* ---------------------------------------------------------------------- */
 /* Networks.                                                               */
 
-static ibc_data *make_data(long D, long K, long K1, double alpha, long n, unsigned long seed)
-{
-    ibc_model_params par;
-    ibc_model_default(&par);
-    par.D = D;
-    par.K = K;
-    par.K1 = K1;
-    par.alpha = alpha;
-    par.seed = seed;
-    ibc_data *d = ibc_data_alloc(&par, n, 0);
-    if (!d) {
-        fprintf(stderr, "ibc_data_alloc failed\n");
-        exit(2);
-    }
-    return d;
-}
 
 static ibc_net *make_net(const ibc_data *d, double p, long h, ibc_prec pr)
 {

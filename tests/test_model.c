@@ -10,21 +10,7 @@
 #include <time.h>
 #include "ibcheck/model.h"
 
-static int failures;
-
-/* One line per check: name, measured value, tolerance, verdict. */
-static void report(const char *name, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void report(const char *name, int ok, const char *fmt, ...)
-{
-    va_list ap;
-    printf("%-4s %-46s ", ok ? "ok" : "FAIL", name);
-    va_start(ap, fmt);
-    vprintf(fmt, ap);
-    va_end(ap);
-    putchar('\n');
-    fflush(stdout);
-    if (!ok) failures++;
-}
+#include "test_util.h"
 
 /* Bitwise equality of two doubles (distinguishes -0 from +0, compares NaN payloads). */
 static int same_bits(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
