@@ -23,7 +23,7 @@ static void report(const char *name, int ok, const char *fmt, ...)
 }
 
 /* A data set of the model with these sizes (exits on bad sizes: a test bug). */
-static inline static ibc_data *make_data(long D, long K, long K1, double alpha, long n, unsigned long seed)
+static inline ibc_data *make_data(long D, long K, long K1, double alpha, long n, unsigned long seed)
 {
     ibc_model_params par;
     ibc_model_default(&par);
