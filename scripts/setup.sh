@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared setup for run.sh and test.sh: install missing Debian packages, then
 # configure and build the given CMake preset.  Sourced, not executed; the
 # caller has already cd'ed to the repository root.
@@ -39,20 +40,19 @@ ibc_install_packages() {
     missing=$(ibc_missing_packages)
     [ -z "$missing" ] && return 0
     echo "setup: missing Debian packages: $missing" >&2
-    local cmd_update="apt-get update"
-    local cmd_install="apt-get install -y --no-install-recommends $missing"
-    local -a sudo=()
+    local -a pkgs sudo=()
+    read -r -a pkgs <<<"$missing"
     if [ "$(id -u)" -ne 0 ]; then
         if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
             sudo=(sudo -n)
         else
             echo "setup: need root or password-less sudo to install them. As root, run:" >&2
-            echo "  $cmd_update && $cmd_install" >&2
+            echo "  apt-get update && apt-get install -y --no-install-recommends ${pkgs[*]}" >&2
             exit 2
         fi
     fi
-    "${sudo[@]}" $cmd_update
-    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive $cmd_install
+    "${sudo[@]}" apt-get update
+    "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
     missing=$(ibc_missing_packages)
     if [ -n "$missing" ]; then
         echo "setup: still missing after apt-get install: $missing" >&2

@@ -25,9 +25,10 @@ typedef struct {
     unsigned long seed;    /* SGD shuffle seed */
     int events;            /* ADAPTIVE: locate switching events <x_i, w_j> = 0, integrating
                             * each smooth piece up to its located surface.  1 (default):
-                            * for p = 1, where the field jumps; 2: for every integer p (for
-                            * p >= 2 the field is C^(p-2) across a surface, which caps the
-                            * order there; without location, error control shrinks H). */
+                            * for p = 1 (the field jumps) and, in MPFR modes, for integer
+                            * p >= 2 (the field is only C^(p-2) across a surface, which
+                            * caps the order there); 2: every integer p in every mode;
+                            * 0: never (error control then shrinks H at crossings). */
     long record_every;     /* GD/SGD/RK4: observer every k steps (0: only start and end) */
     const double *record_t;/* ADAPTIVE: sorted times to record (may be NULL) */
     long n_record_t;

@@ -104,9 +104,12 @@ int ibc_flow_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flo
         .record = net_record,
     };
     /* Event location needs a smooth extension of each piece: u^p with
-     * integer p.  Default for p = 1 (the field jumps); events = 2 also for
-     * integer p >= 2 (the field is only C^(p-2) across a surface). */
-    if (net->pint > 0 && ((opt->events && net->pint == 1) || opt->events == 2)) {
+     * integer p.  events = 1 (default): for p = 1, where the field jumps, and
+     * for integer p >= 2 in MPFR modes, where the field's C^(p-2) kinks would
+     * otherwise force steps of ~tol^(1/(p-1)) at every crossing; events = 2:
+     * every integer p in every mode. */
+    int locate = opt->events == 2 || (opt->events == 1 && (net->pint == 1 || net->pr.mode == IBC_MPFR));
+    if (net->pint > 0 && locate) {
         fld.freeze = dbl ? ibc_flow_net_freeze_d : ibc_flow_net_freeze_mpfr;
         fld.crossing = dbl ? ibc_flow_net_crossing_d : ibc_flow_net_crossing_mpfr;
         fld.pair_value = dbl ? ibc_flow_net_pair_value_d : ibc_flow_net_pair_value_mpfr;

@@ -303,7 +303,10 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
     S_SET_D(tS, t0);
     double t = t0;
     double H = (t1 - t0) / 64;
-    const double hfloor = (fabs(t1) + fabs(t0) + 1.0) * ldexp(1.0, -50);
+    /* Time is exact in the working precision, so steps may be far below
+     * double's resolution of t in MPFR modes. */
+    const double hfloor = (fabs(t1) + fabs(t0) + 1.0) *
+                          ldexp(1.0, y->pr.mode == IBC_DOUBLE ? -50 : -(int)(y->pr.bits < 900 ? y->pr.bits : 900));
     /* A located event is a root of the pair's normalized value to this. */
     double stol = ldexp(1.0, -(int)(y->pr.bits < 1000 ? y->pr.bits : 1000) + 8);
     if (tol > stol) stol = tol;

@@ -46,21 +46,33 @@ static void FN(loss_point)(const ibc_net_params *par, S_PTR q, S_PTR l, S_PTR dl
     }
 }
 
-/* Neuron norms ||w_j|| into nrm (length h). */
+/* Neuron norms ||w_j|| into nrm (length h), scaled by the largest entry
+ * first (as BLAS nrm2 does) so that squares of tiny weights cannot underflow. */
 static void FN(neuron_norms)(const ibc_net *net, S_PTR W, S_PTR nrm)
 {
     S_BITS_DECL(net->pr.bits);
     S_DECL(t);
+    S_DECL(m);
     S_INIT(t);
+    S_INIT(m);
     for (long j = 0; j < net->h; j++) {
-        S_SET_ZERO(S_AT(nrm, j));
+        S_SET_ZERO(m);
         for (long d = 0; d < net->D; d++) {
-            S_MUL(t, S_AT(W, j * net->D + d), S_AT(W, j * net->D + d));
+            S_ABS(t, S_AT(W, j * net->D + d));
+            if (S_CMP(t, m) > 0) S_SET(m, t);
+        }
+        S_SET_ZERO(S_AT(nrm, j));
+        if (S_IS_ZERO(m)) continue;
+        for (long d = 0; d < net->D; d++) {
+            S_DIV(t, S_AT(W, j * net->D + d), m);
+            S_MUL(t, t, t);
             S_ADD(S_AT(nrm, j), S_AT(nrm, j), t);
         }
         S_SQRT(S_AT(nrm, j), S_AT(nrm, j));
+        S_MUL(S_AT(nrm, j), S_AT(nrm, j), m);
     }
     S_CLEAR(t);
+    S_CLEAR(m);
 }
 
 /* The units of m points Xm (m x D): on return A_ij = a_hat_ij^p,
