@@ -395,22 +395,30 @@ void ibc_ideal_bracket_note_random(ibc_ideal_bracket *br, mpfr_srcptr radius)
         mpfr_set(br->rand_best, radius, MPFR_RNDD);
 }
 
+/* [a, b] encloses the ball r (a rounded down, b up). */
+static void ball_endpoints(mpfr_t a, mpfr_t b, const arb_t r, long bits)
+{
+    arf_t rl, ru;
+    arf_init(rl);
+    arf_init(ru);
+    arb_get_lbound_arf(rl, r, bits);
+    arb_get_ubound_arf(ru, r, bits);
+    arf_get_mpfr(a, rl, MPFR_RNDD);
+    arf_get_mpfr(b, ru, MPFR_RNDU);
+    arf_clear(rl);
+    arf_clear(ru);
+}
+
 int ibc_ideal_bracket_holds(const ibc_ideal_bracket *br, const arb_t r, double tol)
 {
     if (!br->lower_ok || !br->upper_ok || !br->dir_lo_ok || br->n_attacks < 1
         || !arb_is_finite(r) || !mpfr_number_p(br->hi))
         return 0;
     long bits = mpfr_get_prec(br->hi) + 16;
-    arf_t rl, ru;
     mpfr_t a, b;
-    arf_init(rl);
-    arf_init(ru);
     mpfr_init2(a, bits);
     mpfr_init2(b, bits);
-    arb_get_lbound_arf(rl, r, bits);
-    arb_get_ubound_arf(ru, r, bits);
-    arf_get_mpfr(a, rl, MPFR_RNDD);
-    arf_get_mpfr(b, ru, MPFR_RNDU);
+    ball_endpoints(a, b, r, bits);
     int ok = mpfr_cmp(br->lo, a) <= 0 && mpfr_cmp(b, br->hi) <= 0
              && mpfr_cmp(br->rand_best, br->lo) >= 0;
     if (ok) {
@@ -419,8 +427,6 @@ int ibc_ideal_bracket_holds(const ibc_ideal_bracket *br, const arb_t r, double t
         mpfr_mul_d(a, a, tol, MPFR_RNDD);
         ok = mpfr_cmp(b, a) <= 0;
     }
-    arf_clear(rl);
-    arf_clear(ru);
     mpfr_clear(a);
     mpfr_clear(b);
     return ok;
@@ -429,27 +435,22 @@ int ibc_ideal_bracket_holds(const ibc_ideal_bracket *br, const arb_t r, double t
 void ibc_ideal_bracket_margin(mpfr_t m, const ibc_ideal_bracket *br, const arb_t r)
 {
     long bits = mpfr_get_prec(m) + 16;
-    arf_t rl, ru;
     mpfr_t a, b;
-    arf_init(rl);
-    arf_init(ru);
     mpfr_init2(a, bits);
     mpfr_init2(b, bits);
-    arb_get_lbound_arf(rl, r, bits);
-    arb_get_ubound_arf(ru, r, bits);
-    arf_get_mpfr(a, rl, MPFR_RNDD);
-    arf_get_mpfr(b, ru, MPFR_RNDU);
+    ball_endpoints(a, b, r, bits);
     if (mpfr_sgn(a) <= 0) {
         mpfr_set_inf(m, -1);
     } else {
+        mpfr_t up;
+        mpfr_init2(up, bits);
+        mpfr_set(up, b, MPFR_RNDU);            /* upper end of r */
         mpfr_sub(b, br->hi, b, MPFR_RNDD);     /* hi - r */
         mpfr_sub(a, a, br->lo, MPFR_RNDD);     /* r - lo */
         mpfr_min(b, a, b, MPFR_RNDD);
-        arf_get_mpfr(a, ru, MPFR_RNDU);
-        mpfr_div(m, b, a, MPFR_RNDD);
+        mpfr_div(m, b, up, MPFR_RNDD);
+        mpfr_clear(up);
     }
-    arf_clear(rl);
-    arf_clear(ru);
     mpfr_clear(a);
     mpfr_clear(b);
 }
