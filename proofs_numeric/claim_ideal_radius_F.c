@@ -138,14 +138,10 @@ static int centers_row(ibc_rows *out, long K, long K1, char *err)
         ibc_ideal_bracket_clear(&br);
     }
     if (rc == IBC_OK) {
-        char meas[96], bnd[96], mg[64], rb[64], qs[64];
+        char meas[96], bnd[96], mg[64], qs[64];
         fmt_bracket(meas, sizeof meas, lo, hi);
         ibc_fmt_mpfr(qs, q, 4);
-        mpfr_t t;
-        mpfr_init2(t, BITS);
-        arf_get_mpfr(t, arb_midref(bound), MPFR_RNDN);
-        snprintf(bnd, sizeof bnd, "1/sqrt(K) = %s in bracket, width <= %g r", ibc_fmt_mpfr(rb, t, 8), TOL);
-        mpfr_clear(t);
+        ibc_ideal_bound_str(bnd, sizeof bnd, "1/sqrt(K) =", bound, TOL);
         ibc_fmt_mpfr(mg, m, 3);
         ibc_rows_add(out, CLAIM, "r_F(mu_k), alpha=0: [cert lo, attack hi]", "arb:128,mpfr:256",
                      meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
@@ -238,7 +234,7 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
         ibc_ideal_bracket_clear(&br);
     }
     if (rc == IBC_OK) {
-        char meas[96], bnd[96], mg[64], rb[64], qs[64];
+        char meas[96], bnd[96], mg[64], qs[64];
         ibc_fmt_mpfr(qs, q, 4);
         if (first) {
             snprintf(meas, sizeof meas, "no decidable sample");
@@ -246,11 +242,7 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
         } else {
             fmt_bracket(meas, sizeof meas, lo, hi);
         }
-        mpfr_t t;
-        mpfr_init2(t, BITS);
-        arf_get_mpfr(t, arb_midref(rmin), MPFR_RNDN);
-        snprintf(bnd, sizeof bnd, "closed form %s in bracket, width <= %g r", ibc_fmt_mpfr(rb, t, 8), TOL);
-        mpfr_clear(t);
+        ibc_ideal_bound_str(bnd, sizeof bnd, "closed form", rmin, TOL);
         ibc_fmt_mpfr(mg, m, 3);
         ibc_rows_add(out, CLAIM, "r_F(x), noisy x, smallest r: [cert lo, attack hi]", "arb:128,mpfr:256",
                      meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,

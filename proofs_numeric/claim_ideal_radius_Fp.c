@@ -183,12 +183,8 @@ static int fp_row(ibc_rows *out, cert_cache *cc, double p, long K, char *err)
     if (rc == IBC_OK) {
         char meas[96], bnd[96], mg[64], a[64], b[64], sps[48], qs[64];
         ibc_fmt_mpfr(qs, q, 4);
-        mpfr_t t;
-        mpfr_init2(t, BITS);
         snprintf(meas, sizeof meas, "[%s, %s]", ibc_fmt_mpfr(a, lo, 9), ibc_fmt_mpfr(b, hi, 9));
-        arf_get_mpfr(t, arb_midref(rmin), MPFR_RNDN);
-        snprintf(bnd, sizeof bnd, "sqrt(c/(1+c)) = KKT = %s in bracket, width <= %g r", ibc_fmt_mpfr(a, t, 8), TOL);
-        mpfr_clear(t);
+        ibc_ideal_bound_str(bnd, sizeof bnd, "sqrt(c/(1+c)) = KKT =", rmin, TOL);
         ibc_fmt_mpfr(mg, m, 3);
         int o = 0;
         for (int i = 0; i < ns; i++)

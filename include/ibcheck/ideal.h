@@ -192,4 +192,7 @@ void ibc_ideal_bracket_margin(mpfr_t m, const ibc_ideal_bracket *br, const arb_t
  * of r (stays put when no random attack ran or r is 0). */
 void ibc_ideal_bracket_rand_ratio(mpfr_t q, const ibc_ideal_bracket *br, const arb_t r);
 
+/* The bound column of a radius row: "LABEL <mid of r> in bracket, width <= tol r". */
+void ibc_ideal_bound_str(char *buf, size_t n, const char *label, const arb_t r, double tol);
+
 #endif

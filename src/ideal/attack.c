@@ -1,7 +1,9 @@
+#include <stdio.h>
 /* ideal: explicit attacks on F and F^(p) evaluated through their definitions,
  * and brackets [certified lower, attack upper] around a claimed radius. */
 #include <gmp.h>
 #include "ibcheck/ideal.h"
+#include "ibcheck/claim.h"
 #include "prec/ibc_arb.h"
 
 /* MPFR work vectors are ibc_vec in MPFR mode at the classifier's precision. */
@@ -393,6 +395,16 @@ void ibc_ideal_bracket_note_random(ibc_ideal_bracket *br, mpfr_srcptr radius)
 {
     if (mpfr_cmp(radius, br->rand_best) < 0)
         mpfr_set(br->rand_best, radius, MPFR_RNDD);
+}
+
+void ibc_ideal_bound_str(char *buf, size_t n, const char *label, const arb_t r, double tol)
+{
+    char rb[48];
+    mpfr_t t;
+    mpfr_init2(t, 64);
+    arf_get_mpfr(t, arb_midref(r), MPFR_RNDN);
+    snprintf(buf, n, "%s %s in bracket, width <= %g r", label, ibc_fmt_mpfr(rb, t, 8), tol);
+    mpfr_clear(t);
 }
 
 /* [a, b] encloses the ball r (a rounded down, b up). */
