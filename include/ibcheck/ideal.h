@@ -23,6 +23,11 @@
  * without repeats, written to s[0..n) in that order; returns n (0 if K < 2). */
 int ibc_ideal_splits(long K, long s[3]);
 
+/* z encloses sigma(t)^e for every t in the ball x (sigma(t) = max(t, 0)),
+ * for an exponent e > 0 (exact ball): the pReLU unit on balls, tight because
+ * sigma^e is monotone.  Shared by every certificate of ideal and robust. */
+void ibc_ideal_sigma_pow_arb(arb_t z, const arb_t x, const arb_t e, slong prec);
+
 /* ---------------------------------------------------------------------------
  * Certified positivity of a real function on an interval
  * ------------------------------------------------------------------------- */

@@ -172,11 +172,10 @@ int ibc_ideal_radius_Fp_center_kkt(arb_t r, long *m_best, arb_t s_best, double p
 
 /* ---- certified lower bounds ---------------------------------------------- */
 
-/* z = x^e for x >= 0 (negative parts of the ball are dropped: callers only
- * pass quantities that are nonnegative in exact arithmetic) and e > 0.  The
- * map is increasing, so the hull of its values at the two endpoints encloses
- * the range; arb_pow on a ball touching 0 would be indeterminate. */
-static void pow_nonneg(arb_t z, const arb_t x, const arb_t e, slong prec)
+/* sigma(x)^e on a ball (header): negative parts of the ball are dropped, and
+ * the map is increasing, so the hull of its values at the two endpoints
+ * encloses the range; arb_pow on a ball touching 0 would be indeterminate. */
+void ibc_ideal_sigma_pow_arb(arb_t z, const arb_t x, const arb_t e, slong prec)
 {
     arf_t l, u;
     arb_t zl, zu;
@@ -298,10 +297,10 @@ static int fp_fn(arb_t res, const arb_t u, void *vctx, slong prec)
     arb_init(w);
     arb_sub_ui(s, u, 1, prec);
     arb_neg(s, s);
-    pow_nonneg(s, s, c->p, prec);
+    ibc_ideal_sigma_pow_arb(s, s, c->p, prec);
     arb_sqr(w, u, prec);
     arb_sub(w, c->r2, w, prec);
-    pow_nonneg(w, w, c->hp, prec);
+    ibc_ideal_sigma_pow_arb(w, w, c->hp, prec);
     arb_mul(w, w, c->C, prec);
     arb_sub(res, s, w, prec);
     arb_clear(s);

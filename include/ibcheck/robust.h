@@ -1,0 +1,190 @@
+/* robust: l2 robustness of trained networks and of the ideal classifiers
+ * (THEORY §4, §7).  Every radius is a bracket: a certified lower bound (Arb,
+ * rounding cannot fool it) <= the true radius <= an attack's upper bound (a
+ * perturbation whose flip is re-verified in ball arithmetic).
+ *
+ * One representation serves every classifier: F, F^(p) and trained networks
+ * are all pReLU networks f(x) = sum_j v_j ||w_j|| sigma(<x, w_j/||w_j||>)^p
+ * (F: neurons mu+ and mu-, p = 1; F^(p): neurons mu_k with v = +-1).  Points
+ * and perturbations are double arrays of length D; the statements are about
+ * those exact doubles and the network's exact double weights. */
+#ifndef IBCHECK_ROBUST_H
+#define IBCHECK_ROBUST_H
+#include "ibcheck/ideal.h"
+#include "ibcheck/net.h"
+#include "ibcheck/model.h"
+
+/* ---------------------------------------------------------------------------
+ * The classifier (src/robust/rnet.c)
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+    long h, D;
+    double p;            /* exponent >= 1 */
+    long pint;           /* p when integer, else 0 */
+    double *W;           /* h x D row-major, exact copies of the weights */
+    double *v;           /* h output weights */
+    double *wn;          /* h norms ||w_j|| (rounded; for double-speed attacks only) */
+    double *U;           /* h x D unit directions w_j/||w_j|| (rounded; attacks only) */
+    /* The centers the structured attack and the certifier's basis use
+     * (K x D, row-major); K = 0 when unknown. */
+    long K, K1;
+    double *mu;
+    char name[48];       /* "F", "F^(3)", "f_3 (trained)", for rows */
+} ibc_rnet;
+
+/* From a trained network: theta in any mode, rounded to double when it is
+ * MPFR (then every statement is about the rounded network: the name says so).
+ * mu (K x D centers rounded to double) are copied from data.  NULL on failure. */
+ibc_rnet *ibc_rnet_from_net(const ibc_net *net, const ibc_vec *theta, const ibc_data *data);
+/* The ideal classifiers as networks: F (two neurons mu+-, p = 1) or F^(p)
+ * (K neurons mu_k, v = +1 on K+, -1 on K-), with centers e_k in R^D. */
+ibc_rnet *ibc_rnet_ideal(ibc_ideal_kind kind, long D, long K, long K1, double p);
+void ibc_rnet_free(ibc_rnet *f);
+
+/* f(x) in double (fast; attacks only). */
+double ibc_rnet_eval_d(const ibc_rnet *f, const double *x);
+/* f(x) and grad_x f(x) (length D) in double. */
+double ibc_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad);
+/* Certified y f(x + delta) in Arb at prec bits (delta may be NULL): the sum
+ * x + delta is formed exactly in balls, the weights are exact. */
+void ibc_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const double *delta,
+                         int y, slong prec);
+/* Is x + delta flipped?  1: y f(x + delta) <= 0 certified; 0: y f > 0
+ * certified; -1: undecided at prec bits (raised internally up to 4*prec). */
+int ibc_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, int y, slong prec);
+/* Guaranteed upper bound on ||delta|| (rounded up, exact arithmetic in Arb). */
+double ibc_rnet_norm_up(const double *delta, long D);
+
+/* ---------------------------------------------------------------------------
+ * Exact radii of the ideal classifiers at any x (src/robust/kkt.c)
+ * ------------------------------------------------------------------------- */
+
+#define IBC_KKT_KMAX 16
+
+typedef struct {
+    arb_t r;             /* certified enclosure of the exact radius (0 when misclassified) */
+    double r_d;          /* its midpoint as a double */
+    double *delta;       /* length K: the minimising perturbation in center coordinates */
+    long grown;          /* F^(p): how many opposite centers grow at the optimum */
+    long candidates;     /* KKT points examined */
+    int misclassified;   /* y G(x) <= 0: radius 0 */
+} ibc_kkt_result;
+
+void ibc_kkt_result_init(ibc_kkt_result *res, long K);
+void ibc_kkt_result_clear(ibc_kkt_result *res);
+/* r_{F^(p)} at a point with center coordinates c (length K; the rest of x
+ * does not matter), class y, real p >= 1: KKT enumeration over which opposite
+ * centers grow, each 1-D root certified in Arb.  K > IBC_KKT_KMAX gives
+ * IBC_EINPUT with one line in err naming K and the allowed range. */
+int ibc_kkt_radius_Fp(ibc_kkt_result *res, const double *c, long K, long K1, int y, double p,
+                      slong prec, char *err);
+/* The same radius in double only (no certificate): for Monte Carlo. */
+double ibc_kkt_radius_Fp_d(const double *c, long K, long K1, int y, double p);
+/* r_F at a point with center coordinates c (closed form of THEORY §4, double). */
+double ibc_kkt_radius_F_d(const double *c, long K, long K1, int y);
+
+/* ---------------------------------------------------------------------------
+ * Attacks: upper bounds (src/robust/attack.c)
+ * ------------------------------------------------------------------------- */
+
+typedef enum { IBC_NORM_L2 = 0, IBC_NORM_LINF = 1 } ibc_norm;
+
+typedef struct {
+    ibc_norm norm;
+    long steps;          /* authors: 2000 */
+    double step;         /* authors: 0.1 (times eps for linf) */
+    long restarts;       /* random starts besides delta = 0 */
+    unsigned long seed;
+} ibc_pgd_opts;
+
+void ibc_pgd_opts_default(ibc_pgd_opts *o);   /* l2, 2000 steps, step 0.1, 0 restarts */
+
+/* PGD on the exp loss exp(-y f(x + delta)) over ||delta|| <= eps (l2 or
+ * linf): delta gets the best perturbation found; returns 1 when its flip is
+ * certified (ibc_rnet_flipped), 0 otherwise. */
+int ibc_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int y, double eps,
+                   const ibc_pgd_opts *o);
+/* Structured attack (needs f->K > 0): rays toward the midpoints
+ * (mu_k + mu_l)/2 and along (mu_l - mu_k)/sqrt2 for every k of class y and
+ * l of the other class, each with a bisected flip radius and a local
+ * refinement on the sphere.  delta gets the smallest certified flip; returns
+ * its norm bound (+inf when none flips within tmax). */
+double ibc_attack_structured(double *delta, const ibc_rnet *f, const double *x, int y, double tmax);
+/* Minimal-norm search: bisection on the radius around the best of PGD (from
+ * zero, random starts, and the structured delta) and the structured attack.
+ * Returns the smallest certified flip norm found (+inf if none within tmax). */
+double ibc_attack_minnorm(double *delta, const ibc_rnet *f, const double *x, int y, double tmax,
+                          const ibc_pgd_opts *o);
+/* Minimal-norm search with PGD alone (no structured start): what a plain
+ * PGD user would report.  Exposes gradient masking for p > 1. */
+double ibc_attack_minnorm_pgd(double *delta, const ibc_rnet *f, const double *x, int y,
+                              double tmax, const ibc_pgd_opts *o);
+
+/* ---------------------------------------------------------------------------
+ * Certified lower bounds (src/robust/certify.c)
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+    double lo;           /* certified: y f(x + delta) > 0 whenever ||delta|| <= lo */
+    double lo_ibp;       /* the same by plain interval bound propagation */
+    long nbasis;         /* directions the separable bound used */
+    double max_slack;    /* largest per-neuron residual ||w_j^ - c_j q_k|| */
+    int misclassified;   /* y f(x) <= 0 (certified or undecided): lo = 0 */
+} ibc_cert_result;
+
+/* Largest certified radius up to rmax, for x of class y:
+ *  - IBP: every projection <x + delta, w_j^> within r of its centre;
+ *  - separable: project delta on an orthonormal basis q_1..q_m (the centers
+ *    when known, else cluster directions of the neurons), bound each neuron
+ *    by its basis coordinate plus r * residual, and minimise the resulting
+ *    separable lower bound over the ball by a rigorous budget DP.
+ * All bounds in Arb; lo = max of the two. */
+int ibc_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x, int y,
+                       double rmax, char *err);
+
+/* ---------------------------------------------------------------------------
+ * Brackets (src/robust/bracket.c)
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+    double lo;           /* certified lower bound */
+    double hi;           /* best certified attack (minimal norm over all attacks) */
+    double hi_pgd;       /* plain PGD minimal-norm estimate (may exceed the truth: masking) */
+    double hi_struct;    /* structured attack alone */
+    double lo_ibp;
+    int misclassified;   /* radius 0: y f(x) <= 0 */
+    double *delta;       /* length D: the perturbation achieving hi */
+} ibc_bracket;
+
+void ibc_bracket_init(ibc_bracket *b, long D);
+void ibc_bracket_clear(ibc_bracket *b);
+/* Both ends at x: lower by ibc_certify_radius, upper by every attack. */
+int ibc_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int y, double tmax,
+                        const ibc_pgd_opts *o, char *err);
+
+/* ---------------------------------------------------------------------------
+ * Distance to an ideal classifier (src/robust/dist.c)
+ * ------------------------------------------------------------------------- */
+
+typedef struct {
+    double c;            /* the scale: least squares on samples, then exact minimax on the found points */
+    double c_ls;         /* least-squares scale */
+    double dist;         /* sup over the found points of |c f(x) - G(x)| at the final c */
+    double dist_ls;      /* the same at c_ls */
+    long starts;         /* ascent starts */
+    long points;         /* points kept for the minimax over c */
+} ibc_dist_result;
+
+/* dist(f, G) = inf_c sup_{||x||=1} |c f(x) - G(x)| estimated as the authors
+ * did: c by least squares on nsamp random unit points, then projected
+ * gradient ascent of |c f - G| on the sphere from nstarts starts (random and
+ * the centers); finally the exact inf over c of the max over every point
+ * visited.  A lower estimate of the sup, so an estimate of dist. */
+int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
+                   long nstarts, long steps, unsigned long seed, char *err);
+/* inf_{c} max_i |c a_i - b_i| exactly (a convex piecewise-linear problem):
+ * returns the value, *c the minimiser. */
+double ibc_dist_minimax_scale(double *c, const double *a, const double *b, long n);
+
+#endif
