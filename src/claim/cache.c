@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "ibcheck/claim.h"
+#include "claim/claims.h"
 
 static double now_seconds(void)
 {
@@ -207,6 +208,7 @@ const ibc_trained *ibc_claim_trained(const ibc_config *cfg, double p, ibc_prec p
 
 void ibc_claim_cache_clear(void)
 {
+    ibc_claim_brackets_clear();   /* they point into the trained networks */
     while (cache_head) {
         cache_entry *e = cache_head;
         cache_head = e->next;

@@ -3,6 +3,7 @@
 #ifndef IBC_CLAIMS_H
 #define IBC_CLAIMS_H
 #include "ibcheck/claim.h"
+#include "ibcheck/robust.h"
 
 int ibc_claim_balance(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_ideal_radius_F(const ibc_config *cfg, ibc_rows *out, char *err);
@@ -23,5 +24,29 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_early_norm_long(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_direction_approx_long(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_escape_time_long(const ibc_config *cfg, ibc_rows *out, char *err);
+
+/* Robustness (THEORY §4, §7) */
+int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_robust_accuracy_curve(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_transfer(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_trained_generalization(const ibc_config *cfg, ibc_rows *out, char *err);
+
+/* Radius brackets at the first npts test points (stream 1) of the cached
+ * trained network for (cfg, p): shared by the robustness claims. */
+#define IBC_CLAIM_PGD_STEPS 300
+#define IBC_CLAIM_TMAX 2.0
+typedef struct {
+    double p;
+    long npts, D;
+    ibc_rnet *f;
+    double *X;           /* npts x D test points (double) */
+    int *y, *z;          /* labels and subclasses */
+    ibc_bracket *br;     /* one bracket per point */
+    double seconds;      /* time to compute them */
+} ibc_claim_bracket_set;
+const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p, long npts, char *err);
+void ibc_claim_brackets_clear(void);
+/* The PGD options every robustness claim uses (the authors' step, fewer steps). */
+void ibc_claim_pgd_opts(ibc_pgd_opts *o);
 
 #endif

@@ -67,5 +67,7 @@ int cli_stderr_tty(void);
 int cli_cmd_check(int argc, char **argv);
 int cli_cmd_train(int argc, char **argv);
 int cli_cmd_info(int argc, char **argv);
+int cli_cmd_radius(int argc, char **argv);
+int cli_cmd_attack(int argc, char **argv);
 
 #endif

@@ -15,6 +15,8 @@ typedef struct {
 static const command commands[] = {
     {"check", cli_cmd_check, "run the claim catalogue and print the table of checked constants"},
     {"train", cli_cmd_train, "train one network and save it (JSON, exact values)"},
+    {"radius", cli_cmd_radius, "bracket the l2 robustness radius of a saved network at one point"},
+    {"attack", cli_cmd_attack, "attack a saved network at one point; the flip is verified"},
     {"info", cli_cmd_info, "validate a saved network and print what it holds"},
     {NULL, NULL, NULL},
 };
@@ -44,7 +46,7 @@ static int unknown_command(const char *what, const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs("ibcheck: no command given: need one of check, train, info (see 'ibcheck --help')\n", stderr);
+        fputs("ibcheck: no command given: need one of check, train, radius, attack, info (see 'ibcheck --help')\n", stderr);
         return CLI_USAGE;
     }
     const char *cmd = argv[1];

@@ -1,0 +1,69 @@
+/* robust: a radius bracket at one point.  The lower end is a certificate
+ * (certify.c), the upper end the smallest certified flip over every attack
+ * (attack.c); the plain-PGD estimate is kept beside it, because for p > 1 it
+ * is gradient-masked and may lie above the true radius (THEORY §7, Caution). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ibcheck/robust.h"
+
+void ibc_bracket_init(ibc_bracket *b, long D)
+{
+    memset(b, 0, sizeof *b);
+    b->hi = b->hi_pgd = b->hi_struct = INFINITY;
+    b->delta = calloc((size_t)(D > 0 ? D : 1), sizeof(double));
+}
+
+void ibc_bracket_clear(ibc_bracket *b)
+{
+    free(b->delta);
+    b->delta = NULL;
+}
+
+int ibc_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int y, double tmax,
+                        const ibc_pgd_opts *o, char *err)
+{
+    long D = f->D;
+    ibc_cert_result cr;
+    int rc = ibc_certify_radius(&cr, f, x, y, tmax, err);
+    if (rc != IBC_OK)
+        return rc;
+    b->lo = cr.lo;
+    b->lo_ibp = cr.lo_ibp;
+    b->misclassified = cr.misclassified;
+    memset(b->delta, 0, (size_t)D * sizeof(double));
+    if (cr.misclassified) {
+        /* The radius of a misclassified point is 0 by definition (the inf
+         * over flips includes delta = 0): an answer, not an error. */
+        b->hi = b->hi_pgd = b->hi_struct = 0;
+        return IBC_OK;
+    }
+    double *tmp = malloc((size_t)D * sizeof(double));
+    if (!tmp) {
+        snprintf(err, IBC_ERRLEN, "bracket: out of memory for D = %ld", D);
+        return IBC_EINPUT;
+    }
+    b->hi_struct = f->K > 0 ? ibc_attack_structured(b->delta, f, x, y, tmax) : INFINITY;
+    b->hi = b->hi_struct;
+    double h = ibc_attack_minnorm(tmp, f, x, y, tmax, o);
+    if (h < b->hi) {
+        b->hi = h;
+        memcpy(b->delta, tmp, (size_t)D * sizeof(double));
+    }
+    b->hi_pgd = ibc_attack_minnorm_pgd(tmp, f, x, y, tmax, o);
+    if (b->hi_pgd < b->hi) {   /* PGD may win where it is not masked (p = 1) */
+        b->hi = b->hi_pgd;
+        memcpy(b->delta, tmp, (size_t)D * sizeof(double));
+    }
+    free(tmp);
+    /* Both ends are certified, so lo > hi can only be a bug in one of them:
+     * refuse to report such a bracket. */
+    if (b->lo > b->hi) {
+        snprintf(err, IBC_ERRLEN,
+                 "bracket: certified lower bound %.17g exceeds the certified attack %.17g on %s", b->lo,
+                 b->hi, f->name);
+        return IBC_ENUMERIC;
+    }
+    return IBC_OK;
+}
