@@ -1,0 +1,650 @@
+/* robust: attacks, i.e. upper bounds on the l2 (or linf) robustness radius
+ * (THEORY §7).  The searches run in double for speed; a radius is only ever
+ * returned as ibc_rnet_norm_up(delta) of a delta whose flip
+ * ibc_rnet_flipped certified in Arb, so rounding in the search can make an
+ * attack weaker, never unsound. */
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "ibcheck/robust.h"
+
+/* Arb precision of the flip certificate (ibc_rnet_flipped raises it to 4x
+ * when undecided). */
+#define CERT_PREC 128
+/* Structured attack: grid points of the ray scan, rays refined on the sphere,
+ * descent iterations per sphere. */
+#define RAY_SCAN 64
+#define RAY_REFINE 4
+#define RAY_RANK_REL 1e-6   /* crossing accuracy for ranking the rays */
+#define SPHERE_ITERS 80
+/* Radius bisections (minnorm and the structured shrink): at most this many
+ * halvings, or until hi - lo <= BISECT_REL * hi. */
+#define BISECT_MAX 25
+#define BISECT_REL 1e-4
+#define GALLOP 4.0
+
+void ibc_pgd_opts_default(ibc_pgd_opts *o)
+{
+    o->norm = IBC_NORM_L2;
+    o->steps = 2000;
+    o->step = 0.1;
+    o->restarts = 0;
+    o->seed = 0;
+}
+
+/* ---------------------------------------------------------------------------
+ * Workspace and small helpers
+ * ------------------------------------------------------------------------- */
+
+/* Every buffer an attack needs, allocated once per public call so that the
+ * inner loops never allocate. */
+typedef struct {
+    long D;
+    double *xd;     /* x + delta */
+    double *g;      /* grad f at the current iterate */
+    double *g2;     /* grad f at a trial point */
+    double *d;      /* current delta */
+    double *t;      /* trial delta / scratch */
+    double *best;   /* best delta of a search */
+    double *s1;     /* scratch deltas of the callers (structured, minnorm) */
+    double *s2;
+    double *s3;
+    double *u;      /* a ray direction */
+    double *hist;   /* (BISECT_MAX + 1) x D: a radius search's history */
+    double *mem;
+} attack_ws;
+
+static int ws_init(attack_ws *w, long D)
+{
+    w->D = D;
+    w->mem = calloc((size_t)((10 + BISECT_MAX + 1) * D), sizeof(double));
+    if (!w->mem)
+        return 0;
+    w->hist = w->mem + (size_t)10 * (size_t)D;
+    double **p[] = {&w->xd, &w->g, &w->g2, &w->d, &w->t, &w->best, &w->s1, &w->s2, &w->s3, &w->u};
+    for (int i = 0; i < 10; i++)
+        *p[i] = w->mem + (size_t)i * (size_t)D;
+    return 1;
+}
+
+static void ws_clear(attack_ws *w)
+{
+    free(w->mem);
+}
+
+static double dot(const double *a, const double *b, long n)
+{
+    double s = 0;
+    for (long i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static void copy(double *dst, const double *src, long n)
+{
+    memcpy(dst, src, (size_t)n * sizeof(double));
+}
+
+/* dst = src * (r / ||src||); zero when src is zero. */
+static void rescale(double *dst, const double *src, double r, long n)
+{
+    double nn = sqrt(dot(src, src, n));
+    double s = nn > 0 ? r / nn : 0.0;
+    for (long i = 0; i < n; i++)
+        dst[i] = src[i] * s;
+}
+
+/* y f(x + d) in double; grad f(x + d) into g when g is not NULL.  x + d is
+ * rounded here but formed exactly by the certificate: the search point and
+ * the certified point are the same delta. */
+static double margin_d(const ibc_rnet *f, const double *x, const double *d, int y,
+                       double *xd, double *g)
+{
+    for (long i = 0; i < f->D; i++)
+        xd[i] = x[i] + d[i];
+    double v = ibc_rnet_grad_d(f, xd, g);
+    return y >= 0 ? v : -v;
+}
+
+static int certified(const ibc_rnet *f, const double *x, const double *d, int y)
+{
+    return ibc_rnet_flipped(f, x, d, y, CERT_PREC) == 1;
+}
+
+/* Does an iterate with double margin m count as a flip?  With cert, only a
+ * certified one.  Inside a radius search a strictly negative double margin
+ * suffices (a certificate costs about a hundred gradients; the search
+ * certifies its result at the end, see rsearch_finish); a margin of exactly
+ * 0 (every neuron off in double) is left to rounding, so it is certified at
+ * once. */
+static int flip_test(const ibc_rnet *f, const double *x, const double *d, int y, double m,
+                     int cert)
+{
+    if (!(m <= 0))
+        return 0;
+    if (!cert && m < 0)
+        return 1;
+    return certified(f, x, d, y);
+}
+
+/* splitmix64 (Steele, Lea & Flood 2014): a tiny self-contained generator, so
+ * a seed alone fixes every random start and no global state is touched. */
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+}
+
+static double rng_unif(uint64_t *s)   /* [0, 1) */
+{
+    return (double)(rng_next(s) >> 11) * 0x1p-53;
+}
+
+static double rng_gauss(uint64_t *s)
+{
+    double u1 = 1.0 - rng_unif(s), u2 = rng_unif(s);   /* u1 in (0, 1] */
+    return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+/* Random start number i (1-based) for this seed: uniform in the l2 ball of
+ * radius eps (Gaussian direction, radius eps U^(1/D)) or in the linf cube.
+ * Each start has its own stream, so start i does not depend on how many
+ * starts came before it. */
+static void random_start(double *d, long D, ibc_norm norm, double eps, unsigned long seed, long i)
+{
+    uint64_t s = (uint64_t)seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)i);
+    rng_next(&s);
+    if (norm == IBC_NORM_LINF) {
+        for (long k = 0; k < D; k++)
+            d[k] = eps * (2.0 * rng_unif(&s) - 1.0);
+        return;
+    }
+    for (long k = 0; k < D; k++)
+        d[k] = rng_gauss(&s);
+    rescale(d, d, eps * pow(rng_unif(&s), 1.0 / (double)D), D);
+}
+
+/* Project d onto the ball of radius eps of the norm. */
+static void project(double *d, long D, ibc_norm norm, double eps)
+{
+    if (norm == IBC_NORM_LINF) {
+        for (long k = 0; k < D; k++)
+            d[k] = d[k] > eps ? eps : (d[k] < -eps ? -eps : d[k]);
+        return;
+    }
+    double n = sqrt(dot(d, d, D));
+    if (n > eps) {
+        double s = eps / n;
+        for (long k = 0; k < D; k++)
+            d[k] *= s;
+    }
+}
+
+/* ---------------------------------------------------------------------------
+ * Radius search shared by the structured shrink and the minimal-norm search
+ * ------------------------------------------------------------------------- */
+
+/* Bisection on the radius in (lo, hi], hi a certified flip.  The first
+ * probe sits just below hi (BISECT_REL hi) and the gap grows GALLOP-fold
+ * while probes succeed; after the first failure it halves (lo, hi).  A flip
+ * inside a smaller ball lies inside every larger one, so a failure just
+ * below hi says about as much as the halvings from 0 would, and near-optimal
+ * starts (the usual case after the structured rays) cost one failed probe
+ * instead of about fourteen.  Probes succeed on a negative double margin;
+ * every delta that lowered hi is kept, and rsearch_finish returns the
+ * newest one whose flip certifies (the first is certified on entry). */
+typedef struct {
+    double lo, hi, gap;
+    int failed, it, n;
+    long D;
+    double *hist;                   /* n x D, oldest first */
+    double rad[BISECT_MAX + 1];     /* their norm bounds, decreasing */
+} rsearch;
+
+static void rsearch_init(rsearch *s, attack_ws *ws, const double *d0, double r0)
+{
+    s->lo = 0;
+    s->hi = r0;
+    s->gap = BISECT_REL * r0;
+    s->failed = 0;
+    s->it = 0;
+    s->D = ws->D;
+    s->hist = ws->hist;
+    copy(s->hist, d0, s->D);
+    s->rad[0] = r0;
+    s->n = 1;
+}
+
+/* The next radius to probe; 0 when the search is over. */
+static int rsearch_next(rsearch *s, double *r)
+{
+    if (s->it >= BISECT_MAX || !(s->hi > 0) || s->hi - s->lo <= BISECT_REL * s->hi)
+        return 0;
+    s->it++;
+    double mid = 0.5 * (s->lo + s->hi);
+    *r = s->failed ? mid : fmax(s->hi - s->gap, mid);
+    return 1;
+}
+
+/* Outcome of the probe at r: d is its flipped delta, or NULL. */
+static void rsearch_update(rsearch *s, double r, const double *d)
+{
+    double rn = d ? ibc_rnet_norm_up(d, s->D) : INFINITY;
+    if (rn < s->hi && s->n <= BISECT_MAX) {
+        copy(s->hist + (size_t)s->n * (size_t)s->D, d, s->D);
+        s->rad[s->n++] = rn;
+        s->hi = rn;
+        s->gap *= GALLOP;
+        return;
+    }
+    s->lo = r;
+    s->failed = 1;
+}
+
+/* The smallest certified flip of the search: out gets it, returns its norm
+ * bound. */
+static double rsearch_finish(rsearch *s, const ibc_rnet *f, const double *x, int y, double *out)
+{
+    int i = s->n - 1;
+    while (i > 0 && !certified(f, x, s->hist + (size_t)i * (size_t)s->D, y))
+        i--;
+    copy(out, s->hist + (size_t)i * (size_t)s->D, s->D);
+    return s->rad[i];
+}
+
+/* ---------------------------------------------------------------------------
+ * PGD
+ * ------------------------------------------------------------------------- */
+
+/* One PGD run from start (NULL: delta = 0) over the eps ball, ascending the
+ * exp loss exp(-y f): its normalised l2 step and its sign step depend only on
+ * the direction -y grad f, so the loss value itself is never formed.
+ * ws->best / *best_m track the smallest y f seen (across runs: the caller
+ * initialises them).  Returns 1 as soon as an iterate passes flip_test;
+ * ws->best is then that iterate. */
+static int pgd_run(attack_ws *ws, const ibc_rnet *f, const double *x, int y, double eps,
+                   const ibc_pgd_opts *o, const double *start, double *best_m, int cert)
+{
+    long D = f->D;
+    double *d = ws->d, *g = ws->g;
+    double sgn = y >= 0 ? 1.0 : -1.0;
+    double stepl = o->norm == IBC_NORM_LINF ? o->step * eps : o->step;
+    /* Certify only when y f beats the last failed attempt: an undecided
+     * margin at 0 (all neurons off in double, a sliver on in Arb) would
+     * otherwise cost a certificate per step. */
+    double cert_below = 0.0;
+    int cert_tried = 0;
+    if (start) {
+        copy(d, start, D);
+        project(d, D, o->norm, eps);
+    } else {
+        memset(d, 0, (size_t)D * sizeof(double));
+    }
+    for (long it = 0;; it++) {
+        double m = margin_d(f, x, d, y, ws->xd, g);
+        if (m < *best_m) {
+            *best_m = m;
+            copy(ws->best, d, D);
+        }
+        if (m <= 0 && (!cert_tried || m < cert_below)) {
+            if (flip_test(f, x, d, y, m, cert)) {
+                copy(ws->best, d, D);
+                *best_m = m;
+                return 1;
+            }
+            cert_tried = 1;
+            cert_below = m;
+        }
+        if (it >= o->steps)
+            break;
+        /* Ascent direction of the loss: -y grad f. */
+        int moved = 0;
+        if (o->norm == IBC_NORM_LINF) {
+            for (long k = 0; k < D; k++) {
+                double a = -sgn * g[k];
+                double nd = d[k] + (a > 0 ? stepl : (a < 0 ? -stepl : 0.0));
+                nd = nd > eps ? eps : (nd < -eps ? -eps : nd);
+                moved |= nd != d[k];
+                d[k] = nd;
+            }
+        } else {
+            double gn = sqrt(dot(g, g, D));
+            if (gn == 0)
+                break;   /* inactive region: PGD is stuck for good (masking) */
+            double s = -sgn * stepl / gn;
+            for (long k = 0; k < D; k++)
+                ws->t[k] = d[k] + s * g[k];
+            project(ws->t, D, o->norm, eps);
+            for (long k = 0; k < D; k++) {
+                moved |= ws->t[k] != d[k];
+                d[k] = ws->t[k];
+            }
+        }
+        /* A fixed point of the (deterministic) step map stays fixed: stopping
+         * here gives exactly what the remaining steps would. */
+        if (!moved)
+            break;
+    }
+    return 0;
+}
+
+/* PGD from the listed starts (NULL = zero), then o->restarts random starts;
+ * the best delta lands in ws->best.  Returns 1 on a flip (flip_test). */
+static int pgd_multi(attack_ws *ws, const ibc_rnet *f, const double *x, int y, double eps,
+                     const ibc_pgd_opts *o, const double *const *starts, int nstarts, int cert)
+{
+    double best_m = INFINITY;
+    for (int i = 0; i < nstarts; i++)
+        if (pgd_run(ws, f, x, y, eps, o, starts[i], &best_m, cert))
+            return 1;
+    for (long r = 1; r <= o->restarts; r++) {
+        random_start(ws->s3, f->D, o->norm, eps, o->seed, r);
+        if (pgd_run(ws, f, x, y, eps, o, ws->s3, &best_m, cert))
+            return 1;
+    }
+    return 0;
+}
+
+int ibc_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int y, double eps,
+                   const ibc_pgd_opts *o)
+{
+    attack_ws ws;
+    memset(delta, 0, (size_t)f->D * sizeof(double));
+    if (!ws_init(&ws, f->D))
+        return 0;
+    if (!(eps > 0) || !isfinite(eps))
+        eps = 0;
+    const double *starts[1] = {NULL};
+    int ok = pgd_multi(&ws, f, x, y, eps, o, starts, 1, 1);
+    copy(delta, ws.best, f->D);
+    ws_clear(&ws);
+    return ok;
+}
+
+/* ---------------------------------------------------------------------------
+ * Structured attack
+ * ------------------------------------------------------------------------- */
+
+/* Smallest flipping t in (0, limit] along the unit direction u, in double:
+ * scan on a grid of tmax, then bisection down to relative width rel.
+ * Returns the double crossing (y f <= 0 there in double), +inf if none. */
+static double ray_cross(attack_ws *ws, const ibc_rnet *f, const double *x, int y,
+                        const double *u, double tmax, double limit, double rel)
+{
+    long D = f->D;
+    double *d = ws->t;
+    double lo = 0, hi = -1;
+    for (long i = 1; i <= RAY_SCAN; i++) {
+        double t = tmax * (double)i / RAY_SCAN;
+        if (t > limit)
+            break;
+        for (long k = 0; k < D; k++)
+            d[k] = t * u[k];
+        if (margin_d(f, x, d, y, ws->xd, NULL) <= 0) {
+            hi = t;
+            break;
+        }
+        lo = t;
+    }
+    if (hi < 0)
+        return INFINITY;
+    for (int it = 0; it < 60 && hi - lo > rel * hi; it++) {
+        double mid = 0.5 * (lo + hi);
+        for (long k = 0; k < D; k++)
+            d[k] = mid * u[k];
+        if (margin_d(f, x, d, y, ws->xd, NULL) <= 0)
+            hi = mid;
+        else
+            lo = mid;
+    }
+    return hi;
+}
+
+/* Certify the flip at t u for t just beyond the double crossing tc: the
+ * double crossing can sit a rounding error on the wrong side of the exact
+ * one, so step out by growing relative amounts (never past tmax).  d gets
+ * the certified delta; returns its norm bound, +inf if none certifies. */
+static double ray_certify(const ibc_rnet *f, const double *x, int y, const double *u,
+                          double tc, double tmax, double *d)
+{
+    static const double grow[] = {0.0, 0x1p-40, 0x1p-30, 0x1p-20, 0x1p-12, 0x1p-6};
+    double prev = -1;
+    for (size_t i = 0; i < sizeof grow / sizeof grow[0]; i++) {
+        double t = fmin(tc * (1.0 + grow[i]), tmax);
+        if (t == prev)
+            break;
+        prev = t;
+        for (long k = 0; k < f->D; k++)
+            d[k] = t * u[k];
+        if (certified(f, x, d, y))
+            return ibc_rnet_norm_up(d, f->D);
+    }
+    return INFINITY;
+}
+
+/* Descent of y f(x + d) on the sphere ||d|| = r from d (rescaled to r):
+ * normalised Riemannian gradient steps with backtracking, stopping at the
+ * first y f <= 0 (double).  Returns the final y f. */
+static double sphere_descent(attack_ws *ws, const ibc_rnet *f, const double *x, int y,
+                             double *d, double r)
+{
+    long D = f->D;
+    double sgn = y >= 0 ? 1.0 : -1.0;
+    double *g = ws->g, *g2 = ws->g2, *t = ws->t;
+    rescale(d, d, r, D);
+    double m = margin_d(f, x, d, y, ws->xd, g);
+    double s = 0.25;   /* step as a fraction of r */
+    for (int it = 0; it < SPHERE_ITERS && m > 0; it++) {
+        /* tangent part of grad (y f) = sgn g */
+        double c = dot(g, d, D) / (r * r);
+        double n2 = 0;
+        for (long k = 0; k < D; k++) {
+            t[k] = sgn * (g[k] - c * d[k]);
+            n2 += t[k] * t[k];
+        }
+        if (n2 == 0)
+            break;   /* stationary on the sphere, or no active neuron */
+        double a = s * r / sqrt(n2);
+        for (long k = 0; k < D; k++)
+            t[k] = d[k] - a * t[k];
+        rescale(t, t, r, D);
+        double mt = margin_d(f, x, t, y, ws->xd, g2);
+        if (mt < m) {
+            copy(d, t, D);
+            m = mt;
+            double *sw = g;
+            g = g2;
+            g2 = sw;
+            s = fmin(2.0 * s, 1.0);
+        } else {
+            s *= 0.5;
+            if (s < 1e-9)
+                break;
+        }
+    }
+    if (g != ws->g)
+        copy(ws->g, g, D);
+    return m;
+}
+
+/* From a certified flip dc of norm bound rc: shrink the radius (rsearch)
+ * while the descent on the sphere still flips.  dc gets the smallest
+ * certified flip; returns its norm bound. */
+static double sphere_shrink(attack_ws *ws, const ibc_rnet *f, const double *x, int y,
+                            double *dc, double rc)
+{
+    long D = f->D;
+    double *d = ws->d, r;
+    rsearch s;
+    rsearch_init(&s, ws, dc, rc);
+    while (rsearch_next(&s, &r)) {
+        copy(d, s.hist + (size_t)(s.n - 1) * (size_t)D, D);
+        double m = sphere_descent(ws, f, x, y, d, r);
+        rsearch_update(&s, r, flip_test(f, x, d, y, m, 0) ? d : NULL);
+    }
+    return rsearch_finish(&s, f, x, y, dc);
+}
+
+/* Ray number i of the structured attack: (k, l, kind) decoded from i, the
+ * unit direction into u.  Returns 0 when the direction is degenerate. */
+static int ray_dir(double *u, const ibc_rnet *f, const double *x, int y, long i)
+{
+    long D = f->D, K = f->K, K1 = f->K1;
+    long own0 = y >= 0 ? 0 : K1;
+    long opp0 = y >= 0 ? K1 : 0, nopp = y >= 0 ? K - K1 : K1;
+    long kind = i % 2, pair = i / 2;
+    const double *mk = f->mu + (own0 + pair / nopp) * D;
+    const double *ml = f->mu + (opp0 + pair % nopp) * D;
+    for (long j = 0; j < D; j++)
+        u[j] = kind == 0 ? 0.5 * (mk[j] + ml[j]) - x[j] : ml[j] - mk[j];
+    double n = sqrt(dot(u, u, D));
+    if (!(n > 0))
+        return 0;
+    for (long j = 0; j < D; j++)
+        u[j] /= n;
+    return 1;
+}
+
+/* Core of ibc_attack_structured, on a caller's workspace: out (length D)
+ * gets the best delta; out must not alias a workspace buffer other than s1. */
+static double structured_ws(attack_ws *ws, double *out, const ibc_rnet *f, const double *x,
+                            int y, double tmax)
+{
+    long D = f->D, K = f->K, K1 = f->K1;
+    memset(out, 0, (size_t)D * sizeof(double));
+    if (K <= 0 || K1 <= 0 || K1 >= K || !(tmax > 0))
+        return INFINITY;
+    memset(ws->d, 0, (size_t)D * sizeof(double));
+    if (certified(f, x, ws->d, y))
+        return 0.0;   /* already misclassified: radius 0 */
+    long nrays = 2 * K1 * (K - K1);
+    /* The RAY_REFINE smallest ray crossings (double), ascending, with their
+     * ray numbers; only those are certified (a certificate costs far more
+     * than a scan). */
+    double top_r[RAY_REFINE];
+    long top_i[RAY_REFINE];
+    int ntop = 0;
+    for (long i = 0; i < nrays; i++) {
+        if (!ray_dir(ws->u, f, x, y, i))
+            continue;
+        /* Only a ray that beats the current RAY_REFINE-th best can matter. */
+        double limit = ntop == RAY_REFINE ? top_r[RAY_REFINE - 1] : tmax;
+        double r = ray_cross(ws, f, x, y, ws->u, tmax, limit, RAY_RANK_REL);
+        if (!(r < INFINITY) || (ntop == RAY_REFINE && !(r < top_r[RAY_REFINE - 1])))
+            continue;
+        int j = ntop < RAY_REFINE ? ntop++ : RAY_REFINE - 1;
+        while (j > 0 && top_r[j - 1] > r) {
+            top_r[j] = top_r[j - 1];
+            top_i[j] = top_i[j - 1];
+            j--;
+        }
+        top_r[j] = r;
+        top_i[j] = i;
+    }
+    double best = INFINITY;
+    for (int j = 0; j < ntop; j++) {
+        ray_dir(ws->u, f, x, y, top_i[j]);
+        double r = ray_cross(ws, f, x, y, ws->u, tmax, tmax, 1e-13);
+        r = ray_certify(f, x, y, ws->u, r, tmax, ws->s2);
+        if (!(r < INFINITY))
+            continue;
+        r = sphere_shrink(ws, f, x, y, ws->s2, r);
+        if (r < best) {
+            best = r;
+            copy(out, ws->s2, D);
+        }
+    }
+    return best;
+}
+
+double ibc_attack_structured(double *delta, const ibc_rnet *f, const double *x, int y, double tmax)
+{
+    attack_ws ws;
+    memset(delta, 0, (size_t)f->D * sizeof(double));
+    if (!ws_init(&ws, f->D))
+        return INFINITY;
+    double r = structured_ws(&ws, ws.s1, f, x, y, tmax);
+    copy(delta, ws.s1, f->D);
+    ws_clear(&ws);
+    return r;
+}
+
+/* ---------------------------------------------------------------------------
+ * Minimal-norm search
+ * ------------------------------------------------------------------------- */
+
+/* Radius search (rsearch) below the best certified flip of the structured
+ * attack (use_struct) and of PGD at tmax.  At each radius PGD runs from the
+ * rescaled structured delta and the rescaled current best (use_struct only),
+ * from 0, and from o->restarts random starts. */
+static double minnorm(double *delta, const ibc_rnet *f, const double *x, int y, double tmax,
+                      const ibc_pgd_opts *o, int use_struct)
+{
+    long D = f->D;
+    attack_ws ws;
+    memset(delta, 0, (size_t)D * sizeof(double));
+    if (!(tmax > 0) || !ws_init(&ws, D))
+        return INFINITY;
+    double *sdel = ws.s1, *bdel = ws.s2;   /* structured delta, best delta */
+    double best = INFINITY, rs = INFINITY;
+    if (use_struct && f->K > 0) {
+        rs = structured_ws(&ws, sdel, f, x, y, tmax);
+        if (rs < best) {
+            best = rs;
+            copy(bdel, sdel, D);
+        }
+    }
+    const double *z[1] = {NULL};
+    if (best > 0 && pgd_multi(&ws, f, x, y, tmax, o, z, 1, 1)) {
+        double r = ibc_rnet_norm_up(ws.best, D);
+        if (r < best) {
+            best = r;
+            copy(bdel, ws.best, D);
+        }
+    }
+    if (!(best < INFINITY)) {
+        ws_clear(&ws);
+        return INFINITY;
+    }
+    double r;
+    rsearch srch;
+    rsearch_init(&srch, &ws, bdel, best);
+    while (rsearch_next(&srch, &r)) {
+        /* The rescaled starts live in delta and ws.u: pgd_run touches
+         * neither. */
+        const double *newest = srch.hist + (size_t)(srch.n - 1) * (size_t)D;
+        const double *starts[3];
+        int ns = 0;
+        if (use_struct) {
+            if (rs < INFINITY) {
+                rescale(delta, sdel, r, D);
+                starts[ns++] = delta;
+            }
+            if (!(rs < INFINITY) || memcmp(newest, sdel, (size_t)D * sizeof(double)) != 0) {
+                rescale(ws.u, newest, r, D);
+                starts[ns++] = ws.u;
+            }
+        }
+        starts[ns++] = NULL;
+        int ok = pgd_multi(&ws, f, x, y, r, o, starts, ns, 0);
+        rsearch_update(&srch, r, ok ? ws.best : NULL);
+    }
+    double out = rsearch_finish(&srch, f, x, y, delta);
+    ws_clear(&ws);
+    return out;
+}
+
+double ibc_attack_minnorm(double *delta, const ibc_rnet *f, const double *x, int y, double tmax,
+                          const ibc_pgd_opts *o)
+{
+    return minnorm(delta, f, x, y, tmax, o, 1);
+}
+
+double ibc_attack_minnorm_pgd(double *delta, const ibc_rnet *f, const double *x, int y,
+                              double tmax, const ibc_pgd_opts *o)
+{
+    return minnorm(delta, f, x, y, tmax, o, 0);
+}
