@@ -111,8 +111,11 @@ int ibc_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int y, dou
  * refinement on the sphere.  delta gets the smallest certified flip; returns
  * its norm bound (+inf when none flips within tmax). */
 double ibc_attack_structured(double *delta, const ibc_rnet *f, const double *x, int y, double tmax);
-/* Minimal-norm search: bisection on the radius around the best of PGD (from
- * zero, random starts, and the structured delta) and the structured attack.
+/* Minimal-norm search on the radius, below the best of the structured attack
+ * and PGD at tmax: trial radii just under the best flip (the gap widened 4x
+ * while they still flip), then bisection; at each radius PGD runs from the
+ * structured delta and the best so far (rescaled), from zero and from random
+ * starts.  Stops after 25 trials or when the gap is <= 1e-4 of the radius.
  * Returns the smallest certified flip norm found (+inf if none within tmax). */
 double ibc_attack_minnorm(double *delta, const ibc_rnet *f, const double *x, int y, double tmax,
                           const ibc_pgd_opts *o);
