@@ -19,7 +19,7 @@
 #include "ibcheck/ibcheck.h"
 #include "claim/claims.h"
 
-#define RAC_NPTS 20          /* the trained-radius points */
+
 #define RAC_LOSE 0.1
 #define RAC_KEEP 0.9
 
@@ -47,7 +47,7 @@ int ibc_claim_robust_accuracy_curve(const ibc_config *cfg, ibc_rows *out, char *
     const ibc_claim_bracket_set *set[2];
     const double ps[2] = {1.0, 3.0};
     for (int i = 0; i < 2; i++)
-        if (!(set[i] = ibc_claim_brackets(cfg, ps[i], RAC_NPTS, err)))
+        if (!(set[i] = ibc_claim_brackets(cfg, ps[i], IBC_CLAIM_NPTS, err)))
             return IBC_EINPUT;
     long K = cfg->model.K, K1 = cfg->model.K1;
     double rK = 1 / sqrt((double)K), ropt = sqrt(0.5);
@@ -57,7 +57,7 @@ int ibc_claim_robust_accuracy_curve(const ibc_config *cfg, ibc_rows *out, char *
     ibc_prec_str(cfg->prec, pb);
     for (int i = 0; i < 2; i++) {
         ibc_config_describe(base, sizeof base, cfg, ps[i]);
-        snprintf(params, sizeof params, "%s test points=%d", base, RAC_NPTS);
+        snprintf(params, sizeof params, "%s test points=%d", base, IBC_CLAIM_NPTS);
         for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
             rac_point c = curve_at(set[i], grid[g]);
             snprintf(what, sizeof what, "f_%g robust acc. at eps = %.4f%s: cert/attack/PGD", ps[i], grid[g], mark[g]);

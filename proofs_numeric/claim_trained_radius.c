@@ -23,8 +23,8 @@
 #include "ibcheck/ibcheck.h"
 #include "claim/claims.h"
 
-#define TR_NPTS 20          /* test points per default network */
-#define TR_NPTS_K 10        /* per network of the K sweep */
+
+#define IBC_CLAIM_NPTS_K 10        /* per network of the K sweep */
 #define TR_WIDTH 0.1        /* the goal for f_3 at the defaults */
 #define TR_SCALING 0.25     /* |hi sqrt K / C - 1| allowed across K */
 
@@ -75,10 +75,10 @@ static void add(ibc_rows *out, const char *what, const char *prec, const char *m
 int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     const double r_opt = sqrt(0.5);
-    const ibc_claim_bracket_set *s3 = ibc_claim_brackets(cfg, 3.0, TR_NPTS, err);
+    const ibc_claim_bracket_set *s3 = ibc_claim_brackets(cfg, 3.0, IBC_CLAIM_NPTS, err);
     if (!s3)
         return IBC_EINPUT;
-    const ibc_claim_bracket_set *s1 = ibc_claim_brackets(cfg, 1.0, TR_NPTS, err);
+    const ibc_claim_bracket_set *s1 = ibc_claim_brackets(cfg, 1.0, IBC_CLAIM_NPTS, err);
     if (!s1)
         return IBC_EINPUT;
     char pb[24], params[320], base[240], m[48], b[64];
@@ -87,7 +87,7 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
 
     /* f_3 */
     ibc_config_describe(base, sizeof base, cfg, 3.0);
-    snprintf(params, sizeof params, "%s test points=%d pgd steps=%d", base, TR_NPTS, IBC_CLAIM_PGD_STEPS);
+    snprintf(params, sizeof params, "%s test points=%d pgd steps=%d", base, IBC_CLAIM_NPTS, IBC_CLAIM_PGD_STEPS);
     long n3;
     double lo3 = median_of(s3, 0, &n3), hi3 = median_of(s3, 1, NULL), pgd3 = median_of(s3, 2, NULL);
     double w3 = max_width(s3);
@@ -110,7 +110,7 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
 
     /* f_1 */
     ibc_config_describe(base, sizeof base, cfg, 1.0);
-    snprintf(params, sizeof params, "%s test points=%d pgd steps=%d", base, TR_NPTS, IBC_CLAIM_PGD_STEPS);
+    snprintf(params, sizeof params, "%s test points=%d pgd steps=%d", base, IBC_CLAIM_NPTS, IBC_CLAIM_PGD_STEPS);
     long n1;
     double lo1 = median_of(s1, 0, &n1), hi1 = median_of(s1, 1, NULL);
     snprintf(m, sizeof m, "[%.4f, %.4f]", lo1, hi1);
@@ -137,7 +137,7 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
         c.h = 50;
         if (c.model.D < c.model.K)
             c.model.D = c.model.K;
-        const ibc_claim_bracket_set *sk = ibc_claim_brackets(&c, 1.0, TR_NPTS_K, err);
+        const ibc_claim_bracket_set *sk = ibc_claim_brackets(&c, 1.0, IBC_CLAIM_NPTS_K, err);
         if (!sk)
             return IBC_EINPUT;
         prodK[i] = median_of(sk, 1, NULL) * sqrt((double)Ks[i]);
@@ -151,7 +151,7 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
         c.n = 250;
         c.h = 50;
         ibc_config_describe(base, sizeof base, &c, 1.0);
-        snprintf(params, sizeof params, "%s test points=%d", base, TR_NPTS_K);
+        snprintf(params, sizeof params, "%s test points=%d", base, IBC_CLAIM_NPTS_K);
         char what[72];
         snprintf(what, sizeof what, "f_1 median attack radius x sqrt K, K = %ld", Ks[i]);
         snprintf(m, sizeof m, "%.4f", prodK[i]);

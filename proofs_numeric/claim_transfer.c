@@ -21,7 +21,7 @@
 #include "ibcheck/ibcheck.h"
 #include "claim/claims.h"
 
-#define TF_NPTS 20       /* the trained-radius points */
+
 #define TF_NPTS_B 100
 #define TF_E 1e-3
 
@@ -62,7 +62,7 @@ int ibc_claim_transfer(const ibc_config *cfg, ibc_rows *out, char *err)
     long K = cfg->model.K, K1 = cfg->model.K1, D = cfg->model.D;
     char base[240], params[300];
     /* (a) trained f_3 */
-    const ibc_claim_bracket_set *s = ibc_claim_brackets(cfg, 3.0, TF_NPTS, err);
+    const ibc_claim_bracket_set *s = ibc_claim_brackets(cfg, 3.0, IBC_CLAIM_NPTS, err);
     if (!s)
         return IBC_EINPUT;
     ibc_rnet *G = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3.0);
@@ -76,7 +76,7 @@ int ibc_claim_transfer(const ibc_config *cfg, ibc_rows *out, char *err)
     for (long i = 0; i < s->npts; i++)
         ok += !s->br[i].misclassified && s->br[i].lo >= r;
     ibc_config_describe(base, sizeof base, cfg, 3.0);
-    snprintf(params, sizeof params, "%s test points=%d c=%.4g", base, TF_NPTS, dr.c);
+    snprintf(params, sizeof params, "%s test points=%d c=%.4g", base, IBC_CLAIM_NPTS, dr.c);
     transfer_rows(out, "trained f_3", nu, 3.0, K, D, cfg->model.alpha, ok, s->npts, params);
 
     /* (b) perturbed F^(3) at D = 1000, alpha = 0.05 */

@@ -33,6 +33,7 @@ int ibc_claim_trained_generalization(const ibc_config *cfg, ibc_rows *out, char 
 
 /* Radius brackets at the first npts test points (stream 1) of the cached
  * trained network for (cfg, p): shared by the robustness claims. */
+#define IBC_CLAIM_NPTS 50          /* test points per trained network */
 #define IBC_CLAIM_PGD_STEPS 300
 #define IBC_CLAIM_TMAX 2.0
 typedef struct {
