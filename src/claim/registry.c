@@ -33,12 +33,16 @@ const ibc_claim_def ibc_claims[] = {
      "L-escape", ibc_claim_escape_time, 0},
     {"tiny-init", "eps 1e-8..1e-1000: which precision modes still verify escape and alignment, and where a mode fails",
      "design card", ibc_claim_tiny_init, 0},
+    {"distance-to-ideal", "dist(f_1, F) and dist(f_3, F^(3)) by multi-start ascent on the sphere and the exact best scale; f_3 closer; amplitude and shape parts",
+     "§7", ibc_claim_distance_to_ideal, 0},
     {"early-norm-long", "early-norm at the default n = 500, h = 100 and the largest eps the lemma allows",
      "L-earlynorm", ibc_claim_early_norm_long, 1},
     {"direction-approx-long", "direction-approx at the default n = 500, h = 100",
      "L-direction", ibc_claim_direction_approx_long, 1},
     {"escape-time-long", "escape-time at h = 100 down to eps = 1e-128, and mpfr:128 on the default model to 1e-400",
      "L-escape", ibc_claim_escape_time_long, 1},
+    {"distance-to-ideal-long", "distance-to-ideal swept over alpha in {0.05, 0.1, 0.2, 0.3}, and at 4x the samples",
+     "§7", ibc_claim_distance_to_ideal_long, 1},
     {NULL, NULL, NULL, NULL, 0},
 };
 
