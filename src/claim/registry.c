@@ -35,6 +35,8 @@ const ibc_claim_def ibc_claims[] = {
      "design card", ibc_claim_tiny_init, 0},
     {"trained-generalization", "clean accuracy of trained f_1 and f_3 on 10^4 fresh samples, against F and F^(3)",
      "§7", ibc_claim_trained_generalization, 0},
+    {"distance-to-ideal", "dist(f_1, F) and dist(f_3, F^(3)) by multi-start ascent on the sphere and the exact best scale; f_3 closer; amplitude and shape parts",
+     "§7", ibc_claim_distance_to_ideal, 0},
     {"trained-radius", "radius brackets [certified, verified attack] of trained f_1, f_3; f_1 ~ C/sqrt K over K = 4, 8, 16; PGD masking shown",
      "§7", ibc_claim_trained_radius, 0},
     {"robust-accuracy-curve", "robust accuracy against l2 radius for f_1, f_3: certified, attack and PGD curves; markers 1/sqrt K, sqrt2/2",
@@ -47,6 +49,8 @@ const ibc_claim_def ibc_claims[] = {
      "L-direction", ibc_claim_direction_approx_long, 1},
     {"escape-time-long", "escape-time at h = 100 down to eps = 1e-128, and mpfr:128 on the default model to 1e-400",
      "L-escape", ibc_claim_escape_time_long, 1},
+    {"distance-to-ideal-long", "distance-to-ideal swept over alpha in {0.05, 0.1, 0.2, 0.3}, and at 4x the samples",
+     "§7", ibc_claim_distance_to_ideal_long, 1},
     {NULL, NULL, NULL, NULL, 0},
 };
 

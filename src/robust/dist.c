@@ -2,10 +2,14 @@
  * dist(f, G) = inf_{c>0} sup_{||x||=1} |c f(x) - G(x)|, estimated as MV24
  * §5.1 did: a least-squares scale, projected gradient ascent of the residual
  * on the sphere from many starts, and the exact best scale for the points
- * found.  The ascent finds local maxima, so for each c the maximum over the
- * points found is a LOWER estimate of the sup over the sphere; the inf over
- * c of a lower estimate is a lower estimate of dist.  Nothing here is
- * certified: this is the authors' measurement, made reproducible. */
+ * found.  Two additions make the estimate reproducible to many digits: the
+ * ascent follows ridges (a bundle of directions at kinks, where the maxima of
+ * a ReLU residual sit), and the scale and the ascent alternate as cutting
+ * planes until the ascent at the best scale finds nothing new.
+ * The ascent finds local maxima, so for each c the maximum over the points
+ * found is a LOWER estimate of the sup over the sphere; the inf over c of a
+ * lower estimate is a lower estimate of dist.  Nothing here is certified:
+ * this is the authors' measurement, made reproducible. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -217,10 +221,15 @@ static void rng_sphere(double *x, long D, dist_rng *r)
  * Projected gradient ascent of |c f - G| on the unit sphere
  * ------------------------------------------------------------------------- */
 
+#define DIST_BUNDLE 8             /* ascent directions kept at a kink */
+#define DIST_ROUNDS_MAX 64        /* cutting-plane rounds; 1-D Kelley needs few */
+#define DIST_KELLEY_RTOL 1e-12
+
 typedef struct {
     const ibc_rnet *f, *G;
     long D;
     double *gf, *gG, *dir, *y, *gfy, *gGy;   /* work, length D each */
+    double *bundle;                          /* DIST_BUNDLE x D */
 } ascent;
 
 /* r = c f(x) - G(x) and its gradient pieces at x (into gf, gG). */
@@ -232,37 +241,180 @@ static double residual(const ascent *as, double c, const double *x, double *gf, 
     return c * *fx - *Gx;
 }
 
-/* Moves x (unit) uphill on |c f - G| for up to 'steps' trial points: a step
- * of length eta along the tangent part of sign(r) grad r, accepted only when
- * |r| grows (then eta grows by 1.5), halved otherwise.  Accepting only
- * increases makes the final x the best point of its path; the residual is
- * piecewise smooth (ReLU kinks), which the shrinking step tolerates.
- * *fx, *Gx get f and G at the final x. */
+/* The tangent part at x of s (c gf - gG) into out; returns its norm. */
+static double ascent_dir(double *out, const double *x, double s, double c, const double *gf,
+                         const double *gG, long D)
+{
+    double xd = 0;
+    for (long d = 0; d < D; d++) {
+        out[d] = s * (c * gf[d] - gG[d]);
+        xd += out[d] * x[d];
+    }
+    for (long d = 0; d < D; d++)
+        out[d] -= xd * x[d];
+    return vec_norm(out, D);
+}
+
+/* y = normalize(x + eta dir/nd) and the residual there (into gfy, gGy);
+ * returns 0 when y degenerates. */
+static int trial(ascent *as, double c, const double *x, const double *dir, double nd, double eta,
+                 double *ry, double *fy, double *Gy)
+{
+    for (long d = 0; d < as->D; d++)
+        as->y[d] = x[d] + eta * dir[d] / nd;
+    if (!vec_normalize(as->y, as->D))
+        return 0;
+    *ry = residual(as, c, as->y, as->gfy, as->gGy, fy, Gy);
+    return 1;
+}
+
+/* Solves the (n+1) x (n+1) system [Q_S 1; 1' 0] [mu; nu] = [0; 1] for the
+ * affine minimum-norm point of the rows in S (Gaussian elimination with
+ * partial pivoting; n <= DIST_BUNDLE).  Returns 0 when singular. */
+static int affine_min_norm(double *mu, const double *Q, long m, const long *S, long n)
+{
+    double A[(DIST_BUNDLE + 1) * (DIST_BUNDLE + 2)];
+    long w = n + 2;   /* n + 1 columns and the right-hand side */
+    for (long i = 0; i <= n; i++)
+        for (long j = 0; j <= n; j++)
+            A[i * w + j] = i < n && j < n ? Q[S[i] * m + S[j]] : (i == n && j == n ? 0.0 : 1.0);
+    for (long i = 0; i <= n; i++)
+        A[i * w + n + 1] = i == n ? 1.0 : 0.0;
+    double scale = 0;
+    for (long i = 0; i < n; i++)
+        scale = fmax(scale, fabs(Q[S[i] * m + S[i]]));
+    for (long col = 0; col <= n; col++) {
+        long piv = col;
+        for (long i = col + 1; i <= n; i++)
+            if (fabs(A[i * w + col]) > fabs(A[piv * w + col]))
+                piv = i;
+        if (!(fabs(A[piv * w + col]) > 1e-14 * fmax(scale, 1e-300)))
+            return 0;
+        if (piv != col)
+            for (long j = 0; j < w; j++) {
+                double t = A[col * w + j];
+                A[col * w + j] = A[piv * w + j];
+                A[piv * w + j] = t;
+            }
+        for (long i = 0; i <= n; i++) {
+            if (i == col)
+                continue;
+            double f = A[i * w + col] / A[col * w + col];
+            for (long j = col; j < w; j++)
+                A[i * w + j] -= f * A[col * w + j];
+        }
+    }
+    for (long i = 0; i < n; i++)
+        mu[i] = A[i * w + n + 1] / A[i * w + i];
+    return 1;
+}
+
+/* Minimum-norm point of the convex hull of the m rows of B (m x D) into out;
+ * returns its norm.  Wolfe's algorithm on the Gram matrix: exact (up to
+ * rounding) in finitely many steps, which matters: at a vertex where several
+ * kinks meet, an inexact hull point is a poor direction and the ascent creeps. */
+static double min_norm_hull(double *out, const double *B, long m, long D)
+{
+    double Q[DIST_BUNDLE * DIST_BUNDLE], lam[DIST_BUNDLE] = { 0 }, mu[DIST_BUNDLE + 1];
+    long S[DIST_BUNDLE], n = 0;
+    double qmax = 0;
+    for (long i = 0; i < m; i++)
+        for (long j = 0; j <= i; j++) {
+            double q = 0;
+            for (long d = 0; d < D; d++)
+                q += B[i * D + d] * B[j * D + d];
+            Q[i * m + j] = Q[j * m + i] = q;
+            qmax = fmax(qmax, fabs(q));
+        }
+    long j0 = 0;
+    for (long i = 1; i < m; i++)
+        if (Q[i * m + i] < Q[j0 * m + j0])
+            j0 = i;
+    S[n++] = j0;
+    lam[j0] = 1;
+    for (int major = 0; major < 4 * DIST_BUNDLE; major++) {
+        /* the row most opposed to x = sum lam B; done when none is below |x|^2 */
+        double xx = 0, best = INFINITY;
+        long jb = -1;
+        for (long i = 0; i < m; i++)
+            for (long k = 0; k < m; k++)
+                xx += lam[i] * lam[k] * Q[i * m + k];
+        for (long i = 0; i < m; i++) {
+            double xi = 0;
+            for (long k = 0; k < m; k++)
+                xi += lam[k] * Q[k * m + i];
+            if (xi < best) {
+                best = xi;
+                jb = i;
+            }
+        }
+        int in = 0;
+        for (long i = 0; i < n; i++)
+            in |= S[i] == jb;
+        if (in || best >= xx - 1e-14 * qmax)
+            break;
+        S[n++] = jb;
+        for (int minor = 0; minor < 4 * DIST_BUNDLE; minor++) {
+            if (!affine_min_norm(mu, Q, m, S, n))
+                goto finish;   /* affinely dependent rows: keep the current point */
+            double theta = 1;
+            for (long i = 0; i < n; i++)
+                if (mu[i] <= 0) {
+                    double l = lam[S[i]];
+                    theta = fmin(theta, l / (l - mu[i]));
+                }
+            for (long i = 0; i < n; i++)
+                lam[S[i]] += theta * (mu[i] - lam[S[i]]);
+            if (theta >= 1)
+                break;   /* the affine point lies in the hull of S */
+            long k = 0;   /* drop the rows whose weight reached 0 */
+            for (long i = 0; i < n; i++) {
+                if (lam[S[i]] > 1e-15)
+                    S[k++] = S[i];
+                else
+                    lam[S[i]] = 0;
+            }
+            n = k;
+        }
+    }
+finish:
+    for (long d = 0; d < D; d++) {
+        double v = 0;
+        for (long i = 0; i < m; i++)
+            v += lam[i] * B[i * D + d];
+        out[d] = v;
+    }
+    return vec_norm(out, D);
+}
+
+/* Moves x (unit) uphill on |c f - G| for up to 'steps' iterations; a step of
+ * length eta is accepted only when |r| grows (then eta grows by 1.5), so the
+ * final x is the best of its path.  The residual is only piecewise smooth
+ * (ReLU kinks; for p = 1 piecewise linear), and its maxima sit on kinks, where
+ * a plain gradient step crosses the kink onto a side that slopes down and
+ * stalls.  So the direction is the minimum-norm point of the convex hull of a
+ * bundle of ascent directions: x's own, plus those of every rejected trial
+ * point since the last accepted step, seen from x's tangent space (the
+ * steepest ascent of a concave kink, as in gradient sampling).  It runs along
+ * the ridge where two or more pieces meet; each rejection also halves eta. */
 static void ascend(ascent *as, double c, double *x, long steps, double *fx, double *Gx)
 {
-    long D = as->D;
+    long D = as->D, m = 0;
     double r = residual(as, c, x, as->gf, as->gG, fx, Gx);
     double eta = 0.1;
     for (long it = 0; it < steps && eta > 1e-13; it++) {
-        double s = r >= 0 ? 1.0 : -1.0, xd = 0;
-        for (long d = 0; d < D; d++) {
-            as->dir[d] = s * (c * as->gf[d] - as->gG[d]);
-            xd += as->dir[d] * x[d];
+        if (m == 0) {
+            if (!(ascent_dir(as->bundle, x, r >= 0 ? 1.0 : -1.0, c, as->gf, as->gG, D) > 0))
+                break;   /* a critical point on the sphere (or every neuron off) */
+            m = 1;
         }
-        for (long d = 0; d < D; d++)
-            as->dir[d] -= xd * x[d];
-        double nd = vec_norm(as->dir, D);
-        if (!(nd > 0))
-            break;   /* a critical point on the sphere (or every neuron off) */
-        for (long d = 0; d < D; d++)
-            as->y[d] = x[d] + eta * as->dir[d] / nd;
-        if (!vec_normalize(as->y, D)) {
-            eta *= 0.5;
-            continue;
-        }
-        double fy, Gy;
-        double ry = residual(as, c, as->y, as->gfy, as->gGy, &fy, &Gy);
-        if (fabs(ry) > fabs(r)) {
+        double nd = m == 1 ? vec_norm(as->bundle, D) : min_norm_hull(as->dir, as->bundle, m, D);
+        const double *dir = m == 1 ? as->bundle : as->dir;
+        if (!(nd > 1e-300))
+            break;   /* 0 in the hull: stationary in Clarke's sense */
+        double ry = 0, fy = 0, Gy = 0;
+        int made = trial(as, c, x, dir, nd, eta, &ry, &fy, &Gy);
+        if (made && fabs(ry) > fabs(r)) {
             memcpy(x, as->y, (size_t)D * sizeof *x);
             memcpy(as->gf, as->gfy, (size_t)D * sizeof *x);
             memcpy(as->gG, as->gGy, (size_t)D * sizeof *x);
@@ -270,8 +422,14 @@ static void ascend(ascent *as, double c, double *x, long steps, double *fx, doub
             *fx = fy;
             *Gx = Gy;
             eta = fmin(1.5 * eta, 1.0);
-        } else {
-            eta *= 0.5;
+            m = 0;
+            continue;
+        }
+        eta *= 0.5;
+        if (made && isfinite(ry)) {
+            /* the far side's direction joins the bundle (oldest extra replaced) */
+            long slot = m < DIST_BUNDLE ? m++ : 1 + (it % (DIST_BUNDLE - 1));
+            ascent_dir(as->bundle + slot * D, x, ry >= 0 ? 1.0 : -1.0, c, as->gfy, as->gGy, D);
         }
     }
 }
@@ -348,14 +506,14 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
     const ibc_rnet *cen = G->K > 0 ? G : (f->K > 0 ? f : NULL);
     long K = cen ? cen->K : 0, K1 = cen ? cen->K1 : 0;
     long nstruct = K + (K > 0 && K1 > 0) + (K > 0 && K1 < K);
-    long ntot = nsamp + nstruct + 2 * nstarts;   /* samples, structure, two rounds of finals */
+    long cap = nsamp + nstruct + 4 * nstarts;   /* samples, structure, rounds of finals (grows) */
 
-    double *a = malloc((size_t)ntot * sizeof *a), *b = malloc((size_t)ntot * sizeof *b);
+    double *a = malloc((size_t)cap * sizeof *a), *b = malloc((size_t)cap * sizeof *b);
     double *S = malloc((size_t)(nstarts * D) * sizeof *S);   /* starting/final points */
     double *x = malloc((size_t)D * sizeof *x);
     long *idx = malloc((size_t)nstarts * sizeof *idx);
-    ascent as = { f, G, D, NULL, NULL, NULL, NULL, NULL, NULL };
-    double *work = malloc((size_t)(6 * D) * sizeof *work);
+    ascent as = { f, G, D, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
+    double *work = malloc((size_t)((6 + DIST_BUNDLE) * D) * sizeof *work);
     int rc = IBC_OK;
     if (!a || !b || !S || !x || !idx || !work) {
         snprintf(err, IBC_ERRLEN, "dist: out of memory (D = %ld, nsamp = %ld, nstarts = %ld)", D,
@@ -369,6 +527,7 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
     as.y = work + 3 * D;
     as.gfy = work + 4 * D;
     as.gGy = work + 5 * D;
+    as.bundle = work + 6 * D;
 
     /* (1) samples and structured points, then c by least squares. */
     dist_rng rng = { (uint64_t)seed, 0, 0.0 };
@@ -379,8 +538,7 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
         a[np] = ibc_rnet_eval_d(f, x);
         b[np] = ibc_rnet_eval_d(G, x);
     }
-    double *sp = S;   /* the structured points are also the first starts */
-    long nst = 0;
+    long nst = 0;   /* the structured points are also the first starts */
     for (long k = 0; k < K; k++) {
         memcpy(x, cen->mu + k * D, (size_t)D * sizeof *x);
         if (!vec_normalize(x, D))
@@ -389,7 +547,7 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
         b[np] = ibc_rnet_eval_d(G, x);
         np++;
         if (nst < nstarts) {
-            memcpy(sp + nst * D, x, (size_t)D * sizeof *x);
+            memcpy(S + nst * D, x, (size_t)D * sizeof *x);
             nst++;
         }
     }
@@ -407,7 +565,7 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
         b[np] = ibc_rnet_eval_d(G, x);
         np++;
         if (nst < nstarts) {
-            memcpy(sp + nst * D, x, (size_t)D * sizeof *x);
+            memcpy(S + nst * D, x, (size_t)D * sizeof *x);
             nst++;
         }
     }
@@ -445,21 +603,46 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
     }
 
     /* (3) ascend at c_ls from every start, keep the finals, and take the
-     * exact best scale over every point so far; (4) once more from those
-     * finals at the new scale (short: they start near a maximum). */
-    double c = res->c_ls;
-    long round_steps[2] = { steps, steps / 4 > 0 ? steps / 4 : (steps > 0 ? 1 : 0) };
-    for (int round = 0; round < 2; round++) {
+     * exact best scale over every point so far; (4) ascend again from those
+     * finals at the new scale (short: they start near a maximum), and so on.
+     * Each point x is a cut |c f(x) - G(x)| <= h(c) of the convex
+     * h(c) = sup_x |c f - G|, and the minimax over the cuts is Kelley's
+     * cutting-plane step: stop when the ascent at the new c finds nothing
+     * above the cuts' model.  Two rounds are not enough when the maximiser
+     * moves with c (the model then undershoots h at its minimum). */
+    double c = res->c_ls, model = 0;
+    long short_steps = steps / 4 > 0 ? steps / 4 : (steps > 0 ? 1 : 0);
+    for (int round = 0; round < DIST_ROUNDS_MAX; round++) {
+        if (np + nstarts > cap) {
+            long ncap = 2 * cap > np + nstarts ? 2 * cap : np + nstarts;
+            double *na = realloc(a, (size_t)ncap * sizeof *a);
+            if (na)
+                a = na;
+            double *nb = na ? realloc(b, (size_t)ncap * sizeof *b) : NULL;
+            if (nb)
+                b = nb;
+            if (!na || !nb) {
+                snprintf(err, IBC_ERRLEN, "dist: out of memory keeping %ld points", ncap);
+                rc = IBC_ENUMERIC;
+                goto done;
+            }
+            cap = ncap;
+        }
+        double h = 0;   /* the best residual the ascent finds at c */
         for (long s = 0; s < nstarts; s++) {
             double fx, Gx;
-            ascend(&as, c, S + s * D, round_steps[round], &fx, &Gx);
+            ascend(&as, c, S + s * D, round == 0 ? steps : short_steps, &fx, &Gx);
             a[np] = fx;
             b[np] = Gx;
             np++;
+            h = fmax(h, fabs(c * fx - Gx));
         }
         res->starts += nstarts;
-        res->dist = ibc_dist_minimax_scale(&c, a, b, np);
+        if (round > 0 && h <= model * (1 + DIST_KELLEY_RTOL))
+            break;   /* no cut above the model at its minimiser: converged */
+        model = ibc_dist_minimax_scale(&c, a, b, np);
     }
+    res->dist = ibc_dist_minimax_scale(&c, a, b, np);
     res->c = c;
     res->points = np;
     res->dist_ls = minimax_value(res->c_ls, a, b, np);
