@@ -5,9 +5,21 @@
  * at r (1 - 2^-20) (Arb, a 1-D reduction by norm inequalities), and an
  * explicit perturbation that flips F^(p) by its definition (MPFR, directed
  * rounding) at r (1 + 2^-20).  THEORY's special values (sqrt(2)/2 for p >= 2,
- * 1/sqrt(K_opp+1) for p = 1) must lie in the bracket too. */
+ * 1/sqrt(K_opp+1) for p = 1) must lie in the bracket too.
+ *
+ * At noisy x (test points of the model, K <= 16): the exact radius by KKT
+ * enumeration (robust/kkt.c, a certified ball) must lie between two
+ * independent methods: the separable certified lower bound of robust/certify.c
+ * on F^(p) as a network, and the smallest verified flip of the minimal-norm
+ * attack (robust/attack.c) and of the KKT minimiser itself scaled by
+ * (1 + 1e-9).  An attack below the KKT ball would mean the enumeration
+ * missed a KKT point. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include "ibcheck/claim.h"
 #include "ibcheck/ideal.h"
+#include "ibcheck/robust.h"
 #include "claim/claims.h"
 #include "prec/ibc_arb.h"
 
@@ -207,9 +219,73 @@ static int fp_row(ibc_rows *out, cert_cache *cc, double p, long K, char *err)
     return rc;
 }
 
+#define NOISY_PTS 20
+#define NOISY_TIGHT 0.95   /* certified lower >= 0.95 r: the certificate is tight */
+
+/* One row per p: the KKT radius at NOISY_PTS test points against the
+ * certificate and the attacks. */
+static int noisy_row(ibc_rows *out, const ibc_config *cfg, double p, const ibc_data *test, char *err)
+{
+    long D = cfg->model.D, K = cfg->model.K, K1 = cfg->model.K1;
+    ibc_rnet *G = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, p);
+    double *x = malloc(sizeof(double) * (size_t)D), *delta = calloc((size_t)D, sizeof(double));
+    ibc_kkt_result kr;
+    ibc_kkt_result_init(&kr, K);
+    ibc_pgd_opts o;
+    ibc_claim_pgd_opts(&o);
+    int rc = G && x && delta ? IBC_OK : IBC_EINPUT, ok = 1;
+    double worst_lo = INFINITY, worst_hi = 0;
+    long npts = 0;
+    arf_t lo_end, hi_end;
+    arf_init(lo_end);
+    arf_init(hi_end);
+    for (long i = 0; i < NOISY_PTS && rc == IBC_OK; i++) {
+        for (long d = 0; d < D; d++)
+            x[d] = mpfr_get_d(test->X + i * D + d, MPFR_RNDN);
+        int y = test->y[i];
+        rc = ibc_kkt_radius_Fp(&kr, x, K, K1, y, p, PREC, err);
+        if (rc != IBC_OK || kr.misclassified)
+            continue;
+        arb_get_lbound_arf(lo_end, kr.r, PREC);
+        arb_get_ubound_arf(hi_end, kr.r, PREC);
+        double rl = arf_get_d(lo_end, ARF_RND_DOWN), rh = arf_get_d(hi_end, ARF_RND_UP);
+        ibc_cert_result cr;
+        rc = ibc_certify_radius(&cr, G, x, y, 2.0, err);
+        if (rc != IBC_OK)
+            break;
+        double hi_att = ibc_attack_minnorm(delta, G, x, y, 2.0, &o);
+        /* The KKT minimiser as an attack: just past the boundary it must flip. */
+        for (long d = 0; d < D; d++)
+            delta[d] = d < K ? kr.delta[d] * (1 + 1e-9) : 0.0;
+        int kkt_flip = ibc_rnet_flipped(G, x, delta, y, 128) == 1;
+        double hi_kkt = ibc_rnet_norm_up(delta, D);
+        ok &= cr.lo <= rh && rl <= hi_att && kkt_flip && hi_kkt <= rh * (1 + 2e-9) + 1e-15;
+        worst_lo = fmin(worst_lo, cr.lo / rh);
+        worst_hi = fmax(worst_hi, hi_att / rl);
+        npts++;
+    }
+    arf_clear(lo_end);
+    arf_clear(hi_end);
+    if (rc == IBC_OK) {
+        char m[64], b[72], mg[32];
+        snprintf(m, sizeof m, "cert/r >= %.4f, attack/r <= %.4f", worst_lo, worst_hi);
+        snprintf(b, sizeof b, "cert <= KKT r <= attack; cert >= %.2f r", NOISY_TIGHT);
+        snprintf(mg, sizeof mg, "%+.4f", worst_lo - NOISY_TIGHT);
+        ok &= worst_lo >= NOISY_TIGHT && npts > 0;
+        ibc_rows_add(out, CLAIM, "r_Fp at noisy x: KKT (Arb) vs certificate and attacks", "arb:128,double",
+                     m, b, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                     "p=%g D=%ld K=%ld K1=%ld alpha=%g seed=%lu test points=%ld (worst over points)", p, D, K, K1,
+                     cfg->model.alpha, cfg->model.seed, npts);
+    }
+    ibc_kkt_result_clear(&kr);
+    ibc_rnet_free(G);
+    free(x);
+    free(delta);
+    return rc;
+}
+
 int ibc_claim_ideal_radius_Fp(const ibc_config *cfg, ibc_rows *out, char *err)
 {
-    (void)cfg;   /* the centers' radii do not depend on the model's alpha, D or seed */
     int rc = IBC_OK;
     for (size_t i = 0; i < sizeof PS / sizeof PS[0] && rc == IBC_OK; i++) {
         cert_cache cc;
@@ -218,5 +294,17 @@ int ibc_claim_ideal_radius_Fp(const ibc_config *cfg, ibc_rows *out, char *err)
             rc = fp_row(out, &cc, PS[i], KS[j], err);
         cache_clear(&cc);
     }
+    /* Noisy points of the configured model (the centers above do not depend
+     * on it); the KKT enumeration handles K <= IBC_KKT_KMAX. */
+    if (rc != IBC_OK || cfg->model.K > IBC_KKT_KMAX || cfg->model.random_centers)
+        return rc;
+    ibc_data *test = ibc_data_alloc(&cfg->model, NOISY_PTS, 1);
+    if (!test) {
+        snprintf(err, IBC_ERRLEN, "ideal-radius-Fp: cannot draw %d test points", NOISY_PTS);
+        return IBC_EINPUT;
+    }
+    for (size_t i = 0; i < sizeof PS / sizeof PS[0] && rc == IBC_OK; i++)
+        rc = noisy_row(out, cfg, PS[i], test, err);
+    ibc_data_free(test);
     return rc;
 }
