@@ -8,6 +8,9 @@
 int ibc_claim_balance(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_ideal_radius_F(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_ideal_radius_Fp(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_ideal_generalization(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_alignment(const ibc_config *cfg, ibc_rows *out, char *err);
 /* Training dynamics (THEORY §5-6) */
 int ibc_claim_loss_derivative(const ibc_config *cfg, ibc_rows *out, char *err);
