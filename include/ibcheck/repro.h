@@ -1,0 +1,64 @@
+/* repro: the authors' experiment (MV24 §5.1) driven by their YAML config
+ * format, run cell by cell (sigma, repeat, p) with atomic per-cell results so
+ * that a killed run resumes, and drawn as the five-panel figure.
+ *
+ * Config format (every key required; the YAML is read with libyaml):
+ *   train:      run, D, k, k1, save_model, n_train, n_test, repeat,
+ *               sigma_list [start, stop, count], epsilon_list [start, stop, count]
+ *   train_opt:  batch_size, max_epoch, lr
+ *   train_net:  hidden_width, init_scale
+ *   train_dist: batch_size_dist, batch_num_dist
+ *   plot:       run
+ * sigma is the intra-subclass spread alpha of THEORY §1 (noise std sigma/sqrt D). */
+#ifndef IBCHECK_REPRO_H
+#define IBCHECK_REPRO_H
+#include "ibcheck/prec.h"
+
+typedef struct {
+    int run;                    /* train.run */
+    long D, K, K1;              /* train.D, train.k, train.k1 */
+    long save_model;            /* index into the sigma list of the robust-accuracy cell */
+    long n_train, n_test, repeat;
+    double sigma_start, sigma_stop;
+    long sigma_count;           /* train.sigma_list: linspace(start, stop, count) */
+    double eps_start, eps_stop;
+    long eps_count;             /* train.epsilon_list: linspace of l2 attack radii */
+    long batch_size, max_epoch; /* train_opt */
+    double lr;
+    long hidden_width;          /* train_net */
+    double init_scale;          /* std of every entry of W and v (gaussian init) */
+    char init_scale_str[64];    /* the same as written in the file (exact decimal) */
+    long batch_size_dist, batch_num_dist;   /* train_dist */
+    int plot_run;               /* plot.run */
+    double scale;               /* --scale F applied (1 = none) */
+} ibc_repro_config;
+
+/* Reads and validates a config file.  Unknown keys, missing keys, wrong types
+ * and out-of-range values give IBC_EINPUT and one line in err naming the file,
+ * the line, the key, the value and the allowed range. */
+int ibc_repro_config_read(ibc_repro_config *c, const char *path, char *err);
+/* The same on an in-memory document (for tests and fuzzing); name labels errors. */
+int ibc_repro_config_parse(ibc_repro_config *c, const char *text, size_t len, const char *name, char *err);
+/* Range checks of every field (also after --scale). */
+int ibc_repro_config_check(const ibc_repro_config *c, char *err);
+/* --scale F (F >= 1): n_train, n_test, hidden_width and max_epoch divided by
+ * F (at least 1, n_train at least K, batch sizes clipped); records F. */
+int ibc_repro_config_scale(ibc_repro_config *c, double F, char *err);
+/* linspace(start, stop, count)[i], as numpy: start + i (stop - start)/(count - 1). */
+double ibc_repro_sigma(const ibc_repro_config *c, long i);
+double ibc_repro_eps(const ibc_repro_config *c, long i);
+
+/* Runs every cell not yet saved under dir (creating dir), then writes the
+ * summary files and, when c->plot_run and gnuplot is present, the figure.
+ * Progress on stderr when verbose.  Returns IBC_OK or an error status + err. */
+int ibc_repro_run(const ibc_repro_config *c, const char *dir, int verbose, char *err);
+
+/* The five-panel figure of MV24 §5.1 (src/report/plot.c) from the summary
+ * files in dir (see src/repro/run.c for their columns): figure.png and
+ * figure.svg, written atomically.  K draws the 1/sqrt K marker.  Returns
+ * IBC_OK, IBC_EIO with err, or IBC_ENOTOOL when gnuplot is not installed
+ * (err then says so; nothing is written). */
+#define IBC_ENOTOOL 5
+int ibc_plot_repro(const char *dir, long K, char *err);
+
+#endif
