@@ -49,8 +49,8 @@ double ibc_repro_sigma(const ibc_repro_config *c, long i);
 double ibc_repro_eps(const ibc_repro_config *c, long i);
 
 /* Runs every cell not yet saved under dir (creating dir), then writes the
- * summary files and, when c->plot_run and gnuplot is present, the figure.
- * Progress on stderr when verbose.  Returns IBC_OK or an error status + err. */
+ * summary files (the figure is ibc_plot_repro's job).  Progress lines on
+ * stderr when verbose.  Returns IBC_OK or an error status + err. */
 int ibc_repro_run(const ibc_repro_config *c, const char *dir, int verbose, char *err);
 
 /* The five-panel figure of MV24 §5.1 (src/report/plot.c) from the summary

@@ -1,0 +1,634 @@
+/* repro: the MV24 §5.1 experiment, cell by cell.
+ *
+ * A cell is (sigma index i, repeat r, p in {1, 3}).  It depends only on the
+ * config and those indices (no shared state), so cells can run in any order,
+ * on any machine; each finished cell is saved atomically as
+ * DIR/cells/s<i>_r<r>_p<p>.json, and a rerun skips the cells already there.
+ * DIR/config.json pins the configuration a directory belongs to.
+ *
+ * Summary files (the figure's inputs, src/report/plot.c):
+ *   distance.csv  p,sigma,repeat,dist,c
+ *   contrib.csv   p,rank,contribution      (sigma save_model, repeat 0)
+ *   cos_p1.csv, cos_p3.csv  neuron,mu+,mu-,mu_1..mu_K  (the same cell)
+ *   robust.csv    p,eps,pgd,attack,cert    (sigma save_model, mean over repeats)
+ *   results.csv, results.json   every number of every cell
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <cjson/cJSON.h>
+#include "ibcheck/ibcheck.h"
+#include "ibcheck/repro.h"
+#include "ibcheck/robust.h"
+
+#define REPRO_NCOS 20           /* dominant neurons in the heatmaps */
+#define REPRO_NBRACKET 50       /* test points that get a full bracket */
+#define REPRO_PGD_STEPS 2000    /* the authors' l2 PGD: 2000 steps of 0.1 */
+#define REPRO_PGD_STEP 0.1
+#define REPRO_DIST_STEPS 100    /* ascent steps per start */
+
+static const double REPRO_P[2] = {1.0, 3.0};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- files ------------------------------------------------------------- */
+
+static int mkdir_p(const char *path, char *err)
+{
+    char buf[4096];
+    if (strlen(path) >= sizeof buf) {
+        snprintf(err, IBC_ERRLEN, "output directory name is too long (%zu bytes; need < %zu)", strlen(path),
+                 sizeof buf);
+        return IBC_EINPUT;
+    }
+    strcpy(buf, path);
+    for (char *s = buf + 1; ; s++) {
+        if (*s == '/' || *s == '\0') {
+            char c = *s;
+            *s = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
+                snprintf(err, IBC_ERRLEN, "cannot create directory %s: %s", buf, strerror(errno));
+                return IBC_EIO;
+            }
+            *s = c;
+            if (!c)
+                break;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, IBC_ERRLEN, "%s is not a directory", path);
+        return IBC_EIO;
+    }
+    return IBC_OK;
+}
+
+static int write_text(FILE *out, void *ctx)
+{
+    return fputs((const char *)ctx, out) < 0;
+}
+
+static int save_json(const char *path, const cJSON *o, char *err)
+{
+    char *s = cJSON_Print(o);
+    if (!s) {
+        snprintf(err, IBC_ERRLEN, "%s: out of memory formatting JSON", path);
+        return IBC_EIO;
+    }
+    size_t n = strlen(s);
+    char *t = realloc(s, n + 2);
+    if (!t) {
+        free(s);
+        snprintf(err, IBC_ERRLEN, "%s: out of memory", path);
+        return IBC_EIO;
+    }
+    t[n] = '\n';
+    t[n + 1] = '\0';
+    int rc = ibc_report_write_atomic(path, write_text, t, err);
+    free(t);
+    return rc;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = NULL;
+    if (fseek(f, 0, SEEK_END) == 0) {
+        long n = ftell(f);
+        if (n >= 0 && n < (64L << 20) && fseek(f, 0, SEEK_SET) == 0 && (buf = malloc((size_t)n + 1))) {
+            if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
+                free(buf);
+                buf = NULL;
+            } else {
+                buf[n] = '\0';
+            }
+        }
+    }
+    fclose(f);
+    return buf;
+}
+
+/* A growing text buffer for the CSV files. */
+typedef struct {
+    char *s;
+    size_t n, cap;
+    int oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (k < 0 || b->oom)
+        return;
+    if (b->n + (size_t)k + 1 > b->cap) {
+        size_t cap = (b->cap ? 2 * b->cap : 4096) + (size_t)k;
+        char *s = realloc(b->s, cap);
+        if (!s) {
+            b->oom = 1;
+            return;
+        }
+        b->s = s;
+        b->cap = cap;
+    }
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
+    va_end(ap);
+    b->n += (size_t)k;
+}
+
+static int sb_save(sbuf *b, const char *dir, const char *name, char *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int rc = b->oom ? IBC_EIO : ibc_report_write_atomic(path, write_text, b->s ? b->s : (char *)"", err);
+    if (b->oom)
+        snprintf(err, IBC_ERRLEN, "%s: out of memory", path);
+    free(b->s);
+    memset(b, 0, sizeof *b);
+    return rc;
+}
+
+/* ---- the configuration a directory belongs to -------------------------- */
+
+static cJSON *config_json(const ibc_repro_config *c)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "format", "ibcheck-reproduce");
+    cJSON_AddNumberToObject(o, "version", 1);
+    cJSON_AddNumberToObject(o, "D", (double)c->D);
+    cJSON_AddNumberToObject(o, "k", (double)c->K);
+    cJSON_AddNumberToObject(o, "k1", (double)c->K1);
+    cJSON_AddNumberToObject(o, "save_model", (double)c->save_model);
+    cJSON_AddNumberToObject(o, "n_train", (double)c->n_train);
+    cJSON_AddNumberToObject(o, "n_test", (double)c->n_test);
+    cJSON_AddNumberToObject(o, "repeat", (double)c->repeat);
+    double sl[3] = {c->sigma_start, c->sigma_stop, (double)c->sigma_count};
+    double el[3] = {c->eps_start, c->eps_stop, (double)c->eps_count};
+    cJSON_AddItemToObject(o, "sigma_list", cJSON_CreateDoubleArray(sl, 3));
+    cJSON_AddItemToObject(o, "epsilon_list", cJSON_CreateDoubleArray(el, 3));
+    cJSON_AddNumberToObject(o, "batch_size", (double)c->batch_size);
+    cJSON_AddNumberToObject(o, "max_epoch", (double)c->max_epoch);
+    cJSON_AddNumberToObject(o, "lr", c->lr);
+    cJSON_AddNumberToObject(o, "hidden_width", (double)c->hidden_width);
+    cJSON_AddStringToObject(o, "init_scale", c->init_scale_str);
+    cJSON_AddNumberToObject(o, "batch_size_dist", (double)c->batch_size_dist);
+    cJSON_AddNumberToObject(o, "batch_num_dist", (double)c->batch_num_dist);
+    cJSON_AddNumberToObject(o, "scale", c->scale);
+    cJSON_AddNumberToObject(o, "pgd_steps", REPRO_PGD_STEPS);
+    cJSON_AddNumberToObject(o, "pgd_step", REPRO_PGD_STEP);
+    return o;
+}
+
+/* A directory holds one configuration: refuse to mix cells of two. */
+static int pin_config(const ibc_repro_config *c, const char *dir, char *err)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    cJSON *want = config_json(c);
+    char *old = read_file(path);
+    int rc = IBC_OK;
+    if (old) {
+        cJSON *have = cJSON_Parse(old);
+        if (!have || !cJSON_Compare(have, want, 1)) {
+            snprintf(err, IBC_ERRLEN,
+                     "%s holds results of another configuration (%s): use another -o DIR, or remove it to start over",
+                     dir, have ? "parameters differ" : "config.json unreadable");
+            rc = IBC_EINPUT;
+        }
+        cJSON_Delete(have);
+        free(old);
+    } else {
+        rc = save_json(path, want, err);
+    }
+    cJSON_Delete(want);
+    return rc;
+}
+
+/* ---- one cell ----------------------------------------------------------- */
+
+static void cell_path(char *path, size_t n, const char *dir, long i, long r, double p)
+{
+    snprintf(path, n, "%s/cells/s%ld_r%ld_p%g.json", dir, i, r, p);
+}
+
+/* The training configuration of a cell: MV24 §5.1 semantics (gaussian init
+ * with std init_scale, mean exp loss, SGD for max_epoch epochs). */
+static void cell_config(ibc_config *cfg, const ibc_repro_config *c, long i, long r)
+{
+    ibc_config_default(cfg);
+    cfg->model.D = c->D;
+    cfg->model.K = c->K;
+    cfg->model.K1 = c->K1;
+    cfg->model.alpha = ibc_repro_sigma(c, i);
+    cfg->model.random_centers = 0;
+    cfg->model.seed = (unsigned long)r;   /* a repeat is a new seed for data, init and shuffles */
+    cfg->n = c->n_train;
+    cfg->h = c->hidden_width;
+    snprintf(cfg->eps, sizeof cfg->eps, "%s", c->init_scale_str);
+    cfg->init = IBC_INIT_GAUSSIAN;
+    cfg->loss = IBC_LOSS_EXP;
+    cfg->mean = 1;
+    cfg->method = IBC_METHOD_SGD;
+    cfg->lr = c->lr;
+    cfg->batch = c->batch_size;
+    /* The SGD trainer drops an epoch's last partial batch. */
+    cfg->steps = c->max_epoch * (c->n_train / c->batch_size);
+    cfg->prec = ibc_prec_double();
+    cfg->verbose = 0;
+}
+
+static int cmp_desc(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x < y) - (x > y);
+}
+
+static double accuracy(const ibc_rnet *f, const ibc_data *d, double *x)
+{
+    long D = d->par.D, ok = 0;
+    for (long i = 0; i < d->n; i++) {
+        for (long k = 0; k < D; k++)
+            x[k] = mpfr_get_d(d->X + i * D + k, MPFR_RNDN);
+        ok += d->y[i] * ibc_rnet_eval_d(f, x) > 0;
+    }
+    return (double)ok / (double)d->n;
+}
+
+/* Cosines of the REPRO_NCOS heaviest neurons with mu+, mu- (normalised class
+ * sums) and each mu_k: the heatmaps (c, d). */
+static cJSON *cosines_json(const ibc_rnet *f, const double *contrib)
+{
+    long h = f->h, D = f->D, K = f->K, ncos = h < REPRO_NCOS ? h : REPRO_NCOS;
+    long *idx = malloc(sizeof(long) * (size_t)h);
+    cJSON *arr = cJSON_CreateArray();
+    if (!idx)
+        return arr;
+    for (long j = 0; j < h; j++)
+        idx[j] = j;
+    for (long a = 0; a < ncos; a++) {   /* partial selection sort: ncos is small */
+        long best = a;
+        for (long b = a + 1; b < h; b++)
+            if (contrib[idx[b]] > contrib[idx[best]])
+                best = b;
+        long t = idx[a];
+        idx[a] = idx[best];
+        idx[best] = t;
+    }
+    double *row = malloc(sizeof(double) * (size_t)(K + 2));
+    for (long a = 0; row && a < ncos; a++) {
+        const double *u = f->U + idx[a] * D;
+        double sp = 0, sm = 0;
+        for (long k = 0; k < K; k++) {
+            double ck = 0;
+            for (long d = 0; d < D; d++)
+                ck += u[d] * f->mu[k * D + d];
+            row[2 + k] = ck;
+            if (k < f->K1)
+                sp += ck;
+            else
+                sm += ck;
+        }
+        row[0] = sp / sqrt((double)f->K1);
+        row[1] = sm / sqrt((double)(K - f->K1));
+        cJSON_AddItemToArray(arr, cJSON_CreateDoubleArray(row, (int)(K + 2)));
+    }
+    free(row);
+    free(idx);
+    return arr;
+}
+
+/* Robust accuracy at every eps: plain l2 PGD (the authors') on all test
+ * points, and the bracket ends on the first REPRO_NBRACKET of them. */
+static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, const ibc_data *test, double *x,
+                       char *err)
+{
+    long D = c->D, ne = c->eps_count, nb = test->n < REPRO_NBRACKET ? test->n : REPRO_NBRACKET;
+    double *pgd = calloc((size_t)ne, sizeof(double)), *att = calloc((size_t)ne, sizeof(double));
+    double *cert = calloc((size_t)ne, sizeof(double)), *eps = malloc(sizeof(double) * (size_t)ne);
+    double *delta = malloc(sizeof(double) * (size_t)D);
+    int rc = pgd && att && cert && eps && delta ? IBC_OK : IBC_EIO;
+    if (rc != IBC_OK)
+        snprintf(err, IBC_ERRLEN, "reproduce: out of memory for the robust accuracy");
+    ibc_pgd_opts po;
+    ibc_pgd_opts_default(&po);
+    po.steps = REPRO_PGD_STEPS;
+    po.step = REPRO_PGD_STEP;
+    for (long e = 0; rc == IBC_OK && e < ne; e++)
+        eps[e] = ibc_repro_eps(c, e);
+    for (long i = 0; rc == IBC_OK && i < test->n; i++) {
+        for (long k = 0; k < D; k++)
+            x[k] = mpfr_get_d(test->X + i * D + k, MPFR_RNDN);
+        int y = test->y[i];
+        int clean = ibc_rnet_flipped(f, x, NULL, y, 64) == 0;
+        for (long e = 0; e < ne; e++) {
+            if (!clean)
+                continue;   /* misclassified: not robust at any radius */
+            if (eps[e] == 0)
+                pgd[e] += 1;
+            else
+                pgd[e] += !ibc_attack_pgd(delta, f, x, y, eps[e], &po);
+        }
+        if (i < nb && clean) {
+            ibc_bracket br;
+            ibc_bracket_init(&br, D);
+            ibc_pgd_opts ob = po;
+            ob.steps = 300;   /* the minimal-norm search repeats PGD ~20 times */
+            rc = ibc_bracket_compute(&br, f, x, y, 2.0, &ob, err);
+            for (long e = 0; rc == IBC_OK && e < ne; e++) {
+                att[e] += !br.misclassified && br.hi > eps[e];
+                cert[e] += !br.misclassified && br.lo >= eps[e];
+            }
+            ibc_bracket_clear(&br);
+        }
+    }
+    if (rc == IBC_OK) {
+        for (long e = 0; e < ne; e++) {
+            pgd[e] /= (double)test->n;
+            att[e] /= (double)nb;
+            cert[e] /= (double)nb;
+        }
+        cJSON_AddItemToObject(o, "eps", cJSON_CreateDoubleArray(eps, (int)ne));
+        cJSON_AddItemToObject(o, "robust_pgd", cJSON_CreateDoubleArray(pgd, (int)ne));
+        cJSON_AddItemToObject(o, "robust_attack", cJSON_CreateDoubleArray(att, (int)ne));
+        cJSON_AddItemToObject(o, "robust_cert", cJSON_CreateDoubleArray(cert, (int)ne));
+        cJSON_AddNumberToObject(o, "bracket_points", (double)nb);
+    }
+    free(pgd);
+    free(att);
+    free(cert);
+    free(eps);
+    free(delta);
+    return rc;
+}
+
+/* Trains and measures one cell; returns its JSON (NULL + err on failure). */
+static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, char *err)
+{
+    double p = REPRO_P[ip], t0 = now_s();
+    ibc_config cfg;
+    cell_config(&cfg, c, i, r);
+    ibc_trained t;
+    if (ibc_trained_init(&t, &cfg, p, cfg.prec, 0, 0, err) != IBC_OK)
+        return NULL;
+    double t_train = now_s() - t0;
+    cJSON *o = NULL;
+    ibc_rnet *f = ibc_rnet_from_net(t.net, &t.theta, t.data);
+    ibc_rnet *G = ibc_rnet_ideal(p == 1 ? IBC_IDEAL_F : IBC_IDEAL_FP, c->D, c->K, c->K1, p);
+    ibc_data *test = ibc_data_alloc(&cfg.model, c->n_test, 1);
+    double *x = malloc(sizeof(double) * (size_t)c->D), *contrib = malloc(sizeof(double) * (size_t)c->hidden_width);
+    if (!f || !G || !test || !x || !contrib) {
+        snprintf(err, IBC_ERRLEN, "reproduce: out of memory in cell sigma %ld repeat %ld p %g", i, r, p);
+        goto done;
+    }
+    ibc_dist_result dr;
+    if (ibc_dist_ideal(&dr, f, G, c->batch_size_dist * c->batch_num_dist, c->batch_num_dist, REPRO_DIST_STEPS,
+                       (unsigned long)r, err) != IBC_OK)
+        goto done;
+    ibc_vec loss;
+    ibc_vec_init(&loss, 1, t.theta.pr);
+    ibc_net_eval(t.net, &t.theta, NULL, t.net->n, &loss, NULL, NULL);
+    o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "sigma_index", (double)i);
+    cJSON_AddNumberToObject(o, "sigma", cfg.model.alpha);
+    cJSON_AddNumberToObject(o, "repeat", (double)r);
+    cJSON_AddNumberToObject(o, "seed", (double)cfg.model.seed);
+    cJSON_AddNumberToObject(o, "p", p);
+    cJSON_AddNumberToObject(o, "dist", dr.dist);
+    cJSON_AddNumberToObject(o, "c", dr.c);
+    cJSON_AddNumberToObject(o, "dist_ls", dr.dist_ls);
+    cJSON_AddNumberToObject(o, "train_loss", ibc_vec_get_d(&loss, 0));
+    cJSON_AddNumberToObject(o, "train_acc", accuracy(f, t.data, x));
+    cJSON_AddNumberToObject(o, "test_acc", accuracy(f, test, x));
+    cJSON_AddNumberToObject(o, "sgd_steps", (double)cfg.steps);
+    ibc_vec_clear(&loss);
+    for (long j = 0; j < f->h; j++)
+        contrib[j] = fabs(f->v[j]) * f->wn[j];
+    cJSON_AddItemToObject(o, "cosines", cosines_json(f, contrib));
+    qsort(contrib, (size_t)f->h, sizeof(double), cmp_desc);
+    cJSON_AddItemToObject(o, "contrib", cJSON_CreateDoubleArray(contrib, (int)f->h));
+    if (i == c->save_model && robust_json(o, c, f, test, x, err) != IBC_OK) {
+        cJSON_Delete(o);
+        o = NULL;
+        goto done;
+    }
+    cJSON_AddNumberToObject(o, "seconds_train", t_train);
+    cJSON_AddNumberToObject(o, "seconds", now_s() - t0);
+done:
+    free(x);
+    free(contrib);
+    ibc_data_free(test);
+    ibc_rnet_free(f);
+    ibc_rnet_free(G);
+    ibc_trained_clear(&t);
+    return o;
+}
+
+/* A saved cell, or NULL when absent; a file that is present but not a cell
+ * of this run is an error (atomic writes make a torn file impossible). */
+static int cell_load(cJSON **cell, const char *path, long i, long r, double p, char *err)
+{
+    *cell = NULL;
+    char *s = read_file(path);
+    if (!s)
+        return IBC_OK;
+    cJSON *o = cJSON_Parse(s);
+    free(s);
+    const cJSON *a = o ? cJSON_GetObjectItem(o, "sigma_index") : NULL, *b = o ? cJSON_GetObjectItem(o, "repeat") : NULL;
+    const cJSON *q = o ? cJSON_GetObjectItem(o, "p") : NULL, *d = o ? cJSON_GetObjectItem(o, "dist") : NULL;
+    if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !cJSON_IsNumber(q) || !cJSON_IsNumber(d) ||
+        a->valuedouble != (double)i || b->valuedouble != (double)r || q->valuedouble != p) {
+        cJSON_Delete(o);
+        snprintf(err, IBC_ERRLEN, "%s is not a result of this cell: remove it to recompute", path);
+        return IBC_EINPUT;
+    }
+    *cell = o;
+    return IBC_OK;
+}
+
+/* ---- summaries ---------------------------------------------------------- */
+
+static double num(const cJSON *o, const char *k)
+{
+    const cJSON *v = cJSON_GetObjectItem(o, k);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static int write_summaries(const ibc_repro_config *c, cJSON **cells, long ncell, const char *dir, char *err)
+{
+    sbuf dist = {0}, res = {0}, con = {0}, rob = {0};
+    sb_printf(&dist, "p,sigma,repeat,dist,c\n");
+    sb_printf(&res, "p,sigma_index,sigma,repeat,dist,c,dist_ls,train_loss,train_acc,test_acc,seconds\n");
+    sb_printf(&con, "p,rank,contribution\n");
+    sb_printf(&rob, "p,eps,pgd,attack,cert\n");
+    cJSON *all = cJSON_CreateArray();
+    for (long q = 0; q < ncell; q++) {
+        const cJSON *o = cells[q];
+        if (!o)
+            continue;
+        cJSON_AddItemToArray(all, cJSON_Duplicate(o, 1));
+        sb_printf(&dist, "%g,%.17g,%g,%.17g,%.17g\n", num(o, "p"), num(o, "sigma"), num(o, "repeat"), num(o, "dist"),
+                  num(o, "c"));
+        sb_printf(&res, "%g,%g,%.17g,%g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.3f\n", num(o, "p"),
+                  num(o, "sigma_index"), num(o, "sigma"), num(o, "repeat"), num(o, "dist"), num(o, "c"),
+                  num(o, "dist_ls"), num(o, "train_loss"), num(o, "train_acc"), num(o, "test_acc"),
+                  num(o, "seconds"));
+    }
+    for (int ip = 0; ip < 2; ip++) {
+        double p = REPRO_P[ip];
+        /* panels b-d: the first repeat at the saved sigma */
+        const cJSON *first = NULL;
+        double *pgd = calloc((size_t)c->eps_count, sizeof(double)), *att = calloc((size_t)c->eps_count, sizeof(double));
+        double *cer = calloc((size_t)c->eps_count, sizeof(double));
+        long nrep = 0;
+        for (long q = 0; q < ncell; q++) {
+            const cJSON *o = cells[q];
+            if (!o || num(o, "p") != p || num(o, "sigma_index") != (double)c->save_model)
+                continue;
+            if (!first || num(o, "repeat") < num(first, "repeat"))
+                first = o;
+            const cJSON *a = cJSON_GetObjectItem(o, "robust_pgd"), *b = cJSON_GetObjectItem(o, "robust_attack");
+            const cJSON *e = cJSON_GetObjectItem(o, "robust_cert");
+            if (!pgd || !att || !cer || cJSON_GetArraySize(a) != c->eps_count)
+                continue;
+            for (long k = 0; k < c->eps_count; k++) {
+                pgd[k] += cJSON_GetArrayItem(a, (int)k)->valuedouble;
+                att[k] += cJSON_GetArrayItem(b, (int)k)->valuedouble;
+                cer[k] += cJSON_GetArrayItem(e, (int)k)->valuedouble;
+            }
+            nrep++;
+        }
+        for (long k = 0; nrep > 0 && k < c->eps_count; k++)
+            sb_printf(&rob, "%g,%.17g,%.6f,%.6f,%.6f\n", p, ibc_repro_eps(c, k), pgd[k] / (double)nrep,
+                      att[k] / (double)nrep, cer[k] / (double)nrep);
+        free(pgd);
+        free(att);
+        free(cer);
+        sbuf cos = {0};
+        sb_printf(&cos, "neuron,mu+,mu-");
+        for (long k = 1; k <= c->K; k++)
+            sb_printf(&cos, ",mu_%ld", k);
+        sb_printf(&cos, "\n");
+        if (first) {
+            const cJSON *ct = cJSON_GetObjectItem(first, "contrib"), *cs = cJSON_GetObjectItem(first, "cosines");
+            for (int k = 0; k < cJSON_GetArraySize(ct); k++)
+                sb_printf(&con, "%g,%d,%.17g\n", p, k + 1, cJSON_GetArrayItem(ct, k)->valuedouble);
+            for (int j = 0; j < cJSON_GetArraySize(cs); j++) {
+                const cJSON *row = cJSON_GetArrayItem(cs, j);
+                sb_printf(&cos, "%d", j + 1);
+                for (int k = 0; k < cJSON_GetArraySize(row); k++)
+                    sb_printf(&cos, ",%.6f", cJSON_GetArrayItem(row, k)->valuedouble);
+                sb_printf(&cos, "\n");
+            }
+        }
+        int rc = sb_save(&cos, dir, p == 1 ? "cos_p1.csv" : "cos_p3.csv", err);
+        if (rc != IBC_OK) {
+            free(dist.s);
+            free(res.s);
+            free(con.s);
+            free(rob.s);
+            cJSON_Delete(all);
+            return rc;
+        }
+    }
+    int rc = sb_save(&dist, dir, "distance.csv", err);
+    if (rc == IBC_OK)
+        rc = sb_save(&res, dir, "results.csv", err);
+    else
+        free(res.s);
+    if (rc == IBC_OK)
+        rc = sb_save(&con, dir, "contrib.csv", err);
+    else
+        free(con.s);
+    if (rc == IBC_OK)
+        rc = sb_save(&rob, dir, "robust.csv", err);
+    else
+        free(rob.s);
+    if (rc == IBC_OK) {
+        cJSON *top = cJSON_CreateObject();
+        cJSON_AddItemToObject(top, "config", config_json(c));
+        cJSON_AddItemToObject(top, "cells", all);
+        all = NULL;
+        char path[4200];
+        snprintf(path, sizeof path, "%s/results.json", dir);
+        rc = save_json(path, top, err);
+        cJSON_Delete(top);
+    }
+    cJSON_Delete(all);
+    return rc;
+}
+
+/* ---- the driver --------------------------------------------------------- */
+
+int ibc_repro_run(const ibc_repro_config *c, const char *dir, int verbose, char *err)
+{
+    int rc = ibc_repro_config_check(c, err);
+    if (rc != IBC_OK)
+        return rc;
+    char sub[4200];
+    snprintf(sub, sizeof sub, "%s/cells", dir);
+    if ((rc = mkdir_p(sub, err)) != IBC_OK || (rc = pin_config(c, dir, err)) != IBC_OK)
+        return rc;
+    long ncell = c->sigma_count * c->repeat * 2, done = 0, computed = 0;
+    cJSON **cells = calloc((size_t)ncell, sizeof(cJSON *));
+    if (!cells) {
+        snprintf(err, IBC_ERRLEN, "reproduce: out of memory for %ld cells", ncell);
+        return IBC_EIO;
+    }
+    double t0 = now_s();
+    for (long i = 0; i < c->sigma_count && rc == IBC_OK; i++)
+        for (long r = 0; r < c->repeat && rc == IBC_OK; r++)
+            for (int ip = 0; ip < 2 && rc == IBC_OK; ip++) {
+                long q = (i * c->repeat + r) * 2 + ip;
+                char path[4300];
+                cell_path(path, sizeof path, dir, i, r, REPRO_P[ip]);
+                if ((rc = cell_load(&cells[q], path, i, r, REPRO_P[ip], err)) != IBC_OK)
+                    break;
+                if (cells[q]) {
+                    done++;
+                    continue;
+                }
+                if (!c->run)
+                    continue;   /* train.run: False draws what is there */
+                if (verbose)
+                    fprintf(stderr, "ibcheck: reproduce: cell %ld/%ld (sigma %.4g, repeat %ld, p %g) ...\n",
+                            done + computed + 1, ncell, ibc_repro_sigma(c, i), r, REPRO_P[ip]);
+                cells[q] = cell_run(c, i, r, ip, err);
+                if (!cells[q]) {
+                    rc = err[0] ? IBC_ENUMERIC : IBC_EIO;
+                    break;
+                }
+                rc = save_json(path, cells[q], err);
+                computed++;
+                if (verbose && rc == IBC_OK)
+                    fprintf(stderr, "ibcheck: reproduce: cell done in %.1f s: dist %.4g, test accuracy %.4f\n",
+                            num(cells[q], "seconds"), num(cells[q], "dist"), num(cells[q], "test_acc"));
+            }
+    if (rc == IBC_OK && done + computed == 0) {
+        snprintf(err, IBC_ERRLEN, "reproduce: train.run is False and %s holds no finished cell: nothing to draw", dir);
+        rc = IBC_EINPUT;
+    }
+    if (rc == IBC_OK)
+        rc = write_summaries(c, cells, ncell, dir, err);
+    if (rc == IBC_OK && verbose)
+        fprintf(stderr, "ibcheck: reproduce: %ld cells computed, %ld reused, %.1f s\n", computed, done, now_s() - t0);
+    for (long q = 0; q < ncell; q++)
+        cJSON_Delete(cells[q]);
+    free(cells);
+    return rc;
+}
