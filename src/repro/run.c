@@ -57,7 +57,7 @@ static int mkdir_p(const char *path, char *err)
             char c = *s;
             *s = '\0';
             if (mkdir(buf, 0777) != 0 && errno != EEXIST) {
-                snprintf(err, IBC_ERRLEN, "cannot create directory %s: %s", buf, strerror(errno));
+                snprintf(err, IBC_ERRLEN, "cannot create directory %.200s: %s", buf, strerror(errno));
                 return IBC_EIO;
             }
             *s = c;
@@ -67,7 +67,7 @@ static int mkdir_p(const char *path, char *err)
     }
     struct stat st;
     if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-        snprintf(err, IBC_ERRLEN, "%s is not a directory", path);
+        snprintf(err, IBC_ERRLEN, "%.280s is not a directory", path);
         return IBC_EIO;
     }
     return IBC_OK;
@@ -82,14 +82,14 @@ static int save_json(const char *path, const cJSON *o, char *err)
 {
     char *s = cJSON_Print(o);
     if (!s) {
-        snprintf(err, IBC_ERRLEN, "%s: out of memory formatting JSON", path);
+        snprintf(err, IBC_ERRLEN, "%.200s: out of memory formatting JSON", path);
         return IBC_EIO;
     }
     size_t n = strlen(s);
     char *t = realloc(s, n + 2);
     if (!t) {
         free(s);
-        snprintf(err, IBC_ERRLEN, "%s: out of memory", path);
+        snprintf(err, IBC_ERRLEN, "%.200s: out of memory", path);
         return IBC_EIO;
     }
     t[n] = '\n';
@@ -158,7 +158,7 @@ static int sb_save(sbuf *b, const char *dir, const char *name, char *err)
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int rc = b->oom ? IBC_EIO : ibc_report_write_atomic(path, write_text, b->s ? b->s : (char *)"", err);
     if (b->oom)
-        snprintf(err, IBC_ERRLEN, "%s: out of memory", path);
+        snprintf(err, IBC_ERRLEN, "%.200s: out of memory", path);
     free(b->s);
     memset(b, 0, sizeof *b);
     return rc;
@@ -207,7 +207,7 @@ static int pin_config(const ibc_repro_config *c, const char *dir, char *err)
         cJSON *have = cJSON_Parse(old);
         if (!have || !cJSON_Compare(have, want, 1)) {
             snprintf(err, IBC_ERRLEN,
-                     "%s holds results of another configuration (%s): use another -o DIR, or remove it to start over",
+                     "%.160s holds results of another configuration (%s): use another -o DIR, or remove it to start over",
                      dir, have ? "parameters differ" : "config.json unreadable");
             rc = IBC_EINPUT;
         }
@@ -454,7 +454,7 @@ static int cell_load(cJSON **cell, const char *path, long i, long r, double p, c
     if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !cJSON_IsNumber(q) || !cJSON_IsNumber(d) ||
         a->valuedouble != (double)i || b->valuedouble != (double)r || q->valuedouble != p) {
         cJSON_Delete(o);
-        snprintf(err, IBC_ERRLEN, "%s is not a result of this cell: remove it to recompute", path);
+        snprintf(err, IBC_ERRLEN, "%.240s is not a result of this cell: remove it to recompute", path);
         return IBC_EINPUT;
     }
     *cell = o;
@@ -620,7 +620,7 @@ int ibc_repro_run(const ibc_repro_config *c, const char *dir, int verbose, char 
                             num(cells[q], "seconds"), num(cells[q], "dist"), num(cells[q], "test_acc"));
             }
     if (rc == IBC_OK && done + computed == 0) {
-        snprintf(err, IBC_ERRLEN, "reproduce: train.run is False and %s holds no finished cell: nothing to draw", dir);
+        snprintf(err, IBC_ERRLEN, "reproduce: train.run is False and %.200s holds no finished cell: nothing to draw", dir);
         rc = IBC_EINPUT;
     }
     if (rc == IBC_OK)
