@@ -61,6 +61,8 @@ typedef struct {
     ibc_prec prec;       /* the mode claims train in (default double) */
     ibc_prec prec_hi;    /* the arbitrary-precision mode claims compare with (default mpfr:128) */
     int verbose;         /* progress on stderr */
+    long records;        /* trajectory records kept by ibc_trained_init (default 400;
+                          * 0: start and end only, for runs that never read them) */
 } ibc_config;
 
 void ibc_config_default(ibc_config *c);

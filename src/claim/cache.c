@@ -137,12 +137,15 @@ int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec p
     o.obs = trained_obs;
     o.obs_ctx = &oc;
     double rec_t[401];
+    /* Each record is a full-batch evaluation: at the paper's size (n = 20000,
+     * h = 2000, D = 1000) 400 of them cost more than the SGD run itself. */
+    long nrec = cfg->records < 0 ? 0 : cfg->records > 400 ? 400 : cfg->records;
     if (cfg->method == IBC_METHOD_ADAPTIVE) {
-        for (int i = 0; i <= 400; i++) rec_t[i] = o.t_end * (double)i / 400.0;
-        o.record_t = rec_t;
-        o.n_record_t = 401;
-    } else {
-        o.record_every = cfg->steps >= 400 ? cfg->steps / 400 : 1;
+        for (long i = 0; nrec > 0 && i <= nrec; i++) rec_t[i] = o.t_end * (double)i / (double)nrec;
+        o.record_t = nrec > 0 ? rec_t : NULL;
+        o.n_record_t = nrec > 0 ? nrec + 1 : 0;
+    } else if (nrec > 0) {
+        o.record_every = cfg->steps >= nrec ? cfg->steps / nrec : 1;
     }
     double t0 = now_seconds();
     rc = ibc_flow_run(t->net, &t->theta, &o, &t->stats, err);

@@ -112,6 +112,7 @@ void ibc_config_default(ibc_config *c)
     c->prec = ibc_prec_double();
     c->prec_hi = ibc_prec_mpfr(128);
     c->verbose = 0;
+    c->records = 400;
 }
 
 /* Caps on sizes keep h*D + h and n*D far from overflow and from allocations

@@ -90,6 +90,10 @@ int cli_cmd_train(int argc, char **argv)
         return CLI_USAGE;
 
     ibc_prec_blas_setup();
+    /* The trajectory records only drive the progress line; each is a
+     * full-batch evaluation, so skip them when nobody sees the progress. */
+    if (!cli_stderr_tty())
+        cfg.records = 0;
     char err[IBC_ERRLEN];
     ibc_trained t;
     int rc = ibc_trained_init(&t, &cfg, p, cfg.prec, t_end, tol, err);

@@ -251,6 +251,7 @@ static void cell_config(ibc_config *cfg, const ibc_repro_config *c, long i, long
     cfg->steps = c->max_epoch * (c->n_train / c->batch_size);
     cfg->prec = ibc_prec_double();
     cfg->verbose = 0;
+    cfg->records = 0;   /* no trajectory: a cell reads only the end */
 }
 
 static int cmp_desc(const void *a, const void *b)
