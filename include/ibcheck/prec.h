@@ -46,6 +46,13 @@ int ibc_vec_is_finite(const ibc_vec *v);
 /* Max |a_i - b_i| evaluated exactly enough in MPFR at 'bits' bits, written to r. */
 void ibc_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b);
 
+/* Bytes of memory the system can give this process now (MemAvailable of
+ * /proc/meminfo, else free physical pages), or 0 when unknown. */
+double ibc_mem_available(void);
+/* Bytes one element of a vector in mode pr takes (double: 8; MPFR: the
+ * struct plus its limbs). */
+double ibc_prec_elem_bytes(ibc_prec pr);
+
 /* OpenBLAS threads: 1 unless IBC_THREADS says otherwise; results are
  * bitwise reproducible for a given thread count. */
 void ibc_prec_blas_setup(void);

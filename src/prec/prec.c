@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cblas.h>
@@ -150,4 +151,29 @@ void ibc_prec_blas_setup(void)
     const char *s = getenv("IBC_THREADS");
     int t = s ? atoi(s) : 1;
     openblas_set_num_threads(t >= 1 ? t : 1);
+}
+
+double ibc_prec_elem_bytes(ibc_prec pr)
+{
+    if (pr.mode == IBC_DOUBLE)
+        return 8.0;
+    return (double)sizeof(__mpfr_struct) + 8.0 * (double)((pr.bits + 63) / 64);
+}
+
+double ibc_mem_available(void)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        while (fgets(line, sizeof line, f)) {
+            unsigned long long kb;
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+                fclose(f);
+                return 1024.0 * (double)kb;
+            }
+        }
+        fclose(f);
+    }
+    long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (double)pages * (double)size : 0.0;
 }

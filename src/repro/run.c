@@ -581,6 +581,15 @@ int ibc_repro_run(const ibc_repro_config *c, const char *dir, int verbose, char 
     int rc = ibc_repro_config_check(c, err);
     if (rc != IBC_OK)
         return rc;
+    /* Every cell trains at the same size: check it (memory included) before
+     * anything is written. */
+    ibc_config cell;
+    cell_config(&cell, c, 0, 0);
+    char cerr[IBC_ERRLEN];
+    if (ibc_config_check(&cell, cerr) != IBC_OK) {
+        snprintf(err, IBC_ERRLEN, "reproduce: %.300s", cerr);
+        return IBC_EINPUT;
+    }
     char sub[4200];
     snprintf(sub, sizeof sub, "%s/cells", dir);
     if ((rc = mkdir_p(sub, err)) != IBC_OK || (rc = pin_config(c, dir, err)) != IBC_OK)
