@@ -136,6 +136,12 @@ string(REGEX REPLACE "\"K1\":[ \t]*1" "\"K1\": 2" badk1 "${good}")
 file(WRITE "${WORKDIR}/k1.json" "${badk1}")
 expect_bad("config out of range in file" info "${WORKDIR}/k1.json")
 
+string(REGEX REPLACE "\"(-?)0x" "\"\\1zz" corrupt "${good}")
+file(WRITE "${WORKDIR}/corrupt.json" "${corrupt}")
+expect_bad("corrupted theta values" info "${WORKDIR}/corrupt.json")
+string(REGEX REPLACE "\"(-?)0x[0-9a-fp.+-]*\"" "\"nan\"" nanfile "${good}")
+file(WRITE "${WORKDIR}/nan.json" "${nanfile}")
+expect_bad("NaN theta values" info "${WORKDIR}/nan.json")
 expect_bad("missing net file" info "${WORKDIR}/none.json")
 expect_bad("info without a file" info)
 
