@@ -206,4 +206,20 @@ expect_message("memory message" "need about [0-9.]+ GiB of memory, but [0-9.]+ G
 file(WRITE "${WORKDIR}/huge.yaml" "train:\n    run: True\n    D: 1000\n    k: 10\n    k1: 6\n    save_model: 0\n    n_train: 5000000\n    n_test: 100\n    repeat: 1\n    sigma_list: [0.1, 0.1, 1]\n    epsilon_list: [0.0, 1.0, 2]\ntrain_opt:\n    batch_size: 100\n    max_epoch: 1\n    lr: 0.2\ntrain_net:\n    hidden_width: 100\n    init_scale: 1.0e-3\ntrain_dist:\n    batch_size_dist: 10\n    batch_num_dist: 2\nplot:\n    run: False\n")
 expect_bad_repro("reproduce: memory estimate above the machine" reproduce "${WORKDIR}/huge.yaml" -o "${ODIR}")
 
+# ---- the fuzz corpus of saved networks: every bad_* seed is refused ----
+if(SEEDS)
+  file(GLOB bad_nets "${SEEDS}/net/bad_*.json")
+  foreach(f ${bad_nets})
+    get_filename_component(b "${f}" NAME)
+    expect_bad("seed ${b}" info "${f}")
+  endforeach()
+  file(GLOB good_nets "${SEEDS}/net/valid_*.json")
+  foreach(f ${good_nets})
+    execute_process(COMMAND "${IBCHECK}" info "${f}" RESULT_VARIABLE rc OUTPUT_QUIET ERROR_VARIABLE err)
+    if(NOT rc STREQUAL "0")
+      message(FATAL_ERROR "valid seed ${f} refused (${rc}): ${err}")
+    endif()
+  endforeach()
+endif()
+
 message(STATUS "cli_bad_input: ${cases} bad invocations rejected correctly")

@@ -185,6 +185,16 @@ static int get_double(const loader *L, const cJSON *o, const char *where, const 
     return IBC_OK;
 }
 
+/* A string from the file goes into one-line error messages and other
+ * parsers: refuse control characters (a JSON "\n" escape is legal JSON). */
+static int plain_text(const loader *L, const char *what, const char *s)
+{
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++)
+        if (*c < 0x20 || *c == 0x7f)
+            return fail(L, "%s holds the control character 0x%02x: need printable text", what, *c);
+    return IBC_OK;
+}
+
 static int get_string(const loader *L, const cJSON *o, const char *where, const char *key, const char **out)
 {
     const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -192,6 +202,10 @@ static int get_string(const loader *L, const cJSON *o, const char *where, const 
         return fail(L, "key '%s%s' is missing", where, key);
     if (!cJSON_IsString(it) || !it->valuestring)
         return fail(L, "key '%s%s' is not a string", where, key);
+    char what[96];
+    snprintf(what, sizeof what, "key '%.40s%.40s'", where, key);
+    if (plain_text(L, what, it->valuestring))
+        return IBC_EINPUT;
     *out = it->valuestring;
     return IBC_OK;
 }
@@ -265,6 +279,10 @@ static int read_value(const loader *L, ibc_vec *theta, long i, const cJSON *it, 
     const char *s = cJSON_IsString(it) ? it->valuestring : NULL;
     if (!s || !s[0] || isspace((unsigned char)s[0]))
         return fail(L, "theta[%ld] is not a number string", i);
+    char what[48];
+    snprintf(what, sizeof what, "theta[%ld]", i);
+    if (plain_text(L, what, s))
+        return IBC_EINPUT;
     char *end;
     if (theta->pr.mode == IBC_DOUBLE) {
         double x = strtod(s, &end);
@@ -344,6 +362,8 @@ static int load_root(const loader *L, const cJSON *root, ibc_config *cfg, double
         return fail(L, "not an %s file: the top level is not a JSON object", IBC_NETFILE_FORMAT);
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
     format = cJSON_IsString(fmt) ? fmt->valuestring : NULL;
+    if (format && plain_text(L, "key 'format'", format))
+        return IBC_EINPUT;
     if (!format || strcmp(format, IBC_NETFILE_FORMAT) != 0)
         return fail(L, "not an %s file: key 'format' is %s%.40s%s", IBC_NETFILE_FORMAT,
                     format ? "'" : "", format ? format : "missing or not a string", format ? "'" : "");
@@ -377,6 +397,13 @@ static int load_root(const loader *L, const cJSON *root, ibc_config *cfg, double
         if (!cJSON_IsNumber(t) && !cJSON_IsNull(t))
             return fail(L, "key 'flow.t' is missing or not a number");
     }
+    /* The array's length first: a header claiming a huge dim must not make
+     * us allocate it (a 660-byte file asked for 10^9 entries). */
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "theta");
+    if (!cJSON_IsArray(arr))
+        return fail(L, "key 'theta' is missing or not an array");
+    if ((long)cJSON_GetArraySize(arr) != dim)
+        return fail(L, "theta has %ld entries: need dim = %ld", (long)cJSON_GetArraySize(arr), dim);
     ibc_vec_init(theta, dim, pr);
     return read_theta(L, root, dim, theta);
 }
