@@ -25,18 +25,18 @@ fail() {
     failures=$((failures + 1))
 }
 
-now_ms() { date +%s%3N; }
-
-# The step of the checkpoint file $1 (its state.step), or '-'.
+# The step of the checkpoint file $1 (its state.step), or 0 while there is none.
 ckpt_step() {
-    sed -n 's/^[[:space:]]*"step":[[:space:]]*\([0-9]*\),*$/\1/p' "$1" 2>/dev/null | tail -n 1
+    local s
+    s=$(sed -n 's/^[[:space:]]*"step":[[:space:]]*\([0-9]*\),*$/\1/p' "$1" 2>/dev/null | tail -n 1)
+    echo "${s:-0}"
 }
 
-# mode <label> <train args...>
+# mode <label> <steps> <train args...>
 mode() {
-    local label=$1
-    shift
-    local args=("${SMALL[@]}" "$@")
+    local label=$1 steps=$2
+    shift 2
+    local args=("${SMALL[@]}" --steps "$steps" "$@")
     rm -f A.json B.json B.json.ckpt B.json.ckpt.tmp.* B.json.tmp.*
     if ! "$IBCHECK" train "${args[@]}" -o A.json; then
         fail "$label: the uninterrupted run failed"
@@ -45,57 +45,54 @@ mode() {
     # Trial 0: a checkpointed run left to finish, then resumed: checkpoints
     # must not perturb the run, and a resume with nothing left to do must
     # still save the same file.
-    local t0 t1
-    t0=$(now_ms)
     "$IBCHECK" train "${args[@]}" -o B.json --checkpoint-every 50 || fail "$label: checkpointed run failed"
-    t1=$(now_ms)
-    local span=$((t1 - t0))
     cmp -s A.json B.json || fail "$label: the checkpointed run differs from the plain one"
     rm -f B.json
     "$IBCHECK" train "${args[@]}" -o B.json --resume || fail "$label: resume of a finished run failed"
     if cmp -s A.json B.json; then
-        echo "ok   $label: finished run (${span} ms with checkpoints) resumed at step $(ckpt_step B.json.ckpt): identical"
+        echo "ok   $label: finished run resumed at step $(ckpt_step B.json.ckpt): identical"
     else
         fail "$label: resume of a finished run differs"
     fi
-    # Kills at random moments after the first checkpoint: uniform over 0.9x
-    # the whole run's time (start-up and the wait for the first checkpoint
-    # come on top, so some land after it ended).
+    # Kills at random moments: a random target step in [50, 1.1 steps] (run
+    # speed varies too much on a shared machine to aim by time), then, once
+    # the checkpoint has reached it, a random 0-4 ms more: the kill lands
+    # mid-step, mid-write or, for targets past the end, after the run ended.
     local k
     for ((k = 1; k <= TRIALS; k++)); do
         rm -f B.json B.json.ckpt B.json.ckpt.tmp.* B.json.tmp.*
-        local delay_ms=$(((RANDOM * 32768 + RANDOM) % (span * 9 / 10 + 1)))
+        local target=$((50 + (RANDOM * 32768 + RANDOM) % (steps * 11 / 10 - 49)))
+        local extra_ms=$((RANDOM % 5))
         "$IBCHECK" train "${args[@]}" -o B.json --checkpoint-every 50 &
         local pid=$!
         local waited=0
-        while [ ! -f B.json.ckpt ] && kill -0 "$pid" 2>/dev/null && [ $waited -lt 20000 ]; do
-            sleep 0.002
-            waited=$((waited + 2))
+        while kill -0 "$pid" 2>/dev/null && [ "$(ckpt_step B.json.ckpt)" -lt "$target" ] && [ $waited -lt 20000 ]; do
+            sleep 0.001
+            waited=$((waited + 1))
         done
-        if [ ! -f B.json.ckpt ]; then
-            wait "$pid"
-            fail "$label kill $k: no checkpoint appeared"
-            continue
-        fi
-        sleep "$(printf '%d.%03d' $((delay_ms / 1000)) $((delay_ms % 1000)))"
+        sleep "0.00$extra_ms"
         local finished=no
         kill -0 "$pid" 2>/dev/null || finished=yes
         kill -KILL "$pid" 2>/dev/null
         wait "$pid" 2>/dev/null
+        if [ ! -f B.json.ckpt ]; then
+            fail "$label kill $k: no checkpoint appeared"
+            continue
+        fi
         local at
         at=$(ckpt_step B.json.ckpt)
         local tmps
         tmps=$(ls B.json.ckpt.tmp.* 2>/dev/null | wc -l)
         rm -f B.json
         if ! "$IBCHECK" train "${args[@]}" -o B.json --resume; then
-            fail "$label kill $k: resume failed (delay ${delay_ms} ms, checkpoint step $at)"
+            fail "$label kill $k: resume failed (target step $target, checkpoint step $at)"
             continue
         fi
         if cmp -s A.json B.json; then
-            echo "ok   $label kill $k: delay ${delay_ms} ms after the first checkpoint, checkpoint at step $at," \
-                 "run finished before the kill: $finished, stale temporaries: $tmps: identical"
+            echo "ok   $label kill $k: target step $target + ${extra_ms} ms: killed with the checkpoint at step $at," \
+                 "run ended before the kill: $finished, stale temporaries: $tmps: identical"
         else
-            fail "$label kill $k: resumed file differs (delay ${delay_ms} ms, checkpoint step $at)"
+            fail "$label kill $k: resumed file differs (target step $target, checkpoint step $at)"
         fi
     done
 }
@@ -142,11 +139,11 @@ expect "numerical fault" 3 "NaN or inf in theta at step [0-9]+, t = .*checkpoint
 [ -e F.json.ckpt ] || fail "the faulted run left no checkpoint"
 expect "resume at the fault" 3 "NaN or inf in theta at step [0-9]+" "${SMALL[@]}" --lr 2e4 --steps 1000 -o F.json --resume
 
-mode "double gd" --method gd --steps 2000
-mode "double sgd" --method sgd --batch 10 --steps 2000
-mode "double rk4" --method rk4 --lr 0.5 --steps 600
-mode "mpfr:128 gd" --method gd --precision mpfr:128 --steps 600
-mode "mpfr:128 sgd" --method sgd --batch 10 --precision mpfr:128 --steps 600
+mode "double gd" 3000 --method gd
+mode "double sgd" 3000 --method sgd --batch 10
+mode "double rk4" 1000 --method rk4 --lr 0.5
+mode "mpfr:128 gd" 1000 --method gd --precision mpfr:128
+mode "mpfr:128 sgd" 1000 --method sgd --batch 10 --precision mpfr:128
 
 if [ $failures -ne 0 ]; then
     echo "ckpt_kill: $failures failures (seed $SEED)"
