@@ -15,6 +15,28 @@ typedef enum { IBC_METHOD_GD = 0, IBC_METHOD_SGD, IBC_METHOD_RK4, IBC_METHOD_ADA
 typedef int (*ibc_observer_fn)(void *ctx, const ibc_net *net, const ibc_vec *theta,
                                double t, long step, const ibc_vec *loss);
 
+/* What a fixed-step run (GD, SGD, RK4) holds besides theta after `step`
+ * steps: everything a checkpoint needs to continue it bitwise. */
+typedef struct {
+    long step;             /* steps done */
+    long grad_evals;       /* the stats' count so far */
+    ibc_vec Q0, corr;      /* GD track_balance: Q_j at step 0 and the accumulated exact
+                            * eta^2 correction (length h); else length 0 */
+    long n, pos;           /* SGD: the shuffled order perm[0..n) of the current epoch and the */
+    long *perm;            /* position in it; n = 0 otherwise (or: not known, on resume) */
+} ibc_flow_state;
+
+/* Zeroed state (all lengths 0); ibc_flow_state_clear frees what the state owns. */
+void ibc_flow_state_init(ibc_flow_state *s);
+void ibc_flow_state_clear(ibc_flow_state *s);
+/* Deep copy of src into dst (initialised; its old contents are freed). */
+void ibc_flow_state_copy(ibc_flow_state *dst, const ibc_flow_state *src);
+
+/* Called every ckpt_every steps with the run's state, theta finite (a step
+ * giving NaN or inf stops the run before its checkpoint).  Return IBC_OK, or
+ * a status (with err) that stops the run and is returned by ibc_flow_run. */
+typedef int (*ibc_ckpt_fn)(void *ctx, const ibc_vec *theta, const ibc_flow_state *s, char *err);
+
 typedef struct {
     ibc_method method;
     double lr;             /* GD/SGD step eta; RK4 step size */
@@ -35,6 +57,15 @@ typedef struct {
     int track_balance;     /* GD: accumulate the exact eta^2 correction of Q_j */
     ibc_observer_fn obs;
     void *obs_ctx;
+    /* Checkpoint and resume (GD/SGD/RK4 only: IBC_EINPUT for the adaptive
+     * method).  resume: theta holds the state's theta and the run continues
+     * at resume->step (SGD replays the completed epochs' shuffles from seed;
+     * a saved perm/pos must match the replay).  The observer is called at
+     * the uninterrupted run's record points after resume->step. */
+    const ibc_flow_state *resume;
+    long ckpt_every;       /* call ckpt after every step count that is a multiple (0: never) */
+    ibc_ckpt_fn ckpt;
+    void *ckpt_ctx;
 } ibc_flow_opts;
 
 typedef struct {

@@ -6,7 +6,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <cblas.h>
 #include "ibcheck/claim.h"
+#include "ibcheck/netio.h"
 #include "claim/claims.h"
 
 static double now_seconds(void)
@@ -76,8 +78,64 @@ void ibc_trained_clear(ibc_trained *t)
     t->data = NULL;
 }
 
-int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr,
-                     double t_end, double tol, char *err)
+/* Checkpoint writer of a run: remembers the last step saved for the message
+ * after a numerical fault. */
+typedef struct {
+    const char *path;
+    const ibc_config *cfg;
+    double p;
+    ibc_ckpt_meta meta;
+    long last_step;      /* -1: none written or resumed from */
+} ckpt_ctx;
+
+/* Double runs depend on the OpenBLAS thread count (its dgemm partition
+ * rounds differently); MPFR runs multiply in Arb and do not. */
+static long blas_threads_of(ibc_prec pr)
+{
+    return pr.mode == IBC_DOUBLE ? (long)openblas_get_num_threads() : 0;
+}
+
+static int ckpt_write(void *ctx, const ibc_vec *theta, const ibc_flow_state *s, char *err)
+{
+    ckpt_ctx *c = ctx;
+    int rc = ibc_netio_ckpt_save(c->path, c->cfg, c->p, &c->meta, theta, s, err);
+    if (rc == IBC_OK)
+        c->last_step = s->step;
+    return rc;
+}
+
+/* Loads the checkpoint to resume from into theta (initialised in mode pr)
+ * and rs, after checking that it belongs to this run. */
+static int ckpt_resume(const ibc_ckpt_opts *ck, const ibc_config *cfg, double p, ibc_prec pr,
+                       ibc_vec *theta, ibc_flow_state *rs, ibc_ckpt_meta *meta, char *err)
+{
+    ibc_config sc;
+    double sp;
+    ibc_vec th;
+    char e2[IBC_ERRLEN], pb[24], sb[24];
+    int rc = ibc_netio_ckpt_load(ck->path, &sc, &sp, meta, &th, rs, err);
+    if (rc != IBC_OK)
+        return rc;
+    if (ibc_netio_same_training(cfg, p, &sc, sp, e2) != IBC_OK) {
+        snprintf(err, IBC_ERRLEN, "%.100s: %.210s", ck->path, e2);
+        rc = IBC_EINPUT;
+    } else if (meta->blas_threads != blas_threads_of(pr)) {
+        snprintf(err, IBC_ERRLEN, "%.100s: %ld BLAS threads (IBC_THREADS) differ from the checkpoint's %ld: "
+                 "a double run's bits depend on them", ck->path, blas_threads_of(pr), meta->blas_threads);
+        rc = IBC_EINPUT;
+    } else if (th.pr.mode != pr.mode || th.pr.bits != pr.bits) {
+        snprintf(err, IBC_ERRLEN, "%.100s: theta is saved in %s: need %s", ck->path, ibc_prec_str(th.pr, sb),
+                 ibc_prec_str(pr, pb));
+        rc = IBC_EINPUT;
+    } else {
+        ibc_vec_set(theta, &th);
+    }
+    ibc_vec_clear(&th);
+    return rc;
+}
+
+static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr, double t_end, double tol,
+                       const ibc_ckpt_opts *ck, long *resumed_step, char *err)
 {
     memset(t, 0, sizeof *t);
     ibc_flow_stats_init(&t->stats);
@@ -117,6 +175,30 @@ int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec p
 
     ibc_flow_opts o;
     ibc_flow_opts_default(&o);
+    ibc_flow_state rs;
+    ibc_flow_state_init(&rs);
+    ckpt_ctx cc = {.path = ck ? ck->path : NULL, .cfg = cfg, .p = p,
+                   .meta = {ck ? ck->every : 0, blas_threads_of(pr)}, .last_step = -1};
+    if (ck && ck->resume) {
+        ibc_ckpt_meta saved;
+        rc = ckpt_resume(ck, cfg, p, pr, &t->theta, &rs, &saved, err);
+        if (rc != IBC_OK) {
+            ibc_flow_state_clear(&rs);
+            ibc_trained_clear(t);
+            return rc;
+        }
+        if (cc.meta.every == 0)
+            cc.meta.every = saved.every;
+        cc.last_step = rs.step;
+        o.resume = &rs;
+        if (resumed_step)
+            *resumed_step = rs.step;
+    }
+    if (ck && cc.meta.every != 0) {
+        o.ckpt_every = cc.meta.every;
+        o.ckpt = ckpt_write;
+        o.ckpt_ctx = &cc;
+    }
     o.method = cfg->method;
     o.lr = cfg->lr;
     o.steps = cfg->steps;
@@ -150,6 +232,15 @@ int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec p
     double t0 = now_seconds();
     rc = ibc_flow_run(t->net, &t->theta, &o, &t->stats, err);
     t->seconds = now_seconds() - t0;
+    ibc_flow_state_clear(&rs);
+    /* The checkpoint writer saves finite states only: say which one is left. */
+    if (rc == IBC_ENUMERIC && ck) {
+        size_t len = strlen(err);
+        if (cc.last_step >= 0)
+            snprintf(err + len, IBC_ERRLEN - len, "; checkpoint %.80s (step %ld) kept", ck->path, cc.last_step);
+        else
+            snprintf(err + len, IBC_ERRLEN - len, "; no checkpoint was written");
+    }
     if (show) {
         fputs("\r\033[K", stderr);
         fflush(stderr);
@@ -159,6 +250,18 @@ int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec p
         return rc;
     }
     return IBC_OK;
+}
+
+int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr,
+                     double t_end, double tol, char *err)
+{
+    return trained_run(t, cfg, p, pr, t_end, tol, NULL, NULL, err);
+}
+
+int ibc_trained_init_ckpt(ibc_trained *t, const ibc_config *cfg, double p, const ibc_ckpt_opts *ck,
+                          long *resumed_step, char *err)
+{
+    return trained_run(t, cfg, p, cfg->prec, 0, 0, ck, resumed_step, err);
 }
 
 /* ---- the cache: a short list, keyed by every parameter training reads ---- */

@@ -1,16 +1,23 @@
 /* cli: `ibcheck train -o net.json`, one trained network saved exactly. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "cli/cli.h"
+#include "ibcheck/netio.h"
 
-enum { T_P, T_T_END, T_TOL, T_OUTPUT };
+enum { T_P, T_T_END, T_TOL, T_OUTPUT, T_CKPT_EVERY, T_CKPT, T_RESUME };
 static const cli_flag train_flags[] = {
     [T_P] = {"p", 0, ARG_DOUBLE, "X", "exponent of the pReLU units (default 1: ReLU)", "a finite p >= 1"},
     [T_T_END] = {"t-end", 0, ARG_DOUBLE, "X", "adaptive method: final time (default lr*steps)", "a finite t-end > 0"},
     [T_TOL] = {"tol", 0, ARG_DOUBLE, "X", "adaptive method: local error tolerance (default 0: 2^-(BITS-8))",
                "0 <= tol < 1"},
     [T_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "where to save the network (required)", "a file path"},
+    [T_CKPT_EVERY] = {"checkpoint-every", 0, ARG_LONG, "N",
+                      "gd/sgd/rk4: save the run exactly every N steps (atomically) for --resume", "an integer N >= 1"},
+    [T_CKPT] = {"checkpoint", 0, ARG_STRING, "FILE", "the checkpoint file (default: the -o FILE + .ckpt)", "a file path"},
+    [T_RESUME] = {"resume", 0, ARG_STRING, "[FILE]",
+                  "continue from checkpoint FILE (default: --checkpoint's), bitwise as if never stopped", "a file path"},
     {NULL, 0, ARG_NONE, NULL, NULL, NULL},
 };
 
@@ -18,6 +25,28 @@ static int out_of_range(const char *flag, double x, const char *need)
 {
     fprintf(stderr, "ibcheck: --%s = %g is out of range: need %s\n", flag, x, need);
     return CLI_USAGE;
+}
+
+/* `--resume` takes an optional FILE: a bare --resume (last, or before
+ * another option) becomes --resume= (empty: the default checkpoint), so that
+ * getopt never takes the next option as its value.  argv is copied first. */
+static char **resume_argv(int argc, char **argv)
+{
+    char **a = malloc((size_t)(argc + 1) * sizeof *a);
+    if (!a)
+        return NULL;
+    int done = 0;
+    for (int i = 0; i <= argc; i++) {
+        a[i] = argv[i];
+        if (i == argc || done)
+            continue;
+        size_t len = strlen(argv[i]);
+        if (strcmp(argv[i], "--") == 0)
+            done = 1;   /* operands only from here */
+        else if (len >= 5 && strncmp(argv[i], "--resume", len) == 0 && (i + 1 == argc || argv[i + 1][0] == '-'))
+            a[i] = "--resume=";
+    }
+    return a;
 }
 
 static void print_summary(const ibc_config *c, double p, const ibc_trained *t, const char *path)
@@ -48,13 +77,22 @@ int cli_cmd_train(int argc, char **argv)
     cfg.verbose = 1;
     double p = 1, t_end = 0, tol = 0;
     int t_end_given = 0;
-    const char *out_path = NULL;
+    const char *out_path = NULL, *ckpt_path = NULL, *resume_path = NULL;
+    long every = 0;
+    int every_given = 0;
 
     cli_parser ps;
     cli_parser_init(&ps, "train", "ibcheck train [options] -o FILE",
                     "Trains one two-layer pReLU network on the orthonormal-subclass data and saves\n"
                     "it as JSON with exact values (every parameter, the precision and theta).",
                     train_flags, 1);
+    char **args = resume_argv(argc, argv);
+    if (!args) {
+        fprintf(stderr, "ibcheck: train: out of memory\n");
+        cli_parser_free(&ps);
+        return CLI_USAGE;
+    }
+    argv = args;
     int r;
     while ((r = cli_parser_next(&ps, argc, argv)) == 1) {
         if (ps.shared_i >= 0 && cli_shared_apply(&cfg, ps.shared_i, &ps.v) != 0) {
@@ -66,16 +104,21 @@ int cli_cmd_train(int argc, char **argv)
         case T_T_END: t_end = ps.v.d; t_end_given = 1; break;
         case T_TOL: tol = ps.v.d; break;
         case T_OUTPUT: out_path = ps.v.s; break;
+        case T_CKPT_EVERY: every = ps.v.l; every_given = 1; break;
+        case T_CKPT: ckpt_path = ps.v.s; break;
+        case T_RESUME: resume_path = ps.v.s; break;
         default: break;
         }
     }
     cli_parser_free(&ps);
-    if (r != 0)
-        return r == CLI_HELP_SHOWN ? CLI_OK : CLI_USAGE;
-    if (optind < argc) {
+    int rc = r != 0 ? (r == CLI_HELP_SHOWN ? CLI_OK : CLI_USAGE) : CLI_OK;
+    if (r == 0 && optind < argc) {
         fprintf(stderr, "ibcheck: train: unexpected argument '%s': see 'ibcheck train --help'\n", argv[optind]);
-        return CLI_USAGE;
+        rc = CLI_USAGE;
     }
+    free(args);   /* its strings are argv's */
+    if (r != 0 || rc != CLI_OK)
+        return rc;
     if (!out_path) {
         fprintf(stderr, "ibcheck: train: -o FILE is required: need the path to save the network to\n");
         return CLI_USAGE;
@@ -88,6 +131,44 @@ int cli_cmd_train(int argc, char **argv)
         return out_of_range("tol", tol, train_flags[T_TOL].need);
     if (cli_config_final(&cfg) != 0 || cli_output_check("-o", out_path) != 0)
         return CLI_USAGE;
+    if (every_given && every < 1)
+        return out_of_range("checkpoint-every", (double)every, train_flags[T_CKPT_EVERY].need);
+    int resume = resume_path != NULL;
+    if (resume && resume_path[0]) {
+        if (ckpt_path && strcmp(ckpt_path, resume_path) != 0) {
+            fprintf(stderr, "ibcheck: train: --resume %s and --checkpoint %s name different files: need one checkpoint file\n",
+                    resume_path, ckpt_path);
+            return CLI_USAGE;
+        }
+        ckpt_path = resume_path;
+    }
+    if (ckpt_path && !every_given && !resume) {
+        fprintf(stderr, "ibcheck: train: --checkpoint %s needs --checkpoint-every N or --resume\n", ckpt_path);
+        return CLI_USAGE;
+    }
+    if ((every_given || resume) && cfg.method == IBC_METHOD_ADAPTIVE) {
+        fprintf(stderr, "ibcheck: train: --%s is for the fixed-step methods gd, sgd and rk4: "
+                "the adaptive method cannot be checkpointed\n", every_given ? "checkpoint-every" : "resume");
+        return CLI_USAGE;
+    }
+    char *ckpt_default = NULL;
+    if ((every_given || resume) && !ckpt_path) {
+        size_t len = strlen(out_path);
+        ckpt_default = malloc(len + sizeof ".ckpt");
+        if (!ckpt_default) {
+            fprintf(stderr, "ibcheck: train: out of memory\n");
+            return CLI_USAGE;
+        }
+        memcpy(ckpt_default, out_path, len);
+        memcpy(ckpt_default + len, ".ckpt", sizeof ".ckpt");
+        ckpt_path = ckpt_default;
+    }
+    if (ckpt_path && (strcmp(ckpt_path, out_path) == 0 || (every_given && cli_output_check("--checkpoint", ckpt_path) != 0))) {
+        if (strcmp(ckpt_path, out_path) == 0)
+            fprintf(stderr, "ibcheck: train: --checkpoint %s is the -o file: need another file\n", ckpt_path);
+        free(ckpt_default);
+        return CLI_USAGE;
+    }
 
     ibc_prec_blas_setup();
     /* The trajectory records only drive the progress line; each is a
@@ -96,11 +177,20 @@ int cli_cmd_train(int argc, char **argv)
         cfg.records = 0;
     char err[IBC_ERRLEN];
     ibc_trained t;
-    int rc = ibc_trained_init(&t, &cfg, p, cfg.prec, t_end, tol, err);
+    long resumed = -1;
+    if (ckpt_path) {
+        ibc_ckpt_opts ck = {.path = ckpt_path, .every = every, .resume = resume};
+        rc = ibc_trained_init_ckpt(&t, &cfg, p, &ck, &resumed, err);
+    } else {
+        rc = ibc_trained_init(&t, &cfg, p, cfg.prec, t_end, tol, err);
+    }
+    free(ckpt_default);
     if (rc != IBC_OK) {
         fprintf(stderr, "ibcheck: train: %s\n", err);
         return rc;
     }
+    if (resumed >= 0 && cfg.verbose)
+        fprintf(stderr, "ibcheck: train: resumed at step %ld of %ld\n", resumed, cfg.steps);
     rc = ibc_netio_save(out_path, &cfg, p, &t.theta, &t.stats, err);
     if (rc != IBC_OK)
         fprintf(stderr, "ibcheck: %s\n", err);

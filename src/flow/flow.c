@@ -48,6 +48,43 @@ void ibc_flow_stats_clear(ibc_flow_stats *s)
     mpfr_clear(s->balance_scale);
 }
 
+void ibc_flow_state_init(ibc_flow_state *s)
+{
+    memset(s, 0, sizeof *s);
+}
+
+void ibc_flow_state_clear(ibc_flow_state *s)
+{
+    ibc_vec_clear(&s->Q0);
+    ibc_vec_clear(&s->corr);
+    free(s->perm);
+    ibc_flow_state_init(s);
+}
+
+static void vec_copy(ibc_vec *dst, const ibc_vec *src)
+{
+    if (src->len > 0) {
+        ibc_vec_init(dst, src->len, src->pr);
+        ibc_vec_set(dst, src);
+    }
+}
+
+void ibc_flow_state_copy(ibc_flow_state *dst, const ibc_flow_state *src)
+{
+    ibc_flow_state_clear(dst);
+    dst->step = src->step;
+    dst->grad_evals = src->grad_evals;
+    vec_copy(&dst->Q0, &src->Q0);
+    vec_copy(&dst->corr, &src->corr);
+    dst->pos = src->pos;
+    if (src->n > 0 && src->perm) {
+        dst->perm = malloc((size_t)src->n * sizeof(long));
+        if (!dst->perm) abort();
+        memcpy(dst->perm, src->perm, (size_t)src->n * sizeof(long));
+        dst->n = src->n;
+    }
+}
+
 /* Recorder of the adaptive trainer: full-batch loss, then the observer. */
 static int net_record(void *vctx, double t, const ibc_vec *y)
 {
@@ -83,6 +120,33 @@ static int check_opts(const ibc_net *net, const ibc_flow_opts *o, char *err)
     }
     if (!(o->tol >= 0) || o->tol >= 1) {
         snprintf(err, IBC_ERRLEN, "tol = %g is out of range: need 0 <= tol < 1 (0: 2^-(BITS-8))", o->tol);
+        return IBC_EINPUT;
+    }
+    if (o->method == IBC_METHOD_ADAPTIVE && (o->resume || o->ckpt_every != 0)) {
+        snprintf(err, IBC_ERRLEN, "checkpoints are for the fixed-step methods gd, sgd and rk4: "
+                 "the adaptive method cannot be checkpointed or resumed");
+        return IBC_EINPUT;
+    }
+    if (o->ckpt_every < 0 || (o->ckpt_every > 0 && !o->ckpt)) {
+        snprintf(err, IBC_ERRLEN, "checkpoint every %ld steps is out of range: need every >= 1 and a checkpoint "
+                 "function (0: none)", o->ckpt_every);
+        return IBC_EINPUT;
+    }
+    const ibc_flow_state *r = o->resume;
+    if (r && (r->step < 0 || r->step > o->steps || r->grad_evals < 0)) {
+        snprintf(err, IBC_ERRLEN, "resume step = %ld is out of range: need 0 <= step <= steps = %ld",
+                 r->step, o->steps);
+        return IBC_EINPUT;
+    }
+    /* The balance drift needs Q(0) and the correction accumulated so far. */
+    if (r && o->track_balance && (r->Q0.len != net->h || r->corr.len != net->h)) {
+        snprintf(err, IBC_ERRLEN, "resume state has %ld Q0 and %ld corr entries: balance tracking needs h = %ld of each",
+                 r->Q0.len, r->corr.len, net->h);
+        return IBC_EINPUT;
+    }
+    if (r && o->method == IBC_METHOD_SGD && r->n != 0 && (r->n != net->n || !r->perm || r->pos < 0 || r->pos > net->n)) {
+        snprintf(err, IBC_ERRLEN, "resume state's shuffle has n = %ld, pos = %ld: need n = %ld and 0 <= pos <= n",
+                 r->n, r->pos, net->n);
         return IBC_EINPUT;
     }
     return IBC_OK;

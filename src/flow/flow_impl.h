@@ -467,8 +467,52 @@ out:
     return rc;
 }
 
+/* SGD: the rows of the next batch; a new epoch (fewer than batch rows left
+ * in this one) starts with a seeded Fisher-Yates shuffle of perm. */
+static const long *FN(sgd_batch)(gmp_randstate_t rs, long *perm, long *pos, long n, long batch)
+{
+    if (*pos + batch > n) {
+        for (long i = n - 1; i > 0; i--) {
+            long j = (long)gmp_urandomm_ui(rs, (unsigned long)(i + 1));
+            long t = perm[i];
+            perm[i] = perm[j];
+            perm[j] = t;
+        }
+        *pos = 0;
+    }
+    const long *rows = perm + *pos;
+    *pos += batch;
+    return rows;
+}
+
+/* Continues a run at opt->resume: the balance terms as saved, and for SGD
+ * the shuffle state.  GMP random states cannot be saved, so the completed
+ * steps' shuffles are replayed from the seed (n random draws per epoch, no
+ * gradients); a saved order must then agree with the replay. */
+static int FN(descent_resume)(const ibc_flow_opts *opt, gmp_randstate_t rs, long *perm, long *pos, long n,
+                              ibc_vec *Q0, ibc_vec *corr, ibc_flow_stats *st, char *err)
+{
+    const ibc_flow_state *r = opt->resume;
+    if (opt->track_balance) {
+        ibc_vec_set(Q0, &r->Q0);
+        ibc_vec_set(corr, &r->corr);
+    }
+    if (opt->method == IBC_METHOD_SGD) {
+        for (long s = 0; s < r->step; s++) FN(sgd_batch)(rs, perm, pos, n, opt->batch);
+        if (r->n > 0 && (r->pos != *pos || memcmp(r->perm, perm, (size_t)n * sizeof(long)) != 0)) {
+            snprintf(err, IBC_ERRLEN, "resume state's SGD shuffle (position %ld) disagrees with the replay from "
+                     "seed %lu at step %ld (position %ld)", r->pos, opt->seed, r->step, *pos);
+            return IBC_EINPUT;
+        }
+    }
+    st->steps = r->step;
+    st->t = opt->lr * (double)r->step;
+    st->grad_evals = r->grad_evals;
+    return IBC_OK;
+}
+
 /* GD, SGD and fixed-step RK4 on the network, with observers, the exact GD
- * balance correction, and a stop at the first non-finite value. */
+ * balance correction, checkpoints, and a stop at the first non-finite value. */
 int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
                          ibc_flow_stats *st, char *err)
 {
@@ -497,26 +541,24 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
         have_rs = 1;
     }
     ibc_flow_netctx fctx = {.net = net, .opt = opt, .st = st};
-    if (opt->track_balance) ibc_net_balance(net, theta, &Q0, NULL, 0, NULL);
     int rc = IBC_OK;
     long pos = n;   /* SGD: position in the current shuffled epoch */
-    for (long s = 0; s <= opt->steps; s++) {
+    long s0 = 0;
+    if (opt->resume) {
+        rc = FN(descent_resume)(opt, rs, perm, &pos, n, &Q0, &corr, st, err);
+        s0 = opt->resume->step;
+    } else if (opt->track_balance) {
+        ibc_net_balance(net, theta, &Q0, NULL, 0, NULL);
+    }
+    for (long s = s0; rc == IBC_OK && s <= opt->steps; s++) {
         const long *rows = NULL;
         long nb = n;
         if (opt->method == IBC_METHOD_SGD && s < opt->steps) {
-            if (pos + opt->batch > n) {       /* new epoch: seeded Fisher-Yates shuffle */
-                for (long i = n - 1; i > 0; i--) {
-                    long j = (long)gmp_urandomm_ui(rs, (unsigned long)(i + 1));
-                    long t = perm[i];
-                    perm[i] = perm[j];
-                    perm[j] = t;
-                }
-                pos = 0;
-            }
-            rows = perm + pos;
+            rows = FN(sgd_batch)(rs, perm, &pos, n, opt->batch);
             nb = opt->batch;
-            pos += nb;
         }
+        /* The uninterrupted run's record points: a resumed run then checks the
+         * loss exactly where that run does, so it faults where that run faults. */
         int rec = s == 0 || s == opt->steps || (opt->record_every > 0 && s % opt->record_every == 0);
         double t = opt->lr * (double)s;
         if (rec && opt->obs) {
@@ -546,6 +588,15 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
         ibc_vec_swap(theta, &next);
         st->steps = s + 1;
         st->t = opt->lr * (double)(s + 1);
+        if (opt->ckpt_every > 0 && (s + 1) % opt->ckpt_every == 0) {
+            ibc_vec none = {.pr = net->pr};
+            ibc_flow_state cs = {
+                .step = s + 1, .grad_evals = st->grad_evals,
+                .Q0 = opt->track_balance ? Q0 : none, .corr = opt->track_balance ? corr : none,
+                .n = perm ? n : 0, .pos = perm ? pos : 0, .perm = perm,
+            };
+            rc = opt->ckpt(opt->ckpt_ctx, theta, &cs, err);
+        }
     }
     if (opt->track_balance) {
         /* drift = max_j |Q_j(T) - Q_j(0) - corr_j|, formed exactly in MPFR */

@@ -19,17 +19,23 @@
 
 /* ---------------------------------------------------------------- save */
 
+/* The shortest of 15..17 significant digits that reads back to x. */
+static const char *shortest(char *buf, size_t len, double x)
+{
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, x);
+        if (strtod(buf, NULL) == x)
+            break;
+    }
+    return buf;
+}
+
 static int add_double(cJSON *o, const char *key, double x)
 {
     if (!isfinite(x))
         return cJSON_AddNullToObject(o, key) != NULL;
     char buf[40];
-    for (int digits = 15; digits <= 17; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, x);
-        if (strtod(buf, NULL) == x)
-            break;
-    }
-    return cJSON_AddRawToObject(o, key, buf) != NULL;
+    return cJSON_AddRawToObject(o, key, shortest(buf, sizeof buf, x)) != NULL;
 }
 
 static int add_long(cJSON *o, const char *key, long x)
@@ -62,10 +68,10 @@ static int add_config(cJSON *root, const ibc_config *c)
         && cJSON_AddStringToObject(o, "hi_precision", ibc_prec_str(c->prec_hi, pb));
 }
 
-/* Appends theta as exact strings. */
-static int add_theta(cJSON *root, const ibc_vec *theta)
+/* Appends a vector (theta, a checkpoint's Q0 and corr) as exact strings. */
+static int add_vec(cJSON *root, const char *key, const ibc_vec *theta)
 {
-    cJSON *arr = cJSON_AddArrayToObject(root, "theta");
+    cJSON *arr = cJSON_AddArrayToObject(root, key);
     if (!arr)
         return 0;
     for (long i = 0; i < theta->len; i++) {
@@ -102,36 +108,52 @@ static int put_text(FILE *out, void *ctx)
     return fputs((const char *)ctx, out) < 0 || fputc('\n', out) == EOF;
 }
 
-int ibc_netio_save(const char *path, const ibc_config *cfg, double p,
-                   const ibc_vec *theta, const ibc_flow_stats *st, char *err)
+/* What the netfile and the checkpoint share: the check that the loader will
+ * accept it, and the header (format, version, config, p, precision, sizes). */
+static cJSON *compose_head(const char *path, const char *format, long version, const ibc_config *cfg,
+                           double p, const ibc_vec *theta, int *rc, char *err)
 {
     /* A file the loader would reject is never written. */
     char e2[IBC_ERRLEN];
+    *rc = IBC_EINPUT;
     if (ibc_config_check(cfg, e2) != IBC_OK) {
         snprintf(err, IBC_ERRLEN, "%.100s: %.210s", path, e2);
-        return IBC_EINPUT;
+        return NULL;
     }
     if (!(p >= 1) || !isfinite(p)) {
         snprintf(err, IBC_ERRLEN, "%.100s: p = %g is out of range: need a finite p >= 1", path, p);
-        return IBC_EINPUT;
+        return NULL;
     }
     long dim = cfg->h * cfg->model.D + cfg->h;
     if (theta->len != dim) {
         snprintf(err, IBC_ERRLEN, "%.100s: theta has %ld entries: need h*D + h = %ld", path, theta->len, dim);
-        return IBC_EINPUT;
+        return NULL;
     }
     if (!ibc_vec_is_finite(theta)) {
         snprintf(err, IBC_ERRLEN, "%.100s: theta holds NaN or inf: nothing saved", path);
-        return IBC_ENUMERIC;
+        *rc = IBC_ENUMERIC;
+        return NULL;
     }
     char pb[24];
     cJSON *root = cJSON_CreateObject();
-    int ok = root && cJSON_AddStringToObject(root, "format", IBC_NETFILE_FORMAT)
-        && add_long(root, "version", IBC_NETFILE_VERSION)
+    int ok = root && cJSON_AddStringToObject(root, "format", format)
+        && add_long(root, "version", version)
         && add_config(root, cfg) && add_double(root, "p", p)
         && cJSON_AddStringToObject(root, "precision", ibc_prec_str(theta->pr, pb))
-        && add_long(root, "dim", dim) && add_long(root, "h", cfg->h) && add_long(root, "D", cfg->model.D)
-        && (!st || add_stats(root, st)) && add_theta(root, theta);
+        && add_long(root, "dim", dim) && add_long(root, "h", cfg->h) && add_long(root, "D", cfg->model.D);
+    if (!ok) {
+        cJSON_Delete(root);
+        snprintf(err, IBC_ERRLEN, "%.100s: out of memory composing the file", path);
+        *rc = IBC_EIO;
+        return NULL;
+    }
+    *rc = IBC_OK;
+    return root;
+}
+
+/* Prints root and writes it atomically; root is consumed. */
+static int write_root(const char *path, cJSON *root, int ok, char *err)
+{
     char *text = ok ? cJSON_Print(root) : NULL;
     cJSON_Delete(root);
     if (!text) {
@@ -143,11 +165,121 @@ int ibc_netio_save(const char *path, const ibc_config *cfg, double p,
     return rc;
 }
 
+int ibc_netio_save(const char *path, const ibc_config *cfg, double p,
+                   const ibc_vec *theta, const ibc_flow_stats *st, char *err)
+{
+    int rc;
+    cJSON *root = compose_head(path, IBC_NETFILE_FORMAT, IBC_NETFILE_VERSION, cfg, p, theta, &rc, err);
+    if (!root)
+        return rc;
+    return write_root(path, root, (!st || add_stats(root, st)) && add_vec(root, "theta", theta), err);
+}
+
+/* The flow state of a checkpoint.  The SGD order is saved although the
+ * resume replays it from the seed: the replay is then checked against it. */
+static int add_state(cJSON *root, const ibc_flow_state *s)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "state");
+    if (!o || !add_long(o, "step", s->step) || !add_long(o, "grad_evals", s->grad_evals))
+        return 0;
+    if (s->Q0.len > 0 && !(add_vec(o, "Q0", &s->Q0) && add_vec(o, "corr", &s->corr)))
+        return 0;
+    if (s->n > 0 && s->perm) {
+        if (!add_long(o, "pos", s->pos))
+            return 0;
+        cJSON *arr = cJSON_AddArrayToObject(o, "perm");
+        if (!arr)
+            return 0;
+        for (long i = 0; i < s->n; i++) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "%ld", s->perm[i]);
+            cJSON *it = cJSON_CreateRaw(buf);
+            if (!it || !cJSON_AddItemToArray(arr, it)) {
+                cJSON_Delete(it);
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
+int ibc_netio_ckpt_save(const char *path, const ibc_config *cfg, double p, const ibc_ckpt_meta *meta,
+                        const ibc_vec *theta, const ibc_flow_state *s, char *err)
+{
+    if (meta->every < 1 || meta->blas_threads < 0) {
+        snprintf(err, IBC_ERRLEN, "%.100s: checkpoint every %ld steps, %ld BLAS threads is out of range: "
+                 "need every >= 1 and threads >= 0", path, meta->every, meta->blas_threads);
+        return IBC_EINPUT;
+    }
+    if (s->step < 0 || s->step > cfg->steps || (s->Q0.len > 0 && s->corr.len != s->Q0.len)
+        || (s->Q0.len > 0 && s->Q0.len != cfg->h)) {
+        snprintf(err, IBC_ERRLEN, "%.100s: the flow state (step %ld, %ld Q0, %ld corr) is inconsistent: "
+                 "need 0 <= step <= steps = %ld and h = %ld of Q0 and corr", path, s->step, s->Q0.len,
+                 s->corr.len, cfg->steps, cfg->h);
+        return IBC_EINPUT;
+    }
+    if ((s->Q0.len > 0 && !ibc_vec_is_finite(&s->Q0)) || (s->corr.len > 0 && !ibc_vec_is_finite(&s->corr))) {
+        snprintf(err, IBC_ERRLEN, "%.100s: the balance terms hold NaN or inf: nothing saved", path);
+        return IBC_ENUMERIC;
+    }
+    int rc;
+    cJSON *root = compose_head(path, IBC_CKPTFILE_FORMAT, IBC_CKPTFILE_VERSION, cfg, p, theta, &rc, err);
+    if (!root)
+        return rc;
+    return write_root(path, root, add_long(root, "checkpoint_every", meta->every)
+                      && add_long(root, "blas_threads", meta->blas_threads) && add_state(root, s)
+                      && add_vec(root, "theta", theta), err);
+}
+
+/* A resume must run exactly the saved run: every parameter that training
+ * reads is compared (hi_precision, verbosity and records are not read). */
+int ibc_netio_same_training(const ibc_config *a, double pa, const ibc_config *b, double pb, char *err)
+{
+    char x[64], y[64];
+    const char *key = NULL;
+#define DIFF_L(k, u, v) if (!key && (u) != (v)) { key = k; snprintf(x, sizeof x, "%ld", (long)(u)); snprintf(y, sizeof y, "%ld", (long)(v)); }
+#define DIFF_G(k, u, v) if (!key && (u) != (v)) { key = k; shortest(x, sizeof x, (u)); shortest(y, sizeof y, (v)); }
+#define DIFF_S(k, u, v) if (!key && strcmp((u), (v)) != 0) { key = k; snprintf(x, sizeof x, "%.40s", (u)); snprintf(y, sizeof y, "%.40s", (v)); }
+    DIFF_L("D", a->model.D, b->model.D)
+    DIFF_L("K", a->model.K, b->model.K)
+    DIFF_L("K1", a->model.K1, b->model.K1)
+    DIFF_G("alpha", a->model.alpha, b->model.alpha)
+    DIFF_S("random-centers", a->model.random_centers ? "on" : "off", b->model.random_centers ? "on" : "off")
+    if (!key && a->model.seed != b->model.seed) {
+        key = "seed";
+        snprintf(x, sizeof x, "%lu", a->model.seed);
+        snprintf(y, sizeof y, "%lu", b->model.seed);
+    }
+    DIFF_L("n", a->n, b->n)
+    DIFF_L("h", a->h, b->h)
+    DIFF_S("eps", a->eps, b->eps)
+    DIFF_S("init", ibc_init_name(a->init), ibc_init_name(b->init))
+    DIFF_S("loss", ibc_loss_name(a->loss), ibc_loss_name(b->loss))
+    DIFF_S("mean", a->mean ? "mean" : "sum", b->mean ? "mean" : "sum")
+    DIFF_S("method", ibc_method_name(a->method), ibc_method_name(b->method))
+    DIFF_G("lr", a->lr, b->lr)
+    DIFF_L("steps", a->steps, b->steps)
+    DIFF_L("batch", a->batch, b->batch)
+    char pa_s[24], pb_s[24];
+    DIFF_S("precision", ibc_prec_str(a->prec, pa_s), ibc_prec_str(b->prec, pb_s))
+    DIFF_G("p", pa, pb)
+#undef DIFF_L
+#undef DIFF_G
+#undef DIFF_S
+    if (!key)
+        return IBC_OK;
+    snprintf(err, IBC_ERRLEN, "%s = %s differs from the checkpoint's %s = %s: a resume needs the same training parameters",
+             key, x, key, y);
+    return IBC_EINPUT;
+}
+
 /* ---------------------------------------------------------------- load */
 
 typedef struct {
     const char *path;
     char *err;
+    const char *format;     /* the expected 'format' and 'version' */
+    long version;
 } loader;
 
 static int fail(const loader *L, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -272,49 +404,54 @@ static int read_config(const loader *L, const cJSON *root, ibc_config *c)
     return relay(L, ibc_config_check(c, e), e);
 }
 
-/* One theta entry, which must read back exactly in mode of theta. */
-static int read_value(const loader *L, ibc_vec *theta, long i, const cJSON *it, mpfr_ptr tmp)
+/* One entry of vector `key` (theta, Q0, corr), which must read back exactly
+ * in the vector's mode. */
+static int read_value(const loader *L, const char *key, ibc_vec *theta, long i, const cJSON *it, mpfr_ptr tmp)
 {
     char pb[24];
     const char *s = cJSON_IsString(it) ? it->valuestring : NULL;
     if (!s || !s[0] || isspace((unsigned char)s[0]))
-        return fail(L, "theta[%ld] is not a number string", i);
+        return fail(L, "%s[%ld] is not a number string", key, i);
     char what[48];
-    snprintf(what, sizeof what, "theta[%ld]", i);
+    snprintf(what, sizeof what, "%.20s[%ld]", key, i);
     if (plain_text(L, what, s))
         return IBC_EINPUT;
     char *end;
     if (theta->pr.mode == IBC_DOUBLE) {
         double x = strtod(s, &end);
         if (*end || !isfinite(x))
-            return fail(L, "theta[%ld] = '%.60s' is not a finite double", i, s);
+            return fail(L, "%s[%ld] = '%.60s' is not a finite double", key, i, s);
         theta->d[i] = x;
         return IBC_OK;
     }
     int inexact = mpfr_strtofr(tmp, s, &end, 0, MPFR_RNDN);
     if (*end || !mpfr_number_p(tmp))
-        return fail(L, "theta[%ld] = '%.60s' is not a finite number", i, s);
+        return fail(L, "%s[%ld] = '%.60s' is not a finite number", key, i, s);
     if (inexact)
-        return fail(L, "theta[%ld] = '%.60s' is not exact at %s (need the saved hex form)",
-                    i, s, ibc_prec_str(theta->pr, pb));
+        return fail(L, "%s[%ld] = '%.60s' is not exact at %s (need the saved hex form)",
+                    key, i, s, ibc_prec_str(theta->pr, pb));
     ibc_vec_set_mpfr(theta, i, tmp);
     return IBC_OK;
 }
 
-static int read_theta(const loader *L, const cJSON *root, long dim, ibc_vec *theta)
+/* Reads array o.key of dim exact values into v (initialised, length dim);
+ * where names o for messages ("" or "state."). */
+static int read_vec(const loader *L, const cJSON *o, const char *where, const char *key, long dim, ibc_vec *v)
 {
-    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "theta");
+    char name[40];
+    snprintf(name, sizeof name, "%s%s", where, key);
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!cJSON_IsArray(arr))
-        return fail(L, "key 'theta' is missing or not an array");
+        return fail(L, "key '%s' is missing or not an array", name);
     long len = cJSON_GetArraySize(arr);
     if (len != dim)
-        return fail(L, "theta has %ld entries: need dim = %ld", len, dim);
+        return fail(L, "%s has %ld entries: need %s = %ld", name, len, where[0] ? "h" : "dim", dim);
     mpfr_t tmp;
-    mpfr_init2(tmp, theta->pr.bits);
+    mpfr_init2(tmp, v->pr.bits);
     long i = 0;
     int rc = IBC_OK;
     for (const cJSON *it = arr->child; it && rc == IBC_OK; it = it->next, i++)
-        rc = read_value(L, theta, i, it, tmp);
+        rc = read_value(L, name, v, i, it, tmp);
     mpfr_clear(tmp);
     return rc;
 }
@@ -359,19 +496,19 @@ static int load_root(const loader *L, const cJSON *root, ibc_config *cfg, double
     const char *format, *prec_s = "";
     long version = 0, dim = 0, h = 0, D = 0;
     if (!cJSON_IsObject(root))
-        return fail(L, "not an %s file: the top level is not a JSON object", IBC_NETFILE_FORMAT);
+        return fail(L, "not an %s file: the top level is not a JSON object", L->format);
     const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(root, "format");
     format = cJSON_IsString(fmt) ? fmt->valuestring : NULL;
     if (format && plain_text(L, "key 'format'", format))
         return IBC_EINPUT;
-    if (!format || strcmp(format, IBC_NETFILE_FORMAT) != 0)
-        return fail(L, "not an %s file: key 'format' is %s%.40s%s", IBC_NETFILE_FORMAT,
+    if (!format || strcmp(format, L->format) != 0)
+        return fail(L, "not an %s file: key 'format' is %s%.40s%s", L->format,
                     format ? "'" : "", format ? format : "missing or not a string", format ? "'" : "");
     int rc = get_long(L, root, "", "version", &version);
     if (rc)
         return rc;
-    if (version != IBC_NETFILE_VERSION)
-        return fail(L, "version = %ld is not supported: need version %d", version, IBC_NETFILE_VERSION);
+    if (version != L->version)
+        return fail(L, "version = %ld is not supported: need version %ld", version, L->version);
     if ((rc = read_config(L, root, cfg)) || (rc = get_double(L, root, "", "p", p))
         || (rc = get_string(L, root, "", "precision", &prec_s)) || (rc = get_long(L, root, "", "dim", &dim))
         || (rc = get_long(L, root, "", "h", &h)) || (rc = get_long(L, root, "", "D", &D)))
@@ -405,29 +542,38 @@ static int load_root(const loader *L, const cJSON *root, ibc_config *cfg, double
     if ((long)cJSON_GetArraySize(arr) != dim)
         return fail(L, "theta has %ld entries: need dim = %ld", (long)cJSON_GetArraySize(arr), dim);
     ibc_vec_init(theta, dim, pr);
-    return read_theta(L, root, dim, theta);
+    return read_vec(L, root, "", "theta", dim, theta);
 }
 
-int ibc_netio_load(const char *path, ibc_config *cfg, double *p, ibc_vec *theta, char *err)
+/* The file parsed as JSON, or NULL after fail(). */
+static cJSON *parse_file(const loader *L)
 {
-    loader L = {path, err};
-    memset(theta, 0, sizeof *theta);
     size_t size;
-    char *text = slurp(&L, &size);
+    char *text = slurp(L, &size);
     if (!text)
-        return IBC_EINPUT;
+        return NULL;
     if (strlen(text) != size) {
         free(text);
-        return fail(&L, "not a JSON file: it holds a NUL byte");
+        fail(L, "not a JSON file: it holds a NUL byte");
+        return NULL;
     }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
     if (!root) {
         long at = end ? (long)(end - text) : -1;
-        free(text);
-        return fail(&L, "not valid JSON (truncated or malformed) near byte %ld", at);
+        fail(L, "not valid JSON (truncated or malformed) near byte %ld", at);
     }
     free(text);
+    return root;
+}
+
+int ibc_netio_load(const char *path, ibc_config *cfg, double *p, ibc_vec *theta, char *err)
+{
+    loader L = {path, err, IBC_NETFILE_FORMAT, IBC_NETFILE_VERSION};
+    memset(theta, 0, sizeof *theta);
+    cJSON *root = parse_file(&L);
+    if (!root)
+        return IBC_EINPUT;
     /* Fill locals first: the caller's cfg and p change only on success. */
     ibc_config c;
     double pv = 0;
@@ -440,5 +586,88 @@ int ibc_netio_load(const char *path, ibc_config *cfg, double *p, ibc_vec *theta,
     }
     *cfg = c;
     *p = pv;
+    return IBC_OK;
+}
+
+/* The flow state of a checkpoint of run c in mode pr, validated so that a
+ * resume can trust it: step within the run, the SGD order a permutation. */
+static int read_state(const loader *L, const cJSON *root, const ibc_config *c, ibc_prec pr, ibc_flow_state *s)
+{
+    const cJSON *o = cJSON_GetObjectItemCaseSensitive(root, "state");
+    if (!cJSON_IsObject(o))
+        return fail(L, "key 'state' is missing or not an object");
+    int rc = get_long(L, o, "state.", "step", &s->step);
+    if (!rc) rc = get_long(L, o, "state.", "grad_evals", &s->grad_evals);
+    if (rc)
+        return rc;
+    if (s->step < 0 || s->step > c->steps)
+        return fail(L, "state.step = %ld is out of range: need 0 <= step <= config.steps = %ld", s->step, c->steps);
+    if (s->grad_evals < 0)
+        return fail(L, "state.grad_evals = %ld is out of range: need grad_evals >= 0", s->grad_evals);
+    if (cJSON_GetObjectItemCaseSensitive(o, "Q0") || cJSON_GetObjectItemCaseSensitive(o, "corr")) {
+        ibc_vec_init(&s->Q0, c->h, pr);
+        ibc_vec_init(&s->corr, c->h, pr);
+        if ((rc = read_vec(L, o, "state.", "Q0", c->h, &s->Q0)) || (rc = read_vec(L, o, "state.", "corr", c->h, &s->corr)))
+            return rc;
+    }
+    const cJSON *perm = cJSON_GetObjectItemCaseSensitive(o, "perm");
+    if (!perm)
+        return IBC_OK;
+    if (!cJSON_IsArray(perm) || cJSON_GetArraySize(perm) != c->n)
+        return fail(L, "state.perm is not an array of n = %ld entries", c->n);
+    if ((rc = get_long(L, o, "state.", "pos", &s->pos)))
+        return rc;
+    if (s->pos < 0 || s->pos > c->n)
+        return fail(L, "state.pos = %ld is out of range: need 0 <= pos <= n = %ld", s->pos, c->n);
+    s->perm = malloc((size_t)c->n * sizeof(long));
+    unsigned char *seen = calloc((size_t)c->n, 1);
+    if (!s->perm || !seen) {
+        free(seen);
+        return fail(L, "out of memory reading state.perm");
+    }
+    s->n = c->n;
+    long i = 0;
+    for (const cJSON *it = perm->child; it; it = it->next, i++) {
+        double v = it->valuedouble;
+        if (!cJSON_IsNumber(it) || v != floor(v) || v < 0 || v >= (double)c->n || seen[(long)v]) {
+            free(seen);
+            return fail(L, "state.perm is not a permutation of 0..n-1 = %ld (entry %ld)", c->n - 1, i);
+        }
+        seen[(long)v] = 1;
+        s->perm[i] = (long)v;
+    }
+    free(seen);
+    return IBC_OK;
+}
+
+int ibc_netio_ckpt_load(const char *path, ibc_config *cfg, double *p, ibc_ckpt_meta *meta,
+                        ibc_vec *theta, ibc_flow_state *s, char *err)
+{
+    loader L = {path, err, IBC_CKPTFILE_FORMAT, IBC_CKPTFILE_VERSION};
+    memset(theta, 0, sizeof *theta);
+    ibc_flow_state_init(s);
+    cJSON *root = parse_file(&L);
+    if (!root)
+        return IBC_EINPUT;
+    ibc_config c;
+    double pv = 0;
+    ibc_ckpt_meta m = {0, 0};
+    int rc = load_root(&L, root, &c, &pv, theta);
+    if (!rc) rc = get_long(&L, root, "", "checkpoint_every", &m.every);
+    if (!rc && m.every < 1) rc = fail(&L, "checkpoint_every = %ld is out of range: need every >= 1", m.every);
+    if (!rc) rc = get_long(&L, root, "", "blas_threads", &m.blas_threads);
+    if (!rc && m.blas_threads < 0)
+        rc = fail(&L, "blas_threads = %ld is out of range: need threads >= 0", m.blas_threads);
+    if (!rc) rc = read_state(&L, root, &c, theta->pr, s);
+    cJSON_Delete(root);
+    if (rc != IBC_OK) {
+        ibc_vec_clear(theta);
+        memset(theta, 0, sizeof *theta);
+        ibc_flow_state_clear(s);
+        return rc;
+    }
+    *cfg = c;
+    *p = pv;
+    *meta = m;
     return IBC_OK;
 }
