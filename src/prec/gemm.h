@@ -5,6 +5,9 @@
 #ifndef IBC_GEMM_H
 #define IBC_GEMM_H
 #include <mpfr.h>
+/* Threads for ibc_gemm_d (ibc_prec_blas_setup sets it from IBC_THREADS); the
+ * result does not depend on it. */
+void ibc_gemm_set_threads(int t);
 void ibc_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C);
 void ibc_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C, long bits);
 #endif

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <cblas.h>
 #include "ibcheck/prec.h"
+#include "prec/gemm.h"
 
 ibc_prec ibc_prec_double(void) { return (ibc_prec){IBC_DOUBLE, 53}; }
 ibc_prec ibc_prec_mpfr(long bits) { return (ibc_prec){IBC_MPFR, bits}; }
@@ -146,11 +147,14 @@ void ibc_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b)
 
 void ibc_prec_blas_setup(void)
 {
-    /* Small products lose to thread start-up, and a fixed count keeps runs
-     * bitwise reproducible; IBC_THREADS overrides. */
+    /* OpenBLAS itself stays single-threaded: its split of a product depends
+     * on the thread count and changes the rounding.  ibc_gemm_d threads over
+     * fixed row blocks instead (src/prec/gemm.c), so IBC_THREADS changes the
+     * speed, never the bits. */
     const char *s = getenv("IBC_THREADS");
     int t = s ? atoi(s) : 1;
-    openblas_set_num_threads(t >= 1 ? t : 1);
+    openblas_set_num_threads(1);
+    ibc_gemm_set_threads(t >= 1 ? t : 1);
 }
 
 double ibc_prec_elem_bytes(ibc_prec pr)
