@@ -88,8 +88,10 @@ typedef struct {
     long last_step;      /* -1: none written or resumed from */
 } ckpt_ctx;
 
-/* Double runs depend on the OpenBLAS thread count (its dgemm partition
- * rounds differently); MPFR runs multiply in Arb and do not. */
+/* OpenBLAS's own thread count would change a double run's bits (its dgemm
+ * partition rounds differently).  ibc_prec_blas_setup keeps it at 1 and
+ * threads over fixed blocks instead, so this is 1 for every IBC_THREADS; the
+ * check stays as a guard should OpenBLAS ever be threaded again. */
 static long blas_threads_of(ibc_prec pr)
 {
     return pr.mode == IBC_DOUBLE ? (long)openblas_get_num_threads() : 0;
