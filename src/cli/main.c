@@ -29,7 +29,7 @@ static void usage(FILE *out)
           "(ICML 2024): trains two-layer pReLU networks by gradient flow in double or MPFR\n"
           "precision and checks the paper's bounds.\n\nCommands:\n", out);
     for (const command *c = commands; c->name; c++)
-        fprintf(out, "  %-8s %s\n", c->name, c->about);
+        fprintf(out, "  %-10s %s\n", c->name, c->about);
     fputs("\n  ibcheck <command> --help   options of one command\n"
           "  ibcheck --version          version and library versions\n\n"
           "Exit status: 0 ok, 1 a claim was refuted, 2 bad input or usage.\n", out);
