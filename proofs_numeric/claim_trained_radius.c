@@ -72,6 +72,18 @@ static void add(ibc_rows *out, const char *what, const char *prec, const char *m
     ibc_rows_add(out, "trained-radius", what, prec, measured, bound, mg, v, src, "%s", params);
 }
 
+/* The K sweep's smaller runs: K1 = K/2, n = 250, h = 50, D >= K. */
+static void ksweep_config(ibc_config *c, const ibc_config *cfg, long K)
+{
+    *c = *cfg;
+    c->model.K = K;
+    c->model.K1 = K / 2;
+    c->n = 250;
+    c->h = 50;
+    if (c->model.D < K)
+        c->model.D = K;
+}
+
 int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     const double r_opt = sqrt(0.5);
@@ -130,13 +142,8 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
     double prodK[3];
     double logsum = 0;
     for (int i = 0; i < 3; i++) {
-        ibc_config c = *cfg;
-        c.model.K = Ks[i];
-        c.model.K1 = Ks[i] / 2;
-        c.n = 250;
-        c.h = 50;
-        if (c.model.D < c.model.K)
-            c.model.D = c.model.K;
+        ibc_config c;
+        ksweep_config(&c, cfg, Ks[i]);
         const ibc_claim_bracket_set *sk = ibc_claim_brackets(&c, 1.0, IBC_CLAIM_NPTS_K, err);
         if (!sk)
             return IBC_EINPUT;
@@ -145,11 +152,8 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
     }
     double C = exp(logsum / 3);
     for (int i = 0; i < 3; i++) {
-        ibc_config c = *cfg;
-        c.model.K = Ks[i];
-        c.model.K1 = Ks[i] / 2;
-        c.n = 250;
-        c.h = 50;
+        ibc_config c;
+        ksweep_config(&c, cfg, Ks[i]);
         ibc_config_describe(base, sizeof base, &c, 1.0);
         snprintf(params, sizeof params, "%s test points=%d", base, IBC_CLAIM_NPTS_K);
         char what[72];

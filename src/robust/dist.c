@@ -474,6 +474,20 @@ static int top_indices(long *idx, long m, const double *a, const double *b, long
     return 1;
 }
 
+/* A structured point (a center or a class direction, unit x): kept for the
+ * scale fit and the minimax, and used as one of the first ascent starts. */
+static void structured_point(const ibc_rnet *f, const ibc_rnet *G, const double *x, long D, double *a,
+                             double *b, long *np, double *S, long *nst, long nstarts)
+{
+    a[*np] = ibc_rnet_eval_d(f, x);
+    b[*np] = ibc_rnet_eval_d(G, x);
+    (*np)++;
+    if (*nst < nstarts) {
+        memcpy(S + *nst * D, x, (size_t)D * sizeof *x);
+        (*nst)++;
+    }
+}
+
 int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
                    long nstarts, long steps, unsigned long seed, char *err)
 {
@@ -541,15 +555,8 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
     long nst = 0;   /* the structured points are also the first starts */
     for (long k = 0; k < K; k++) {
         memcpy(x, cen->mu + k * D, (size_t)D * sizeof *x);
-        if (!vec_normalize(x, D))
-            continue;
-        a[np] = ibc_rnet_eval_d(f, x);
-        b[np] = ibc_rnet_eval_d(G, x);
-        np++;
-        if (nst < nstarts) {
-            memcpy(S + nst * D, x, (size_t)D * sizeof *x);
-            nst++;
-        }
+        if (vec_normalize(x, D))
+            structured_point(f, G, x, D, a, b, &np, S, &nst, nstarts);
     }
     for (int cls = 0; cls < 2 && K > 0; cls++) {
         long lo = cls == 0 ? 0 : K1, hi = cls == 0 ? K1 : K;
@@ -559,15 +566,8 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
         for (long k = lo; k < hi; k++)
             for (long d = 0; d < D; d++)
                 x[d] += cen->mu[k * D + d];
-        if (!vec_normalize(x, D))
-            continue;
-        a[np] = ibc_rnet_eval_d(f, x);
-        b[np] = ibc_rnet_eval_d(G, x);
-        np++;
-        if (nst < nstarts) {
-            memcpy(S + nst * D, x, (size_t)D * sizeof *x);
-            nst++;
-        }
+        if (vec_normalize(x, D))
+            structured_point(f, G, x, D, a, b, &np, S, &nst, nstarts);
     }
     double saa = 0, sab = 0;
     for (long i = 0; i < np; i++) {
