@@ -287,26 +287,27 @@ static const range *range_of(int v)
     return NULL;
 }
 
+/* One end of a range: another field's name (with its value when c is
+ * given), or the constant v. */
+static void bound_text(char *buf, size_t cap, int ref, double v, const ibc_repro_config *c)
+{
+    char t[40];
+    if (ref < 0) {
+        fmt_real(buf, cap, v);
+    } else if (c) {
+        value_text(t, sizeof t, c, ref);
+        say(buf, cap, "%s (= %s)", slots[ref].name, t);
+    } else {
+        say(buf, cap, "%s", slots[ref].name);
+    }
+}
+
 /* "2 <= k <= D (= 1000)"; c NULL: the references without their values. */
 static void bounds_text(char *buf, size_t cap, const range *r, const ibc_repro_config *c)
 {
-    char lo[96], hi[96], t[40];
-    if (r->lo_ref >= 0) {
-        if (c) {
-            value_text(t, sizeof t, c, r->lo_ref);
-            say(lo, sizeof lo, "%s (= %s)", slots[r->lo_ref].name, t);
-        } else
-            say(lo, sizeof lo, "%s", slots[r->lo_ref].name);
-    } else
-        fmt_real(lo, sizeof lo, r->lo);
-    if (r->hi_ref >= 0) {
-        if (c) {
-            value_text(t, sizeof t, c, r->hi_ref);
-            say(hi, sizeof hi, "%s (= %s)", slots[r->hi_ref].name, t);
-        } else
-            say(hi, sizeof hi, "%s", slots[r->hi_ref].name);
-    } else
-        fmt_real(hi, sizeof hi, r->hi);
+    char lo[96], hi[96];
+    bound_text(lo, sizeof lo, r->lo_ref, r->lo, c);
+    bound_text(hi, sizeof hi, r->hi_ref, r->hi, c);
     say(buf, cap, "%s %s %s %s %s", lo, r->lo_open ? "<" : "<=", slots[r->v].name,
              r->hi_open ? "<" : "<=", hi);
 }
