@@ -147,7 +147,7 @@ static void expect_reject(const char *label, const char *text, size_t len, const
     write_text(path, text, len);
     ibc_config c;
     ibc_config_default(&c);
-    ibc_vec theta = {{IBC_DOUBLE, 53}, 99, (double *)1, NULL};   /* garbage: load must overwrite */
+    ibc_vec theta = {{IBC_DOUBLE, 53}, 99, (double *)1, NULL, NULL};   /* garbage: load must overwrite */
     double p = 7;
     int rc = ibc_netio_load(path, &c, &p, &theta, err);
     CHECK(rc == IBC_EINPUT, "%s: accepted (rc %d)", label, rc);

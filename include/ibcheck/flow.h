@@ -76,6 +76,10 @@ typedef struct {
     /* max_j |Q_j(T) - Q_j(0) - corr_j| (corr: GD's exact eta^2 term; 0 for GF)
      * and the scale max_j v_j(T)^2, MPFR (GD: with track_balance; GF: always) */
     mpfr_t balance_drift, balance_scale;
+    /* arb mode: the first step whose gradient met a ball straddling the
+     * kink (-1: none) and how many units straddled then.  For p >= 2 the
+     * enclosure stays valid; for p = 1 the run stops there (IBC_ENUMERIC). */
+    long kink_step, kink_units;
 } ibc_flow_stats;
 
 void ibc_flow_opts_default(ibc_flow_opts *o);
@@ -107,11 +111,14 @@ void ibc_flow_rk4_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double
  * -log(e^L_sum - 1)/||theta||^2; NaN before L_sum < 1 resp. log 2), the largest
  * |v_j^2 - ||w_j||^2|, and (when centers are given) the alignment
  * min_k max_j cos(w_j, mu_k).  Values are MPFR-derived doubles except loss,
- * kept in MPFR too so tiny losses survive.  keep_theta also stores theta. */
+ * kept in MPFR too so tiny losses survive.  keep_theta also stores theta.
+ * In arb mode every value is read from midpoints; log2_rad keeps the size of
+ * the balls (radii reach 2^-4000, below double's range, hence the log). */
 typedef struct {
     double t;
     long step;
     double loss, theta_norm2, gamma_bar, gamma_tilde, max_abs_Q, align;
+    double log2_rad;   /* log2 of the largest ball radius of theta (arb mode; -inf otherwise) */
     mpfr_t loss_m;
     ibc_vec theta;     /* only with keep_theta (else len 0) */
 } ibc_record;

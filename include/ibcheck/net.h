@@ -33,6 +33,9 @@ typedef struct ibc_net {
      * smooth extension of the current piece, so that the adaptive
      * integrator steps in a smooth field up to a located switching event. */
     unsigned char *pattern;
+    /* arb mode: units whose <x_i, w_j> ball held both signs in the last
+     * evaluation (each enclosed by the hull of the kink; see scalar_arb.h). */
+    long kinks;
 } ibc_net;
 
 const char *ibc_loss_name(ibc_loss l);

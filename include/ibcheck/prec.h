@@ -1,4 +1,4 @@
-/* prec: precision modes (double, mpfr:BITS) and the mode-agnostic array ibc_vec.
+/* prec: precision modes (double, mpfr:BITS, arb:BITS) and the mode-agnostic array ibc_vec.
  * A mode is chosen at run time; every result records it (DESIGN.md). */
 #ifndef IBCHECK_PREC_H
 #define IBCHECK_PREC_H
@@ -12,25 +12,34 @@
 /* Status codes, also the CLI's exit codes where they overlap. */
 enum { IBC_OK = 0, IBC_EREFUTED = 1, IBC_EINPUT = 2, IBC_ENUMERIC = 3, IBC_EIO = 4 };
 
-typedef enum { IBC_DOUBLE = 0, IBC_MPFR = 1 } ibc_mode;
+/* IBC_ARB: Arb balls (midpoint, radius) at BITS working precision; every
+ * value encloses the exact real-arithmetic result of the same algorithm. */
+typedef enum { IBC_DOUBLE = 0, IBC_MPFR = 1, IBC_ARB = 2 } ibc_mode;
 typedef struct { ibc_mode mode; long bits; } ibc_prec;   /* bits = 53 for double */
 
-/* Parses "double" or "mpfr:BITS" (53 <= BITS <= 65536).  On bad input returns
- * IBC_EINPUT and writes one line naming the value and the allowed range to err. */
+/* Parses "double", "mpfr:BITS" or "arb:BITS" (53 <= BITS <= 65536).  On bad
+ * input returns IBC_EINPUT and writes one line naming the value and the
+ * allowed range to err. */
 int ibc_prec_parse(ibc_prec *pr, const char *s, char *err);
-/* Writes "double" or "mpfr:BITS" into buf (at least 24 bytes) and returns buf. */
+/* IBC_OK if pr is a valid mode; else IBC_EINPUT and one line naming 'name'. */
+int ibc_prec_check(ibc_prec pr, const char *name, char *err);
+/* Writes "double", "mpfr:BITS" or "arb:BITS" into buf (at least 24 bytes). */
 const char *ibc_prec_str(ibc_prec pr, char *buf);
 ibc_prec ibc_prec_double(void);
 ibc_prec ibc_prec_mpfr(long bits);
+ibc_prec ibc_prec_arb(long bits);
 
-/* A vector of len reals in one mode: d (double) or m (MPFR at pr.bits).
- * init zeroes it; clear releases it.  Values move between modes only
- * through MPFR, rounding to nearest. */
+/* A vector of len reals in one mode: d (double), m (MPFR at pr.bits) or a
+ * (Arb balls, an arb_ptr; void here so that users need no Arb header).
+ * init zeroes it; clear releases it.  Values move between modes through
+ * MPFR, rounding to nearest; into a ball they move exactly (radius 0), and
+ * out of a ball as its midpoint. */
 typedef struct {
     ibc_prec pr;
     long len;
     double *d;
     mpfr_ptr m;
+    void *a;
 } ibc_vec;
 
 void ibc_vec_init(ibc_vec *v, long len, ibc_prec pr);
@@ -43,6 +52,10 @@ void ibc_vec_set_d(ibc_vec *v, long i, double x);
 void ibc_vec_set(ibc_vec *dst, const ibc_vec *src);
 /* 1 when every entry is finite (no NaN, no inf). */
 int ibc_vec_is_finite(const ibc_vec *v);
+/* The radius of entry i's ball (exact, rounded up into r); 0 outside arb mode. */
+void ibc_vec_get_rad(mpfr_ptr r, const ibc_vec *v, long i);
+/* Sets entry i's radius to at least r >= 0 (arb mode only; ignored otherwise). */
+void ibc_vec_set_rad(ibc_vec *v, long i, mpfr_srcptr r);
 /* Max |a_i - b_i| evaluated exactly enough in MPFR at 'bits' bits, written to r. */
 void ibc_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b);
 

@@ -145,12 +145,8 @@ static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec
     int rc = ibc_config_check(cfg, err);
     if (rc == IBC_OK)
         rc = ibc_net_check(&np, err);
-    if (rc == IBC_OK && !(pr.mode == IBC_DOUBLE
-                          || (pr.mode == IBC_MPFR && pr.bits >= IBC_BITS_MIN && pr.bits <= IBC_BITS_MAX))) {
-        snprintf(err, IBC_ERRLEN, "precision mpfr:%ld is out of range: need %d <= BITS <= %d",
-                 pr.bits, IBC_BITS_MIN, IBC_BITS_MAX);
-        rc = IBC_EINPUT;
-    }
+    if (rc == IBC_OK)
+        rc = ibc_prec_check(pr, "precision", err);
     if (rc != IBC_OK) {
         ibc_trained_clear(t);
         return rc;

@@ -120,18 +120,6 @@ void ibc_config_default(ibc_config *c)
 #define IBC_SIZE_MAX 10000000L
 #define IBC_CELLS_MAX 1000000000L
 
-static int check_prec(ibc_prec pr, const char *name, char *err)
-{
-    char buf[24];
-    if (pr.mode == IBC_DOUBLE && pr.bits == 53)
-        return IBC_OK;
-    if (pr.mode == IBC_MPFR && pr.bits >= IBC_BITS_MIN && pr.bits <= IBC_BITS_MAX)
-        return IBC_OK;
-    snprintf(err, IBC_ERRLEN, "%s = %s is out of range: need 'double' or 'mpfr:BITS' with %d <= BITS <= %d",
-             name, pr.mode == IBC_MPFR ? ibc_prec_str(pr, buf) : "(unknown mode)",
-             IBC_BITS_MIN, IBC_BITS_MAX);
-    return IBC_EINPUT;
-}
 
 /* Field names in the messages are the CLI's flag names, so the CLI can say
  * "--K1 = 10 ..." by prefixing "--". */
@@ -208,7 +196,7 @@ int ibc_config_check(const ibc_config *c, char *err)
         snprintf(err, IBC_ERRLEN, "batch = %ld is out of range: need 1 <= batch <= n = %ld", c->batch, c->n);
         return IBC_EINPUT;
     }
-    if (check_prec(c->prec, "precision", err) || check_prec(c->prec_hi, "hi-precision", err))
+    if (ibc_prec_check(c->prec, "precision", err) || ibc_prec_check(c->prec_hi, "hi-precision", err))
         return IBC_EINPUT;
     /* Refuse up front what cannot fit, with the estimate: the master data
      * (IBC_GEN_BITS), its copy in the working mode, the network's n x h

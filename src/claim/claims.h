@@ -23,6 +23,7 @@ int ibc_claim_margin(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_loss_rate(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_stable_rank(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_certified_gd(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_distance_to_ideal(const ibc_config *cfg, ibc_rows *out, char *err);
 /* Variants at full size (registry: long) */
 int ibc_claim_early_norm_long(const ibc_config *cfg, ibc_rows *out, char *err);

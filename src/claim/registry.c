@@ -39,6 +39,8 @@ const ibc_claim_def ibc_claims[] = {
      "L-escape", ibc_claim_escape_time, 0},
     {"tiny-init", "eps 1e-8..1e-1000: which precision modes still verify escape and alignment, and where a mode fails",
      "design card", ibc_claim_tiny_init, 0},
+    {"certified-gd", "GD in Arb balls encloses the exact GD iterate: a float run lies inside; the double run's certified digits; radius growth; p = 1 stops at the kink",
+     "design card", ibc_claim_certified_gd, 0},
     {"trained-generalization", "clean accuracy of trained f_1 and f_3 on 10^4 fresh samples, against F and F^(3)",
      "§7", ibc_claim_trained_generalization, 0},
     {"distance-to-ideal", "dist(f_1, F) and dist(f_3, F^(3)) by multi-start ascent on the sphere and the exact best scale; f_3 closer; amplitude and shape parts",

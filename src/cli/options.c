@@ -38,8 +38,8 @@ const cli_flag cli_shared_flags[] = {
     [S_SEED] = {"seed", 0, ARG_ULONG, "N", "seed of centers, samples, init and shuffles (default 0)",
                 "a whole number 0 <= seed <= 18446744073709551615"},
     [S_RANDOM_CENTERS] = {"random-centers", 0, ARG_NONE, NULL, "seeded random orthonormal centers instead of e_k", NULL},
-    [S_PRECISION] = {"precision", 0, ARG_STRING, "MODE", "double or mpfr:BITS, 53 <= BITS <= 65536 (default double)",
-                     "double or mpfr:BITS with 53 <= BITS <= 65536"},
+    [S_PRECISION] = {"precision", 0, ARG_STRING, "MODE", "double, mpfr:BITS or arb:BITS (balls; gd/sgd, integer p), 53 <= BITS <= 65536 (default double)",
+                     "double, mpfr:BITS or arb:BITS with 53 <= BITS <= 65536"},
     [S_QUIET] = {"quiet", 'q', ARG_NONE, NULL, "no progress line on stderr", NULL},
     [S_COUNT] = {NULL, 0, ARG_NONE, NULL, NULL, NULL},
 };

@@ -40,6 +40,7 @@ void ibc_flow_stats_init(ibc_flow_stats *s)
     mpfr_init2(s->balance_scale, 64);
     mpfr_set_zero(s->balance_drift, 1);
     mpfr_set_zero(s->balance_scale, 1);
+    s->kink_step = -1;
 }
 
 void ibc_flow_stats_clear(ibc_flow_stats *s)
@@ -122,6 +123,19 @@ static int check_opts(const ibc_net *net, const ibc_flow_opts *o, char *err)
         snprintf(err, IBC_ERRLEN, "tol = %g is out of range: need 0 <= tol < 1 (0: 2^-(BITS-8))", o->tol);
         return IBC_EINPUT;
     }
+    if (net->pr.mode == IBC_ARB && o->method != IBC_METHOD_GD && o->method != IBC_METHOD_SGD) {
+        snprintf(err, IBC_ERRLEN, "method %s in ball arithmetic (arb mode) is not supported: need gd or sgd",
+                 ibc_method_name(o->method));
+        return IBC_EINPUT;
+    }
+    if (net->pr.mode == IBC_ARB && net->pint == 0) {
+        snprintf(err, IBC_ERRLEN, "p = %g in ball arithmetic (arb mode) is not supported: need an integer p", net->par.p);
+        return IBC_EINPUT;
+    }
+    if (net->pr.mode == IBC_ARB && (o->resume || o->ckpt_every != 0)) {
+        snprintf(err, IBC_ERRLEN, "checkpoints are not supported in ball arithmetic (arb mode): use mpfr:BITS");
+        return IBC_EINPUT;
+    }
     if (o->method == IBC_METHOD_ADAPTIVE && (o->resume || o->ckpt_every != 0)) {
         snprintf(err, IBC_ERRLEN, "checkpoints are for the fixed-step methods gd, sgd and rk4: "
                  "the adaptive method cannot be checkpointed or resumed");
@@ -157,6 +171,8 @@ int ibc_flow_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flo
     int rc = check_opts(net, opt, err);
     if (rc != IBC_OK) return rc;
     int dbl = net->pr.mode == IBC_DOUBLE;
+    if (net->pr.mode == IBC_ARB)
+        return ibc_flow_descent_arb(net, theta, opt, st, err);   /* gd or sgd (check_opts) */
     if (opt->method != IBC_METHOD_ADAPTIVE)
         return dbl ? ibc_flow_descent_d(net, theta, opt, st, err) : ibc_flow_descent_mpfr(net, theta, opt, st, err);
 

@@ -1,5 +1,5 @@
 /* The trainers (THEORY §3), written once for every mode; included by
- * flow_double.c and flow_mpfr.c after a scalar layer (src/prec/scalar_*.h).
+ * flow_double.c, flow_mpfr.c and flow_arb.c after a scalar layer (src/prec/scalar_*.h).
  * Step sizes arrive as doubles, but every sub-step (H/n, extrapolation
  * weights) is formed in the working precision, so the adaptive method's
  * error can reach 2^-BITS. */
@@ -10,9 +10,11 @@
 #include <string.h>
 #include <gmp.h>
 
-/* z = y + a x, elementwise over len entries; a is a scalar of this mode. */
-static void FN(lincomb)(long len, S_PTR z, S_PTR y, S_PTR a, S_PTR x, S_PTR tmp)
+/* z = y + a x, elementwise over len entries; a is a scalar of this mode,
+ * bits the working precision (used by ball arithmetic). */
+static void FN(lincomb)(long len, S_PTR z, S_PTR y, S_PTR a, S_PTR x, S_PTR tmp, long bits)
 {
+    S_BITS_DECL(bits);
     for (long i = 0; i < len; i++) {
         S_MUL(S_AT(tmp, 0), S_AT(a, 0), S_AT(x, i));
         S_ADD(S_AT(z, i), S_AT(y, i), S_AT(tmp, 0));
@@ -129,11 +131,11 @@ void FN(ibc_flow_rk4)(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t
     for (long s = 0; s < nsteps; s++) {
         double t = t0 + dt * (double)s;
         F(ctx, t, y, &k[0]);
-        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(half), S_VEC(&k[0]), S_REF(tmp));
+        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(half), S_VEC(&k[0]), S_REF(tmp), y->pr.bits);
         F(ctx, t + dt / 2, &z, &k[1]);
-        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(half), S_VEC(&k[1]), S_REF(tmp));
+        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(half), S_VEC(&k[1]), S_REF(tmp), y->pr.bits);
         F(ctx, t + dt / 2, &z, &k[2]);
-        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(hs), S_VEC(&k[2]), S_REF(tmp));
+        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(hs), S_VEC(&k[2]), S_REF(tmp), y->pr.bits);
         F(ctx, t + dt, &z, &k[3]);
         /* y += hs/6 (k1 + 2 k2 + 2 k3 + k4) */
         for (long i = 0; i < len; i++) {
@@ -170,15 +172,15 @@ static void FN(midpoint)(const ibc_flow_field *fld, const ibc_vec *y, const ibc_
     S_DIV_SI(hs, S_AT(HS, 0), n);
     S_MUL_SI(h2, hs, 2);
     ibc_vec_set(z0, y);
-    FN(lincomb)(len, S_VEC(z1), S_VEC(y), S_REF(hs), S_VEC(f0), tmp);   /* z1 = y + hs f0 */
+    FN(lincomb)(len, S_VEC(z1), S_VEC(y), S_REF(hs), S_VEC(f0), tmp, y->pr.bits);   /* z1 = y + hs f0 */
     for (long m = 1; m < n; m++) {
         fld->F(fld->ctx, t + H * (double)m / (double)n, z1, fz);
-        FN(lincomb)(len, S_VEC(z0), S_VEC(z0), S_REF(h2), S_VEC(fz), tmp); /* z_{m+1} = z_{m-1} + 2hs F(z_m) */
+        FN(lincomb)(len, S_VEC(z0), S_VEC(z0), S_REF(h2), S_VEC(fz), tmp, y->pr.bits); /* z_{m+1} = z_{m-1} + 2hs F(z_m) */
         ibc_vec_swap(z0, z1);
     }
     fld->F(fld->ctx, t + H, z1, fz);
     /* out = (z_n + z_{n-1} + hs F(z_n)) / 2 */
-    FN(lincomb)(len, S_VEC(out), S_VEC(z0), S_REF(hs), S_VEC(fz), tmp);
+    FN(lincomb)(len, S_VEC(out), S_VEC(z0), S_REF(hs), S_VEC(fz), tmp, y->pr.bits);
     for (long i = 0; i < len; i++) {
         S_ADD(S_AT(S_VEC(out), i), S_AT(S_VEC(out), i), S_AT(S_VEC(z1), i));
         S_DIV_SI(S_AT(S_VEC(out), i), S_AT(S_VEC(out), i), 2);
@@ -577,8 +579,21 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
         } else {
             ibc_net_eval(net, theta, rows, nb, &loss, &grad, NULL);
             st->grad_evals++;
+            if (net->kinks > 0 && st->kink_step < 0) {
+                st->kink_step = s;
+                st->kink_units = net->kinks;
+                /* sigma' jumps at the kink for p < 2: no ball then encloses
+                 * the exact GD step (THEORY §8 certified-gd). */
+                if (net->pint < 2) {
+                    snprintf(err, IBC_ERRLEN, "ball arithmetic stops certifying at step %ld: %ld unit(s) <x_i, w_j> "
+                             "straddle the ReLU kink (p = %g < 2); theta is certified through step %ld",
+                             s, net->kinks, net->par.p, s);
+                    rc = IBC_ENUMERIC;
+                    break;
+                }
+            }
             if (opt->track_balance) ibc_net_balance(net, theta, NULL, &grad, opt->lr, &corr);
-            FN(lincomb)(dim, S_VEC(&next), S_VEC(theta), S_REF(meta), S_VEC(&grad), S_REF(tmp));
+            FN(lincomb)(dim, S_VEC(&next), S_VEC(theta), S_REF(meta), S_VEC(&grad), S_REF(tmp), net->pr.bits);
         }
         if (!ibc_vec_is_finite(&next)) {
             snprintf(err, IBC_ERRLEN, "NaN or inf in theta at step %ld, t = %.17g; theta kept at the last finite step", s + 1, t + opt->lr);

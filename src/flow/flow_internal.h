@@ -52,5 +52,6 @@ static inline void ibc_vec_swap(ibc_vec *a, ibc_vec *b)
     double ibc_flow_net_pair_value_##sfx(void *ctx, const ibc_vec *y, long pair);
 IBC_FLOW_DECLARE(d)
 IBC_FLOW_DECLARE(mpfr)
+IBC_FLOW_DECLARE(arb)
 #undef IBC_FLOW_DECLARE
 #endif

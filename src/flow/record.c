@@ -48,6 +48,17 @@ int ibc_recorder_observe(void *ctx, const ibc_net *cnet, const ibc_vec *theta,
         mpfr_fma(n2, x, x, n2, MPFR_RNDN);
     }
     e->theta_norm2 = mpfr_get_d(n2, MPFR_RNDN);
+    mpfr_set_zero(m, 1);
+    for (long i = 0; theta->pr.mode == IBC_ARB && i < theta->len; i++) {
+        ibc_vec_get_rad(x, theta, i);
+        if (mpfr_cmp(x, m) > 0) mpfr_set(m, x, MPFR_RNDU);
+    }
+    e->log2_rad = -INFINITY;
+    if (!mpfr_zero_p(m)) {
+        long ex;
+        double mant = mpfr_get_d_2exp(&ex, m, MPFR_RNDU);
+        e->log2_rad = log2(mant) + (double)ex;
+    }
     /* normalized margin: min_i y_i f(x_i) / ||theta||^2 (f is 2-homogeneous) */
     ibc_vec f;
     ibc_vec_init(&f, net->n, net->pr);

@@ -152,12 +152,14 @@ void ibc_net_eval(ibc_net *net, const ibc_vec *theta, const long *rows, long nb,
 {
     if (!rows) nb = net->n;
     if (net->pr.mode == IBC_DOUBLE) ibc_net_eval_d(net, theta, rows, nb, loss, grad, fout);
+    else if (net->pr.mode == IBC_ARB) ibc_net_eval_arb(net, theta, rows, nb, loss, grad, fout);
     else ibc_net_eval_mpfr(net, theta, rows, nb, loss, grad, fout);
 }
 
 void ibc_net_forward(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long m, ibc_vec *fout)
 {
     if (net->pr.mode == IBC_DOUBLE) ibc_net_forward_d(net, theta, Xq, m, fout);
+    else if (net->pr.mode == IBC_ARB) ibc_net_forward_arb(net, theta, Xq, m, fout);
     else ibc_net_forward_mpfr(net, theta, Xq, m, fout);
 }
 
@@ -165,12 +167,14 @@ void ibc_net_balance(const ibc_net *net, const ibc_vec *theta, ibc_vec *Q,
                      const ibc_vec *grad, double eta, ibc_vec *corr)
 {
     if (net->pr.mode == IBC_DOUBLE) ibc_net_balance_d(net, theta, Q, grad, eta, corr);
+    else if (net->pr.mode == IBC_ARB) ibc_net_balance_arb(net, theta, Q, grad, eta, corr);
     else ibc_net_balance_mpfr(net, theta, Q, grad, eta, corr);
 }
 
 void ibc_net_euler_residual(mpfr_ptr r, const ibc_net *net, const ibc_vec *theta, const ibc_vec *grad)
 {
     if (net->pr.mode == IBC_DOUBLE) ibc_net_euler_residual_d(r, net, theta, grad);
+    else if (net->pr.mode == IBC_ARB) ibc_net_euler_residual_arb(r, net, theta, grad);
     else ibc_net_euler_residual_mpfr(r, net, theta, grad);
 }
 

@@ -1,5 +1,5 @@
 /* The pReLU network's formulas (THEORY §2-3), written once for every mode.
- * Included by net_double.c and net_mpfr.c after a scalar layer
+ * Included by net_double.c, net_mpfr.c and net_arb.c after a scalar layer
  * (src/prec/scalar_*.h), which supplies FN(), S_* and S_GEMM.
  *
  * Units are computed as ||w|| * sigma(<x, w_hat>)^p (THEORY §2): with
@@ -15,8 +15,9 @@
 /* loss l(q) and its derivative l'(q) at one margin q (THEORY §3):
  * exp: e^-q; logistic: log(1 + e^-q), evaluated on the side where the
  * exponential cannot overflow. tmp is scratch. */
-static void FN(loss_point)(const ibc_net_params *par, S_PTR q, S_PTR l, S_PTR dl, S_PTR tmp)
+static void FN(loss_point)(const ibc_net_params *par, S_PTR q, S_PTR l, S_PTR dl, S_PTR tmp, long bits)
 {
+    S_BITS_DECL(bits);
     if (par->loss == IBC_LOSS_EXP) {
         S_NEG(S_AT(tmp, 0), S_AT(q, 0));
         S_EXP(S_AT(l, 0), S_AT(tmp, 0));
@@ -78,13 +79,15 @@ static void FN(neuron_norms)(const ibc_net *net, S_PTR W, S_PTR nrm)
 /* The units of m points Xm (m x D): on return A_ij = a_hat_ij^p,
  * P_ij = a_hat_ij^(p-1) (the derivative factor; 0 where a_hat = 0, which is
  * the Clarke convention sigma'(0) = 0 and avoids pow(0, 0) = 1 for p = 1),
- * and f_i = sum_j v_j ||w_j|| A_ij. */
-static void FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm, long m,
+ * and f_i = sum_j v_j ||w_j|| A_ij.  Returns the number of units whose
+ * <x_i, w_j> ball straddles the kink (arb mode; 0 otherwise). */
+static long FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm, long m,
                       S_PTR A, S_PTR P, S_PTR f, const unsigned char *pat)
 {
     S_BITS_DECL(net->pr.bits);
     long h = net->h;
     const double p = net->par.p;
+    long kinks = 0;
     S_DECL(t);
     S_DECL(c);
     S_INIT(t);
@@ -98,6 +101,8 @@ static void FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm,
             long ij = i * h + j;
             /* With a frozen pattern an active unit may sit slightly past its
              * kink: u^p with integer p continues the piece smoothly. */
+            if (!dead && !pat && S_KINK_HULL(S_AT(A, ij)))
+                kinks++;
             if (dead || (pat ? !pat[ij] : S_SGN(S_AT(A, ij)) <= 0)) {
                 S_SET_ZERO(S_AT(A, ij));
                 S_SET_ZERO(S_AT(P, ij));
@@ -118,6 +123,7 @@ static void FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm,
     }
     S_CLEAR(t);
     S_CLEAR(c);
+    return kinks;
 }
 
 void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long nb,
@@ -140,7 +146,7 @@ void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long
             for (long d = 0; d < D; d++) S_SET(S_AT(Xm, r * D + d), S_AT(S_VEC(&net->X), rows[r] * D + d));
     }
     FN(neuron_norms)(net, W, nrm);
-    FN(units)(net, W, v, nrm, Xm, nb, A, P, f, rows ? NULL : net->pattern);
+    net->kinks = FN(units)(net, W, v, nrm, Xm, nb, A, P, f, rows ? NULL : net->pattern);
 
     S_DECL(q);
     S_DECL(l);
@@ -156,7 +162,7 @@ void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long
         int yi = net->y[rows ? rows[r] : r];
         if (fout) S_SET(S_AT(S_VEC(fout), r), S_AT(f, r));
         S_MUL_SI(q, S_AT(f, r), yi);                        /* q_i = y_i f(x_i) */
-        FN(loss_point)(&net->par, S_REF(q), S_REF(l), S_REF(t), S_REF(tmp));
+        FN(loss_point)(&net->par, S_REF(q), S_REF(l), S_REF(t), S_REF(tmp), net->pr.bits);
         S_ADD(total, total, l);
         S_MUL_SI(S_AT(g, r), t, yi);                        /* g_i = l'(q_i) y_i */
         if (net->par.mean) S_DIV_SI(S_AT(g, r), S_AT(g, r), nb);
@@ -217,7 +223,7 @@ void FN(ibc_net_forward)(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, 
     ibc_vec_set(&Xr, Xq);
     S_PTR W = S_VEC(theta);
     FN(neuron_norms)(net, W, S_VEC(&nrm));
-    FN(units)(net, W, W + h * D, S_VEC(&nrm), S_VEC(&Xr), m, S_VEC(&A), S_VEC(&P), S_VEC(fout), NULL);
+    net->kinks = FN(units)(net, W, W + h * D, S_VEC(&nrm), S_VEC(&Xr), m, S_VEC(&A), S_VEC(&P), S_VEC(fout), NULL);
     ibc_vec_clear(&Xr);
     ibc_vec_clear(&A);
     ibc_vec_clear(&P);

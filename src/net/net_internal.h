@@ -14,5 +14,6 @@
                                       const ibc_vec *grad);
 IBC_NET_DECLARE(d)
 IBC_NET_DECLARE(mpfr)
+IBC_NET_DECLARE(arb)
 #undef IBC_NET_DECLARE
 #endif

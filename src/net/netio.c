@@ -68,31 +68,55 @@ static int add_config(cJSON *root, const ibc_config *c)
         && cJSON_AddStringToObject(o, "hi_precision", ibc_prec_str(c->prec_hi, pb));
 }
 
-/* Appends a vector (theta, a checkpoint's Q0 and corr) as exact strings. */
+/* Bits that hold any midpoint of v exactly: arithmetic rounds to v's bits,
+ * and values set from the generator have IBC_GEN_BITS. */
+static long exact_bits(const ibc_vec *v)
+{
+    return v->pr.bits + IBC_GEN_BITS;
+}
+
+/* Appends a vector (theta, a checkpoint's Q0 and corr) as exact strings; a
+ * vector of balls also gets key_rad, the radii rounded up. */
 static int add_vec(cJSON *root, const char *key, const ibc_vec *theta)
 {
+    int arb = theta->pr.mode == IBC_ARB;
+    char rkey[48];
+    snprintf(rkey, sizeof rkey, "%s_rad", key);
     cJSON *arr = cJSON_AddArrayToObject(root, key);
-    if (!arr)
+    cJSON *rad = arb ? cJSON_AddArrayToObject(root, rkey) : NULL;
+    if (!arr || (arb && !rad))
         return 0;
-    for (long i = 0; i < theta->len; i++) {
-        cJSON *s;
-        if (theta->pr.mode == IBC_DOUBLE) {
-            char buf[40];
-            snprintf(buf, sizeof buf, "%a", theta->d[i]);
-            s = cJSON_CreateString(buf);
-        } else {
-            char *str = NULL;
-            if (mpfr_asprintf(&str, "%Ra", theta->m + i) < 0)
-                return 0;
-            s = cJSON_CreateString(str);
-            mpfr_free_str(str);
-        }
-        if (!s || !cJSON_AddItemToArray(arr, s)) {
-            cJSON_Delete(s);
-            return 0;
+    mpfr_t m;
+    mpfr_init2(m, exact_bits(theta));
+    int ok = 1;
+    for (long i = 0; ok && i < theta->len; i++) {
+        for (int part = 0; ok && part < 1 + arb; part++) {
+            cJSON *s;
+            if (theta->pr.mode == IBC_DOUBLE) {
+                char buf[40];
+                snprintf(buf, sizeof buf, "%a", theta->d[i]);
+                s = cJSON_CreateString(buf);
+            } else {
+                char *str = NULL;
+                if (part == 0)
+                    ibc_vec_get_mpfr(m, theta, i);
+                else
+                    ibc_vec_get_rad(m, theta, i);
+                if (mpfr_asprintf(&str, "%Ra", theta->pr.mode == IBC_MPFR ? theta->m + i : m) < 0) {
+                    ok = 0;
+                    break;
+                }
+                s = cJSON_CreateString(str);
+                mpfr_free_str(str);
+            }
+            if (!s || !cJSON_AddItemToArray(part ? rad : arr, s)) {
+                cJSON_Delete(s);
+                ok = 0;
+            }
         }
     }
-    return 1;
+    mpfr_clear(m);
+    return ok;
 }
 
 static int add_stats(cJSON *root, const ibc_flow_stats *st)
@@ -438,7 +462,7 @@ static int read_value(const loader *L, const char *key, ibc_vec *theta, long i, 
  * where names o for messages ("" or "state."). */
 static int read_vec(const loader *L, const cJSON *o, const char *where, const char *key, long dim, ibc_vec *v)
 {
-    char name[40];
+    char name[64];
     snprintf(name, sizeof name, "%s%s", where, key);
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, key);
     if (!cJSON_IsArray(arr))
@@ -447,11 +471,32 @@ static int read_vec(const loader *L, const cJSON *o, const char *where, const ch
     if (len != dim)
         return fail(L, "%s has %ld entries: need %s = %ld", name, len, where[0] ? "h" : "dim", dim);
     mpfr_t tmp;
-    mpfr_init2(tmp, v->pr.bits);
+    mpfr_init2(tmp, v->pr.mode == IBC_ARB ? exact_bits(v) : v->pr.bits);
     long i = 0;
     int rc = IBC_OK;
     for (const cJSON *it = arr->child; it && rc == IBC_OK; it = it->next, i++)
         rc = read_value(L, name, v, i, it, tmp);
+    if (rc == IBC_OK && v->pr.mode == IBC_ARB) {
+        /* The radii: parsed into a scratch vector of the same mode, then
+         * moved in rounded up, so a ball never shrinks on reload. */
+        char rkey[48];
+        snprintf(rkey, sizeof rkey, "%s_rad", key);
+        snprintf(name, sizeof name, "%s%s", where, rkey);
+        arr = cJSON_GetObjectItemCaseSensitive(o, rkey);
+        if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != dim)
+            rc = fail(L, "key '%s' is missing or not an array of %ld radii (arb mode)", name, dim);
+        ibc_vec r;
+        ibc_vec_init(&r, dim, v->pr);
+        i = 0;
+        for (const cJSON *it = rc ? NULL : arr->child; it && rc == IBC_OK; it = it->next, i++) {
+            rc = read_value(L, name, &r, i, it, tmp);
+            if (rc == IBC_OK && mpfr_sgn(tmp) < 0)
+                rc = fail(L, "%s[%ld] is negative: need a radius >= 0", name, i);
+            if (rc == IBC_OK)
+                ibc_vec_set_rad(v, i, tmp);
+        }
+        ibc_vec_clear(&r);
+    }
     mpfr_clear(tmp);
     return rc;
 }

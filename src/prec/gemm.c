@@ -105,3 +105,30 @@ void ibc_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_s
     arb_mat_clear(b);
     arb_mat_clear(c);
 }
+
+/* Moves op(S) (rows x cols) into T's entries (swap) or back: no ball is copied. */
+static void swap_op(arb_mat_t T, int trans, long rows, long cols, arb_ptr S)
+{
+    for (long i = 0; i < rows; i++)
+        for (long j = 0; j < cols; j++)
+            arb_swap(arb_mat_entry(T, i, j), trans ? S + j * rows + i : S + i * cols + j);
+}
+
+void ibc_gemm_arb(int ta, int tb, long M, long N, long K, const void *A, const void *B, void *C, long bits)
+{
+    arb_mat_t a, b, c;
+    arb_mat_init(a, M, K);
+    arb_mat_init(b, K, N);
+    arb_mat_init(c, M, N);
+    /* A and B are logically const: their balls are lent to a and b and
+     * returned unchanged. */
+    swap_op(a, ta, M, K, (arb_ptr)A);
+    swap_op(b, tb, K, N, (arb_ptr)B);
+    arb_mat_mul(c, a, b, bits);
+    swap_op(a, ta, M, K, (arb_ptr)A);
+    swap_op(b, tb, K, N, (arb_ptr)B);
+    swap_op(c, 0, M, N, (arb_ptr)C);
+    arb_mat_clear(a);
+    arb_mat_clear(b);
+    arb_mat_clear(c);
+}

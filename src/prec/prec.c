@@ -8,9 +8,13 @@
 #include <cblas.h>
 #include "ibcheck/prec.h"
 #include "prec/gemm.h"
+#include "prec/ibc_arb.h"
 
 ibc_prec ibc_prec_double(void) { return (ibc_prec){IBC_DOUBLE, 53}; }
 ibc_prec ibc_prec_mpfr(long bits) { return (ibc_prec){IBC_MPFR, bits}; }
+ibc_prec ibc_prec_arb(long bits) { return (ibc_prec){IBC_ARB, bits}; }
+
+#define MODES_RANGE "'double', 'mpfr:BITS' or 'arb:BITS' with %d <= BITS <= %d"
 
 int ibc_prec_parse(ibc_prec *pr, const char *s, char *err)
 {
@@ -18,20 +22,35 @@ int ibc_prec_parse(ibc_prec *pr, const char *s, char *err)
         *pr = ibc_prec_double();
         return IBC_OK;
     }
-    if (s && strncmp(s, "mpfr:", 5) == 0) {
+    int arb = s && strncmp(s, "arb:", 4) == 0;
+    if (arb || (s && strncmp(s, "mpfr:", 5) == 0)) {
+        const char *b = s + (arb ? 4 : 5);
         char *end;
         errno = 0;
-        long bits = strtol(s + 5, &end, 10);
-        if (errno == 0 && end != s + 5 && *end == '\0' && bits >= IBC_BITS_MIN && bits <= IBC_BITS_MAX) {
-            *pr = ibc_prec_mpfr(bits);
+        long bits = strtol(b, &end, 10);
+        if (errno == 0 && end != b && *end == '\0' && bits >= IBC_BITS_MIN && bits <= IBC_BITS_MAX) {
+            *pr = arb ? ibc_prec_arb(bits) : ibc_prec_mpfr(bits);
             return IBC_OK;
         }
-        snprintf(err, IBC_ERRLEN, "precision '%s' has BITS out of range: need mpfr:BITS with %d <= BITS <= %d",
-                 s, IBC_BITS_MIN, IBC_BITS_MAX);
+        snprintf(err, IBC_ERRLEN, "precision '%s' has BITS out of range: need %s:BITS with %d <= BITS <= %d",
+                 s, arb ? "arb" : "mpfr", IBC_BITS_MIN, IBC_BITS_MAX);
         return IBC_EINPUT;
     }
-    snprintf(err, IBC_ERRLEN, "precision '%s' is not a mode: need 'double' or 'mpfr:BITS' with %d <= BITS <= %d",
+    snprintf(err, IBC_ERRLEN, "precision '%s' is not a mode: need " MODES_RANGE,
              s ? s : "", IBC_BITS_MIN, IBC_BITS_MAX);
+    return IBC_EINPUT;
+}
+
+int ibc_prec_check(ibc_prec pr, const char *name, char *err)
+{
+    char buf[24];
+    if (pr.mode == IBC_DOUBLE && pr.bits == 53)
+        return IBC_OK;
+    if ((pr.mode == IBC_MPFR || pr.mode == IBC_ARB) && pr.bits >= IBC_BITS_MIN && pr.bits <= IBC_BITS_MAX)
+        return IBC_OK;
+    snprintf(err, IBC_ERRLEN, "%s = %s is out of range: need " MODES_RANGE, name,
+             pr.mode == IBC_MPFR || pr.mode == IBC_ARB ? ibc_prec_str(pr, buf) : "(unknown mode)",
+             IBC_BITS_MIN, IBC_BITS_MAX);
     return IBC_EINPUT;
 }
 
@@ -40,7 +59,7 @@ const char *ibc_prec_str(ibc_prec pr, char *buf)
     if (pr.mode == IBC_DOUBLE)
         snprintf(buf, 24, "double");
     else
-        snprintf(buf, 24, "mpfr:%ld", pr.bits);
+        snprintf(buf, 24, "%s:%ld", pr.mode == IBC_ARB ? "arb" : "mpfr", pr.bits);
     return buf;
 }
 
@@ -50,9 +69,14 @@ void ibc_vec_init(ibc_vec *v, long len, ibc_prec pr)
     v->len = len;
     v->d = NULL;
     v->m = NULL;
+    v->a = NULL;
     if (pr.mode == IBC_DOUBLE) {
         v->d = calloc(len > 0 ? (size_t)len : 1, sizeof(double));
         if (!v->d) abort();
+        return;
+    }
+    if (pr.mode == IBC_ARB) {
+        v->a = _arb_vec_init(len > 0 ? len : 1);   /* zero balls; aborts on no memory */
         return;
     }
     v->m = malloc((len > 0 ? (size_t)len : 1) * sizeof(__mpfr_struct));
@@ -67,15 +91,22 @@ void ibc_vec_clear(ibc_vec *v)
 {
     if (v->m)
         for (long i = 0; i < v->len; i++) mpfr_clear(v->m + i);
+    if (v->a)
+        _arb_vec_clear(v->a, v->len > 0 ? v->len : 1);
     free(v->m);
     free(v->d);
     v->m = NULL;
     v->d = NULL;
+    v->a = NULL;
     v->len = 0;
 }
 
+static arb_ptr ball(const ibc_vec *v, long i) { return (arb_ptr)v->a + i; }
+
 double ibc_vec_get_d(const ibc_vec *v, long i)
 {
+    if (v->pr.mode == IBC_ARB)
+        return arf_get_d(arb_midref(ball(v, i)), ARF_RND_NEAR);
     return v->pr.mode == IBC_DOUBLE ? v->d[i] : mpfr_get_d(v->m + i, MPFR_RNDN);
 }
 
@@ -83,14 +114,45 @@ void ibc_vec_get_mpfr(mpfr_ptr r, const ibc_vec *v, long i)
 {
     if (v->pr.mode == IBC_DOUBLE)
         mpfr_set_d(r, v->d[i], MPFR_RNDN);
+    else if (v->pr.mode == IBC_ARB)
+        arf_get_mpfr(r, arb_midref(ball(v, i)), MPFR_RNDN);
     else
         mpfr_set(r, v->m + i, MPFR_RNDN);
+}
+
+void ibc_vec_get_rad(mpfr_ptr r, const ibc_vec *v, long i)
+{
+    if (v->pr.mode != IBC_ARB) {
+        mpfr_set_zero(r, 1);
+        return;
+    }
+    arf_t t;
+    arf_init(t);
+    arf_set_mag(t, arb_radref(ball(v, i)));
+    arf_get_mpfr(r, t, MPFR_RNDU);
+    arf_clear(t);
+}
+
+void ibc_vec_set_rad(ibc_vec *v, long i, mpfr_srcptr r)
+{
+    if (v->pr.mode != IBC_ARB)
+        return;
+    arf_t t;
+    arf_init(t);
+    arf_set_mpfr(t, r);
+    arf_get_mag(arb_radref(ball(v, i)), t);   /* rounds up */
+    arf_clear(t);
 }
 
 void ibc_vec_set_mpfr(ibc_vec *v, long i, mpfr_srcptr x)
 {
     if (v->pr.mode == IBC_DOUBLE)
         v->d[i] = mpfr_get_d(x, MPFR_RNDN);
+    else if (v->pr.mode == IBC_ARB)
+    {
+        arf_set_mpfr(arb_midref(ball(v, i)), x);   /* exact: radius 0 */
+        mag_zero(arb_radref(ball(v, i)));
+    }
     else
         mpfr_set(v->m + i, x, MPFR_RNDN);
 }
@@ -99,6 +161,8 @@ void ibc_vec_set_d(ibc_vec *v, long i, double x)
 {
     if (v->pr.mode == IBC_DOUBLE)
         v->d[i] = x;
+    else if (v->pr.mode == IBC_ARB)
+        arb_set_d(ball(v, i), x);
     else
         mpfr_set_d(v->m + i, x, MPFR_RNDN);
 }
@@ -109,16 +173,28 @@ void ibc_vec_set(ibc_vec *dst, const ibc_vec *src)
         memcpy(dst->d, src->d, (size_t)src->len * sizeof(double));
         return;
     }
+    if (dst->pr.mode == IBC_ARB && src->pr.mode == IBC_ARB) {
+        _arb_vec_set(dst->a, src->a, src->len);   /* balls stay balls */
+        return;
+    }
     for (long i = 0; i < src->len; i++) {
         if (src->pr.mode == IBC_DOUBLE)
             ibc_vec_set_d(dst, i, src->d[i]);
-        else
+        else if (src->pr.mode == IBC_ARB) {
+            mpfr_t m;
+            mpfr_init2(m, src->pr.bits + 64);
+            ibc_vec_get_mpfr(m, src, i);
+            ibc_vec_set_mpfr(dst, i, m);
+            mpfr_clear(m);
+        } else
             ibc_vec_set_mpfr(dst, i, src->m + i);
     }
 }
 
 int ibc_vec_is_finite(const ibc_vec *v)
 {
+    if (v->pr.mode == IBC_ARB)
+        return _arb_vec_is_finite(v->a, v->len);
     for (long i = 0; i < v->len; i++) {
         if (v->pr.mode == IBC_DOUBLE ? !isfinite(v->d[i]) : !mpfr_number_p(v->m + i))
             return 0;
@@ -161,7 +237,11 @@ double ibc_prec_elem_bytes(ibc_prec pr)
 {
     if (pr.mode == IBC_DOUBLE)
         return 8.0;
-    return (double)sizeof(__mpfr_struct) + 8.0 * (double)((pr.bits + 63) / 64);
+    /* A ball: its struct plus the midpoint's limbs (allocated past 2 limbs). */
+    double limbs = 8.0 * (double)((pr.bits + 63) / 64);
+    if (pr.mode == IBC_ARB)
+        return (double)sizeof(arb_struct) + limbs;
+    return (double)sizeof(__mpfr_struct) + limbs;
 }
 
 double ibc_mem_available(void)

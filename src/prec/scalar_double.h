@@ -60,3 +60,4 @@ static inline double ibc_powi_d(double a, unsigned long k)
 }
 #define S_REF(x) (&(x))               /* local scalar -> S_PTR of length 1 */
 #define S_MUL_2SI(r, a, e) ((r) = ldexp((a), (int)(e)))
+#define S_KINK_HULL(x) 0             /* a point value is on one side of the kink */

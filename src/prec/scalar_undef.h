@@ -40,3 +40,4 @@
 #undef S_SWAP
 #undef S_REF
 #undef S_MUL_2SI
+#undef S_KINK_HULL
