@@ -59,6 +59,10 @@ expect_bad("unexpected argument to train" train extra -o "${OUT}")
 expect_bad("train without -o" train --steps 1)
 expect_bad("unknown claim" check no-such-claim -o "${OUT}")
 expect_bad("unknown format" check --format xml -o "${OUT}")
+# A claim is named so that a missed refusal costs seconds, not the catalogue.
+expect_bad("jobs = 0" check extremal-vectors --jobs 0 -o "${OUT}")
+expect_bad("jobs = 65" check extremal-vectors --jobs 65 -o "${OUT}")
+expect_bad("jobs not a number" check extremal-vectors --jobs x -o "${OUT}")
 expect_bad("output in a missing directory" check -o "${WORKDIR}/no/such/dir/out.md")
 expect_bad("output is a directory" train --steps 1 -o "${WORKDIR}")
 file(REMOVE_RECURSE "${WORKDIR}/no")
@@ -99,6 +103,8 @@ expect_message("K1 message" "^ibcheck: --K1 = 10 is out of range: need 1 <= K1 <
 expect_message("alpha message" "--alpha = nan .*finite alpha >= 0" train --alpha nan -o "${OUT}")
 expect_message("claim message" "no-such-claim.*balance" check no-such-claim)
 expect_message("format message" "xml.*md, csv, tex, json" check --format xml)
+expect_message("jobs message" "^ibcheck: --jobs = 65 is out of range: need an integer 1 <= N <= 64\n$"
+               check extremal-vectors --jobs 65)
 
 # ---- saved network files ----
 # A real file first (and the happy path of train), then damaged copies.

@@ -1,11 +1,18 @@
-/* cli: `ibcheck check [CLAIM...]`, the claim catalogue as one table. */
+/* cli: `ibcheck check [CLAIM...]`, the claim catalogue as one table.
+ * With --jobs N > 1 the claims run in N forked worker processes; the parent
+ * assembles their rows in registry order, so the table is the --jobs 1 table. */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 #include "cli/cli.h"
 
-enum { C_FORMAT, C_OUTPUT, C_HI, C_LIST, C_ALL };
+enum { C_FORMAT, C_OUTPUT, C_HI, C_LIST, C_ALL, C_JOBS };
 static const cli_flag check_flags[] = {
     [C_FORMAT] = {"format", 0, ARG_STRING, "md|csv|tex|json",
                   "table format (default md, or taken from -o FILE's extension)", "md, csv, tex or json"},
@@ -15,6 +22,8 @@ static const cli_flag check_flags[] = {
               "double or mpfr:BITS with 53 <= BITS <= 65536"},
     [C_LIST] = {"list", 0, ARG_NONE, NULL, "list the claims and exit", NULL},
     [C_ALL] = {"all", 0, ARG_NONE, NULL, "also run the long claims", NULL},
+    [C_JOBS] = {"jobs", 'j', ARG_LONG, "N", "run the claims in N worker processes (default: the CPUs, at most 8)",
+                "an integer 1 <= N <= 64"},
     {NULL, 0, ARG_NONE, NULL, NULL, NULL},
 };
 
@@ -67,6 +76,251 @@ static int write_table(FILE *out, void *ctx)
     return ibc_report_rows(out, t->rows, t->fmt);
 }
 
+
+/* Runs claim i into rows; on a terminal, one completion line on success.
+ * The error line is the caller's: with workers it comes from the parent, in
+ * registry order. */
+static int run_claim(const ibc_config *cfg, long i, ibc_rows *rows, int tty, char *err)
+{
+    const ibc_claim_def *d = &ibc_claims[i];
+    long before = rows->n;
+    double t0 = now_seconds();
+    err[0] = '\0';
+    int rc = d->run(cfg, rows, err);
+    if (rc == IBC_OK && tty) {
+        long k = rows->n - before;
+        /* One fprintf: lines from concurrent workers do not interleave. */
+        fprintf(stderr, "ibcheck: %s: %ld %s in %.2f s\n", d->id, k, k == 1 ? "row" : "rows", now_seconds() - t0);
+    }
+    return rc;
+}
+
+static void claim_error(long i, const char *err)
+{
+    fprintf(stderr, "ibcheck: %s: %s\n", ibc_claims[i].id, err[0] ? err : "failed");
+}
+
+#define MAX_JOBS 64
+
+/* Shared by the parent and its workers (an anonymous MAP_SHARED mapping). */
+typedef struct {
+    long next;                 /* the next entry of the work list to hand out */
+    long running[MAX_JOBS];    /* per worker: claim index + 1 while it runs, else 0 */
+} job_board;
+
+/* A worker's results file: for each claim it ran, this header and then
+ * nrows raw ibc_row structs (plain char arrays and an enum). */
+typedef struct {
+    long claim;
+    int rc;
+    long nrows;
+    char err[IBC_ERRLEN];
+} job_record;
+
+/* The worker's life: take claims in list order until none is left, each with
+ * fresh rows, and append its record to out.  Never returns. */
+static void worker_main(const ibc_config *cfg, const long *todo, long ntodo, job_board *board, int w,
+                        FILE *out, int tty)
+{
+    ibc_config wcfg = *cfg;
+    wcfg.verbose = 0;   /* training progress lines ('\r') from several workers would interleave */
+    int ok = 1;
+    for (;;) {
+        long k = __atomic_fetch_add(&board->next, 1, __ATOMIC_RELAXED);
+        if (k >= ntodo)
+            break;
+        __atomic_store_n(&board->running[w], todo[k] + 1, __ATOMIC_RELAXED);
+        ibc_rows rows;
+        ibc_rows_init(&rows);
+        job_record rec;
+        memset(&rec, 0, sizeof rec);
+        rec.claim = todo[k];
+        rec.rc = run_claim(&wcfg, todo[k], &rows, tty, rec.err);
+        rec.nrows = rows.n;
+        ok = fwrite(&rec, sizeof rec, 1, out) == 1 &&
+             (rows.n == 0 || fwrite(rows.row, sizeof *rows.row, (size_t)rows.n, out) == (size_t)rows.n) &&
+             fflush(out) == 0;
+        ibc_rows_clear(&rows);
+        if (!ok)
+            break;   /* exit with the claim still marked as running: the parent names it */
+        __atomic_store_n(&board->running[w], 0, __ATOMIC_RELAXED);
+    }
+    ibc_claim_cache_clear();
+    /* _exit: the parent's atexit handlers and stdio buffers are the parent's. */
+    _exit(ok ? 0 : IBC_EIO);
+}
+
+/* Appends a copy of r to dst through the one row constructor, its strings
+ * terminated first (r may come from a file).  0, or -1 out of memory. */
+static int append_row(ibc_rows *dst, ibc_row r)
+{
+    r.claim[sizeof r.claim - 1] = r.what[sizeof r.what - 1] = r.params[sizeof r.params - 1] = '\0';
+    r.precision[sizeof r.precision - 1] = r.measured[sizeof r.measured - 1] = '\0';
+    r.bound[sizeof r.bound - 1] = r.margin[sizeof r.margin - 1] = r.source[sizeof r.source - 1] = '\0';
+    return ibc_rows_add(dst, r.claim, r.what, r.precision, r.measured, r.bound, r.margin, r.verdict, r.source,
+                        "%s", r.params) ? 0 : -1;
+}
+
+/* Reads one worker's results file into res/rc/errs (indexed by claim);
+ * got[i] marks the claims read.  0, or -1 on a short or inconsistent file. */
+static int read_results(FILE *f, long nclaims, ibc_rows *res, int *rc, char (*errs)[IBC_ERRLEN], char *got)
+{
+    if (fseek(f, 0, SEEK_SET) != 0)
+        return -1;
+    job_record rec;
+    while (fread(&rec, sizeof rec, 1, f) == 1) {
+        if (rec.claim < 0 || rec.claim >= nclaims || got[rec.claim] || rec.nrows < 0)
+            return -1;
+        got[rec.claim] = 1;
+        rc[rec.claim] = rec.rc;
+        rec.err[IBC_ERRLEN - 1] = '\0';
+        memcpy(errs[rec.claim], rec.err, IBC_ERRLEN);
+        for (long j = 0; j < rec.nrows; j++) {
+            ibc_row r;
+            if (fread(&r, sizeof r, 1, f) != 1 || append_row(&res[rec.claim], r) != 0)
+                return -1;
+        }
+    }
+    return ferror(f) ? -1 : 0;
+}
+
+/* Runs the chosen claims in the parent (jobs == 1), or in jobs forked
+ * workers, and appends their rows to rows in registry order.  Returns the
+ * first failing claim's status (its line printed), or IBC_OK; -1 when a
+ * worker died or its results cannot be read (one line printed, rows then
+ * incomplete). */
+static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, int jobs, int tty, ibc_rows *rows)
+{
+    char err[IBC_ERRLEN];
+    int status = IBC_OK;
+    long ntodo = 0;
+    long *todo = malloc((size_t)nclaims * sizeof *todo);
+    FILE *out[MAX_JOBS] = {NULL};
+    job_board *board = MAP_FAILED;
+    if (todo)
+        for (long i = 0; i < nclaims; i++)
+            if (chosen[i])
+                todo[ntodo++] = i;
+    /* Without the work list, the board or a results file, the claims run
+     * here: the same table, only slower. */
+    if (todo && jobs > 1) {
+        board = mmap(NULL, sizeof *board, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        for (int w = 0; board != MAP_FAILED && w < jobs; w++)
+            if (!(out[w] = tmpfile()))
+                jobs = w;
+    }
+    if (!todo || board == MAP_FAILED || jobs <= 1) {
+        for (long i = 0; i < nclaims; i++) {
+            if (!chosen[i])
+                continue;
+            int rc = run_claim(cfg, i, rows, tty, err);
+            if (rc != IBC_OK) {
+                claim_error(i, err);
+                if (status == IBC_OK)
+                    status = rc;
+            }
+        }
+        goto done;
+    }
+
+    memset(board, 0, sizeof *board);
+    pid_t pid[MAX_JOBS];
+    int started = 0;
+    fflush(NULL);   /* else each child would hold, and could flush, a copy of pending output */
+    for (; started < jobs; started++) {
+        pid[started] = fork();
+        if (pid[started] < 0)
+            break;   /* the workers already started take every claim */
+        if (pid[started] == 0)
+            worker_main(cfg, todo, ntodo, board, started, out[started], tty);
+    }
+    if (started == 0) {
+        fprintf(stderr, "ibcheck: check: cannot start a worker process: try --jobs 1\n");
+        status = -1;
+        goto done;
+    }
+    /* Reap the workers as they end.  The first one that fails is reported and
+     * the others are stopped: the catalogue cannot be whole any more. */
+    int died = 0;
+    for (int left = started; left > 0;) {
+        int ws;
+        pid_t p = waitpid(-1, &ws, 0);
+        if (p < 0) {
+            if (errno == EINTR)
+                continue;
+            break;   /* ECHILD: none left */
+        }
+        int w = 0;
+        while (w < started && pid[w] != p)
+            w++;
+        if (w == started)
+            continue;   /* not a worker */
+        pid[w] = 0;
+        left--;
+        if ((WIFEXITED(ws) && WEXITSTATUS(ws) == 0) || died)
+            continue;
+        long c = __atomic_load_n(&board->running[w], __ATOMIC_RELAXED) - 1;
+        char how[32];
+        if (WIFSIGNALED(ws))
+            snprintf(how, sizeof how, "signal %d", WTERMSIG(ws));
+        else
+            snprintf(how, sizeof how, "exit status %d", WEXITSTATUS(ws));
+        fprintf(stderr, "ibcheck: check: worker %d died (%s) %s%s\n", w + 1, how,
+                c >= 0 ? "while running " : "between claims", c >= 0 ? ibc_claims[c].id : "");
+        died = 1;
+        for (int o = 0; o < started; o++)
+            if (pid[o] > 0)
+                kill(pid[o], SIGKILL);
+    }
+    if (died) {
+        status = -1;
+        goto done;
+    }
+
+    /* Every worker finished: read the results back and assemble them in registry order. */
+    ibc_rows *res = calloc((size_t)nclaims, sizeof *res);
+    int *rcs = calloc((size_t)nclaims, sizeof *rcs);
+    char (*errs)[IBC_ERRLEN] = calloc((size_t)nclaims, sizeof *errs);
+    char *got = calloc((size_t)nclaims, 1);
+    int bad = !res || !rcs || !errs || !got;
+    for (int w = 0; !bad && w < started; w++)
+        bad = read_results(out[w], nclaims, res, rcs, errs, got) != 0;
+    for (long i = 0; !bad && i < nclaims; i++) {
+        if (!chosen[i])
+            continue;
+        if (!got[i]) {
+            bad = 1;
+            break;
+        }
+        for (long j = 0; !bad && j < res[i].n; j++)
+            bad = append_row(rows, res[i].row[j]) != 0;
+        if (rcs[i] != IBC_OK) {
+            claim_error(i, errs[i]);
+            if (status == IBC_OK)
+                status = rcs[i];
+        }
+    }
+    if (bad) {
+        fprintf(stderr, "ibcheck: check: cannot read the workers' results back\n");
+        status = -1;
+    }
+    for (long i = 0; res && i < nclaims; i++)
+        ibc_rows_clear(&res[i]);
+    free(res);
+    free(rcs);
+    free(errs);
+    free(got);
+
+done:
+    for (int w = 0; w < MAX_JOBS; w++)
+        if (out[w])
+            fclose(out[w]);
+    if (board != MAP_FAILED)
+        munmap(board, sizeof *board);
+    free(todo);
+    return status;
+}
+
 int cli_cmd_check(int argc, char **argv)
 {
     ibc_config cfg;
@@ -74,6 +328,7 @@ int cli_cmd_check(int argc, char **argv)
     cfg.verbose = 1;
     ibc_format fmt = IBC_FMT_MD;
     int fmt_given = 0, list = 0, all = 0;
+    long jobs = 0;   /* 0: the default, set once the claims are known */
     const char *out_path = NULL;
     char err[IBC_ERRLEN];
 
@@ -106,6 +361,12 @@ int cli_cmd_check(int argc, char **argv)
             list = 1;
         } else if (p.own_i == C_ALL) {
             all = 1;
+        } else if (p.own_i == C_JOBS) {
+            jobs = p.v.l;
+            if (jobs < 1 || jobs > MAX_JOBS) {
+                fprintf(stderr, "ibcheck: --jobs = %s is out of range: need %s\n", val, check_flags[C_JOBS].need);
+                r = -1;
+            }
         }
         if (r < 0)
             break;
@@ -146,30 +407,30 @@ int cli_cmd_check(int argc, char **argv)
     if (out_path && !fmt_given)
         fmt = format_from_path(out_path);
 
+    /* The default uses every CPU, up to 8; never more workers than claims. */
+    long nchosen = 0;
+    for (long i = 0; i < nclaims; i++)
+        nchosen += chosen[i];
+    if (jobs == 0) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        jobs = cpus < 1 ? 1 : cpus > 8 ? 8 : cpus;
+    }
+    if (jobs > nchosen)
+        jobs = nchosen > 0 ? nchosen : 1;
+
+    /* Before any fork: it only fixes thread counts, no thread is left running. */
     ibc_prec_blas_setup();
     int tty = cli_stderr_tty() && cfg.verbose;
-    int status = IBC_OK;
     ibc_rows rows;
     ibc_rows_init(&rows);
-    for (long i = 0; i < nclaims; i++) {
-        if (!chosen[i])
-            continue;
-        const ibc_claim_def *d = &ibc_claims[i];
-        long before = rows.n;
-        double t0 = now_seconds();
-        err[0] = '\0';
-        int rc = d->run(&cfg, &rows, err);
-        if (rc != IBC_OK) {
-            fprintf(stderr, "ibcheck: %s: %s\n", d->id, err[0] ? err : "failed");
-            if (status == IBC_OK)
-                status = rc;
-        } else if (tty) {
-            long k = rows.n - before;
-            fprintf(stderr, "ibcheck: %s: %ld %s in %.2f s\n", d->id, k, k == 1 ? "row" : "rows", now_seconds() - t0);
-        }
-    }
+    int status = run_claims(&cfg, chosen, nclaims, (int)jobs, tty, &rows);
     free(chosen);
     ibc_claim_cache_clear();
+    if (status < 0) {
+        /* A worker died: no table at all, and a status that is neither a verdict nor bad input. */
+        ibc_rows_clear(&rows);
+        return IBC_ENUMERIC;
+    }
 
     /* A file must hold a whole catalogue: after a claim error, none is written. */
     if (out_path && status == IBC_OK) {
