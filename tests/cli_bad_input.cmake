@@ -184,6 +184,22 @@ expect_bad("attack: --restarts negative" attack --ideal Fp --center 0 --restarts
 expect_bad("attack: malformed net file" attack "${WORKDIR}/malformed.json" --center 0 -o "${OUT}")
 expect_message("radius --x message" "--x has 2 values: need D = 3 finite numbers" radius --ideal F --D 3 --K 2 --K1 1 --x 1,0 --y 1)
 
+# ---- compare (precision modes) ----
+expect_bad("compare: one mode" compare --precisions double -o "${OUT}")
+expect_bad("compare: duplicate mode" compare --precisions mpfr:113,mpfr:113 -o "${OUT}")
+expect_bad("compare: unknown mode" compare --precisions double,quad -o "${OUT}")
+expect_bad("compare: bits out of range" compare --precisions double,mpfr:52 -o "${OUT}")
+expect_bad("compare: empty item" compare --precisions double, -o "${OUT}")
+expect_bad("compare: more than 8 modes" compare
+           --precisions double,mpfr:53,mpfr:60,mpfr:70,mpfr:80,mpfr:90,mpfr:100,mpfr:110,mpfr:120 -o "${OUT}")
+expect_bad("compare: --precision instead of --precisions" compare --precision mpfr:113 -o "${OUT}")
+expect_bad("compare: p < 1" compare --p 0.5 -o "${OUT}")
+expect_bad("compare: bad model value" compare --K1 10 -o "${OUT}")
+expect_bad("compare: unknown format" compare --format xml -o "${OUT}")
+expect_bad("compare: unexpected argument" compare extra -o "${OUT}")
+expect_bad("compare: unwritable output" compare -o "${WORKDIR}/no/such/dir/c.md")
+expect_message("compare duplicate message" "mpfr:113 twice: need 2 to 8 distinct modes" compare --precisions mpfr:113,mpfr:113)
+
 # ---- reproduce (the authors' YAML config) ----
 set(ODIR "${WORKDIR}/repro_out")
 function(expect_bad_repro label)

@@ -25,11 +25,14 @@ int ibc_claim_stable_rank(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_certified_gd(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_distance_to_ideal(const ibc_config *cfg, ibc_rows *out, char *err);
+/* Precision modes compared (design card) */
+int ibc_claim_precision_ladder(const ibc_config *cfg, ibc_rows *out, char *err);
 /* Variants at full size (registry: long) */
 int ibc_claim_early_norm_long(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_direction_approx_long(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_escape_time_long(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_distance_to_ideal_long(const ibc_config *cfg, ibc_rows *out, char *err);
+int ibc_claim_precision_ladder_long(const ibc_config *cfg, ibc_rows *out, char *err);
 
 /* Robustness (THEORY §4, §7) */
 int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err);

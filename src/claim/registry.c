@@ -39,6 +39,8 @@ const ibc_claim_def ibc_claims[] = {
      "L-escape", ibc_claim_escape_time, 0},
     {"tiny-init", "eps 1e-8..1e-1000: which precision modes still verify escape and alignment, and where a mode fails",
      "design card", ibc_claim_tiny_init, 0},
+    {"precision-ladder", "one training run in double, mpfr:53, mpfr:113, mpfr:256 (reduced n, h): agreement digits, rounding-decided neuron fates; double vs mpfr:53 ulps per step",
+     "design card", ibc_claim_precision_ladder, 0},
     {"certified-gd", "GD in Arb balls encloses the exact GD iterate: a float run lies inside; the double run's certified digits; radius growth; p = 1 stops at the kink",
      "design card", ibc_claim_certified_gd, 0},
     {"trained-generalization", "clean accuracy of trained f_1 and f_3 on 10^4 fresh samples, against F and F^(3)",
@@ -59,6 +61,8 @@ const ibc_claim_def ibc_claims[] = {
      "L-escape", ibc_claim_escape_time_long, 1},
     {"distance-to-ideal-long", "distance-to-ideal swept over alpha in {0.05, 0.1, 0.2, 0.3}, and at 4x the samples",
      "§7", ibc_claim_distance_to_ideal_long, 1},
+    {"precision-ladder-long", "precision-ladder at the full defaults n = 500, h = 100, 20000 steps",
+     "design card", ibc_claim_precision_ladder_long, 1},
     {NULL, NULL, NULL, NULL, 0},
 };
 

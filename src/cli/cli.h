@@ -70,5 +70,6 @@ int cli_cmd_info(int argc, char **argv);
 int cli_cmd_radius(int argc, char **argv);
 int cli_cmd_attack(int argc, char **argv);
 int cli_cmd_reproduce(int argc, char **argv);
+int cli_cmd_compare(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const command commands[] = {
     {"train", cli_cmd_train, "train one network and save it (JSON, exact values)"},
     {"radius", cli_cmd_radius, "bracket the l2 robustness radius of a saved network at one point"},
     {"attack", cli_cmd_attack, "attack a saved network at one point; the flip is verified"},
+    {"compare", cli_cmd_compare, "train one network in several precision modes and compare them"},
     {"reproduce", cli_cmd_reproduce, "run the authors' experiment (MV24 §5.1) from their YAML config, with figures"},
     {"info", cli_cmd_info, "validate a saved network and print what it holds"},
     {NULL, NULL, NULL},
@@ -47,7 +48,7 @@ static int unknown_command(const char *what, const char *name)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fputs("ibcheck: no command given: need one of check, train, radius, attack, reproduce, info (see 'ibcheck --help')\n", stderr);
+        fputs("ibcheck: no command given: need one of check, train, radius, attack, compare, reproduce, info (see 'ibcheck --help')\n", stderr);
         return CLI_USAGE;
     }
     const char *cmd = argv[1];

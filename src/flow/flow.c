@@ -132,10 +132,6 @@ static int check_opts(const ibc_net *net, const ibc_flow_opts *o, char *err)
         snprintf(err, IBC_ERRLEN, "p = %g in ball arithmetic (arb mode) is not supported: need an integer p", net->par.p);
         return IBC_EINPUT;
     }
-    if (net->pr.mode == IBC_ARB && (o->resume || o->ckpt_every != 0)) {
-        snprintf(err, IBC_ERRLEN, "checkpoints are not supported in ball arithmetic (arb mode): use mpfr:BITS");
-        return IBC_EINPUT;
-    }
     if (o->method == IBC_METHOD_ADAPTIVE && (o->resume || o->ckpt_every != 0)) {
         snprintf(err, IBC_ERRLEN, "checkpoints are for the fixed-step methods gd, sgd and rk4: "
                  "the adaptive method cannot be checkpointed or resumed");
