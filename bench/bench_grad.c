@@ -507,20 +507,6 @@ static void item_arb(results *R, int reps)
     grad_clear(&b);
 }
 
-/* Least-squares slope of log t against log x. */
-static double loglog_slope(const double *x, const double *t, int m)
-{
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (int i = 0; i < m; i++) {
-        double lx = log(x[i]), ly = log(t[i]);
-        sx += lx;
-        sy += ly;
-        sxx += lx * lx;
-        sxy += lx * ly;
-    }
-    return (m * sxy - sx * sy) / (m * sxx - sx * sx);
-}
-
 /* Slopes on CPU time: every point is single-threaded, and CPU time does not
  * see the other jobs of a shared machine. */
 static void item_scaling(int reps)
@@ -551,7 +537,7 @@ static void item_scaling(int reps)
                 if (mode) snprintf(what + strlen(what), sizeof what - strlen(what), " bits=%ld", bits);
                 result(key, tm, what);
             }
-            slope[mode][a] = loglog_slope(vals[a], t, nvals[a]);
+            slope[mode][a] = ibc_loglog_slope(vals[a], t, nvals[a]);
         }
     printf("scaling: exponent e in cpu time ~ x^e (log-log least squares; other sizes at the defaults)\n");
     printf("  %-15s %7s %7s %7s %7s\n", "cost", "n", "D", "h", "bits");

@@ -362,20 +362,6 @@ static void compare_rows(ibc_rows *out, const char *claim, const ibc_config *cfg
                  v == IBC_FINDING ? "finite-sample effects outside MV25's hypotheses (long variant: both parts shrink with n)" : "");
 }
 
-/* Least-squares slope of log y against log x (the fitted exponent). */
-static double loglog_slope(const double *x, const double *y, int n)
-{
-    double sx = 0, sy = 0, sxx = 0, sxy = 0;
-    for (int i = 0; i < n; i++) {
-        double u = log(x[i]), v = log(y[i]);
-        sx += u;
-        sy += v;
-        sxx += u * u;
-        sxy += u * v;
-    }
-    return (n * sxy - sx * sy) / (n * sxx - sx * sx);
-}
-
 static int run_alphas(const ibc_config *cfg0, const double *alphas, int na, const char *claim,
                       ibc_rows *out, char *err)
 {
@@ -413,9 +399,9 @@ static int run_alphas(const ibc_config *cfg0, const double *alphas, int na, cons
         snprintf(params, sizeof params, "log-log least squares over alpha in {%g..%g} (%d values); MV25 bound Otilde(alpha^2) on the sup (balanced data, l2 loss)",
                  alphas[0], alphas[na - 1], na);
         info_row(out, claim, "exponent of dist(f_3, F^(3)) against alpha", cfg0->prec,
-                 loglog_slope(alphas, d3, na), params);
+                 ibc_loglog_slope(alphas, d3, na), params);
         info_row(out, claim, "exponent of the shape part against alpha", cfg0->prec,
-                 loglog_slope(alphas, shape, na), params);
+                 ibc_loglog_slope(alphas, shape, na), params);
     }
     return rc;
 }

@@ -244,3 +244,16 @@ int ibc_config_describe(char *buf, size_t len, const ibc_config *c, double p)
                     ibc_init_name(c->init), c->mean ? "mean" : "sum", ibc_loss_name(c->loss),
                     c->model.random_centers ? " random-centers" : "", c->lr, c->steps, c->model.seed);
 }
+
+double ibc_loglog_slope(const double *x, const double *y, int n)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+    for (int i = 0; i < n; i++) {
+        double u = log(x[i]), v = log(y[i]);
+        sx += u;
+        sy += v;
+        sxx += u * u;
+        sxy += u * v;
+    }
+    return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+}
