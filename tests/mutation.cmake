@@ -1,6 +1,6 @@
 # Mutation harness (scripts/mutate.sh, docs/mutation.md).
 #  - lint.mutants: every tests/mutants/*.mut parses and its find: text occurs
-#    exactly once (no build; under a second): a source edit that makes a
+#    exactly once (no build; about 0.4 s of CPU): a source edit that makes a
 #    mutant stale fails the default test run instead of the next mutation run.
 #  - mutation.selftest and mutation: label `mutation`, outside the default set
 #    (test.sh and the CMake test presets exclude it; `ctest -L mutation` runs
