@@ -4,7 +4,18 @@
  * closed form: a certified lower bound (Arb, bisection over the circle in
  * the plane (mu_y, mu_-y)) at r (1 - 2^-20), and an explicit flipping
  * perturbation checked through F's definition (MPFR, directed rounding) at
- * r (1 + 2^-20).  A wrong closed form fails one of the two. */
+ * r (1 + 2^-20).  A wrong closed form fails one of the two.
+ *
+ * Rows: r_F(mu_k) at alpha = 0 for every k and split, K up to 64, against
+ * 1/sqrt K and the closed form; the noisy-x rows (smallest radius over the
+ * samples) against the closed form; and constructed points x = mu_k +
+ * beta mu_l (l in the other class, beta in {-1, -0.5, 0, 0.3}) plus a
+ * mixture, where each branch of min(a/sqrt K_y, (a - b)/sqrt K) is the
+ * active one (noisy x near a center never reaches a/sqrt K_y: it needs
+ * b < -a (sqrt K - sqrt K_y)/sqrt K_y); the row counts the points per branch
+ * and fails if a branch was never active.
+ * Mutants killed (tests/mutants): ideal-rF-branch-a-dropped (constructed
+ * row), ideal-rF-sqrtK-branch (every row). */
 #include <math.h>
 #include <gmp.h>
 #include "ibcheck/claim.h"
@@ -267,6 +278,87 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
     return rc;
 }
 
+/* Constructed points where each branch of the closed form is active: x =
+ * mu_k + beta mu_l for the first center k of class y and the first l of
+ * the other class, and one mixture over three centers. */
+static int branches_row(ibc_rows *out, long K, long K1, char *err)
+{
+    static const double BETA[] = { -1.0, -0.5, 0.0, 0.3 };
+    int rc = IBC_OK, ok = 1;
+    long hits[2] = { 0, 0 }, npts = 0;
+    arb_t r;
+    arb_init(r);
+    arb_ptr c = _arb_vec_init(K);
+    ibc_vec xv;
+    ibc_vec_init(&xv, K, ibc_prec_mpfr(BITS));
+    mpfr_ptr x = xv.m;
+    mpfr_t m, mk;
+    mpfr_init2(m, 64);
+    mpfr_init2(mk, 64);
+    mpfr_set_inf(m, 1);
+    for (int cls = 0; cls < 2 && rc == IBC_OK; cls++) {
+        int y = cls == 0 ? 1 : -1;
+        long k = y > 0 ? 0 : K1, l = y > 0 ? K1 : 0, Ky = y > 0 ? K1 : K - K1;
+        long k2 = y > 0 ? (K1 > 1 ? 1 : -1) : (K - K1 > 1 ? K1 + 1 : -1);
+        for (int j = 0; j <= (int)(sizeof BETA / sizeof BETA[0]) && rc == IBC_OK; j++) {
+            double xd[64] = { 0 };   /* K <= 16 here */
+            if (j < (int)(sizeof BETA / sizeof BETA[0])) {
+                xd[k] = 1;
+                xd[l] = BETA[j];
+            } else {   /* mixture: two own centers, one opposite below zero */
+                xd[k] = 0.8;
+                if (k2 >= 0)
+                    xd[k2] = 0.3;
+                xd[l] = -0.7;
+            }
+            double a = 0, b = 0;
+            for (long q = 0; q < K; q++) {
+                mpfr_set_d(x + q, xd[q], MPFR_RNDN);
+                if ((q < K1) == (y > 0))
+                    a += xd[q];
+                else
+                    b += xd[q];
+            }
+            coords(c, x, K);
+            rc = ibc_ideal_radius_F(r, c, K, K1, y, PREC);
+            if (rc != IBC_OK)
+                break;
+            hits[a / sqrt((double)Ky) < (a - b) / sqrt((double)K) ? 0 : 1]++;
+            npts++;
+            ibc_ideal_bracket br;
+            ibc_ideal_bracket_init(&br, BITS);
+            rc = bracket_point(&br, 1, x, K, K, K1, y, r, 0);
+            if (rc == IBC_OK) {
+                ok &= ibc_ideal_bracket_holds(&br, r, TOL);
+                ibc_ideal_bracket_margin(mk, &br, r);
+                mpfr_min(m, m, mk, MPFR_RNDD);
+            }
+            ibc_ideal_bracket_clear(&br);
+        }
+    }
+    if (rc == IBC_OK) {
+        char meas[96], mg[64];
+        ok &= hits[0] > 0 && hits[1] > 0;
+        snprintf(meas, sizeof meas, "%ld points: %ld on a/sqrt(Ky), %ld on (a-b)/sqrt(K)", npts, hits[0], hits[1]);
+        ibc_fmt_mpfr(mg, m, 3);
+        ibc_rows_add(out, CLAIM, "r_F(x), constructed x, both branches: closed form in bracket", "arb:128,mpfr:256",
+                     meas, "every bracket; each branch active >= 1", mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                     "K=%ld K1=%ld D=%ld; x = mu_k + beta mu_l, beta in {-1, -0.5, 0, 0.3}, and a mixture; "
+                     "bracket [cert r(1-2^-20), attack r(1+2^-20)]", K, K1, K);
+    } else {
+        snprintf(err, IBC_ERRLEN, "ideal-radius-F: constructed K=%ld K1=%ld: numerical failure (status %d)",
+                 K, K1, rc);
+        if (rc == IBC_EINPUT)
+            rc = IBC_ENUMERIC;
+    }
+    arb_clear(r);
+    _arb_vec_clear(c, K);
+    ibc_vec_clear(&xv);
+    mpfr_clear(m);
+    mpfr_clear(mk);
+    return rc;
+}
+
 int ibc_claim_ideal_radius_F(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     int rc = IBC_OK;
@@ -281,6 +373,9 @@ int ibc_claim_ideal_radius_F(const ibc_config *cfg, ibc_rows *out, char *err)
     if (rc == IBC_OK && mp->K1 >= 1 && mp->K1 < mp->K && mp->K <= mp->D && mp->K <= 256
         && mp->D <= 4096 && mp->alpha >= 0 && isfinite(mp->alpha))
         rc = noisy_row(out, mp->D, mp->K, mp->K1, mp->alpha, mp->seed + 1, err);
+    static const long BR[][2] = { { 10, 6 }, { 4, 1 }, { 16, 8 } };
+    for (size_t i = 0; i < sizeof BR / sizeof BR[0] && rc == IBC_OK; i++)
+        rc = branches_row(out, BR[i][0], BR[i][1], err);
     static const long NZ[][3] = { { 2, 1, 30 }, { 4, 2, 30 }, { 16, 1, 30 }, { 64, 32, 64 } };
     for (size_t i = 0; i < sizeof NZ / sizeof NZ[0] && rc == IBC_OK; i++)
         rc = noisy_row(out, NZ[i][2], NZ[i][0], NZ[i][1], 0.1, 17 + i, err);

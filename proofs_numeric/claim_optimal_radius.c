@@ -108,6 +108,96 @@ static void pairs_row(ibc_rows *out, const ibc_rnet *f, long K, long K1, const c
     free(d);
 }
 
+/* (i') the flips at the exact radius r of F / F^(p) at every center (THEORY
+ * §4: r_F(mu_k) = 1/sqrt K along -(mu_y - mu_-y)/sqrt K; r_{F^(p)}(mu_k) =
+ * sqrt(c/(1+c)), toward one opposite center for p >= 2, spread evenly over
+ * all K_opp of them for p = 1).  With delta* the minimiser: (1 + REL)
+ * delta* must flip, (1 - REL) delta* must NOT flip (ibc_rnet_flipped must
+ * say 0: a verifier that calls small margins flips fails here), and the
+ * certified lower bound lo must satisfy (1 - CERT_GAP) r <= lo <= ||(1 +
+ * REL) delta*||: above the flip is impossible, and the certifier's
+ * documented accuracy at the centers (certify.c: within 1-2.5%) gives the
+ * floor. */
+#define EXACT_REL 1e-6
+#define CERT_GAP 0.03
+static int exact_flip_row(ibc_rows *out, const ibc_rnet *f, ibc_ideal_kind kind, double p, long K, long K1,
+                          char *err)
+{
+    double *d = malloc(sizeof(double) * (size_t)K), *x = malloc(sizeof(double) * (size_t)K);
+    arb_t r;
+    arb_init(r);
+    long flip_bad = 0, noflip_bad = 0, cert_bad = 0;
+    double qmin = INFINITY, qmax = 0;
+    int rc = d && x ? IBC_OK : IBC_ENUMERIC;
+    for (long k = 0; k < K && rc == IBC_OK; k++) {
+        int y = k < K1 ? 1 : -1;
+        long kopp = y > 0 ? K - K1 : K1, l0 = y > 0 ? K1 : 0;
+        for (long q = 0; q < K; q++)
+            x[q] = q == k;
+        if (kind == IBC_IDEAL_F) {
+            arb_ptr c = _arb_vec_init(K);
+            for (long q = 0; q < K; q++)
+                arb_set_ui(c + q, q == k);
+            rc = ibc_ideal_radius_F(r, c, K, K1, y, PREC);
+            _arb_vec_clear(c, K);
+            /* -(mu_y - mu_-y)/K: norm 1/sqrt K */
+            for (long q = 0; q < K; q++)
+                d[q] = ((q < K1) == (y > 0) ? -1.0 : 1.0) / (double)K;
+        } else {
+            rc = ibc_ideal_radius_Fp_center(r, p, kopp, PREC);
+            for (long q = 0; q < K; q++)
+                d[q] = 0;
+            if (p >= 2) {
+                d[k] = -0.5;
+                d[l0 + k % kopp] = 0.5;
+            } else if (p == 1) {
+                d[k] = -1.0 / (double)(kopp + 1);
+                for (long l = l0; l < l0 + kopp; l++)
+                    d[l] = 1.0 / (double)(kopp + 1);
+            } else {
+                rc = IBC_EINPUT;
+            }
+        }
+        if (rc != IBC_OK) {
+            snprintf(err, IBC_ERRLEN, CLAIM ": exact radius of %s at mu_%ld: status %d", f->name, k + 1, rc);
+            break;
+        }
+        double rd = arf_get_d(arb_midref(r), ARF_RND_NEAR), nu;
+        double *dd = malloc(sizeof(double) * (size_t)K);
+        for (long q = 0; q < K; q++)
+            dd[q] = (1 + EXACT_REL) * d[q];
+        flip_bad += ibc_rnet_flipped(f, x, dd, y, PREC) != 1;
+        nu = ibc_rnet_norm_up(dd, K);
+        for (long q = 0; q < K; q++)
+            dd[q] = (1 - EXACT_REL) * d[q];
+        noflip_bad += ibc_rnet_flipped(f, x, dd, y, PREC) != 0;
+        free(dd);
+        ibc_cert_result cr;
+        rc = ibc_certify_radius(&cr, f, x, y, rd, err);
+        if (rc != IBC_OK)
+            break;
+        cert_bad += !(cr.lo <= nu && cr.lo >= (1 - CERT_GAP) * rd);
+        qmin = fmin(qmin, cr.lo / rd);
+        qmax = fmax(qmax, cr.lo / rd);
+    }
+    if (rc == IBC_OK) {
+        char meas[96], bnd[96], mg[48];
+        long bad = flip_bad + noflip_bad + cert_bad;
+        snprintf(meas, sizeof meas, "bad %ld / %ld / %ld of %ld, lo/r [%.4f, %.4f]", flip_bad, noflip_bad,
+                 cert_bad, K, qmin, qmax);
+        snprintf(bnd, sizeof bnd, "0 bad: flip / no flip / lo in [%.2f r, flip]", 1 - CERT_GAP);
+        snprintf(mg, sizeof mg, "%ld", -bad);
+        ibc_rows_add(out, CLAIM, "at every center: (1 + 1e-6) r flips, (1 - 1e-6) r does not", "arb:128", meas,
+                     bnd, mg, bad == 0 ? IBC_HOLDS : IBC_REFUTED, "§4",
+                     "%s; K=%ld K1=%ld; r exact (%s), delta* the minimiser of THEORY §4", f->name, K, K1,
+                     kind == IBC_IDEAL_F ? "1/sqrt K" : "sqrt(c/(1+c))");
+    }
+    arb_clear(r);
+    free(d);
+    free(x);
+    return rc;
+}
+
 /* (i) the exact radii of F / F^(p) at the centers: their minimum is the
  * minimum over pairs of min(r(mu_k), r(mu_l)), since every center has an
  * opposite partner. */
@@ -364,6 +454,9 @@ int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err)
             snprintf(tparams, sizeof tparams, "trained: %s", base[i - 5]);
         pairs_row(out, cls[i].f, K, K1, tparams);
     }
+    for (int i = 0; i < 5 && rc == IBC_OK; i++)
+        rc = exact_flip_row(out, cls[i].f, i == 0 ? IBC_IDEAL_F : IBC_IDEAL_FP, i == 0 ? 1.0 : PS[i - 1], K, K1,
+                            err);
     if (rc == IBC_OK)
         rc = exact_row(out, IBC_IDEAL_F, 1.0, K, K1, err);
     for (int i = 0; i < 4 && rc == IBC_OK; i++)

@@ -162,9 +162,15 @@ typedef struct {
 
 void ibc_bracket_init(ibc_bracket *b, long D);
 void ibc_bracket_clear(ibc_bracket *b);
-/* Both ends at x: lower by ibc_certify_radius, upper by every attack. */
+/* Both ends at x: lower by ibc_certify_radius, upper by every attack.
+ * When lo > hi (a bug in one of the two certified ends) both ends are still
+ * filled in, and the status is ibc_bracket_check's IBC_ENUMERIC, so that a
+ * caller may report the contradiction as a refuted row. */
 int ibc_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int y, double tmax,
                         const ibc_pgd_opts *o, char *err);
+/* IBC_ENUMERIC with one line in err (naming the classifier) when b->lo >
+ * b->hi, else IBC_OK. */
+int ibc_bracket_check(const ibc_bracket *b, const char *name, char *err);
 
 /* ---------------------------------------------------------------------------
  * Distance to an ideal classifier (src/robust/dist.c)

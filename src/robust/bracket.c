@@ -42,7 +42,7 @@ int ibc_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int 
     double *tmp = malloc((size_t)D * sizeof(double));
     if (!tmp) {
         snprintf(err, IBC_ERRLEN, "bracket: out of memory for D = %ld", D);
-        return IBC_EINPUT;
+        return IBC_ENUMERIC;
     }
     b->hi_struct = f->K > 0 ? ibc_attack_structured(b->delta, f, x, y, tmax) : INFINITY;
     b->hi = b->hi_struct;
@@ -57,12 +57,17 @@ int ibc_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int 
         memcpy(b->delta, tmp, (size_t)D * sizeof(double));
     }
     free(tmp);
+    return ibc_bracket_check(b, f->name, err);
+}
+
+int ibc_bracket_check(const ibc_bracket *b, const char *name, char *err)
+{
     /* Both ends are certified, so lo > hi can only be a bug in one of them:
-     * refuse to report such a bracket. */
+     * a numerical failure, not bad input. */
     if (b->lo > b->hi) {
         snprintf(err, IBC_ERRLEN,
                  "bracket: certified lower bound %.17g exceeds the certified attack %.17g on %s", b->lo,
-                 b->hi, f->name);
+                 b->hi, name);
         return IBC_ENUMERIC;
     }
     return IBC_OK;
