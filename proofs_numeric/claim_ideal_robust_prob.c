@@ -12,7 +12,8 @@
  *   - events per cell at each D (info);
  *   - ln P falls linearly in u = rho^2 x (T-F), delta^2 x/(2K) (T-Fp):
  *     pooled weighted fit C - 3 SE > 0, every D with >= 3 cells of >= 5
- *     events; and the same on the upper half of the x grid;
+ *     events; the tail keeps decaying (C on the upper half of the x grid
+ *     > 0 and >= half the C of the lower half, at 3 SE);
  *   - one C fits every D (the per-D C +- 3 SE intervals share a value);
  *   - P non-decreasing in alpha at fixed D (<= 3 SE drop);
  *   - the largest C of the bound (info: > 0 for any data).
@@ -20,7 +21,8 @@
  * and sqrt2/2 (info: the theorems bound probabilities, not means).
  * Kills: claim-mc-noise-scale (alpha/D: the events vanish at D >= 100),
  * claim-robust-d0-scale (the attack at rho/sqrt(K) instead of (1+rho)/sqrt(K):
- * survival stops decaying), robust-kkt-p-exponent (see the mutant). */
+ * survival stops decaying), claim-Fp-exponent-alpha (T-Fp's exponent with
+ * alpha for alpha^2: the per-D constants split). */
 #include <math.h>
 #include <stdio.h>
 #include "ibcheck/claim.h"
@@ -56,10 +58,10 @@ int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
     const double s2 = sqrt(2.0), sK = sqrt((double)K);
     ibc_mc_shape sh[2] = {
         { .claim = CLAIM, .source = "T-F", .event = "F survives d0, rho=0.5", .uname = "rho^2 D/(a^2K)",
-          .bound = "P <= 2exp(-C D rho^2/(a^2K))", .ucoef = RHO * RHO, .A = 2, .x = X_F, .n = NDRAW,
+          .bound = "P <= 2exp(-C D rho^2/(a^2K))", .A = 2, .x = X_F, .n = NDRAW,
           .stream = STREAM },
         { .claim = CLAIM, .source = "T-Fp", .event = "r_F(3)<(sqrt2-0.2)/2", .uname = "delta^2 D/(2a^2K^2)",
-          .bound = "P <= 2(K+1)exp(-C D delta^2/(2a^2K^2))", .ucoef = DELTA * DELTA / (2.0 * (double)K),
+          .bound = "P <= 2(K+1)exp(-C D delta^2/(2a^2K^2))",
           .A = 2.0 * (double)(K + 1), .x = X_FP, .n = NDRAW, .stream = STREAM + 0x100 },
     };
     double c[IBC_KKT_KMAX], d[IBC_KKT_KMAX];
@@ -92,6 +94,9 @@ int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
                 }
                 ibc_mc_clear(&sm);
                 sh[t].k[id][ix] = e;
+                /* the exponents of T-F and T-Fp, as stated */
+                sh[t].u[id][ix] = t == 0 ? (double)D * RHO * RHO / (a * a * (double)K)
+                                         : (double)D * DELTA * DELTA / (2 * a * a * (double)(K * K));
             }
     for (int t = 0; t < 2 && rc == IBC_OK; t++)
         ibc_mc_shape_rows(&sh[t], cfg, out);

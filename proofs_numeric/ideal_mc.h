@@ -52,18 +52,20 @@ double ibc_mc_worst_drop(const long *k, int m, long n);
 
 /* One statement "P(event) <= A exp(-C u)" of T-F / T-Fp, sampled on the
  * shape grid: k[id][ix] events in n draws at D = ibc_mc_D[id] and
- * x = x[ix] (increasing), u = ucoef * x the theorem's exponent variable. */
+ * x = x[ix] (increasing), alpha = sqrt(D/(K x)); u[id][ix] the theorem's
+ * exponent variable, written by the claim from (alpha, D, K) as the
+ * theorem states it. */
 typedef struct {
     const char *claim, *source;
     const char *event;     /* e.g. "F errs" (<= 24 chars) */
     const char *uname;     /* u in words, e.g. "D/(4a^2K)" */
     const char *bound;     /* the theorem's bound, for the parameters column */
-    double ucoef;
     double A;              /* the bound's prefactor: 2 or 2(K+1) */
     const double *x;       /* IBC_MC_NX values */
     long n;
     unsigned long stream;  /* first stream of the statement's cells */
     long k[IBC_MC_ND][IBC_MC_NX];
+    double u[IBC_MC_ND][IBC_MC_NX];
 } ibc_mc_shape;
 
 /* The rows of one statement: per-D counts (info), the pooled and the tail
