@@ -1,7 +1,8 @@
 /* Monte Carlo over the data model for the claims about the ideal classifiers
- * (ideal-generalization, ideal-robust-prob; THEORY §4 T-F, T-Fp): the grid of
- * cells, a seeded sampler of center coordinates, binomial confidence bounds.
- * Lives in claim_ideal_generalization.c. */
+ * (ideal-generalization, ideal-robust-prob; THEORY §4 T-F, T-Fp): a seeded
+ * sampler of center coordinates, binomial confidence bounds, and the shape
+ * test of an exponential tail bound (ibc_mc_shape_rows).  Lives in
+ * claim_ideal_generalization.c. */
 #ifndef IBC_IDEAL_MC_H
 #define IBC_IDEAL_MC_H
 #include <gmp.h>
@@ -9,11 +10,10 @@
 #include "ibcheck/claim.h"
 #include "ibcheck/robust.h"
 
-/* The cells: alpha x D, with K, K1 and the seed from the config. */
-#define IBC_MC_NA 4
+/* The shape grid: each statement is sampled at every D of ibc_mc_D and at
+ * IBC_MC_NX values of x = D/(alpha^2 K), alpha = sqrt(D/(K x)). */
 #define IBC_MC_ND 3
-#define IBC_MC_SAMPLES 10000
-extern const double ibc_mc_alpha[IBC_MC_NA];
+#define IBC_MC_NX 6
 extern const long ibc_mc_D[IBC_MC_ND];
 
 /* F, F^(p) and their radii depend on x only through its center coordinates
@@ -40,13 +40,38 @@ int ibc_mc_draw(ibc_mc_sampler *m, double *c);
  * (f->D <= IBC_KKT_KMAX takes the fast path). */
 int ibc_mc_flipped(const ibc_rnet *f, const double *x, const double *delta, int y);
 
-/* Clopper-Pearson: the upper end of the two-sided 95% interval for the
+/* Clopper-Pearson: the ends of the two-sided 95% interval for the
  * probability of an event seen k times in n trials. */
 double ibc_mc_cp_upper(long k, long n);
+double ibc_mc_cp_lower(long k, long n);
 /* The largest drop of the frequency k[i]/n along i (alpha increasing), in
  * units of the binomial standard error of the difference (each frequency's
  * variance taken at max(k, 1)/n so that zero counts do not give zero error);
  * <= 0 when the frequencies never drop. */
 double ibc_mc_worst_drop(const long *k, int m, long n);
+
+/* One statement "P(event) <= A exp(-C u)" of T-F / T-Fp, sampled on the
+ * shape grid: k[id][ix] events in n draws at D = ibc_mc_D[id] and
+ * x = x[ix] (increasing), alpha = sqrt(D/(K x)); u[id][ix] the theorem's
+ * exponent variable, written by the claim from (alpha, D, K) as the
+ * theorem states it. */
+typedef struct {
+    const char *claim, *source;
+    const char *event;     /* e.g. "F errs" (<= 24 chars) */
+    const char *uname;     /* u in words, e.g. "D/(4a^2K)" */
+    const char *bound;     /* the theorem's bound, for the parameters column */
+    double A;              /* the bound's prefactor: 2 or 2(K+1) */
+    const double *x;       /* IBC_MC_NX values */
+    long n;
+    unsigned long stream;  /* first stream of the statement's cells */
+    long k[IBC_MC_ND][IBC_MC_NX];
+    double u[IBC_MC_ND][IBC_MC_NX];
+} ibc_mc_shape;
+
+/* The rows of one statement: per-D counts (info), the pooled and the tail
+ * decay constant (C > 0 at 99.7%), one C across D (the per-D intervals
+ * share a value), P non-increasing in u at fixed D, and the largest C of
+ * the bound (info: it cannot fail). */
+void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *out);
 
 #endif
