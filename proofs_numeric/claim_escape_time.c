@@ -32,7 +32,37 @@
 #include "escape_run.h"
 
 #define ESC_RECORD_EVERY 4
-#define ESC_TOL 0.05          /* THEORY §8: slope within 5% */
+/* The law's tolerance, for the leading neuron's own escape time (the time
+ * |v_j| ||w_j|| reaches 1e-4, in the linear phase where neurons grow
+ * independently).  Its slope against log(1/eps) errs by
+ *  - rounding: <= 1e-13 (part B: double and MPFR agree to that);
+ *  - interpolation between records: log(|v| ||w||) is linear in the step
+ *    count at the attractor, so the log-linear interpolation is exact there;
+ *  - the loss's nonlinearity (|l' + y| <= 2|f|, f <= h 1e-4 at the unit
+ *    crossing) and the lag from aligning the direction: both add a time
+ *    offset that no longer depends on eps once the direction has converged,
+ *    and the fit starts at eps = 1e-16 (~300 time units in,
+ *    where the direction error ~ e^{-kappa t}); lambda is stationary at the
+ *    attractor, so a direction error delta moves it by O(delta^2) only;
+ *  - lambda read at the smallest eps, at 1 - L = 1e-3: the same O(delta^2).
+ * Measured: <= 0.004% at seeds 0..2, p = 1, 3, eta lambda 0.02..0.5.
+ * 0.2% leaves 50x that for the unbounded transient term and is 6x below
+ * the smallest GD/flow gap eta lambda/2 at the defaults (1.2%), so the
+ * flow-law row can fail there too. */
+#define ESC_TOL 0.002
+/* The network's escape (1 - L >= 0.1) mixes every neuron: one at a center
+ * whose count is within a sample or two of the leader's grows at a rate
+ * within ~1/n of lambda, and its share of 1 - L decays only like
+ * e^{-2 (lambda_1 - lambda_2) t}; at seed 1 that bias is still ~1% at
+ * eps = 1e-64.  THEORY §8's 5% stays for it. */
+#define ESC_NET_TOL 0.05
+/* lambda from the growth of 1 - L in the window 1e-8..1e-3 of the smallest
+ * eps's run, against G_n: second-order loss terms move the log-growth by
+ * <= 1e-3 over ln(1e5) = 11.5 e-folds (1e-4), and slower neurons' shares
+ * the same way as the network slope (measured <= 0.13%). */
+#define ESC_LAMBDA_TOL 0.01
+#define ESC_FIT_X0 36.0       /* fit eps <= 1e-16: log(1e16) = 36.84 */
+#define ESC_ETA_LAMBDA 0.5    /* part C: eta lambda, where eta/log(1+eta lambda) is 1.23/lambda */
 
 double ibc_escape_G(const ibc_data *data, double p, const double *u)
 {
@@ -78,7 +108,29 @@ typedef struct {
     ibc_vec snap;                 /* theta at the hi record */
     ibc_escape *e;
     long bits;
+    long h, D;
+    double prev_lu[IBC_ESCAPE_HMAX];   /* log(|v_j| ||w_j||) at the previous record */
 } esc_obs;
+
+/* log(|v_j| ||w_j||) in MPFR (a neuron at eps = 1e-400 is far below double). */
+static double log_unit(const ibc_vec *theta, long j, long h, long D)
+{
+    mpfr_t s, x;
+    mpfr_inits2(64, s, x, (mpfr_ptr)0);
+    mpfr_set_zero(s, 1);
+    for (long d = 0; d < D; d++) {
+        ibc_vec_get_mpfr(x, theta, j * D + d);
+        mpfr_fma(s, x, x, s, MPFR_RNDN);
+    }
+    mpfr_log(s, s, MPFR_RNDN);
+    double r = 0.5 * mpfr_get_d(s, MPFR_RNDN);
+    ibc_vec_get_mpfr(x, theta, h * D + j);
+    mpfr_abs(x, x, MPFR_RNDN);
+    mpfr_log(x, x, MPFR_RNDN);
+    r += mpfr_get_d(x, MPFR_RNDN);
+    mpfr_clears(s, x, (mpfr_ptr)0);
+    return r;
+}
 
 /* 1 - L in MPFR (L rounds to 1 in double long before 1 - L is visible). */
 static double loss_drop(const ibc_vec *loss, long bits)
@@ -129,6 +181,13 @@ static int esc_observe(void *ctx, const ibc_net *net, const ibc_vec *theta, doub
 {
     esc_obs *o = ctx;
     double d = loss_drop(loss, o->bits);
+    const double lu0 = log(IBC_ESCAPE_UNIT);
+    for (long j = 0; j < o->h && j < IBC_ESCAPE_HMAX; j++) {
+        double lu = log_unit(theta, j, o->h, o->D);
+        if (step > 0 && isnan(o->e->unit_t[j]) && lu >= lu0 && lu > o->prev_lu[j])
+            o->e->unit_t[j] = o->prev_t + (t - o->prev_t) * (lu0 - o->prev_lu[j]) / (lu - o->prev_lu[j]);
+        o->prev_lu[j] = lu;
+    }
     if (step == 0) o->started_low = d < IBC_ESCAPE_LIN_LO;
     if (o->started_low && !o->have_lo && d >= IBC_ESCAPE_LIN_LO) {
         o->have_lo = 1;
@@ -159,11 +218,12 @@ static int esc_observe(void *ctx, const ibc_net *net, const ibc_vec *theta, doub
 }
 
 int ibc_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long h, const char *eps,
-                   ibc_prec pr, long max_steps, char *err)
+                   ibc_prec pr, long max_steps, long record_every, char *err)
 {
     memset(e, 0, sizeof *e);
     e->t_esc = e->align = e->lambda_growth = e->lambda_dir = NAN;
-    e->lead = -1;
+    e->lead = e->lead_center = -1;
+    for (long j = 0; j < IBC_ESCAPE_HMAX; j++) e->unit_t[j] = NAN;
     ibc_data *data = ibc_data_alloc(&cfg->model, n, 0);
     ibc_net_params np = {.p = p, .h = h, .loss = IBC_LOSS_EXP, .mean = 1};
     if (!data || ibc_net_check(&np, err) != IBC_OK) {
@@ -176,7 +236,7 @@ int ibc_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long 
     const long D = cfg->model.D, dim = ibc_net_dim(net);
     ibc_vec theta;
     ibc_vec_init(&theta, dim, pr);
-    esc_obs o = {.data = data, .e = e, .bits = pr.bits + 64};
+    esc_obs o = {.data = data, .e = e, .bits = pr.bits + 64, .h = h, .D = D};
     ibc_vec_init(&o.snap, dim, pr);
     e->rc = ibc_net_init_theta(net, &theta, IBC_INIT_BALANCED, eps, cfg->model.seed, e->msg);
     if (e->rc == IBC_EINPUT) {
@@ -187,7 +247,7 @@ int ibc_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long 
         opt.method = IBC_METHOD_GD;
         opt.lr = cfg->lr;
         opt.steps = max_steps;
-        opt.record_every = ESC_RECORD_EVERY;
+        opt.record_every = record_every > 0 ? record_every : ESC_RECORD_EVERY;
         opt.obs = esc_observe;
         opt.obs_ctx = &o;
         ibc_flow_stats st;
@@ -214,6 +274,17 @@ int ibc_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long 
             row_direction(u, &o.snap, e->lead, D);
             double sv = ibc_vec_get_d(&o.snap, h * D + e->lead) > 0 ? 1.0 : -1.0;
             e->lambda_dir = sv * ibc_escape_G(data, p, u);
+            e->lead_sign = sv > 0 ? 1 : -1;
+            const long K = data->par.K, K1 = data->par.K1;
+            double cbest = -INFINITY;
+            for (long k = sv > 0 ? 0 : K1; k < (sv > 0 ? K1 : K); k++) {
+                double c = 0;
+                for (long d = 0; d < D; d++) c += u[d] * mpfr_get_d(data->mu + k * D + d, MPFR_RNDN);
+                if (c > cbest) {
+                    cbest = c;
+                    e->lead_center = k;
+                }
+            }
             free(u);
             free(C);
             free(contrib);
@@ -256,9 +327,54 @@ static double lambda_named(const ibc_data *data, double p)
     return best;
 }
 
+/* THEORY's lambda from the subclass counts n_k alone (no network, no X):
+ * the second method for lambda_dir.  With s = alpha/sqrt(D), x = mu_k + s xi:
+ *  - p = 3, at the center k the neuron is aligned with: (n_k/n) E(1 + s xi)^3
+ *    = (n_k/n)(1 + 3 s^2) (other subclasses add O(s^3)); the attractor sits
+ *    s xi_bar off mu_k, which raises lambda by <= 1.5 alpha^2/n_k (relative);
+ *  - p = 1, at the class c of sign(v): the attractor is near the class's
+ *    sample mean direction, u ~ sum_k n_k mu_k, so lambda = sqrt(sum_{k in c}
+ *    n_k^2)/n (sqrt(K1)/K at equal counts), less up to N = (n_opp/n) s/sqrt(2 pi)
+ *    from the other class's samples, whose <x_i, u> ~ N(0, s^2) pass the ReLU
+ *    half the time at u itself; the attractor tilts away from them (by ~3 s
+ *    along -mu_opp, at a cost ~ lambda (3 s)^2 K_opp), so the loss lies in
+ *    [0, N]: predicted at N/2, +- N/2.  The noise's own mean raises lambda
+ *    by <= n_c alpha^2/(2 sum n_k^2).
+ * *tol: 4 standard deviations of the noise terms (p = 3: 3 s/sqrt(n_k) of the
+ * cube's sample mean; p = 1: s sqrt(n_c)/n and s sqrt(n_opp (1/2 - 1/(2 pi)))/n)
+ * relative to lambda, plus the offsets above.  NaN for other p. */
+static double lambda_counts(const ibc_data *data, double p, int sign, long center, double *tol)
+{
+    const long K = data->par.K, K1 = data->par.K1, n = data->n;
+    const double s = data->par.alpha / sqrt((double)data->par.D), a2 = data->par.alpha * data->par.alpha;
+    long *cnt = calloc((size_t)K, sizeof(long));
+    if (!cnt) abort();
+    for (long i = 0; i < n; i++) cnt[data->z[i]]++;
+    double lam = NAN;
+    *tol = NAN;
+    if (p == 3.0 && center >= 0 && cnt[center] > 0) {
+        const double nk = (double)cnt[center];
+        lam = nk / (double)n * (1.0 + 3.0 * s * s);
+        *tol = 4.0 * 3.0 * s / sqrt(nk) + 1.5 * a2 / nk;
+    } else if (p == 1.0) {
+        double sq = 0, nc = 0;
+        for (long k = sign > 0 ? 0 : K1; k < (sign > 0 ? K1 : K); k++) {
+            sq += (double)cnt[k] * (double)cnt[k];
+            nc += (double)cnt[k];
+        }
+        const double no = (double)n - nc;
+        const double neg = no / (double)n * s / sqrt(2.0 * M_PI);
+        lam = sqrt(sq) / (double)n - 0.5 * neg;
+        double sd = (s * sqrt(nc) + s * sqrt(no * (0.5 - 0.5 / M_PI))) / (double)n;
+        *tol = (4.0 * sd + 0.5 * neg) / lam + nc * a2 / (2.0 * sq);
+    }
+    free(cnt);
+    return lam;
+}
+
 /* Least-squares slope of t against x: (m Sxt - Sx St) / (m Sxx - Sx^2).
  * The x here (log(1/eps)) are few and well spread, so the one-pass form
- * loses no digit that matters at a 5% tolerance. */
+ * loses no digit that matters at the tolerance below. */
 static double ls_slope(const double *x, const double *t, int m)
 {
     double sx = 0, st = 0, sxx = 0, sxt = 0;
@@ -298,6 +414,7 @@ typedef struct {
     double t[8];               /* escape times */
     ibc_prec pr[8];
     ibc_escape e[8];
+    long record_every;         /* 0: the runner's default */
 } esc_series;
 
 static int series_run(esc_series *s, const ibc_config *cfg, double p, long n, long h, double lambda_guess,
@@ -306,7 +423,7 @@ static int series_run(esc_series *s, const ibc_config *cfg, double p, long n, lo
     for (int i = 0; i < s->m; i++) {
         s->x[i] = ibc_escape_log_inv_eps(s->eps[i]);
         int rc = ibc_escape_run(&s->e[i], cfg, p, n, h, s->eps[i], s->pr[i],
-                                ibc_escape_cap(cfg->lr, lambda_guess, s->x[i]), err);
+                                ibc_escape_cap(cfg->lr, lambda_guess, s->x[i]), s->record_every, err);
         if (rc != IBC_OK) return rc;
         if (s->e[i].rc != IBC_OK || !s->e[i].escaped) {
             snprintf(err, IBC_ERRLEN, "escape-time: p=%g eps=%s: %s", p, s->eps[i],
@@ -318,15 +435,15 @@ static int series_run(esc_series *s, const ibc_config *cfg, double p, long n, lo
     return IBC_OK;
 }
 
-static void slope_row(ibc_rows *out, const char *what, const char *prec, double measured, double pred,
-                      const char *params)
+static void rel_row(ibc_rows *out, const char *what, const char *prec, double measured, double pred, double tol,
+                    const char *params)
 {
     char mb[48], bb[64], gb[48];
     double rel = measured / pred - 1.0;
-    snprintf(mb, sizeof mb, "%.4f (%+.2f%%)", measured, 100.0 * rel);
-    snprintf(bb, sizeof bb, "%.4f +- %g%%", pred, 100.0 * ESC_TOL);
-    snprintf(gb, sizeof gb, "%+.2f%%", 100.0 * (ESC_TOL - fabs(rel)));
-    ibc_rows_add(out, "escape-time", what, prec, mb, bb, gb, fabs(rel) <= ESC_TOL ? IBC_HOLDS : IBC_REFUTED,
+    snprintf(mb, sizeof mb, "%.5g (%+.3f%%)", measured, 100.0 * rel);
+    snprintf(bb, sizeof bb, "%.5g +- %.2g%%", pred, 100.0 * tol);
+    snprintf(gb, sizeof gb, "%+.3f%%", 100.0 * (tol - fabs(rel)));
+    ibc_rows_add(out, "escape-time", what, prec, mb, bb, gb, fabs(rel) <= tol ? IBC_HOLDS : IBC_REFUTED,
                  "L-escape", "%s", params);
 }
 
@@ -346,11 +463,12 @@ static void series_params(char *buf, size_t len, const ibc_config *c, double p)
              c->model.D, c->model.K, c->model.K1, c->model.alpha, c->n, c->h, p, c->lr, IBC_ESCAPE_DROP);
 }
 
-/* Rows common to both parts: the times, lambda three ways, and the slope of
- * the entries in mode pr against the prediction from the last of them. */
+/* Rows common to every series: the times, lambda three ways, the slope of
+ * the entries in mode pr with eps <= 1e-16 against the GD law (lambda from
+ * the last of them), and its distance to the flow law 1/lambda. */
 static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_prec pr, ibc_rows *out)
 {
-    char params[240], pb[24], mb[48], tl[48], el[200];
+    char params[240], pb[24], mb[48], bb[64], gb[48], tl[64], el[200];
     series_params(params, sizeof params, c, p);
     ibc_prec_str(pr, pb);
     int len = 0, elen = 0;
@@ -362,7 +480,7 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
         len += snprintf(tl + len, sizeof tl - (size_t)len, "%s%.1f", i ? ", " : "", s->t[i]);
         elen += snprintf(el + elen, sizeof el - (size_t)elen, "%s%s %s", i ? ", " : "", s->eps[i],
                          ibc_prec_str(s->pr[i], q));
-        if (s->pr[i].mode == pr.mode && s->pr[i].bits == pr.bits) {
+        if (s->pr[i].mode == pr.mode && s->pr[i].bits == pr.bits && s->x[i] >= ESC_FIT_X0) {
             x[m] = s->x[i];
             t[m++] = s->t[i];
             last = &s->e[i];
@@ -370,38 +488,84 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
     }
     ibc_rows_add(out, "escape-time", "escape time t_esc per eps", pb, tl, "-", "-", IBC_INFO, "L-escape",
                  "%s; eps: %s", params, el);
-    snprintf(mb, sizeof mb, "%.5f (neuron %ld)", last->lambda_dir, last->lead);
+    snprintf(mb, sizeof mb, "%.5f (neuron %ld, center %ld)", last->lambda_dir, last->lead, last->lead_center);
     ibc_rows_add(out, "escape-time", "lambda = sign(v) G_n(w_hat), leading neuron, smallest eps", pb, mb, "-", "-",
                  IBC_INFO, "L-escape", "%s", params);
-    /* Two methods for lambda: the growth of 1 - L in the linear window
-     * against G_n at the leading neuron's direction. */
-    slope_row(out, "lambda from the growth of 1-L (window 1e-8..1e-3) vs G_n", pb, last->lambda_growth,
-              last->lambda_dir, params);
-    slope_row(out, "LS slope of t_esc vs log(1/eps) vs eta/log(1+eta lambda)", pb, ls_slope(x, t, m),
-              slope_pred(c->lr, last->lambda_dir), params);
+    /* Two methods for lambda: the growth of 1 - L in the linear window, and
+     * THEORY's value from the subclass counts, against G_n at the leading
+     * neuron's direction. */
+    rel_row(out, "lambda from the growth of 1-L (window 1e-8..1e-3) vs G_n", pb, last->lambda_growth,
+            last->lambda_dir, ESC_LAMBDA_TOL, params);
+    ibc_data *data = ibc_data_alloc(&c->model, c->n, 0);
+    if (data) {
+        double ctol, lc = lambda_counts(data, p, last->lead_sign, last->lead_center, &ctol);
+        if (isfinite(lc))
+            rel_row(out,
+                    p == 1.0 ? "G_n vs THEORY from counts: sqrt(sum_c n_k^2)/n - n_o s/(2n sqrt(2pi))"
+                             : "G_n vs THEORY from counts: (n_k/n)(1 + 3 s^2), s = alpha/sqrt(D)",
+                    pb, last->lambda_dir, lc, ctol, params);
+        ibc_data_free(data);
+    }
+    const double gd = slope_pred(c->lr, last->lambda_dir), flow = 1.0 / last->lambda_dir;
+    char what[96];
+    snprintf(what, sizeof what, "LS slope t_esc vs log(1/eps), %d eps <= 1e-16, vs eta/log(1+eta lambda)", m);
+    rel_row(out, what, pb, ls_slope(x, t, m), gd, ESC_NET_TOL, params);
+    /* The same slope for the leading neuron's own escape (|v| ||w|| = 1e-4). */
+    m = 0;
+    for (int i = 0; i < s->m; i++)
+        if (s->pr[i].mode == pr.mode && s->pr[i].bits == pr.bits && s->x[i] >= ESC_FIT_X0) {
+            x[m] = s->x[i];
+            t[m++] = last->lead < IBC_ESCAPE_HMAX ? s->e[i].unit_t[last->lead] : NAN;
+        }
+    const double slope = ls_slope(x, t, m);
+    snprintf(what, sizeof what, "LS slope of lead neuron's t(v w = %g) vs log(1/eps) vs GD law", IBC_ESCAPE_UNIT);
+    rel_row(out, what, pb, slope, gd, ESC_TOL, params);
+    /* The GD law holds and the flow law is outside the same window: the row
+     * shows the measurement tells the two apart (it fails where eta lambda is
+     * so small that they differ by less than ESC_TOL + the slope's error). */
+    double dflow = fabs(slope / flow - 1.0), dgd = fabs(slope / gd - 1.0);
+    snprintf(mb, sizeof mb, "%.3f%% (GD law: %.3f%%)", 100.0 * dflow, 100.0 * dgd);
+    snprintf(bb, sizeof bb, "> %.2g%% (flow law 1/lambda = %.5g)", 100.0 * ESC_TOL, flow);
+    snprintf(gb, sizeof gb, "%+.3f%%", 100.0 * (dflow - ESC_TOL));
+    ibc_rows_add(out, "escape-time", "lead slope: distance to flow law 1/lambda > tol (laws told apart)", pb, mb,
+                 bb, gb, dflow > ESC_TOL ? IBC_HOLDS : IBC_REFUTED, "L-escape", "%s; eta lambda = %.4f", params,
+                 c->lr * last->lambda_dir);
 }
 
-/* Part A: eps = 1e-4 ... 1e-64 (and 1e-128 when extended) in the working mode. */
-static int escape_rows(const ibc_config *c, double p, int extended, ibc_rows *out, char *err)
+/* Part A: eps = 1e-4 ... 1e-64 (and 1e-128 when extended) in the working mode
+ * at step c->lr; part C (large_eta): the same data at eta = ESC_ETA_LAMBDA /
+ * lambda_named, recorded every step. */
+static int escape_rows(const ibc_config *cfg, double p, int extended, int large_eta, ibc_rows *out, char *err)
 {
     esc_series s = {.m = extended ? 6 : 5, .eps = {"1e-4", "1e-8", "1e-16", "1e-32", "1e-64", "1e-128"}};
-    for (int i = 0; i < s.m; i++) s.pr[i] = c->prec;
-    ibc_data *data = ibc_data_alloc(&c->model, c->n, 0);
+    for (int i = 0; i < s.m; i++) s.pr[i] = cfg->prec;
+    ibc_data *data = ibc_data_alloc(&cfg->model, cfg->n, 0);
     if (!data) {
-        snprintf(err, IBC_ERRLEN, "cannot generate data: n = %ld", c->n);
+        snprintf(err, IBC_ERRLEN, "cannot generate data: n = %ld", cfg->n);
         return IBC_EINPUT;
     }
     double lam_named = lambda_named(data, p);
     ibc_data_free(data);
-    int rc = series_run(&s, c, p, c->n, c->h, lam_named, err);
+    ibc_config c = *cfg;
+    if (large_eta) {
+        if (!(lam_named > 0)) {
+            snprintf(err, IBC_ERRLEN, "escape-time: lambda at the named directions is %g, not > 0", lam_named);
+            return IBC_ENUMERIC;
+        }
+        c.lr = ESC_ETA_LAMBDA / lam_named;
+        s.record_every = 1;
+    }
+    int rc = series_run(&s, &c, p, c.n, c.h, lam_named, err);
     if (rc != IBC_OK) return rc;
     char params[240], pb[24], mb[48];
-    series_params(params, sizeof params, c, p);
-    snprintf(mb, sizeof mb, "%.5f", lam_named);
-    ibc_rows_add(out, "escape-time",
-                 p == 1.0 ? "lambda at mu_+/sqrt(K1), mu_-/sqrt(K2) (max)" : "lambda at mu_k (max over k)",
-                 ibc_prec_str(c->prec, pb), mb, "-", "-", IBC_INFO, "L-escape", "%s", params);
-    series_rows(&s, c, p, c->prec, out);
+    series_params(params, sizeof params, &c, p);
+    if (!large_eta) {
+        snprintf(mb, sizeof mb, "%.5f", lam_named);
+        ibc_rows_add(out, "escape-time",
+                     p == 1.0 ? "lambda at mu_+/sqrt(K1), mu_-/sqrt(K2) (max)" : "lambda at mu_k (max over k)",
+                     ibc_prec_str(c.prec, pb), mb, "-", "-", IBC_INFO, "L-escape", "%s", params);
+    }
+    series_rows(&s, &c, p, c.prec, out);
     return IBC_OK;
 }
 
@@ -432,14 +596,16 @@ static int escape_rows_hi(const ibc_config *c, double p, ibc_rows *out, char *er
     return IBC_OK;
 }
 
-/* Part A on cfg's data with width hA; part B on the net `small`. */
+/* Part A on cfg's data with width hA, part C there at large eta lambda;
+ * part B on the net `small`. */
 static int escape_claim(const ibc_config *cfg, long hA, int extended, const ibc_config *small, ibc_rows *out,
                         char *err)
 {
     ibc_config c = *cfg;
     c.h = hA;
     int rc = IBC_OK;
-    for (int i = 0; i < 2 && rc == IBC_OK; i++) rc = escape_rows(&c, i == 0 ? 3.0 : 1.0, extended, out, err);
+    for (int i = 0; i < 2 && rc == IBC_OK; i++) rc = escape_rows(&c, i == 0 ? 3.0 : 1.0, extended, 0, out, err);
+    for (int i = 0; i < 2 && rc == IBC_OK; i++) rc = escape_rows(&c, i == 0 ? 3.0 : 1.0, 0, 1, out, err);
     for (int i = 0; i < 2 && rc == IBC_OK; i++) rc = escape_rows_hi(small, i == 0 ? 3.0 : 1.0, out, err);
     return rc;
 }

@@ -52,7 +52,7 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
     for (int m = 0; m < 2; m++)
         for (int i = 0; i < TINY_N_EPS; i++) {
             int rc = ibc_escape_run(&e[m][i], &c, p, c.n, c.h, tiny_eps[i], modes[m],
-                                    ibc_escape_cap(c.lr, lambda, x[i]), err);
+                                    ibc_escape_cap(c.lr, lambda, x[i]), 0, err);
             if (rc != IBC_OK) return rc;
             if (m == 0 && e[m][i].escaped && e[m][i].lambda_dir > 0) lambda = e[m][i].lambda_dir;
         }

@@ -15,6 +15,11 @@
  * which the growth rate is measured and the leading neuron's direction read. */
 #define IBC_ESCAPE_LIN_LO 1e-8
 #define IBC_ESCAPE_LIN_HI 1e-3
+/* A neuron's own escape: the first time |v_j| ||w_j|| reaches IBC_ESCAPE_UNIT
+ * (still in the linear phase, where neurons grow independently of each
+ * other), for the first IBC_ESCAPE_HMAX neurons. */
+#define IBC_ESCAPE_UNIT 1e-4
+#define IBC_ESCAPE_HMAX 128
 
 typedef struct {
     int rc;                /* IBC_OK, or the status of init/flow (IBC_ENUMERIC: refused) */
@@ -29,15 +34,21 @@ typedef struct {
      * the leading neuron (largest |v_j| ||w_j||) at the window's end. */
     double lambda_growth, lambda_dir;
     long lead;             /* that neuron */
+    int lead_sign;         /* sign(v) of that neuron */
+    long lead_center;      /* argmax_k <w_lead, mu_k> over the centers of its class */
+    /* Per neuron j: the time |v_j| ||w_j|| first reaches IBC_ESCAPE_UNIT
+     * (log-linear interpolation between records; NaN: not before the stop). */
+    double unit_t[IBC_ESCAPE_HMAX];
 } ibc_escape;
 
 /* GD (step cfg->lr, mean exp loss, balanced init from cfg->model.seed) on
  * cfg's data model with n samples, width h, exponent p, init scale eps (a
- * decimal string), in mode pr, for at most max_steps steps.  Returns IBC_OK
+ * decimal string), in mode pr, for at most max_steps steps, recording every
+ * record_every steps (<= 0: every 4).  Returns IBC_OK
  * when the run could be made (its outcome, refusal included, is in e), or an
  * error status + err on bad input. */
 int ibc_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long h, const char *eps,
-                   ibc_prec pr, long max_steps, char *err);
+                   ibc_prec pr, long max_steps, long record_every, char *err);
 /* G_n(u) = (1/n) sum_i y_i sigma(<x_i, u>)^p for a unit u (length D, double),
  * through a one-neuron network on the same data. */
 double ibc_escape_G(const ibc_data *data, double p, const double *u);
