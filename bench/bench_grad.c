@@ -4,6 +4,8 @@
  *   step     double full-batch GD step at the defaults (n=500 D=30 h=100 p=3,
  *            mean exp loss, lr 0.2), 1 and 2 threads (IBC_THREADS = 1, 2)
  *   big      the same step at n=20000 D=1000 h=2000, 1 and 2 threads
+ *   sgd      the paper's SGD step (batch 100 at that size) against its two
+ *            dgemm alone, in alternating samples, 1 and 2 threads
  *   mpfr     mpfr:256 (and mpfr:128) gradient at the defaults
  *   naive    the same gradient with the two products as plain MPFR triple loops
  *   kernel   the two products alone as arb_mat_mul at 256 bits (the bound)
@@ -297,7 +299,8 @@ typedef struct {
     pair_timing naive;            /* a: ours mpfr:256, b: naive loops */
     pair_timing kernel;           /* a: the two arb_mat_mul, b: ours mpfr:256 */
     pair_timing arb;              /* a: ours mpfr:256, b: ours arb:256 */
-    int have_naive, have_kernel, have_arb;
+    pair_timing sgd[2];           /* a: the two dgemm, b: the SGD step; [threads-1] */
+    int have_naive, have_kernel, have_arb, have_sgd;
 } results;
 
 static void item_step(results *R, int reps)
@@ -333,6 +336,98 @@ static void item_big(results *R, int reps)
         result(key, R->big[t - 1], what);
     }
     ibc_gemm_set_threads(1);
+    grad_clear(&c);
+}
+
+/* ---- sgd: the paper's SGD step (batch 100 of n = 20000, D = 1000, h = 2000)
+ * against its bound, the step's two products alone (X_b W^T and G^T X_b),
+ * timed in alternating samples at the same thread count. ---- */
+
+#define SGD_BATCH 100
+
+typedef struct {
+    grad_ctx *c;
+    long r0;            /* the next call's shuffle seed */
+} sgd_ctx;
+
+/* SGD_STEPS steps of the library's SGD (ibc_flow_run: shuffle, gradient on
+ * the batch, theta -= lr * grad with the finiteness check), so that the
+ * per-call set-up (two work vectors, the shuffle) is spread over them. */
+#define SGD_STEPS 10
+static void sgd_call(void *ctx)
+{
+    sgd_ctx *s = ctx;
+    grad_ctx *c = s->c;
+    char err[IBC_ERRLEN];
+    ibc_flow_opts o;
+    ibc_flow_opts_default(&o);
+    o.method = IBC_METHOD_SGD;
+    o.lr = c->lr;
+    o.steps = SGD_STEPS;
+    o.batch = SGD_BATCH;
+    o.seed = (unsigned long)s->r0++;
+    ibc_flow_stats st;
+    ibc_flow_stats_init(&st);
+    if (ibc_flow_run(c->net, &c->th, &o, &st, err) != IBC_OK) {
+        fprintf(stderr, "bench_grad: sgd: %s\n", err);
+        exit(3);
+    }
+    ibc_flow_stats_clear(&st);
+}
+
+typedef struct {
+    long D, h;
+    double *X, *W, *A, *G, *B;
+} gemm2_ctx;
+
+static void gemm2_call(void *ctx)
+{
+    gemm2_ctx *k = ctx;
+    for (int s = 0; s < SGD_STEPS; s++) {
+        ibc_gemm_d(0, 1, SGD_BATCH, k->h, k->D, k->X, k->W, k->A);   /* A = X_b W^T */
+        ibc_gemm_d(1, 0, k->h, k->D, SGD_BATCH, k->G, k->X, k->B);   /* B = G^T X_b */
+    }
+}
+
+static void item_sgd(results *R, int reps)
+{
+    const shape big = {20000, 1000, 2000};
+    grad_ctx c;
+    if (!grad_setup(&c, big, ibc_prec_double())) {
+        printf("sgd: setup failed\n");
+        return;
+    }
+    c.lr = 0.2;
+    sgd_ctx s = {&c, 0};
+    gemm2_ctx k = {big.D, big.h, NULL, NULL, NULL, NULL, NULL};
+    k.X = calloc((size_t)(SGD_BATCH * big.D), sizeof(double));
+    k.W = calloc((size_t)(big.h * big.D), sizeof(double));
+    k.A = calloc((size_t)(SGD_BATCH * big.h), sizeof(double));
+    k.G = calloc((size_t)(SGD_BATCH * big.h), sizeof(double));
+    k.B = calloc((size_t)(big.h * big.D), sizeof(double));
+    if (!k.X || !k.W || !k.A || !k.G || !k.B) abort();
+    for (long i = 0; i < SGD_BATCH * big.D; i++) k.X[i] = c.net->X.d[i];
+    for (long i = 0; i < big.h * big.D; i++) k.W[i] = c.th.d[i];
+    for (long i = 0; i < SGD_BATCH * big.h; i++) k.G[i] = 1e-3 * (double)(i % 7);
+    for (int t = 1; t <= 2; t++) {
+        ibc_gemm_set_threads(t);
+        R->sgd[t - 1] = bench_pair(gemm2_call, &k, sgd_call, &s, reps);
+        char ka[32], kb[32], kr[32], wa[160], wb[160], wr[160];
+        snprintf(ka, sizeof ka, "sgd_gemm2_t%d", t);
+        snprintf(kb, sizeof kb, "sgd_step_t%d", t);
+        snprintf(kr, sizeof kr, "sgd_step_over_gemm2_t%d", t);
+        snprintf(wa, sizeof wa, "10 x the SGD step's two dgemm alone (100x2000x1000, 2000x1000x100), IBC_THREADS=%d", t);
+        snprintf(wb, sizeof wb, "10 SGD steps (ibc_flow_run), batch 100, n=20000 D=1000 h=2000 p=3, IBC_THREADS=%d", t);
+        snprintf(wr, sizeof wr, "SGD step / its two dgemm, IBC_THREADS=%d", t);
+        pair_report(&R->sgd[t - 1], ka, wa, kb, wb, kr, wr);
+    }
+    R->have_sgd = 1;
+    ibc_gemm_set_threads(1);
+    free(k.X);
+    free(k.W);
+    free(k.A);
+    free(k.G);
+    free(k.B);
     grad_clear(&c);
 }
 
@@ -608,7 +703,7 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", argv);   /* returns only on failure: go on as we are */
     }
     int reps = 7, big_reps = 3, scale_reps = 5, ratios = 1;
-    const char *items = "step,big,mpfr,naive,kernel,profile,arb,scaling";
+    const char *items = "step,big,sgd,mpfr,naive,kernel,profile,arb,scaling";
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(o, "--reps") == 0) {
@@ -629,19 +724,19 @@ int main(int argc, char **argv)
             if (!parse_int("reps", o, 1, &reps)) return 2;
         } else {
             fprintf(stderr, "bench_grad: option '%s' is unknown: need --reps N, --big-reps N (0 skips), "
-                            "--scale-reps N, --items step,big,mpfr,naive,kernel,profile,arb,scaling, --no-ratios\n",
+                            "--scale-reps N, --items step,big,sgd,mpfr,naive,kernel,profile,arb,scaling, --no-ratios\n",
                     o);
             return 2;
         }
     }
-    static const char *known = ",step,big,mpfr,naive,kernel,profile,arb,scaling,";
+    static const char *known = ",step,big,sgd,mpfr,naive,kernel,profile,arb,scaling,";
     for (const char *t = items; *t;) {
         size_t len = strcspn(t, ",");
         char tok[32];
         snprintf(tok, sizeof tok, ",%.*s,", (int)(len < 29 ? len : 29), t);
         if (len == 0 || len > 28 || !strstr(known, tok)) {
             fprintf(stderr, "bench_grad: --items entry '%.*s' is unknown: need a comma list of "
-                            "step,big,mpfr,naive,kernel,profile,arb,scaling\n", (int)len, t);
+                            "step,big,sgd,mpfr,naive,kernel,profile,arb,scaling\n", (int)len, t);
             return 2;
         }
         t += len + (t[len] == ',');
@@ -653,6 +748,7 @@ int main(int argc, char **argv)
 #define WANT(name) (strstr(items, name) != NULL)
     if (WANT("step")) item_step(&R, reps);
     if (WANT("big") && big_reps > 0) item_big(&R, big_reps);
+    if (WANT("sgd") && big_reps > 0) item_sgd(&R, big_reps * 3);
     if (WANT("mpfr")) item_mpfr(&R, reps);
     if (WANT("naive")) item_naive(&R, reps);
     if (WANT("kernel")) item_kernel(&R, reps);
@@ -663,6 +759,14 @@ int main(int argc, char **argv)
     if (ratios) {
         printf("ratios this program checks alone (bench/run.sh adds the PyTorch and mpmath peers):\n");
         printf("  %-40s %8s %8s  %-7s %s\n", "item", "wall", "cpu", "goal", "status (on wall)");
+        ratio_row("2a SGD step / its 2 dgemm, 1 thread", R.have_sgd, &R.sgd[0], "<= 1.2x");
+        if (R.have_sgd) {
+            /* 2 threads against 1: the step at t=2 over the step at t=1 */
+            pair_timing q = R.sgd[1];
+            q.wall = R.sgd[1].b.wall / R.sgd[0].b.wall;
+            q.cpu = NAN;
+            ratio_row("2b SGD step, 2 threads / 1 thread", 1, &q, "<= 0.6x");
+        }
         ratio_row("4 naive MPFR loops / ours (mpfr:256)", R.have_naive, &R.naive, ">= 5x");
         ratio_row("5 ours (mpfr:256) / the 2 arb_mat_mul", R.have_kernel, &R.kernel, "<= 2x");
         ratio_row("6 arb:256 / mpfr:256", R.have_arb, &R.arb, "<= 2x");

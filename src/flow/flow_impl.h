@@ -12,13 +12,37 @@
 
 /* z = y + a x, elementwise over len entries; a is a scalar of this mode,
  * bits the working precision (used by ball arithmetic). */
-static void FN(lincomb)(long len, S_PTR z, S_PTR y, S_PTR a, S_PTR x, S_PTR tmp, long bits)
+typedef struct {
+    S_PTR z;
+    S_PTR y;
+    S_PTR a;
+    S_PTR x;
+    long bits;
+    int nonfinite;
+} FN(lincomb_ctx);
+
+static void FN(lincomb_range)(void *vc, long i0, long i1)
 {
-    S_BITS_DECL(bits);
-    for (long i = 0; i < len; i++) {
-        S_MUL(S_AT(tmp, 0), S_AT(a, 0), S_AT(x, i));
-        S_ADD(S_AT(z, i), S_AT(y, i), S_AT(tmp, 0));
+    FN(lincomb_ctx) *c = vc;
+    S_BITS_DECL(c->bits);
+    S_DECL(tmp);
+    S_INIT(tmp);
+    int finite = 1;   /* checked here, not in a separate pass over z */
+    for (long i = i0; i < i1; i++) {
+        S_MUL(tmp, S_AT(c->a, 0), S_AT(c->x, i));
+        S_ADD(S_AT(c->z, i), S_AT(c->y, i), tmp);
+        finite &= S_IS_FINITE(S_AT(c->z, i)) != 0;
     }
+    if (!finite) __atomic_store_n(&c->nonfinite, 1, __ATOMIC_RELAXED);
+    S_CLEAR(tmp);
+}
+
+/* z = y + a x elementwise (threaded in double); returns 1 when every z_i is finite. */
+static int FN(lincomb)(long len, S_PTR z, S_PTR y, S_PTR a, S_PTR x, long bits)
+{
+    FN(lincomb_ctx) c = {z, y, a, x, bits, 0};
+    S_PAR_RANGE(len, 2.0, FN(lincomb_range), &c);
+    return !c.nonfinite;
 }
 
 /* The training field y' = -grad L(y) (full batch). */
@@ -131,11 +155,11 @@ void FN(ibc_flow_rk4)(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t
     for (long s = 0; s < nsteps; s++) {
         double t = t0 + dt * (double)s;
         F(ctx, t, y, &k[0]);
-        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(half), S_VEC(&k[0]), S_REF(tmp), y->pr.bits);
+        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(half), S_VEC(&k[0]), y->pr.bits);
         F(ctx, t + dt / 2, &z, &k[1]);
-        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(half), S_VEC(&k[1]), S_REF(tmp), y->pr.bits);
+        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(half), S_VEC(&k[1]), y->pr.bits);
         F(ctx, t + dt / 2, &z, &k[2]);
-        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(hs), S_VEC(&k[2]), S_REF(tmp), y->pr.bits);
+        FN(lincomb)(len, S_VEC(&z), S_VEC(y), S_REF(hs), S_VEC(&k[2]), y->pr.bits);
         F(ctx, t + dt, &z, &k[3]);
         /* y += hs/6 (k1 + 2 k2 + 2 k3 + k4) */
         for (long i = 0; i < len; i++) {
@@ -172,15 +196,15 @@ static void FN(midpoint)(const ibc_flow_field *fld, const ibc_vec *y, const ibc_
     S_DIV_SI(hs, S_AT(HS, 0), n);
     S_MUL_SI(h2, hs, 2);
     ibc_vec_set(z0, y);
-    FN(lincomb)(len, S_VEC(z1), S_VEC(y), S_REF(hs), S_VEC(f0), tmp, y->pr.bits);   /* z1 = y + hs f0 */
+    FN(lincomb)(len, S_VEC(z1), S_VEC(y), S_REF(hs), S_VEC(f0), y->pr.bits);   /* z1 = y + hs f0 */
     for (long m = 1; m < n; m++) {
         fld->F(fld->ctx, t + H * (double)m / (double)n, z1, fz);
-        FN(lincomb)(len, S_VEC(z0), S_VEC(z0), S_REF(h2), S_VEC(fz), tmp, y->pr.bits); /* z_{m+1} = z_{m-1} + 2hs F(z_m) */
+        FN(lincomb)(len, S_VEC(z0), S_VEC(z0), S_REF(h2), S_VEC(fz), y->pr.bits); /* z_{m+1} = z_{m-1} + 2hs F(z_m) */
         ibc_vec_swap(z0, z1);
     }
     fld->F(fld->ctx, t + H, z1, fz);
     /* out = (z_n + z_{n-1} + hs F(z_n)) / 2 */
-    FN(lincomb)(len, S_VEC(out), S_VEC(z0), S_REF(hs), S_VEC(fz), tmp, y->pr.bits);
+    FN(lincomb)(len, S_VEC(out), S_VEC(z0), S_REF(hs), S_VEC(fz), y->pr.bits);
     for (long i = 0; i < len; i++) {
         S_ADD(S_AT(S_VEC(out), i), S_AT(S_VEC(out), i), S_AT(S_VEC(z1), i));
         S_DIV_SI(S_AT(S_VEC(out), i), S_AT(S_VEC(out), i), 2);
@@ -573,9 +597,11 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
             if (opt->obs(opt->obs_ctx, net, theta, t, s, &loss)) break;
         }
         if (s == opt->steps) break;
+        int finite;
         if (opt->method == IBC_METHOD_RK4) {
             ibc_vec_set(&next, theta);
             FN(ibc_flow_rk4)(FN(ibc_flow_net_field), &fctx, &next, 0.0, opt->lr, 1);   /* autonomous: exact step lr */
+            finite = ibc_vec_is_finite(&next);
         } else {
             ibc_net_eval(net, theta, rows, nb, &loss, &grad, NULL);
             st->grad_evals++;
@@ -593,9 +619,9 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
                 }
             }
             if (opt->track_balance) ibc_net_balance(net, theta, NULL, &grad, opt->lr, &corr);
-            FN(lincomb)(dim, S_VEC(&next), S_VEC(theta), S_REF(meta), S_VEC(&grad), S_REF(tmp), net->pr.bits);
+            finite = FN(lincomb)(dim, S_VEC(&next), S_VEC(theta), S_REF(meta), S_VEC(&grad), net->pr.bits);
         }
-        if (!ibc_vec_is_finite(&next)) {
+        if (!finite) {
             snprintf(err, IBC_ERRLEN, "NaN or inf in theta at step %ld, t = %.17g; theta kept at the last finite step", s + 1, t + opt->lr);
             rc = IBC_ENUMERIC;
             break;

@@ -67,7 +67,7 @@ ibc_net *ibc_net_alloc(const ibc_data *data, const ibc_net_params *par, ibc_prec
     long n = net->n, D = net->D, h = net->h;
     ibc_vec_init(&net->A, n * h, pr);
     ibc_vec_init(&net->G, n * h, pr);
-    ibc_vec_init(&net->B, h * D, pr);
+    ibc_vec_init(&net->B, h, pr);     /* p v_j, folded into the gradient product */
     ibc_vec_init(&net->Xb, n * D, pr);
     ibc_vec_init(&net->nrm, h, pr);
     ibc_vec_init(&net->f, n, pr);

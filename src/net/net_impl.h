@@ -9,6 +9,7 @@
  *   dL/dw_j     = v_j [ p sum_i g_i a_hat_ij^(p-1) x_i - (p-1) (sum_i g_i a_hat_ij^p) w_hat_j ]
  * which equal THEORY §3's expressions after dividing by ||w_j||^(p-1), and
  * neither overflow nor underflow for tiny ||w||. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,33 +48,62 @@ static void FN(loss_point)(const ibc_net_params *par, S_PTR q, S_PTR l, S_PTR dl
     }
 }
 
-/* Neuron norms ||w_j|| into nrm (length h), scaled by the largest entry
- * first (as BLAS nrm2 does) so that squares of tiny weights cannot underflow. */
-static void FN(neuron_norms)(const ibc_net *net, S_PTR W, S_PTR nrm)
+/* Neuron norms ||w_j|| into nrm (length h).  One pass of plain squares when
+ * the sum shows that no square under- or overflowed (S_NRM_SAFE; always in
+ * MPFR and Arb, whose exponent range is huge); otherwise, in double, a second
+ * pass scaled by a power of two (exact), as BLAS nrm2 scales, so that tiny
+ * weights (eps down to 1e-300) keep their digits.  One pass instead of two
+ * halves the memory traffic of this loop at the paper's size (h D = 2e6). */
+typedef struct {
+    const ibc_net *net;
+    S_PTR W;
+    S_PTR nrm;
+} FN(norms_ctx);
+
+static void FN(neuron_norms_range)(void *vc, long j0, long j1)
 {
+    const FN(norms_ctx) *c = vc;
+    const ibc_net *net = c->net;
+    S_PTR W = c->W;
+    S_PTR nrm = c->nrm;
     S_BITS_DECL(net->pr.bits);
     S_DECL(t);
-    S_DECL(m);
     S_INIT(t);
-    S_INIT(m);
-    for (long j = 0; j < net->h; j++) {
-        S_SET_ZERO(m);
-        for (long d = 0; d < net->D; d++) {
-            S_ABS(t, S_AT(W, j * net->D + d));
-            if (S_CMP(t, m) > 0) S_SET(m, t);
-        }
+    for (long j = j0; j < j1; j++) {
+        S_PTR w = W + j * net->D;
         S_SET_ZERO(S_AT(nrm, j));
-        if (S_IS_ZERO(m)) continue;
         for (long d = 0; d < net->D; d++) {
-            S_DIV(t, S_AT(W, j * net->D + d), m);
-            S_MUL(t, t, t);
+            S_MUL(t, S_AT(w, d), S_AT(w, d));
             S_ADD(S_AT(nrm, j), S_AT(nrm, j), t);
         }
+        if (!S_NRM_SAFE(S_AT(nrm, j))) {
+            double m = 0;
+            for (long d = 0; d < net->D; d++) m = fmax(m, fabs(S_GET_D(S_AT(w, d))));
+            S_SET_ZERO(S_AT(nrm, j));
+            if (m == 0 || !isfinite(m)) {
+                if (!isfinite(m)) S_SET_D(S_AT(nrm, j), m);
+                continue;
+            }
+            int e;
+            frexp(m, &e);
+            for (long d = 0; d < net->D; d++) {
+                S_MUL_2SI(t, S_AT(w, d), -e);
+                S_MUL(t, t, t);
+                S_ADD(S_AT(nrm, j), S_AT(nrm, j), t);
+            }
+            S_SQRT(S_AT(nrm, j), S_AT(nrm, j));
+            S_MUL_2SI(S_AT(nrm, j), S_AT(nrm, j), e);
+            continue;
+        }
         S_SQRT(S_AT(nrm, j), S_AT(nrm, j));
-        S_MUL(S_AT(nrm, j), S_AT(nrm, j), m);
     }
     S_CLEAR(t);
-    S_CLEAR(m);
+}
+
+static void FN(neuron_norms)(const ibc_net *net, S_PTR W, S_PTR nrm)
+{
+    FN(norms_ctx) c = {net, W, nrm};
+    S_PAR_RANGE(net->h, 2.0 * (double)net->D, FN(neuron_norms_range), &c);
 }
 
 /* The units of m points Xm (m x D): on return A_ij = a_hat_ij^p,
@@ -82,23 +112,23 @@ static void FN(neuron_norms)(const ibc_net *net, S_PTR W, S_PTR nrm)
  * and f_i = sum_j v_j ||w_j|| A_ij.  Returns the number of units whose
  * <x_i, w_j> ball straddles the kink (arb mode; 0 otherwise). */
 static long FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm, long m,
-                      S_PTR A, S_PTR P, S_PTR f, const unsigned char *pat)
+                      S_PTR A, S_PTR P, S_PTR f, S_PTR c, const unsigned char *pat)
 {
     S_BITS_DECL(net->pr.bits);
     long h = net->h;
     const double p = net->par.p;
     long kinks = 0;
     S_DECL(t);
-    S_DECL(c);
     S_INIT(t);
-    S_INIT(c);
     S_GEMM(0, 1, m, h, net->D, Xm, W, A, net->pr.bits);    /* A = Xm W^T */
-    for (long i = 0; i < m; i++) S_SET_ZERO(S_AT(f, i));
-    for (long j = 0; j < h; j++) {
-        int dead = S_IS_ZERO(S_AT(nrm, j));
-        S_MUL(c, S_AT(v, j), S_AT(nrm, j));                 /* v_j ||w_j|| */
-        for (long i = 0; i < m; i++) {
+    for (long j = 0; j < h; j++) S_MUL(S_AT(c, j), S_AT(v, j), S_AT(nrm, j));   /* v_j ||w_j|| */
+    /* Row by row: A is m x h row-major, so the inner loop walks memory in
+     * order; f_i still sums its units in the order j = 0..h-1. */
+    for (long i = 0; i < m; i++) {
+        S_SET_ZERO(S_AT(f, i));
+        for (long j = 0; j < h; j++) {
             long ij = i * h + j;
+            int dead = S_IS_ZERO(S_AT(nrm, j));
             /* With a frozen pattern an active unit may sit slightly past its
              * kink: u^p with integer p continues the piece smoothly. */
             if (!dead && !pat && S_KINK_HULL(S_AT(A, ij)))
@@ -117,13 +147,52 @@ static long FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm,
                 S_POW(S_AT(P, ij), S_AT(A, ij), p - 1.0);
             }
             S_MUL(S_AT(A, ij), S_AT(P, ij), S_AT(A, ij));   /* a_hat^p */
-            S_MUL(t, c, S_AT(A, ij));
+            S_MUL(t, S_AT(c, j), S_AT(A, ij));
             S_ADD(S_AT(f, i), S_AT(f, i), t);
         }
     }
     S_CLEAR(t);
-    S_CLEAR(c);
     return kinks;
+}
+
+/* The rest of dL/dw_j once dW_j holds p v_j sum_i g_i a_hat^(p-1) x_i:
+ * dW_j -= v_j (p-1) s_j / ||w_j|| w_j, and dL/dv_j = ||w_j|| s_j, for
+ * neurons j0..j1-1 (independent: threaded in double). */
+typedef struct {
+    const ibc_net *net;
+    S_PTR W;
+    S_PTR v;
+    S_PTR nrm;
+    S_PTR acc;
+    S_PTR dW;
+    S_PTR dv;
+} FN(wgrad_ctx);
+
+static void FN(wgrad_range)(void *vc, long j0, long j1)
+{
+    const FN(wgrad_ctx) *c = vc;
+    const ibc_net *net = c->net;
+    const long D = net->D;
+    S_BITS_DECL(net->pr.bits);
+    S_DECL(tmp);
+    S_DECL(q);
+    S_INIT(tmp);
+    S_INIT(q);
+    for (long j = j0; j < j1; j++) {
+        S_MUL(S_AT(c->dv, j), S_AT(c->nrm, j), S_AT(c->acc, j));
+        if (S_IS_ZERO(S_AT(c->nrm, j))) continue;           /* dead: G's column is 0, so dW_j = 0 */
+        /* v_j (p-1) s_j / ||w_j||, the coefficient of w_j */
+        S_MUL_D(tmp, S_AT(c->acc, j), net->par.p - 1.0);
+        S_DIV(tmp, tmp, S_AT(c->nrm, j));
+        S_MUL(tmp, tmp, S_AT(c->v, j));
+        for (long d = 0; d < D; d++) {
+            long jd = j * D + d;
+            S_MUL(q, tmp, S_AT(c->W, jd));
+            S_SUB(S_AT(c->dW, jd), S_AT(c->dW, jd), q);
+        }
+    }
+    S_CLEAR(tmp);
+    S_CLEAR(q);
 }
 
 void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long nb,
@@ -146,7 +215,7 @@ void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long
             for (long d = 0; d < D; d++) S_SET(S_AT(Xm, r * D + d), S_AT(S_VEC(&net->X), rows[r] * D + d));
     }
     FN(neuron_norms)(net, W, nrm);
-    net->kinks = FN(units)(net, W, v, nrm, Xm, nb, A, P, f, rows ? NULL : net->pattern);
+    net->kinks = FN(units)(net, W, v, nrm, Xm, nb, A, P, f, acc, rows ? NULL : net->pattern);
 
     S_DECL(q);
     S_DECL(l);
@@ -173,37 +242,25 @@ void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long
     if (grad) {
         S_PTR dW = S_VEC(grad);
         S_PTR dv = dW + h * D;
-        S_PTR B = S_VEC(&net->B);
         const double p = net->par.p;
-        for (long j = 0; j < h; j++) S_SET_ZERO(S_AT(acc, j));
+        /* p v_j, folded into G so that one product gives p v_j sum_i G_ij x_i
+         * straight into dW (no h x D intermediate: one pass less over it). */
+        S_PTR pv = S_VEC(&net->B);
+        for (long j = 0; j < h; j++) {
+            S_MUL_D(S_AT(pv, j), S_AT(v, j), p);
+            S_SET_ZERO(S_AT(acc, j));
+        }
         for (long r = 0; r < nb; r++)
             for (long j = 0; j < h; j++) {
                 long ij = r * h + j;
                 S_MUL(t, S_AT(g, r), S_AT(A, ij));
                 S_ADD(S_AT(acc, j), S_AT(acc, j), t);       /* s_j = sum_i g_i a_hat^p */
-                S_MUL(S_AT(P, ij), S_AT(P, ij), S_AT(g, r)); /* G_ij = g_i a_hat^(p-1) */
+                S_MUL(S_AT(P, ij), S_AT(P, ij), S_AT(g, r)); /* g_i a_hat^(p-1) */
+                S_MUL(S_AT(P, ij), S_AT(P, ij), S_AT(pv, j)); /* G_ij = p v_j g_i a_hat^(p-1) */
             }
-        S_GEMM(1, 0, h, D, nb, P, Xm, B, net->pr.bits);      /* B = G^T Xm */
-        for (long j = 0; j < h; j++) {
-            S_MUL(S_AT(dv, j), S_AT(nrm, j), S_AT(acc, j));
-            int dead = S_IS_ZERO(S_AT(nrm, j));
-            /* (p-1) s_j / ||w_j||, the coefficient of w_j */
-            if (!dead) {
-                S_MUL_D(tmp, S_AT(acc, j), p - 1.0);
-                S_DIV(tmp, tmp, S_AT(nrm, j));
-            }
-            for (long d = 0; d < D; d++) {
-                long jd = j * D + d;
-                if (dead) {
-                    S_SET_ZERO(S_AT(dW, jd));
-                    continue;
-                }
-                S_MUL_D(t, S_AT(B, jd), p);
-                S_MUL(q, tmp, S_AT(W, jd));
-                S_SUB(t, t, q);
-                S_MUL(S_AT(dW, jd), S_AT(v, j), t);
-            }
-        }
+        S_GEMM(1, 0, h, D, nb, P, Xm, dW, net->pr.bits);     /* dW = G^T Xm */
+        FN(wgrad_ctx) c = {net, W, v, nrm, acc, dW, dv};
+        S_PAR_RANGE(h, 2.0 * (double)D, FN(wgrad_range), &c);
     }
     S_CLEAR(q);
     S_CLEAR(l);
@@ -215,19 +272,21 @@ void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long
 void FN(ibc_net_forward)(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long m, ibc_vec *fout)
 {
     const long D = net->D, h = net->h;
-    ibc_vec Xr, A, P, nrm;
+    ibc_vec Xr, A, P, nrm, c;
     ibc_vec_init(&Xr, m * D, net->pr);
+    ibc_vec_init(&c, h, net->pr);
     ibc_vec_init(&A, m * h, net->pr);
     ibc_vec_init(&P, m * h, net->pr);
     ibc_vec_init(&nrm, h, net->pr);
     ibc_vec_set(&Xr, Xq);
     S_PTR W = S_VEC(theta);
     FN(neuron_norms)(net, W, S_VEC(&nrm));
-    net->kinks = FN(units)(net, W, W + h * D, S_VEC(&nrm), S_VEC(&Xr), m, S_VEC(&A), S_VEC(&P), S_VEC(fout), NULL);
+    net->kinks = FN(units)(net, W, W + h * D, S_VEC(&nrm), S_VEC(&Xr), m, S_VEC(&A), S_VEC(&P), S_VEC(fout), S_VEC(&c), NULL);
     ibc_vec_clear(&Xr);
     ibc_vec_clear(&A);
     ibc_vec_clear(&P);
     ibc_vec_clear(&nrm);
+    ibc_vec_clear(&c);
 }
 
 /* Q_j = v_j^2 - ||w_j||^2; with grad: corr_j += eta^2 (dv_j^2 - ||dw_j||^2),

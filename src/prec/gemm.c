@@ -3,13 +3,17 @@
 #include "prec/gemm.h"
 #include "prec/ibc_arb.h"
 
-/* Rows of C per block.  OpenBLAS's own threading splits a product at
- * thread-count-dependent row offsets, and its kernel rounds differently at
+/* Tiles of C.  OpenBLAS's own threading splits a product at
+ * thread-count-dependent offsets, and its kernel rounds differently at
  * offsets that are not multiples of 8, so results changed with IBC_THREADS
- * (1927 of 3100 theta entries after 400 GD steps at the defaults).  Blocks
- * of a fixed 64 rows, each a single-threaded dgemm, give the same bits for
- * every thread count; our threads only decide who computes which block. */
+ * (1927 of 3100 theta entries after 400 GD steps at the defaults).  Tiles of
+ * a fixed GEMM_BLOCK rows x GEMM_COLS columns, each a single-threaded dgemm,
+ * give the same bits for every thread count; our threads only decide who
+ * computes which tile.  Columns are tiled too because SGD's product X_b W^T
+ * has only batch = 100 rows (two row blocks, 64 + 36: a 64/36 split between
+ * two threads), while its 2000 columns make 8 even tiles. */
 #define GEMM_BLOCK 64
+#define GEMM_COLS 256
 
 static int gemm_threads = 1;   /* set by ibc_prec_blas_setup */
 
@@ -26,34 +30,43 @@ typedef struct {
     int tid, nthreads;
 } gemm_job;
 
-static void gemm_rows(const gemm_job *g, long r0, long r1)
+static long gemm_ntiles(long M, long N)
 {
-    /* op(A) rows r0..r1: rows of A, or columns of the K x M matrix A. */
+    return ((M + GEMM_BLOCK - 1) / GEMM_BLOCK) * ((N + GEMM_COLS - 1) / GEMM_COLS);
+}
+
+/* Tile b: rows r0..r1 of op(A) (rows of A, or columns of the K x M matrix A)
+ * times columns c0..c1 of op(B) (columns of B, or rows of the N x K matrix B). */
+static void gemm_tile(const gemm_job *g, long b)
+{
+    long nc = (g->N + GEMM_COLS - 1) / GEMM_COLS;
+    long r0 = (b / nc) * GEMM_BLOCK, c0 = (b % nc) * GEMM_COLS;
+    long r1 = r0 + GEMM_BLOCK < g->M ? r0 + GEMM_BLOCK : g->M;
+    long c1 = c0 + GEMM_COLS < g->N ? c0 + GEMM_COLS : g->N;
     const double *a = g->ta ? g->A + r0 : g->A + r0 * g->K;
+    const double *bb = g->tb ? g->B + c0 * g->K : g->B + c0;
     cblas_dgemm(CblasRowMajor, g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans,
-                (int)(r1 - r0), (int)g->N, (int)g->K, 1.0, a, g->ta ? (int)g->M : (int)g->K, g->B,
-                g->tb ? (int)g->K : (int)g->N, 0.0, g->C + r0 * g->N, (int)g->N);
+                (int)(r1 - r0), (int)(c1 - c0), (int)g->K, 1.0, a, g->ta ? (int)g->M : (int)g->K, bb,
+                g->tb ? (int)g->K : (int)g->N, 0.0, g->C + r0 * g->N + c0, (int)g->N);
 }
 
 static void *gemm_worker(void *arg)
 {
     const gemm_job *g = arg;
-    long nblocks = (g->M + GEMM_BLOCK - 1) / GEMM_BLOCK;
-    for (long b = g->tid; b < nblocks; b += g->nthreads) {
-        long r0 = b * GEMM_BLOCK, r1 = r0 + GEMM_BLOCK < g->M ? r0 + GEMM_BLOCK : g->M;
-        gemm_rows(g, r0, r1);
-    }
+    long ntiles = gemm_ntiles(g->M, g->N);
+    for (long b = g->tid; b < ntiles; b += g->nthreads)
+        gemm_tile(g, b);
     return NULL;
 }
 
 void ibc_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C)
 {
-    long nblocks = (M + GEMM_BLOCK - 1) / GEMM_BLOCK;
-    int T = gemm_threads < nblocks ? gemm_threads : (int)(nblocks > 0 ? nblocks : 1);
+    long ntiles = gemm_ntiles(M, N);
+    int T = gemm_threads < ntiles ? gemm_threads : (int)(ntiles > 0 ? ntiles : 1);
     if (T > 16)
         T = 16;
     /* Thread start-up costs more than a small product (the defaults' 500 x
-     * 30 x 100 ran 2.5x slower on 2 threads); the blocks, hence the bits,
+     * 30 x 100 ran 2.5x slower on 2 threads); the tiles, hence the bits,
      * are the same either way. */
     if ((double)M * (double)N * (double)K < 3e7)
         T = 1;
@@ -64,19 +77,56 @@ void ibc_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const d
         jobs[t] = (gemm_job){ta, tb, M, N, K, A, B, C, t, T};
     for (int t = 1; t < T; t++)
         started[t] = pthread_create(&th[t], NULL, gemm_worker, &jobs[t]) == 0;
-    /* A thread that could not start leaves its blocks to this one: the
-     * blocks, and so the bits, do not change. */
+    /* A thread that could not start leaves its tiles to this one: the
+     * tiles, and so the bits, do not change. */
     gemm_worker(&jobs[0]);
     for (int t = 1; t < T; t++) {
         if (started[t])
             pthread_join(th[t], NULL);
         else
-            for (long b = t; b < nblocks; b += T) {
-                long r0 = b * GEMM_BLOCK, r1 = r0 + GEMM_BLOCK < M ? r0 + GEMM_BLOCK : M;
-                gemm_rows(&jobs[0], r0, r1);
-            }
+            for (long b = t; b < ntiles; b += T)
+                gemm_tile(&jobs[0], b);
     }
 }
+typedef struct {
+    void (*fn)(void *, long, long);
+    void *ctx;
+    long lo, hi;
+} par_job;
+
+static void *par_worker(void *arg)
+{
+    par_job *j = arg;
+    j->fn(j->ctx, j->lo, j->hi);
+    return NULL;
+}
+
+void ibc_par_range(long n, double cost_per_index, void (*fn)(void *ctx, long lo, long hi), void *ctx)
+{
+    int T = gemm_threads > 16 ? 16 : gemm_threads;
+    /* below ~1e6 operations a thread's start costs more than it saves */
+    if (T <= 1 || n < 2 || (double)n * cost_per_index < 1e6) {
+        fn(ctx, 0, n);
+        return;
+    }
+    if (T > n)
+        T = (int)n;
+    par_job jobs[16];
+    pthread_t th[16];
+    int started[16] = {0};
+    for (int t = 0; t < T; t++)
+        jobs[t] = (par_job){fn, ctx, n * t / T, n * (t + 1) / T};
+    for (int t = 1; t < T; t++)
+        started[t] = pthread_create(&th[t], NULL, par_worker, &jobs[t]) == 0;
+    par_worker(&jobs[0]);
+    for (int t = 1; t < T; t++) {
+        if (started[t])
+            pthread_join(th[t], NULL);
+        else
+            par_worker(&jobs[t]);
+    }
+}
+
 /* Loads op(S) (rows x cols) into an arb_mat as exact midpoints. */
 static void load_op(arb_mat_t T, int trans, long rows, long cols, mpfr_srcptr S)
 {

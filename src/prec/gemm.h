@@ -9,6 +9,11 @@
 /* Threads for ibc_gemm_d (ibc_prec_blas_setup sets it from IBC_THREADS); the
  * result does not depend on it. */
 void ibc_gemm_set_threads(int t);
+/* Calls fn(ctx, lo, hi) over [0, n) in fixed chunks spread over the same
+ * threads (double mode's elementwise loops): each index is computed by the
+ * same code whoever runs it, so results do not depend on the thread count.
+ * Runs inline when n * cost_per_index is too small to pay for threads. */
+void ibc_par_range(long n, double cost_per_index, void (*fn)(void *ctx, long lo, long hi), void *ctx);
 void ibc_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C);
 void ibc_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C, long bits);
 /* Ball version (arb_mat_mul, radii kept).  A and B are arb_srcptr (void so

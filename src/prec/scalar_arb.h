@@ -45,6 +45,8 @@
 #define S_IS_ZERO(a) arb_is_zero(a)
 #define S_IS_FINITE(a) arb_is_finite(a)
 #define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_gemm_arb((ta), (tb), (M), (N), (K), (A), (B), (C), (bits))
+/* A loop over independent indices: inline here (threads are for double, ibc_par_range). */
+#define S_PAR_RANGE(n, cost, fn, ctx) (fn)((ctx), 0, (n))
 #define S_SWAP(a, b) arb_swap((a), (b))
 #define S_REF(x) (x)
 #define S_MUL_2SI(r, a, e) arb_mul_2exp_si((r), (a), (slong)(e))
@@ -54,6 +56,7 @@
  * pReLU value and, for p >= 2, its derivative factor), and the straddle is
  * counted.  (For p = 1 the derivative jumps: the trainer stops certifying.) */
 #define S_KINK_HULL(x) ibc_arb_kink_hull(x)
+#define S_NRM_SAFE(s) 1              /* exponent range unbounded */
 
 static inline void ibc_arb_mul_d(arb_ptr r, arb_srcptr a, double d, slong prec)
 {

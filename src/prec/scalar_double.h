@@ -44,6 +44,8 @@
 #define S_IS_ZERO(a) ((a) == 0.0)
 #define S_IS_FINITE(a) (isfinite(a))
 #define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_gemm_d((ta), (tb), (M), (N), (K), (A), (B), (C))
+/* A loop over independent indices, threaded (ibc_par_range): same bits at any thread count. */
+#define S_PAR_RANGE(n, cost, fn, ctx) ibc_par_range((n), (cost), (fn), (ctx))
 #define S_SWAP(a, b) do { double ibc_t_ = (a); (a) = (b); (b) = ibc_t_; } while (0)
 
 /* a^k by binary powering: exact enough, and ~20x faster than pow() in the
@@ -61,3 +63,5 @@ static inline double ibc_powi_d(double a, unsigned long k)
 #define S_REF(x) (&(x))               /* local scalar -> S_PTR of length 1 */
 #define S_MUL_2SI(r, a, e) ((r) = ldexp((a), (int)(e)))
 #define S_KINK_HULL(x) 0             /* a point value is on one side of the kink */
+/* The plain sum of squares of a norm lost nothing to under- or overflow. */
+#define S_NRM_SAFE(s) ((s) >= 0x1p-900 && (s) <= 0x1p960)

@@ -42,6 +42,8 @@
 #define S_IS_ZERO(a) mpfr_zero_p(a)
 #define S_IS_FINITE(a) mpfr_number_p(a)
 #define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_gemm_mpfr((ta), (tb), (M), (N), (K), (A), (B), (C), (bits))
+/* A loop over independent indices: inline here (threads are for double, ibc_par_range). */
+#define S_PAR_RANGE(n, cost, fn, ctx) (fn)((ctx), 0, (n))
 #define S_SWAP(a, b) mpfr_swap((a), (b))
 
 /* a^d for a real exponent d (d is a double, exactly representable in MPFR). */
@@ -56,3 +58,4 @@ static inline void ibc_pow_d_mpfr(mpfr_ptr r, mpfr_srcptr a, double d)
 #define S_REF(x) (x)
 #define S_MUL_2SI(r, a, e) mpfr_mul_2si((r), (a), (long)(e), MPFR_RNDN)
 #define S_KINK_HULL(x) 0             /* a point value is on one side of the kink */
+#define S_NRM_SAFE(s) 1              /* exponent range ~2^62: squares never under- or overflow */

@@ -37,7 +37,9 @@
 #undef S_IS_ZERO
 #undef S_IS_FINITE
 #undef S_GEMM
+#undef S_PAR_RANGE
 #undef S_SWAP
 #undef S_REF
 #undef S_MUL_2SI
 #undef S_KINK_HULL
+#undef S_NRM_SAFE
