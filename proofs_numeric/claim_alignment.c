@@ -9,6 +9,14 @@
  * A neuron is "active" when its contribution |v_j| ||w_j|| is at least 1e-3
  * of the largest: the others stayed near the small initialization and do
  * not shape f (they are reported, not judged).
+ *
+ * Rows (every one can fail): p = 3 min_k max_j cos >= 0.99; the window
+ * [t1, t2] exists (REFUTED when no record reaches 0.99); p = 1 max single-
+ * center cos below the midpoint between 1/sqrt(K_class) and 1, class-average
+ * cos >= 0.95, in-class spread <= 0.25; the alpha sweep's deficits <= 0.01
+ * and fitted exponent |e - 2| <= 0.5 (REFUTED, not dropped, when the fit is
+ * undefined).  Mutants (tests/mutants): none of this branch targets it
+ * alone; align-dirflow-radial-sign is killed by basins, not here.
  */
 #include <math.h>
 #include <stdio.h>
@@ -221,7 +229,15 @@ static int rows_sweep(const ibc_config *cfg, ibc_rows *out, char *err)
             ok &= deficit > 0;
             neurons_clear(&nr);
         }
-        if (!ok) continue;
+        if (!ok) {
+            /* A deficit of exactly 0 (or NaN) leaves the fit undefined: that is
+             * a failed measurement, never a silently missing row. */
+            char pb[24];
+            ibc_rows_add(out, "alignment", "deficit exponent e (and constant C)", ibc_prec_str(c.prec, pb),
+                         "fit undefined: a deficit <= 0", "|e - 2| <= 0.5", "-", IBC_REFUTED, "L-alignment",
+                         "p=%g alpha in {0.05,0.1,0.2}; h=%ld steps=%ld", p, c.h, c.steps);
+            continue;
+        }
         double mx = 0, my = 0, sxx = 0, sxy = 0;
         for (int a = 0; a < N_ALPHA; a++) {
             mx += lx[a] / N_ALPHA;

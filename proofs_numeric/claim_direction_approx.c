@@ -16,7 +16,9 @@
  * quadratic: at cfg->eps the row discriminates (a wrong sign in the field,
  * 2 ||P x_a||, exceeds the bound by decades); at the largest eps the lemma
  * allows the bound is n X_max, above ||x_a|| itself, so that row is weak and
- * is kept only to show the lemma at its edge.
+ * is kept only to show the lemma at its edge (3.4 decades of margin at
+ * seed 0; 7.5 at cfg->eps).
+ * Mutant killed: claim-earlyphase-horizon (the horizon's 1/n dropped).
  */
 #include <math.h>
 #include <stdio.h>

@@ -12,6 +12,12 @@
  * allows, where the norm bound is tightest (the initial norm alone is 1/(8
  * X_max) of it), and cfg->eps.  For p = 3 the same quantities are reported
  * with the constant that would make each bound hold (no bound is claimed).
+ *
+ * Margins at the largest eps (n = 200, h = 20, seed 0): the norm row 0.91
+ * decades, which is the lemma's own slack: at t = 0 the ratio is already
+ * eps sqrt(h)/2 = 1/(8 X_max W_max^2) ~ 0.118, and the worst case growth over
+ * [0, T] is at most (1/(sqrt(h) eps))^(1/2) ~ 2; the output row 2.2 decades.
+ * Mutant killed: claim-earlyphase-horizon (T without its 1/n: 5 rows).
  */
 #include <math.h>
 #include <stdio.h>

@@ -17,6 +17,12 @@
  *  - is aligned at escape: min_k max_j cos(w_j, mu_k) >= 0.99 (THEORY §8);
  *  - for double, agrees with the mpfr run of the same eps to what rounding
  *    alone explains (lost digits are reported and must not exceed that).
+ * Every (eps, mode) row can fail (refusal expected but a run made, or any of
+ * the three checks); the two summary rows are info (they restate which rows
+ * held).  The 5% slope window is the network escape's (ESC_NET_TOL in
+ * claim_escape_time.c); at this config eta lambda ~ 0.1-0.14, so the flow
+ * law lies 5-7% away, barely outside it: the tight law check is escape-time's
+ * lead-neuron row.  Mutant killed: flow-gd-half-lr (slope doubles).
  */
 #include <float.h>
 #include <math.h>
