@@ -62,50 +62,6 @@
 #define N_MORE 4          /* the long variant's sample-size factor */
 static const double ALPHAS_LONG[] = { 0.05, 0.1, 0.2, 0.3 };
 
-/* A network that is identically 0, with G's shape: dist(0, G) = sup |G|
- * (every a_i = 0, so the minimax is max |b_i| over the points found). */
-static ibc_rnet *zero_like(ibc_ideal_kind kind, long D, long K, long K1, double p)
-{
-    ibc_rnet *z = ibc_rnet_ideal(kind, D, K, K1, p);
-    if (z)
-        for (long j = 0; j < z->h; j++)
-            z->v[j] = 0;
-    return z;
-}
-
-/* f - G as one network (same exponent): the neurons of both, G's output
- * weights negated.  sup |f - G| = dist(0, f - G), the distance at c = 1. */
-static ibc_rnet *difference(const ibc_rnet *f, const ibc_rnet *G)
-{
-    ibc_rnet *d = calloc(1, sizeof *d);
-    if (!d)
-        return NULL;
-    long h = f->h + G->h, D = f->D;
-    *d = *f;   /* p, pint and the name; every array is replaced below */
-    d->h = h;
-    d->K = 0;
-    d->mu = NULL;
-    d->W = d->U = d->v = d->wn = NULL;
-    d->W = malloc((size_t)(h * D) * sizeof(double));
-    d->U = malloc((size_t)(h * D) * sizeof(double));
-    d->v = malloc((size_t)h * sizeof(double));
-    d->wn = malloc((size_t)h * sizeof(double));
-    if (!d->W || !d->U || !d->v || !d->wn) {
-        ibc_rnet_free(d);
-        return NULL;
-    }
-    memcpy(d->W, f->W, (size_t)(f->h * D) * sizeof(double));
-    memcpy(d->W + f->h * D, G->W, (size_t)(G->h * D) * sizeof(double));
-    memcpy(d->U, f->U, (size_t)(f->h * D) * sizeof(double));
-    memcpy(d->U + f->h * D, G->U, (size_t)(G->h * D) * sizeof(double));
-    memcpy(d->wn, f->wn, (size_t)f->h * sizeof(double));
-    memcpy(d->wn + f->h, G->wn, (size_t)G->h * sizeof(double));
-    memcpy(d->v, f->v, (size_t)f->h * sizeof(double));
-    for (long j = 0; j < G->h; j++)
-        d->v[f->h + j] = -G->v[j];
-    return d;
-}
-
 static const char *fmt_g(char *buf, double x) { snprintf(buf, 48, "%.4g", x); return buf; }
 
 static void info_row(ibc_rows *out, const char *claim, const char *what, ibc_prec pr, double v,
@@ -124,7 +80,7 @@ static int sup_rows(const ibc_config *cfg, const char *claim, ibc_rows *out, cha
         ibc_ideal_kind kind = q == 0 ? IBC_IDEAL_F : IBC_IDEAL_FP;
         double p = q == 0 ? 1.0 : 3.0;
         double exact = q == 0 ? sqrt((double)(K1 > K - K1 ? K1 : K - K1)) : 1.0;
-        ibc_rnet *G = ibc_rnet_ideal(kind, D, K, K1, p), *Z = zero_like(kind, D, K, K1, p);
+        ibc_rnet *G = ibc_rnet_ideal(kind, D, K, K1, p), *Z = ibc_rnet_zero_like(kind, D, K, K1, p);
         if (!G || !Z) {
             ibc_rnet_free(G);
             ibc_rnet_free(Z);
@@ -165,34 +121,8 @@ typedef struct {
     double shape;        /* c_a sup |f - G_a|, c_a = 2/(amin + amax) */
 } dist_meas;
 
-/* G_a = sum_k sign_k a_k sigma(<x, mu_k>)^3 with a_k = |f(mu_k)|: F^(3)
- * with f's own amplitude at each center.  NULL when out of memory. */
-static ibc_rnet *amplitude_ideal(dist_meas *m, const ibc_rnet *f, const ibc_rnet *G)
-{
-    ibc_rnet *Ga = ibc_rnet_ideal(IBC_IDEAL_FP, G->D, G->K, G->K1, G->p);
-    if (!Ga)
-        return NULL;
-    m->amin = INFINITY;
-    m->amax = 0;
-    for (long k = 0; k < G->K; k++) {
-        double a = fabs(ibc_rnet_eval_d(f, G->mu + k * G->D));
-        Ga->v[k] = G->v[k] * a;   /* G's neuron k is mu_k with ||mu_k|| = 1 */
-        m->amin = fmin(m->amin, a);
-        m->amax = fmax(m->amax, a);
-    }
-    snprintf(Ga->name, sizeof Ga->name, "G_a");
-    return Ga;
-}
-
-/* p = 3: how much of dist(f_3, F^(3)) is unequal amplitudes at the centers.
- * For any c, |c f - G| <= c |f - G_a| + |c G_a - G|, so with c_a below
- *   dist(f, F^(3)) <= c_a sup |f - G_a| + dist(G_a, F^(3)),
- * and dist(G_a, F^(3)) = inf_c max_k |c a_k - 1| = (amax - amin)/(amax + amin)
- * at c_a = 2/(amax + amin), because sum_k w_k sigma(u_k)^3 on the sphere has
- * sup |.| = max_k |w_k| (convex in s_k = sigma(u_k)^2 on the simplex: a
- * vertex; tests/test_robust_dist.c checks the same argument).  The first
- * term is the shape error (directions, cross terms), the second vanishes for
- * balanced data, which MV25 assume. */
+/* p = 3: how much of dist(f_3, F^(3)) is unequal amplitudes at the centers
+ * (ibc_dist_split_fp, src/robust/dist.c), and the subclass sizes behind it. */
 static int decompose(dist_meas *m, const ibc_rnet *f, const ibc_rnet *G, const ibc_trained *t,
                      char *err)
 {
@@ -208,27 +138,15 @@ static int decompose(dist_meas *m, const ibc_rnet *f, const ibc_rnet *G, const i
             m->nmax = cnt[k] > m->nmax ? cnt[k] : m->nmax;
         }
     }
-    ibc_rnet *Ga = amplitude_ideal(m, f, G);
-    ibc_rnet *d = Ga ? difference(f, Ga) : NULL;
-    ibc_rnet *z = zero_like(IBC_IDEAL_FP, G->D, K, G->K1, G->p);
-    int rc = IBC_OK;
-    if (!Ga || !d || !z) {
-        snprintf(err, IBC_ERRLEN, "out of memory");
-        rc = IBC_ENUMERIC;
-    }
-    ibc_dist_result r;
-    m->spread = (m->amax - m->amin) / (m->amax + m->amin);
-    if (rc == IBC_OK)
-        rc = ibc_dist_ideal(&r, Ga, G, NSAMP, NSTARTS, STEPS, SEED, err);
+    ibc_dist_split s;
+    int rc = ibc_dist_split_fp(&s, NULL, f, G, NSAMP, NSTARTS, STEPS, SEED, err);
     if (rc == IBC_OK) {
-        m->spread_asc = r.dist;
-        rc = ibc_dist_ideal(&r, z, d, NSAMP, NSTARTS, STEPS, SEED, err);
+        m->amin = s.amin;
+        m->amax = s.amax;
+        m->spread = s.spread;
+        m->spread_asc = s.spread_asc;
+        m->shape = s.shape;
     }
-    if (rc == IBC_OK)
-        m->shape = 2 / (m->amax + m->amin) * r.dist;
-    ibc_rnet_free(Ga);
-    ibc_rnet_free(d);
-    ibc_rnet_free(z);
     return rc;
 }
 
@@ -244,8 +162,8 @@ static int measure(dist_meas *m, const ibc_config *cfg, double p, char *err)
     m->supG = p == 1.0 ? sqrt((double)(K1 > K - K1 ? K1 : K - K1)) : 1.0;
     ibc_rnet *f = ibc_rnet_from_net(t->net, &t->theta, t->data);
     ibc_rnet *G = ibc_rnet_ideal(kind, D, K, K1, p);
-    ibc_rnet *d = f && G ? difference(f, G) : NULL;
-    ibc_rnet *z = zero_like(kind, D, K, K1, p);
+    ibc_rnet *d = f && G ? ibc_rnet_difference(f, G) : NULL;
+    ibc_rnet *z = ibc_rnet_zero_like(kind, D, K, K1, p);
     int rc = IBC_OK;
     if (!f || !G || !d || !z) {
         snprintf(err, IBC_ERRLEN, "out of memory");

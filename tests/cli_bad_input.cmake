@@ -228,6 +228,15 @@ expect_message("memory message" "need about [0-9.]+ GiB of memory, but [0-9.]+ G
 file(WRITE "${WORKDIR}/huge.yaml" "train:\n    run: True\n    D: 1000\n    k: 10\n    k1: 6\n    save_model: 0\n    n_train: 5000000\n    n_test: 100\n    repeat: 1\n    sigma_list: [0.1, 0.1, 1]\n    epsilon_list: [0.0, 1.0, 2]\ntrain_opt:\n    batch_size: 100\n    max_epoch: 1\n    lr: 0.2\ntrain_net:\n    hidden_width: 100\n    init_scale: 1.0e-3\ntrain_dist:\n    batch_size_dist: 10\n    batch_num_dist: 2\nplot:\n    run: False\n")
 expect_bad_repro("reproduce: memory estimate above the machine" reproduce "${WORKDIR}/huge.yaml" -o "${ODIR}")
 
+# ---- reproduce: a cell selection out of the config's range (3 sigmas, 2 repeats) ----
+file(WRITE "${WORKDIR}/sel.yaml" "train:\n    run: True\n    D: 20\n    k: 10\n    k1: 6\n    save_model: 0\n    n_train: 100\n    n_test: 10\n    repeat: 2\n    sigma_list: [0.1, 0.3, 3]\n    epsilon_list: [0.0, 1.0, 2]\ntrain_opt:\n    batch_size: 10\n    max_epoch: 1\n    lr: 0.2\ntrain_net:\n    hidden_width: 10\n    init_scale: 1.0e-3\ntrain_dist:\n    batch_size_dist: 10\n    batch_num_dist: 2\nplot:\n    run: False\n")
+expect_bad_repro("reproduce: --sigma-index = count" reproduce "${WORKDIR}/sel.yaml" --sigma-index 3 -o "${ODIR}")
+expect_bad_repro("reproduce: --sigma-index < 0" reproduce "${WORKDIR}/sel.yaml" --sigma-index -2 -o "${ODIR}")
+expect_bad_repro("reproduce: --repeat-index = repeat" reproduce "${WORKDIR}/sel.yaml" --repeat-index 2 -o "${ODIR}")
+expect_bad_repro("reproduce: --p 2" reproduce "${WORKDIR}/sel.yaml" --p 2 -o "${ODIR}")
+expect_bad_repro("reproduce: --checkpoint-every < 0" reproduce "${WORKDIR}/sel.yaml" --checkpoint-every -1 -o "${ODIR}")
+expect_message("reproduce selection message" "--sigma-index = 3 is out of range: need 0 <= I < 3" reproduce "${WORKDIR}/sel.yaml" --sigma-index 3 -o "${ODIR}")
+
 # ---- the fuzz corpus of saved networks: every bad_* seed is refused ----
 if(SEEDS)
   file(GLOB bad_nets "${SEEDS}/net/bad_*.json")

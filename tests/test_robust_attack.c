@@ -211,6 +211,53 @@ static void test_f_noisy(void)
     ibc_rnet_free(f);
 }
 
+/* (2b) The batched PGD (ibc_attack_pgd_batch, GEMM products) against the
+ * single-point one on F and F^(3) at the noisy points of (2) and a grid of
+ * radii: the same flip verdict at every point and radius, every batched
+ * flip certified within the ball, and on F the flips at the radius the
+ * derivation in (2) predicts (from (a-b)/sqrt K or a/sqrt Ky), not below r_F. */
+static void test_pgd_batch(void)
+{
+    enum { NP = 12, NE = 5 };
+    static const double eps[NE] = {0.2, 0.45, 0.7, 0.95, 1.3};
+    for (int q = 0; q < 2; q++) {
+        double p = q == 0 ? 1.0 : 3.0;
+        ibc_rnet *f = ibc_rnet_ideal(q == 0 ? IBC_IDEAL_F : IBC_IDEAL_FP, DIM, NK, NK1, p);
+        double X[NP * DIM], dl[NP * DIM], delta[DIM];
+        int y[NP], fl[NP];
+        rs_state = 777 + (uint64_t)q;
+        for (long i = 0; i < NP; i++) {
+            long k = (3 * i) % NK;
+            y[i] = class_of(k);
+            for (long d = 0; d < DIM; d++)
+                X[i * DIM + d] = 0.1 / sqrt((double)DIM) * gauss();
+            X[i * DIM + k] += 1.0;
+        }
+        ibc_pgd_opts o;
+        opts(&o, 300, 0, 1);
+        char err[IBC_ERRLEN];
+        int same = 1, cert = 1, ok = 1;
+        long flips = 0, n = 0;
+        for (int e = 0; e < NE; e++) {
+            ok &= ibc_attack_pgd_batch(fl, dl, f, X, y, NP, eps[e], &o, err) == IBC_OK;
+            for (long i = 0; i < NP; i++) {
+                int one = ibc_attack_pgd(delta, f, X + i * DIM, y[i], eps[e], &o);
+                same &= one == fl[i];
+                flips += fl[i];
+                n++;
+                if (fl[i])
+                    cert &= ibc_rnet_flipped(f, X + i * DIM, dl + i * DIM, y[i], PREC) == 1 &&
+                            ibc_rnet_norm_up(dl + i * DIM, DIM) <= eps[e] * (1 + 1e-12);
+            }
+        }
+        report(q == 0 ? "PGD batch = PGD per point on F" : "PGD batch = PGD per point on F^(3)", ok && same,
+               "%ld of %ld (point, radius) pairs flip", flips, n);
+        report(q == 0 ? "PGD batch: flips certified in the ball (F)" : "PGD batch: flips certified in the ball (F^(3))",
+               cert, "%s", "");
+        ibc_rnet_free(f);
+    }
+}
+
 /* (3) Gradient masking.  At x = mu_0 only neuron 0 is active and
  * grad F^(3) = 3 e_0, so l2 PGD from 0 moves along -e_0 only and meets
  * F^(3) = sigma(1 - t)^3 > 0 until t = 1, where x + delta = 0 gives F = 0
@@ -382,6 +429,7 @@ int main(void)
 {
     test_fp_centers();
     test_f_noisy();
+    test_pgd_batch();
     test_masking();
     test_linf();
     test_determinism();

@@ -48,10 +48,23 @@ int ibc_repro_config_scale(ibc_repro_config *c, double F, char *err);
 double ibc_repro_sigma(const ibc_repro_config *c, long i);
 double ibc_repro_eps(const ibc_repro_config *c, long i);
 
-/* Runs every cell not yet saved under dir (creating dir), then writes the
- * summary files (the figure is ibc_plot_repro's job).  Progress lines on
- * stderr when verbose.  Returns IBC_OK or an error status + err. */
-int ibc_repro_run(const ibc_repro_config *c, const char *dir, int verbose, char *err);
+/* Which cells a run computes, and how often a cell saves its training. */
+typedef struct {
+    long sigma_index;    /* -1: every sigma */
+    long repeat_index;   /* -1: every repeat */
+    double p;            /* 0: both p = 1 and p = 3 */
+    long ckpt_every;     /* SGD steps between checkpoints of a running cell (0: none) */
+} ibc_repro_opts;
+void ibc_repro_opts_default(ibc_repro_opts *o);   /* every cell, a checkpoint every 2000 steps */
+/* IBC_EINPUT + one line when a selection is out of the config's range. */
+int ibc_repro_opts_check(const ibc_repro_opts *o, const ibc_repro_config *c, char *err);
+
+/* Runs every selected cell not yet saved under dir (creating dir), then
+ * writes the summary files from every cell saved there (the figure is
+ * ibc_plot_repro's job).  A running cell saves its SGD state to
+ * DIR/cells/<cell>.ckpt every o->ckpt_every steps and a rerun resumes from it.
+ * Progress lines on stderr when verbose.  Returns IBC_OK or an error status + err. */
+int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char *dir, int verbose, char *err);
 
 /* The five-panel figure of MV24 §5.1 (src/report/plot.c) from the summary
  * files in dir (see src/repro/run.c for their columns): figure.png and

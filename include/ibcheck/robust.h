@@ -100,6 +100,12 @@ typedef struct {
 
 void ibc_pgd_opts_default(ibc_pgd_opts *o);   /* l2, 2000 steps, step 0.1, 0 restarts */
 
+/* ibc_attack_pgd (l2, from 0, no restarts) on B points at once, the
+ * products as GEMMs (src/robust/attack_batch.c): X and delta are B x D
+ * row-major; delta gets each point's best perturbation, flipped[b] = 1 when
+ * its flip is certified.  IBC_OK, or IBC_ENUMERIC when out of memory. */
+int ibc_attack_pgd_batch(int *flipped, double *delta, const ibc_rnet *f, const double *X, const int *y, long B,
+                         double eps, const ibc_pgd_opts *o, char *err);
 /* PGD on the exp loss exp(-y f(x + delta)) over ||delta|| <= eps (l2 or
  * linf): delta gets the best perturbation found; returns 1 when its flip is
  * certified (ibc_rnet_flipped), 0 otherwise. */
@@ -195,5 +201,30 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
 /* inf_{c} max_i |c a_i - b_i| exactly (a convex piecewise-linear problem):
  * returns the value, *c the minimiser. */
 double ibc_dist_minimax_scale(double *c, const double *a, const double *b, long n);
+
+/* A network that is identically 0, with the shape of the ideal of that kind:
+ * dist(0, G) = sup |G|.  NULL when out of memory. */
+ibc_rnet *ibc_rnet_zero_like(ibc_ideal_kind kind, long D, long K, long K1, double p);
+/* f - G as one network (same exponent): the neurons of both, G's output
+ * weights negated, so sup |f - G| = dist(0, f - G).  NULL when out of memory. */
+ibc_rnet *ibc_rnet_difference(const ibc_rnet *f, const ibc_rnet *G);
+
+/* dist(f, F^(p)) split through G_a, the ideal F^(p) with f's own amplitude
+ * a_k = |f(mu_k)| at each center (THEORY, distance to the ideal):
+ *   dist(f, F^(p)) <= shape + spread,
+ *   spread = dist(G_a, F^(p)) = (amax - amin)/(amax + amin)  (closed form),
+ *   shape  = c_a sup |f - G_a|,  c_a = 2/(amax + amin).
+ * The spread vanishes for balanced data; the shape part is the error of the
+ * neuron directions.  spread_asc is the spread by the estimator, a check of
+ * the closed form. */
+typedef struct {
+    double amin, amax;
+    double spread, spread_asc, shape;
+} ibc_dist_split;
+
+/* G is ibc_rnet_ideal(IBC_IDEAL_FP, ...) (its K centers); amp (may be NULL)
+ * gets the K amplitudes a_k.  The estimator runs with the given budget. */
+int ibc_dist_split_fp(ibc_dist_split *s, double *amp, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
+                      long nstarts, long steps, unsigned long seed, char *err);
 
 #endif

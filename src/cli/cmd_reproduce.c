@@ -6,12 +6,18 @@
 #include "cli/cli.h"
 #include "ibcheck/repro.h"
 
-enum { P_SCALE, P_OUTPUT };
+enum { P_SCALE, P_OUTPUT, P_SIGMA, P_REPEAT, P_P, P_CKPT };
 static const cli_flag repro_flags[] = {
     [P_SCALE] = {"scale", 0, ARG_DOUBLE, "F", "shrink n_train, n_test, hidden_width and max_epoch by F, for a quick run",
                  "a finite F >= 1"},
     [P_OUTPUT] = {"output", 'o', ARG_STRING, "DIR", "results directory (default: reproduce-<config name>)",
                   "a directory path"},
+    [P_SIGMA] = {"sigma-index", 0, ARG_LONG, "I", "compute only the cells of sigma_list[I] (others: reused if saved)",
+                 "0 <= I < the sigma_list count"},
+    [P_REPEAT] = {"repeat-index", 0, ARG_LONG, "R", "compute only the cells of repeat R", "0 <= R < repeat"},
+    [P_P] = {"p", 0, ARG_DOUBLE, "P", "compute only the cells of exponent P", "1 or 3"},
+    [P_CKPT] = {"checkpoint-every", 0, ARG_LONG, "N", "save a running cell's SGD state every N steps (default 2000; 0: never)",
+                "N >= 0"},
     {NULL, 0, ARG_NONE, NULL, NULL, NULL},
 };
 
@@ -19,8 +25,10 @@ int cli_cmd_reproduce(int argc, char **argv)
 {
     double scale = 1;
     const char *dir = NULL;
+    ibc_repro_opts ro;
+    ibc_repro_opts_default(&ro);
     cli_parser ps;
-    cli_parser_init(&ps, "reproduce", "ibcheck reproduce CONFIG.yaml [--scale F] [-o DIR]",
+    cli_parser_init(&ps, "reproduce", "ibcheck reproduce CONFIG.yaml [--scale F] [--sigma-index I] [--repeat-index R] [--p P] [-o DIR]",
                     "Runs the experiment of MV24 §5.1 described by the authors' YAML config: trains\n"
                     "p = 1 and p = 3 networks by SGD for every sigma and repeat, estimates their\n"
                     "distance to F and F^(3), and for sigma[save_model] the robust accuracy under\n"
@@ -34,6 +42,14 @@ int cli_cmd_reproduce(int argc, char **argv)
             scale = ps.v.d;
         else if (ps.own_i == P_OUTPUT)
             dir = ps.v.s;
+        else if (ps.own_i == P_SIGMA)
+            ro.sigma_index = ps.v.l;
+        else if (ps.own_i == P_REPEAT)
+            ro.repeat_index = ps.v.l;
+        else if (ps.own_i == P_P)
+            ro.p = ps.v.d;
+        else if (ps.own_i == P_CKPT)
+            ro.ckpt_every = ps.v.l;
     }
     cli_parser_free(&ps);
     if (r != 0)
@@ -58,6 +74,10 @@ int cli_cmd_reproduce(int argc, char **argv)
         fprintf(stderr, "ibcheck: --scale: %s\n", err);
         return CLI_USAGE;
     }
+    if (ibc_repro_opts_check(&ro, &c, err) != IBC_OK) {
+        fprintf(stderr, "ibcheck: %s\n", err);
+        return CLI_USAGE;
+    }
     if (!dir) {
         const char *base = strrchr(path, '/');
         base = base ? base + 1 : path;
@@ -75,7 +95,7 @@ int cli_cmd_reproduce(int argc, char **argv)
                scale, c.n_train, c.n_test, c.hidden_width, c.max_epoch);
     ibc_prec_blas_setup();
     /* One line per cell on stderr: the run is long, and the issue asks for progress. */
-    int rc = ibc_repro_run(&c, dir, 1, err);
+    int rc = ibc_repro_run(&c, &ro, dir, 1, err);
     if (rc != IBC_OK) {
         fprintf(stderr, "ibcheck: %s\n", err);
         return rc == IBC_EINPUT ? CLI_USAGE : rc;

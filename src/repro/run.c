@@ -25,12 +25,14 @@
 #include "ibcheck/ibcheck.h"
 #include "ibcheck/repro.h"
 #include "ibcheck/robust.h"
+#include "../../proofs_numeric/ideal_mc.h"   /* Clopper-Pearson (to move to a util module, issue 15) */
 
 #define REPRO_NCOS 20           /* dominant neurons in the heatmaps */
-#define REPRO_NBRACKET 50       /* test points that get a full bracket */
+#define REPRO_POINTS 200        /* test points of the robust curves (PGD and brackets) */
 #define REPRO_PGD_STEPS 2000    /* the authors' l2 PGD: 2000 steps of 0.1 */
 #define REPRO_PGD_STEP 0.1
 #define REPRO_DIST_STEPS 100    /* ascent steps per start */
+#define REPRO_CKPT_EVERY 2000   /* SGD steps between checkpoints: about a minute at the paper's size */
 
 static const double REPRO_P[2] = {1.0, 3.0};
 
@@ -314,78 +316,143 @@ static cJSON *cosines_json(const ibc_rnet *f, const double *contrib)
     return arr;
 }
 
-/* Robust accuracy at every eps: plain l2 PGD (the authors') on all test
- * points, and the bracket ends on the first REPRO_NBRACKET of them. */
-static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, const ibc_data *test, double *x,
-                       char *err)
+/* Robust accuracy at every eps on the first REPRO_POINTS test points (the
+ * test set is i.i.d., so they are a random sample; its size is saved):
+ *  - pgd: the authors' l2 PGD at each eps (batched, ibc_attack_pgd_batch);
+ *  - per point one bracket [lo, hi]: lo certified (ibc_certify_radius), hi
+ *    the smallest verified flip of the structured attack and of PGD over
+ *    every eps; a point counts as certified robust at eps when lo >= eps and
+ *    as not broken when hi > eps, so both curves come from the radii at once;
+ *  - each curve with its 95% Clopper-Pearson interval. */
+static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, const ibc_data *test, char *err)
 {
-    long D = c->D, ne = c->eps_count, nb = test->n < REPRO_NBRACKET ? test->n : REPRO_NBRACKET;
-    double *pgd = calloc((size_t)ne, sizeof(double)), *att = calloc((size_t)ne, sizeof(double));
-    double *cert = calloc((size_t)ne, sizeof(double)), *eps = malloc(sizeof(double) * (size_t)ne);
-    double *delta = malloc(sizeof(double) * (size_t)D);
-    int rc = pgd && att && cert && eps && delta ? IBC_OK : IBC_EIO;
+    long D = c->D, ne = c->eps_count, np = test->n < REPRO_POINTS ? test->n : REPRO_POINTS;
+    double *X = malloc(sizeof(double) * (size_t)(np * D)), *dl = malloc(sizeof(double) * (size_t)(np * D));
+    double *lo = malloc(sizeof(double) * (size_t)np), *hi = malloc(sizeof(double) * (size_t)np);
+    double *eps = malloc(sizeof(double) * (size_t)ne), *tmp = malloc(sizeof(double) * (size_t)D);
+    long *npgd = calloc((size_t)ne, sizeof(long));
+    int *y = malloc(sizeof(int) * (size_t)np), *clean = malloc(sizeof(int) * (size_t)np);
+    int *fl = malloc(sizeof(int) * (size_t)np), *yc = malloc(sizeof(int) * (size_t)np);
+    double *Xc = malloc(sizeof(double) * (size_t)(np * D));
+    int rc = X && dl && lo && hi && eps && tmp && npgd && y && clean && fl && yc && Xc ? IBC_OK : IBC_EIO;
     if (rc != IBC_OK)
         snprintf(err, IBC_ERRLEN, "reproduce: out of memory for the robust accuracy");
     ibc_pgd_opts po;
     ibc_pgd_opts_default(&po);
     po.steps = REPRO_PGD_STEPS;
     po.step = REPRO_PGD_STEP;
-    for (long e = 0; rc == IBC_OK && e < ne; e++)
+    double tmax = 0;
+    for (long e = 0; rc == IBC_OK && e < ne; e++) {
         eps[e] = ibc_repro_eps(c, e);
-    for (long i = 0; rc == IBC_OK && i < test->n; i++) {
+        tmax = fmax(tmax, eps[e]);
+    }
+    tmax = fmax(2.0 * tmax, 2.0);   /* beyond the largest radius of the curve */
+    double t0 = now_s();
+    long nc = 0;
+    for (long i = 0; rc == IBC_OK && i < np; i++) {
         for (long k = 0; k < D; k++)
-            x[k] = mpfr_get_d(test->X + i * D + k, MPFR_RNDN);
-        int y = test->y[i];
-        int clean = ibc_rnet_flipped(f, x, NULL, y, 64) == 0;
-        for (long e = 0; e < ne; e++) {
-            if (!clean)
-                continue;   /* misclassified: not robust at any radius */
-            if (eps[e] == 0)
-                pgd[e] += 1;
-            else
-                pgd[e] += !ibc_attack_pgd(delta, f, x, y, eps[e], &po);
+            X[i * D + k] = mpfr_get_d(test->X + i * D + k, MPFR_RNDN);
+        y[i] = test->y[i];
+        ibc_cert_result cr;
+        rc = ibc_certify_radius(&cr, f, X + i * D, y[i], tmax, err);
+        if (rc != IBC_OK)
+            break;
+        clean[i] = !cr.misclassified;   /* certified y f(x) > 0 */
+        lo[i] = cr.misclassified ? 0 : cr.lo;
+        hi[i] = !clean[i] ? 0 : (f->K > 0 ? ibc_attack_structured(tmp, f, X + i * D, y[i], tmax) : INFINITY);
+        if (clean[i]) {
+            memcpy(Xc + nc * D, X + i * D, sizeof(double) * (size_t)D);
+            yc[nc++] = y[i];
         }
-        if (i < nb && clean) {
-            ibc_bracket br;
-            ibc_bracket_init(&br, D);
-            ibc_pgd_opts ob = po;
-            ob.steps = 300;   /* the minimal-norm search repeats PGD ~20 times */
-            rc = ibc_bracket_compute(&br, f, x, y, 2.0, &ob, err);
-            for (long e = 0; rc == IBC_OK && e < ne; e++) {
-                att[e] += !br.misclassified && br.hi > eps[e];
-                cert[e] += !br.misclassified && br.lo >= eps[e];
+    }
+    double t_bracket = now_s() - t0;
+    t0 = now_s();
+    for (long e = 0; rc == IBC_OK && e < ne; e++) {
+        if (!(eps[e] > 0)) {
+            npgd[e] = nc;
+            continue;
+        }
+        rc = ibc_attack_pgd_batch(fl, dl, f, Xc, yc, nc, eps[e], &po, err);
+        long q = 0;
+        for (long i = 0; rc == IBC_OK && i < np; i++) {
+            if (!clean[i])
+                continue;
+            if (fl[q]) {
+                hi[i] = fmin(hi[i], ibc_rnet_norm_up(dl + q * D, D));
+            } else {
+                npgd[e]++;
             }
-            ibc_bracket_clear(&br);
+            q++;
         }
     }
+    double t_pgd = now_s() - t0;
+    for (long i = 0; rc == IBC_OK && i < np; i++)
+        if (lo[i] > hi[i]) {
+            /* Both ends are certified: lo > hi is a bug in one of them. */
+            snprintf(err, IBC_ERRLEN, "reproduce: test point %ld: certified lower bound %.17g exceeds the verified attack %.17g",
+                     i, lo[i], hi[i]);
+            rc = IBC_ENUMERIC;
+        }
     if (rc == IBC_OK) {
-        for (long e = 0; e < ne; e++) {
-            pgd[e] /= (double)test->n;
-            att[e] /= (double)nb;
-            cert[e] /= (double)nb;
-        }
+        static const char *const names[3] = {"robust_pgd", "robust_attack", "robust_cert"};
         cJSON_AddItemToObject(o, "eps", cJSON_CreateDoubleArray(eps, (int)ne));
-        cJSON_AddItemToObject(o, "robust_pgd", cJSON_CreateDoubleArray(pgd, (int)ne));
-        cJSON_AddItemToObject(o, "robust_attack", cJSON_CreateDoubleArray(att, (int)ne));
-        cJSON_AddItemToObject(o, "robust_cert", cJSON_CreateDoubleArray(cert, (int)ne));
-        cJSON_AddNumberToObject(o, "bracket_points", (double)nb);
+        for (int w = 0; w < 3; w++) {
+            double *v = malloc(sizeof(double) * (size_t)(3 * ne));
+            if (!v) {
+                snprintf(err, IBC_ERRLEN, "reproduce: out of memory");
+                rc = IBC_EIO;
+                break;
+            }
+            for (long e = 0; e < ne; e++) {
+                long k = 0;
+                if (w == 0)
+                    k = npgd[e];
+                else
+                    for (long i = 0; i < np; i++)
+                        k += clean[i] && (w == 1 ? hi[i] > eps[e] : lo[i] >= eps[e]);
+                v[e] = (double)k / (double)np;
+                v[ne + e] = ibc_mc_cp_lower(k, np);
+                v[2 * ne + e] = ibc_mc_cp_upper(k, np);
+            }
+            char key[40];
+            cJSON_AddItemToObject(o, names[w], cJSON_CreateDoubleArray(v, (int)ne));
+            snprintf(key, sizeof key, "%s_cp_lo", names[w]);
+            cJSON_AddItemToObject(o, key, cJSON_CreateDoubleArray(v + ne, (int)ne));
+            snprintf(key, sizeof key, "%s_cp_hi", names[w]);
+            cJSON_AddItemToObject(o, key, cJSON_CreateDoubleArray(v + 2 * ne, (int)ne));
+            free(v);
+        }
+        cJSON_AddNumberToObject(o, "robust_points", (double)np);
+        cJSON_AddNumberToObject(o, "bracket_points", (double)np);
+        for (long i = 0; i < np; i++)
+            if (isinf(hi[i]))
+                hi[i] = -1;   /* JSON has no infinity: -1 = no flip found within tmax */
+        cJSON_AddItemToObject(o, "radius_lo", cJSON_CreateDoubleArray(lo, (int)np));
+        cJSON_AddItemToObject(o, "radius_hi", cJSON_CreateDoubleArray(hi, (int)np));
+        cJSON_AddNumberToObject(o, "radius_tmax", tmax);
+        cJSON_AddNumberToObject(o, "seconds_brackets", t_bracket);
+        cJSON_AddNumberToObject(o, "seconds_pgd", t_pgd);
     }
-    free(pgd);
-    free(att);
-    free(cert);
-    free(eps);
-    free(delta);
+    free(X), free(dl), free(lo), free(hi), free(eps), free(tmp), free(npgd);
+    free(y), free(clean), free(fl), free(yc), free(Xc);
     return rc;
 }
 
 /* Trains and measures one cell; returns its JSON (NULL + err on failure). */
-static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, char *err)
+static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const char *ckpt, long ckpt_every,
+                       char *err)
 {
     double p = REPRO_P[ip], t0 = now_s();
     ibc_config cfg;
     cell_config(&cfg, c, i, r);
     ibc_trained t;
-    if (ibc_trained_init(&t, &cfg, p, cfg.prec, 0, 0, err) != IBC_OK)
+    /* A checkpoint left by a killed run of this cell: continue from it,
+     * bitwise as if never stopped (ibc_trained_init_ckpt checks that it is
+     * this cell's training). */
+    struct stat st;
+    ibc_ckpt_opts ck = {ckpt, ckpt_every, ckpt_every > 0 && stat(ckpt, &st) == 0};
+    long resumed = 0;
+    if (ibc_trained_init_ckpt(&t, &cfg, p, &ck, &resumed, err) != IBC_OK)
         return NULL;
     double t_train = now_s() - t0;
     cJSON *o = NULL;
@@ -417,18 +484,53 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, char *
     cJSON_AddNumberToObject(o, "train_acc", accuracy(f, t.data, x));
     cJSON_AddNumberToObject(o, "test_acc", accuracy(f, test, x));
     cJSON_AddNumberToObject(o, "sgd_steps", (double)cfg.steps);
+    cJSON_AddNumberToObject(o, "resumed_step", (double)resumed);
+    /* Training samples per center: the amplitude learned at mu_k grows with
+     * them (data/findings/distance-to-ideal.md). */
+    long K = c->K;
+    double *cnt = calloc((size_t)K, sizeof(double)), *amp = calloc((size_t)K, sizeof(double));
+    if (!cnt || !amp) {
+        free(cnt);
+        free(amp);
+        cJSON_Delete(o);
+        o = NULL;
+        snprintf(err, IBC_ERRLEN, "reproduce: out of memory");
+        goto done;
+    }
+    for (long s = 0; s < t.data->n; s++)
+        if (t.data->z[s] >= 0 && t.data->z[s] < K)
+            cnt[t.data->z[s]] += 1;
+    cJSON_AddItemToObject(o, "center_count", cJSON_CreateDoubleArray(cnt, (int)K));
+    if (p != 1) {
+        /* dist(f_p, F^(p)) <= shape + amplitude parts (ibc_dist_split_fp) */
+        ibc_dist_split sp;
+        if (ibc_dist_split_fp(&sp, amp, f, G, c->batch_size_dist * c->batch_num_dist, c->batch_num_dist,
+                              REPRO_DIST_STEPS, (unsigned long)r, err) != IBC_OK) {
+            free(cnt);
+            free(amp);
+            cJSON_Delete(o);
+            o = NULL;
+            goto done;
+        }
+        cJSON_AddNumberToObject(o, "dist_amplitude", sp.spread);
+        cJSON_AddNumberToObject(o, "dist_amplitude_ascent", sp.spread_asc);
+        cJSON_AddNumberToObject(o, "dist_shape", sp.shape);
+        cJSON_AddItemToObject(o, "center_amplitude", cJSON_CreateDoubleArray(amp, (int)K));
+    }
+    free(cnt);
+    free(amp);
     ibc_vec_clear(&loss);
     for (long j = 0; j < f->h; j++)
         contrib[j] = fabs(f->v[j]) * f->wn[j];
     cJSON_AddItemToObject(o, "cosines", cosines_json(f, contrib));
     qsort(contrib, (size_t)f->h, sizeof(double), cmp_desc);
     cJSON_AddItemToObject(o, "contrib", cJSON_CreateDoubleArray(contrib, (int)f->h));
-    if (i == c->save_model && robust_json(o, c, f, test, x, err) != IBC_OK) {
+    if (i == c->save_model && robust_json(o, c, f, test, err) != IBC_OK) {
         cJSON_Delete(o);
         o = NULL;
         goto done;
     }
-    cJSON_AddNumberToObject(o, "seconds_train", t_train);
+    cJSON_AddNumberToObject(o, "seconds_train", t_train);   /* this run's part when resumed */
     cJSON_AddNumberToObject(o, "seconds", now_s() - t0);
 done:
     free(x);
@@ -472,7 +574,8 @@ static double num(const cJSON *o, const char *k)
 
 static int write_summaries(const ibc_repro_config *c, cJSON **cells, long ncell, const char *dir, char *err)
 {
-    sbuf dist = {0}, res = {0}, con = {0}, rob = {0};
+    sbuf dist = {0}, res = {0}, con = {0}, rob = {0}, rci = {0};
+    sb_printf(&rci, "p,sigma_index,repeat,eps,points,pgd,pgd_lo,pgd_hi,attack,attack_lo,attack_hi,cert,cert_lo,cert_hi\n");
     sb_printf(&dist, "p,sigma,repeat,dist,c\n");
     sb_printf(&res, "p,sigma_index,sigma,repeat,dist,c,dist_ls,train_loss,train_acc,test_acc,seconds\n");
     sb_printf(&con, "p,rank,contribution\n");
@@ -483,6 +586,21 @@ static int write_summaries(const ibc_repro_config *c, cJSON **cells, long ncell,
         if (!o)
             continue;
         cJSON_AddItemToArray(all, cJSON_Duplicate(o, 1));
+        /* each robust cell's curves with their 95% Clopper-Pearson intervals */
+        const cJSON *ev = cJSON_GetObjectItem(o, "eps");
+        static const char *const rk[9] = {"robust_pgd", "robust_pgd_cp_lo", "robust_pgd_cp_hi", "robust_attack",
+                                          "robust_attack_cp_lo", "robust_attack_cp_hi", "robust_cert",
+                                          "robust_cert_cp_lo", "robust_cert_cp_hi"};
+        int ok = cJSON_IsArray(ev);
+        for (int w = 0; ok && w < 9; w++)
+            ok = cJSON_GetArraySize(cJSON_GetObjectItem(o, rk[w])) == cJSON_GetArraySize(ev);
+        for (int e = 0; ok && e < cJSON_GetArraySize(ev); e++) {
+            sb_printf(&rci, "%g,%g,%g,%.17g,%g", num(o, "p"), num(o, "sigma_index"), num(o, "repeat"),
+                      cJSON_GetArrayItem(ev, e)->valuedouble, num(o, "robust_points"));
+            for (int w = 0; w < 9; w++)
+                sb_printf(&rci, ",%.6f", cJSON_GetArrayItem(cJSON_GetObjectItem(o, rk[w]), e)->valuedouble);
+            sb_printf(&rci, "\n");
+        }
         sb_printf(&dist, "%g,%.17g,%g,%.17g,%.17g\n", num(o, "p"), num(o, "sigma"), num(o, "repeat"), num(o, "dist"),
                   num(o, "c"));
         sb_printf(&res, "%g,%g,%.17g,%g,%.17g,%.17g,%.17g,%.17g,%.17g,%.17g,%.3f\n", num(o, "p"),
@@ -543,6 +661,7 @@ static int write_summaries(const ibc_repro_config *c, cJSON **cells, long ncell,
             free(res.s);
             free(con.s);
             free(rob.s);
+            free(rci.s);
             cJSON_Delete(all);
             return rc;
         }
@@ -560,6 +679,10 @@ static int write_summaries(const ibc_repro_config *c, cJSON **cells, long ncell,
         rc = sb_save(&rob, dir, "robust.csv", err);
     else
         free(rob.s);
+    if (rc == IBC_OK)
+        rc = sb_save(&rci, dir, "robust_ci.csv", err);
+    else
+        free(rci.s);
     if (rc == IBC_OK) {
         cJSON *top = cJSON_CreateObject();
         cJSON_AddItemToObject(top, "config", config_json(c));
@@ -576,9 +699,43 @@ static int write_summaries(const ibc_repro_config *c, cJSON **cells, long ncell,
 
 /* ---- the driver --------------------------------------------------------- */
 
-int ibc_repro_run(const ibc_repro_config *c, const char *dir, int verbose, char *err)
+void ibc_repro_opts_default(ibc_repro_opts *o)
+{
+    o->sigma_index = -1;
+    o->repeat_index = -1;
+    o->p = 0;
+    o->ckpt_every = REPRO_CKPT_EVERY;
+}
+
+int ibc_repro_opts_check(const ibc_repro_opts *o, const ibc_repro_config *c, char *err)
+{
+    if (o->sigma_index < -1 || o->sigma_index >= c->sigma_count) {
+        snprintf(err, IBC_ERRLEN, "--sigma-index = %ld is out of range: need 0 <= I < %ld (the sigma_list count)",
+                 o->sigma_index, c->sigma_count);
+        return IBC_EINPUT;
+    }
+    if (o->repeat_index < -1 || o->repeat_index >= c->repeat) {
+        snprintf(err, IBC_ERRLEN, "--repeat-index = %ld is out of range: need 0 <= R < %ld (the repeat count)",
+                 o->repeat_index, c->repeat);
+        return IBC_EINPUT;
+    }
+    if (!(o->p == 0 || o->p == 1 || o->p == 3)) {
+        snprintf(err, IBC_ERRLEN, "--p = %g is out of range: need 1 or 3", o->p);
+        return IBC_EINPUT;
+    }
+    if (o->ckpt_every < 0) {
+        snprintf(err, IBC_ERRLEN, "--checkpoint-every = %ld is out of range: need N >= 0 (0: no checkpoints)",
+                 o->ckpt_every);
+        return IBC_EINPUT;
+    }
+    return IBC_OK;
+}
+
+int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char *dir, int verbose, char *err)
 {
     int rc = ibc_repro_config_check(c, err);
+    if (rc == IBC_OK)
+        rc = ibc_repro_opts_check(o, c, err);
     if (rc != IBC_OK)
         return rc;
     /* Every cell trains at the same size: check it (memory included) before
@@ -615,15 +772,22 @@ int ibc_repro_run(const ibc_repro_config *c, const char *dir, int verbose, char 
                 }
                 if (!c->run)
                     continue;   /* train.run: False draws what is there */
+                if ((o->sigma_index >= 0 && i != o->sigma_index) || (o->repeat_index >= 0 && r != o->repeat_index) ||
+                    (o->p != 0 && REPRO_P[ip] != o->p))
+                    continue;   /* not selected: summaries use what is saved */
+                char ck[4300];
+                snprintf(ck, sizeof ck, "%.*s.ckpt", (int)(strlen(path) - 5), path);
                 if (verbose)
                     fprintf(stderr, "ibcheck: reproduce: cell %ld/%ld (sigma %.4g, repeat %ld, p %g) ...\n",
                             done + computed + 1, ncell, ibc_repro_sigma(c, i), r, REPRO_P[ip]);
-                cells[q] = cell_run(c, i, r, ip, err);
+                cells[q] = cell_run(c, i, r, ip, ck, o->ckpt_every, err);
                 if (!cells[q]) {
                     rc = err[0] ? IBC_ENUMERIC : IBC_EIO;
                     break;
                 }
                 rc = save_json(path, cells[q], err);
+                if (rc == IBC_OK)
+                    remove(ck);   /* the cell file supersedes its checkpoint */
                 computed++;
                 if (verbose && rc == IBC_OK)
                     fprintf(stderr, "ibcheck: reproduce: cell done in %.1f s: dist %.4g, test accuracy %.4f\n",

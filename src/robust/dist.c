@@ -660,3 +660,96 @@ done:
     free(work);
     return rc;
 }
+
+/* A network that is identically 0, with G's shape: dist(0, G) = sup |G|
+ * (every a_i = 0, so the minimax is max |b_i| over the points found). */
+ibc_rnet *ibc_rnet_zero_like(ibc_ideal_kind kind, long D, long K, long K1, double p)
+{
+    ibc_rnet *z = ibc_rnet_ideal(kind, D, K, K1, p);
+    if (z)
+        for (long j = 0; j < z->h; j++)
+            z->v[j] = 0;
+    return z;
+}
+
+/* f - G as one network (same exponent): the neurons of both, G's output
+ * weights negated.  sup |f - G| = dist(0, f - G), the distance at c = 1. */
+ibc_rnet *ibc_rnet_difference(const ibc_rnet *f, const ibc_rnet *G)
+{
+    ibc_rnet *d = calloc(1, sizeof *d);
+    if (!d)
+        return NULL;
+    long h = f->h + G->h, D = f->D;
+    *d = *f;   /* p, pint and the name; every array is replaced below */
+    d->h = h;
+    d->K = 0;
+    d->mu = NULL;
+    d->W = d->U = d->v = d->wn = NULL;
+    d->W = malloc((size_t)(h * D) * sizeof(double));
+    d->U = malloc((size_t)(h * D) * sizeof(double));
+    d->v = malloc((size_t)h * sizeof(double));
+    d->wn = malloc((size_t)h * sizeof(double));
+    if (!d->W || !d->U || !d->v || !d->wn) {
+        ibc_rnet_free(d);
+        return NULL;
+    }
+    memcpy(d->W, f->W, (size_t)(f->h * D) * sizeof(double));
+    memcpy(d->W + f->h * D, G->W, (size_t)(G->h * D) * sizeof(double));
+    memcpy(d->U, f->U, (size_t)(f->h * D) * sizeof(double));
+    memcpy(d->U + f->h * D, G->U, (size_t)(G->h * D) * sizeof(double));
+    memcpy(d->wn, f->wn, (size_t)f->h * sizeof(double));
+    memcpy(d->wn + f->h, G->wn, (size_t)G->h * sizeof(double));
+    memcpy(d->v, f->v, (size_t)f->h * sizeof(double));
+    for (long j = 0; j < G->h; j++)
+        d->v[f->h + j] = -G->v[j];
+    return d;
+}
+
+/* G_a = sum_k sign_k a_k sigma(<x, mu_k>)^p with a_k = |f(mu_k)|: the ideal
+ * with f's own amplitude at each center.
+ * For any c, |c f - G| <= c |f - G_a| + |c G_a - G|, so with c_a below
+ *   dist(f, F^(p)) <= c_a sup |f - G_a| + dist(G_a, F^(p)),
+ * and dist(G_a, F^(p)) = inf_c max_k |c a_k - 1| = (amax - amin)/(amax + amin)
+ * at c_a = 2/(amax + amin), because sum_k w_k sigma(u_k)^p on the sphere
+ * (p >= 2) has sup |.| = max_k |w_k| (convex in s_k = sigma(u_k)^2 on the
+ * simplex: a vertex; tests/test_robust_dist.c checks the same argument). */
+int ibc_dist_split_fp(ibc_dist_split *s, double *amp, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
+                      long nstarts, long steps, unsigned long seed, char *err)
+{
+    memset(s, 0, sizeof *s);
+    ibc_rnet *Ga = ibc_rnet_ideal(IBC_IDEAL_FP, G->D, G->K, G->K1, G->p);
+    if (Ga) {
+        s->amin = INFINITY;
+        for (long k = 0; k < G->K; k++) {
+            double a = fabs(ibc_rnet_eval_d(f, G->mu + k * G->D));
+            if (amp)
+                amp[k] = a;
+            Ga->v[k] = G->v[k] * a;   /* G's neuron k is mu_k with ||mu_k|| = 1 */
+            s->amin = fmin(s->amin, a);
+            s->amax = fmax(s->amax, a);
+        }
+        snprintf(Ga->name, sizeof Ga->name, "G_a");
+    }
+    ibc_rnet *d = Ga ? ibc_rnet_difference(f, Ga) : NULL;
+    ibc_rnet *z = ibc_rnet_zero_like(IBC_IDEAL_FP, G->D, G->K, G->K1, G->p);
+    int rc = IBC_OK;
+    if (!Ga || !d || !z) {
+        snprintf(err, IBC_ERRLEN, "distance split: out of memory");
+        rc = IBC_ENUMERIC;
+    }
+    ibc_dist_result r;
+    if (rc == IBC_OK) {
+        s->spread = (s->amax - s->amin) / (s->amax + s->amin);
+        rc = ibc_dist_ideal(&r, Ga, G, nsamp, nstarts, steps, seed, err);
+    }
+    if (rc == IBC_OK) {
+        s->spread_asc = r.dist;
+        rc = ibc_dist_ideal(&r, z, d, nsamp, nstarts, steps, seed, err);
+    }
+    if (rc == IBC_OK)
+        s->shape = 2 / (s->amax + s->amin) * r.dist;
+    ibc_rnet_free(Ga);
+    ibc_rnet_free(d);
+    ibc_rnet_free(z);
+    return rc;
+}
