@@ -7,8 +7,9 @@
 #include <getopt.h>
 #include "ibcheck/ibcheck.h"
 
-/* Exit codes (DESIGN): 0 ok, 1 refuted, 2 bad input or usage. */
-enum { CLI_OK = 0, CLI_REFUTED = 1, CLI_USAGE = 2 };
+/* Exit codes (DESIGN, README): 0 ok, 1 refuted, 2 bad input or usage, 3 a
+ * numerical or I/O failure (main maps the library's IBC_EIO to 3). */
+enum { CLI_OK = 0, CLI_REFUTED = 1, CLI_USAGE = 2, CLI_FAILED = 3 };
 
 typedef enum { ARG_NONE, ARG_LONG, ARG_ULONG, ARG_DOUBLE, ARG_STRING } cli_arg;
 
@@ -59,7 +60,10 @@ int cli_shared_apply(ibc_config *cfg, int i, const cli_value *v);
 int cli_config_final(const ibc_config *cfg);
 /* Prints "ibcheck: --FLAG ..." for a one-line message err of a library parser. */
 void cli_flag_error(const char *flag, const char *err);
-/* Checks that -o PATH can be written later, before any work: -1 + one line if not. */
+/* Checks that -o PATH can be written later, before any work: -1 + one line
+ * if not.  "-" (standard output) passes; a directory, or a symlink to one, is
+ * refused; an existing FIFO or device must be writable itself, a regular file
+ * (or none) needs its directory writable (the temporary and the rename). */
 int cli_output_check(const char *flag, const char *path);
 /* 1 if stderr is a terminal (progress and timing go there only then). */
 int cli_stderr_tty(void);

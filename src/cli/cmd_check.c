@@ -16,8 +16,8 @@ enum { C_FORMAT, C_OUTPUT, C_HI, C_LIST, C_ALL, C_JOBS };
 static const cli_flag check_flags[] = {
     [C_FORMAT] = {"format", 0, ARG_STRING, "md|csv|tex|json",
                   "table format (default md, or taken from -o FILE's extension)", "md, csv, tex or json"},
-    [C_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "write the table to FILE, atomically, instead of stdout",
-                  "a file path"},
+    [C_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "write the table to FILE, atomically, instead of stdout (-: stdout)",
+                  "a file path or - for standard output"},
     [C_HI] = {"hi-precision", 0, ARG_STRING, "MODE", "the mode claims compare with (default mpfr:128)",
               "double or mpfr:BITS with 53 <= BITS <= 65536"},
     [C_LIST] = {"list", 0, ARG_NONE, NULL, "list the claims and exit", NULL},
@@ -356,7 +356,7 @@ int cli_cmd_check(int argc, char **argv)
                 r = -1;
             }
         } else if (p.own_i == C_OUTPUT) {
-            out_path = val;
+            out_path = strcmp(val, "-") == 0 ? NULL : val;   /* -o -: stdout, as without -o */
         } else if (p.own_i == C_LIST) {
             list = 1;
         } else if (p.own_i == C_ALL) {

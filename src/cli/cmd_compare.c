@@ -14,8 +14,8 @@ static const cli_flag compare_flags[] = {
     [P_P] = {"p", 0, ARG_DOUBLE, "X", "exponent of the pReLU units (default 3, as precision-ladder)", "a finite p >= 1"},
     [P_FORMAT] = {"format", 0, ARG_STRING, "md|csv|tex|json",
                   "table format (default md, or taken from -o FILE's extension)", "md, csv, tex or json"},
-    [P_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "write the table to FILE, atomically, instead of stdout",
-                  "a file path"},
+    [P_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "write the table to FILE, atomically, instead of stdout (-: stdout)",
+                  "a file path or - for standard output"},
     {NULL, 0, ARG_NONE, NULL, NULL, NULL},
 };
 
@@ -71,7 +71,7 @@ int cli_cmd_compare(int argc, char **argv)
                 r = -1;
             }
         } else if (ps.own_i == P_OUTPUT) {
-            out_path = ps.v.s;
+            out_path = strcmp(ps.v.s, "-") == 0 ? NULL : ps.v.s;   /* -o -: stdout, as without -o */
         }
         if (r < 0)
             break;

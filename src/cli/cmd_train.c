@@ -12,7 +12,8 @@ static const cli_flag train_flags[] = {
     [T_T_END] = {"t-end", 0, ARG_DOUBLE, "X", "adaptive method: final time (default lr*steps)", "a finite t-end > 0"},
     [T_TOL] = {"tol", 0, ARG_DOUBLE, "X", "adaptive method: local error tolerance (default 0: 2^-(BITS-8))",
                "0 <= tol < 1"},
-    [T_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "where to save the network (required)", "a file path"},
+    [T_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "where to save the network (required; - for standard output)",
+                  "a file path or - for standard output"},
     [T_CKPT_EVERY] = {"checkpoint-every", 0, ARG_LONG, "N",
                       "gd/sgd/rk4: save the run exactly every N steps (atomically) for --resume", "an integer N >= 1"},
     [T_CKPT] = {"checkpoint", 0, ARG_STRING, "FILE", "the checkpoint file (default: the -o FILE + .ckpt)", "a file path"},
@@ -152,6 +153,10 @@ int cli_cmd_train(int argc, char **argv)
         return CLI_USAGE;
     }
     char *ckpt_default = NULL;
+    if ((every_given || resume) && !ckpt_path && strcmp(out_path, "-") == 0) {
+        fprintf(stderr, "ibcheck: train: -o - has no default checkpoint file: need --checkpoint FILE\n");
+        return CLI_USAGE;
+    }
     if ((every_given || resume) && !ckpt_path) {
         size_t len = strlen(out_path);
         ckpt_default = malloc(len + sizeof ".ckpt");

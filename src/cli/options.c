@@ -278,16 +278,36 @@ static void print_help(const cli_parser *p)
 
 int cli_output_check(const char *flag, const char *path)
 {
-    struct stat st;
+    struct stat st, lst;
+    const char *alt = strcmp(flag, "-o") == 0 ? " or - for standard output" : "";
     if (!path[0]) {
-        fprintf(stderr, "ibcheck: %s = '' is empty: need a file path\n", flag);
+        fprintf(stderr, "ibcheck: %s = '' is empty: need a file path%s\n", flag, alt);
         return -1;
     }
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "ibcheck: %s = %s is a directory: need a file path\n", flag, path);
+    if (strcmp(path, "-") == 0) {
+        if (alt[0])
+            return 0;
+        fprintf(stderr, "ibcheck: %s = - is not a file: need a file path\n", flag);
         return -1;
     }
-    char *copy = strdup(path);
+    int exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        int link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
+        fprintf(stderr, "ibcheck: %s = %s is %s: need a file path%s\n", flag, path,
+                link ? "a symbolic link to a directory" : "a directory", alt);
+        return -1;
+    }
+    if (exists && !S_ISREG(st.st_mode)) {
+        /* Written in place (ibc_report_write_atomic): the node itself must be writable. */
+        if (access(path, W_OK) == 0)
+            return 0;
+        fprintf(stderr, "ibcheck: %s = %s cannot be written: %s\n", flag, path, strerror(errno));
+        return -1;
+    }
+    /* The temporary goes beside the file the symlinks end at. */
+    char *real = exists ? realpath(path, NULL) : NULL;
+    char *copy = strdup(real ? real : path);
+    free(real);
     if (!copy)
         return -1;
     const char *dir = dirname(copy);
