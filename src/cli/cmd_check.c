@@ -100,6 +100,15 @@ static void claim_error(long i, const char *err)
     fprintf(stderr, "ibcheck: %s: %s\n", ibc_claims[i].id, err[0] ? err : "failed");
 }
 
+/* The status of a claim that failed.  The flags were checked before any
+ * claim ran, so a claim that fails has failed numerically (or out of
+ * memory), never on the user's input: IBC_EINPUT from inside one is exit 3,
+ * not the bad-input 2 (issue 16). */
+static int claim_status(int rc)
+{
+    return rc == IBC_EINPUT ? IBC_ENUMERIC : rc;
+}
+
 #define MAX_JOBS 64
 
 /* Shared by the parent and its workers (an anonymous MAP_SHARED mapping). */
@@ -217,7 +226,7 @@ static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, i
             if (rc != IBC_OK) {
                 claim_error(i, err);
                 if (status == IBC_OK)
-                    status = rc;
+                    status = claim_status(rc);
             }
         }
         goto done;
@@ -297,7 +306,7 @@ static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, i
         if (rcs[i] != IBC_OK) {
             claim_error(i, errs[i]);
             if (status == IBC_OK)
-                status = rcs[i];
+                status = claim_status(rcs[i]);
         }
     }
     if (bad) {
@@ -336,7 +345,8 @@ int cli_cmd_check(int argc, char **argv)
     cli_parser_init(&p, "check", "ibcheck check [CLAIM...] [options]",
                     "Runs the named claims of THEORY §8 (default: every claim not marked long)\n"
                     "and prints one table of checked constants.  Exit status: 0 if every row\n"
-                    "holds (or is info/finding), 1 if a row is refuted, 2 on bad input.",
+                    "holds (or is info/finding), 1 if a row is refuted, 2 on bad input, 3 on a\n"
+                    "numerical or I/O failure.",
                     check_flags, 1);
     int r;
     while ((r = cli_parser_next(&p, argc, argv)) == 1) {
