@@ -5,18 +5,8 @@
 # /dev/full, a results directory that cannot be created).  Every failure
 # prints exactly one line on stderr.
 # Run as: cmake -DIBCHECK=<path> -DWORKDIR=<dir> -DDATA=<data dir> -P exit_status.cmake
-cmake_minimum_required(VERSION 3.21)   # IN_LIST
-file(REMOVE_RECURSE "${WORKDIR}")
-file(MAKE_DIRECTORY "${WORKDIR}")
-set(SMALL "--D 6 --K 4 --K1 2 --n 40 --h 8 --steps 10 -q")
-set(IDEAL "--ideal F --D 6 --K 4 --K1 2 --center 0 -q")
+include(${CMAKE_CURRENT_LIST_DIR}/cli_table_setup.cmake)
 set(CONFIG "${DATA}/reproduce/small.yaml")
-execute_process(COMMAND "${IBCHECK}" train --D 6 --K 4 --K1 2 --n 40 --h 8 --steps 10 -q -o "${WORKDIR}/net.json"
-                RESULT_VARIABLE rc ERROR_VARIABLE err)
-if(NOT rc STREQUAL "0")
-  message(FATAL_ERROR "setup: train exited ${rc}: ${err}")
-endif()
-set(NET "${WORKDIR}/net.json")
 set(MISSING "${WORKDIR}/no-such-dir/out")
 set(FULL_FILE "")
 if(EXISTS /dev/full)
@@ -49,26 +39,26 @@ set(rows
   "reproduce|2|-|missing input file|@MISSING@"
   "reproduce|3|-|results directory cannot be created|-o /dev/full/x @CONFIG@"
   "reproduce|3|full|--help to a full stdout|--help"
-  "train|2|-|bad flag value|${SMALL} --lr nan -o @WORK@/t.json"
+  "train|2|-|bad flag value|${SMALL} -q --lr nan -o @WORK@/t.json"
   "train|2|-|unknown option|--bogus"
-  "train|2|-|missing -o|${SMALL}"
-  "train|2|-|-o in a missing directory|${SMALL} -o @MISSING@"
+  "train|2|-|missing -o|${SMALL} -q"
+  "train|2|-|-o in a missing directory|${SMALL} -q -o @MISSING@"
   "train|3|-|numerical failure (overflow)|--D 6 --K 4 --K1 2 --n 40 --h 8 -q --lr 2e4 --steps 1000 -o @WORK@/f.json"
-  "train|3|-|-o write fails (ENOSPC)|${SMALL} -o /dev/full"
-  "train|3|full|-o - on a full stdout|${SMALL} -o -"
+  "train|3|-|-o write fails (ENOSPC)|${SMALL} -q -o /dev/full"
+  "train|3|full|-o - on a full stdout|${SMALL} -q -o -"
   "train|3|full|--help to a full stdout|--help"
   "radius|2|-|bad flag value|--ideal G --D 6 --K 4 --K1 2 --center 0"
   "radius|2|-|unknown option|--bogus"
   "radius|2|-|missing input file|@MISSING@ --center 0"
-  "radius|2|-|-o in a missing directory|${IDEAL} -o @MISSING@"
-  "radius|3|-|-o write fails (ENOSPC)|${IDEAL} -o /dev/full"
-  "radius|3|full|stdout write fails (ENOSPC)|${IDEAL}"
-  "attack|2|-|bad flag value|${IDEAL} --method bogus"
+  "radius|2|-|-o in a missing directory|${IDEAL} -q -o @MISSING@"
+  "radius|3|-|-o write fails (ENOSPC)|${IDEAL} -q -o /dev/full"
+  "radius|3|full|stdout write fails (ENOSPC)|${IDEAL} -q"
+  "attack|2|-|bad flag value|${IDEAL} -q --method bogus"
   "attack|2|-|unknown option|--bogus"
   "attack|2|-|missing input file|@MISSING@ --center 0"
-  "attack|2|-|-o in a missing directory|${IDEAL} -o @MISSING@"
-  "attack|3|-|-o write fails (ENOSPC)|${IDEAL} -o /dev/full"
-  "attack|3|full|stdout write fails (ENOSPC)|${IDEAL}"
+  "attack|2|-|-o in a missing directory|${IDEAL} -q -o @MISSING@"
+  "attack|3|-|-o write fails (ENOSPC)|${IDEAL} -q -o /dev/full"
+  "attack|3|full|stdout write fails (ENOSPC)|${IDEAL} -q"
 )
 
 set(failures 0)

@@ -30,6 +30,24 @@ typedef struct {
     const char *s;
 } cli_value;
 
+/* The common options (issue 16): each defined once here and parsed in one
+ * place, cli_parser_next, into cli_parser.common.  -q/--quiet and --help
+ * every command takes; a command lists in its own table those of -o,
+ * --format and --jobs that apply to it (CLI_OPT_*), with its own help text. */
+#define CLI_OPT_OUTPUT_FILE(help) {"output", 'o', ARG_STRING, "FILE", help, "a file path or - for standard output"}
+#define CLI_OPT_FORMAT {"format", 0, ARG_STRING, "md|csv|tex|json", \
+                        "table format (default md, or taken from -o FILE's extension)", "md, csv, tex or json"}
+#define CLI_JOBS_MAX 64
+#define CLI_OPT_JOBS(help) {"jobs", 'j', ARG_LONG, "N", help, "an integer 1 <= N <= 64"}
+
+typedef struct {
+    int quiet;              /* -q: no progress lines on stderr */
+    const char *output;     /* -o as given ("-": standard output), or NULL */
+    ibc_format format;      /* --format, valid when format_given */
+    int format_given;
+    long jobs;              /* --jobs, 1..CLI_JOBS_MAX, or 0 when not given */
+} cli_common;
+
 /* Flags shared by check and train: model, training and precision. */
 extern const cli_flag cli_shared_flags[];
 
@@ -44,15 +62,22 @@ typedef struct {
     char shortopts[64];
     int own_i, shared_i;         /* the flag last returned: an index, or -1 */
     cli_value v;                 /* its value */
+    cli_common common;           /* the common options seen so far */
 } cli_parser;
 
 void cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const char *about,
                      const cli_flag *own, int use_shared);
 void cli_parser_free(cli_parser *p);
 /* 1: a flag was read (own_i or shared_i, and v); 0: done; CLI_HELP_SHOWN:
- * --help was printed on stdout; -1: one line was printed on stderr. */
+ * --help was printed on stdout; -1: one line was printed on stderr.  The
+ * common options are validated and stored in p->common here (-q is not
+ * returned; -o, --format and --jobs are, as own flags). */
 int cli_parser_next(cli_parser *p, int argc, char **argv);
 #define CLI_HELP_SHOWN 2
+
+/* The table format: --format if given, else from -o FILE's extension
+ * ("-o t.csv" means CSV), else md. */
+ibc_format cli_common_format(const cli_common *c);
 
 /* Applies shared flag i with value v to cfg; -1 after printing one line. */
 int cli_shared_apply(ibc_config *cfg, int i, const cli_value *v);
