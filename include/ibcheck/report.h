@@ -25,5 +25,8 @@ typedef int (*ibc_write_fn)(FILE *out, void *ctx);
  * written in place (no temporary, no rename).  A directory is refused.
  * Returns IBC_OK, or IBC_EIO + one line in err. */
 int ibc_report_write_atomic(const char *path, ibc_write_fn fn, void *ctx, char *err);
+/* Removes the temporaries of path (after its symlinks) that killed runs left:
+ * "PATH.tmp.<pid>[.*]" whose pid is no live process.  Returns how many. */
+long ibc_report_stale_clean(const char *path);
 
 #endif

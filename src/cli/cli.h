@@ -88,8 +88,13 @@ void cli_flag_error(const char *flag, const char *err);
 /* Checks that -o PATH can be written later, before any work: -1 + one line
  * if not.  "-" (standard output) passes; a directory, or a symlink to one, is
  * refused; an existing FIFO or device must be writable itself, a regular file
- * (or none) needs its directory writable (the temporary and the rename). */
+ * (or none) needs its directory writable (the temporary and the rename).
+ * A path that passes has its stale temporaries removed (cli_stale_clean). */
 int cli_output_check(const char *flag, const char *path);
+/* Removes the temporaries of path that killed runs left (ibc_report_stale_clean)
+ * and says so in one line on stderr.  cli_output_check does it for every path
+ * it passes. */
+void cli_stale_clean(const char *path);
 /* 1 if stderr is a terminal (progress and timing go there only then). */
 int cli_stderr_tty(void);
 

@@ -176,6 +176,9 @@ int cli_cmd_train(int argc, char **argv)
         return CLI_USAGE;
     }
 
+    /* --resume alone writes checkpoints too, but cli_output_check did not see the file. */
+    if (ckpt_path && !every_given)
+        cli_stale_clean(ckpt_path);
     ibc_prec_blas_setup();
     /* The trajectory records only drive the progress line; each is a
      * full-batch evaluation, so skip them when nobody sees the progress. */

@@ -367,7 +367,19 @@ int cli_output_check(const char *flag, const char *path)
     if (!ok)
         fprintf(stderr, "ibcheck: %s = %s cannot be written: directory %s: %s\n", flag, path, dir, strerror(e));
     free(copy);
+    if (ok)
+        cli_stale_clean(path);
     return ok ? 0 : -1;
+}
+
+void cli_stale_clean(const char *path)
+{
+    /* A run SIGKILLed mid-write leaves PATH.tmp.<pid>.XXXXXX behind; only this
+     * path's, and only a dead pid's, are removed (a live one may be writing). */
+    long n = ibc_report_stale_clean(path);
+    if (n > 0)
+        fprintf(stderr, "ibcheck: removed %ld stale temporar%s of %s left by a killed run\n", n, n == 1 ? "y" : "ies",
+                path);
 }
 
 int cli_stderr_tty(void)

@@ -4,10 +4,13 @@
  * is replaced and the link kept.  Anything else that exists (a FIFO, a
  * character device, a socket) is written in place: renaming a file over it
  * would replace the device node or starve the FIFO's reader. */
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -206,4 +209,50 @@ int ibc_report_write_atomic(const char *path, ibc_write_fn fn, void *ctx, char *
     }
     free(real);
     return rc;
+}
+/* "<base>.tmp.<pid>" followed by the end or '.': a temporary of ours. */
+static long temp_pid(const char *name, const char *base)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0 || strncmp(name + n, ".tmp.", 5) != 0)
+        return -1;
+    const char *s = name + n + 5;
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    char *end;
+    long pid = strtol(s, &end, 10);
+    return (*end == '\0' || *end == '.') && pid > 0 ? pid : -1;
+}
+
+long ibc_report_stale_clean(const char *path)
+{
+    if (strcmp(path, "-") == 0)
+        return 0;
+    char *real = resolve_links(path);
+    char *c1 = real ? strdup(real) : NULL, *c2 = real ? strdup(real) : NULL;
+    long removed = 0;
+    if (c1 && c2) {
+        const char *dir = dirname(c1), *base = basename(c2);
+        DIR *d = opendir(dir);
+        struct dirent *e;
+        while (d && (e = readdir(d))) {
+            long pid = temp_pid(e->d_name, base);
+            /* A live pid may be a writer this very moment (or an unrelated
+             * process that reused the number): only a dead one's file goes. */
+            if (pid < 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+                continue;
+            char *full = malloc(strlen(dir) + strlen(e->d_name) + 2);
+            if (full) {
+                sprintf(full, "%s/%s", dir, e->d_name);
+                removed += unlink(full) == 0;
+                free(full);
+            }
+        }
+        if (d)
+            closedir(d);
+    }
+    free(c1);
+    free(c2);
+    free(real);
+    return removed;
 }
