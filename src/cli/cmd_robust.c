@@ -342,9 +342,9 @@ int cli_cmd_radius(int argc, char **argv)
             fprintf(txt, "attack upper bound:    %s (flip verified in ball arithmetic)\n", fmt_r(b1, br.hi));
             fprintf(txt, "structured attack:     %s\n", fmt_r(b2, br.hi_struct));
             fprintf(txt, "plain PGD estimate:    %s%s\n", fmt_r(b3, br.hi_pgd),
-                   br.hi_pgd > br.hi * (1 + 1e-3) ? "  (above the bracket: gradient masking)" : "");
+                    br.hi_pgd > br.hi * (1 + 1e-3) ? "  (above the bracket: gradient masking)" : "");
             fprintf(txt, "bracket: [%.6f, %s], width %s\n", br.lo, fmt_r(b4, br.hi),
-                   isinf(br.hi) ? "unbounded" : (snprintf(b1, sizeof b1, "%.6f", br.hi - br.lo), b1));
+                    isinf(br.hi) ? "unbounded" : (snprintf(b1, sizeof b1, "%.6f", br.hi - br.lo), b1));
         }
         if (a.out) {
             cJSON *o = json_head(&t);
@@ -416,7 +416,7 @@ int cli_cmd_attack(int argc, char **argv)
     }
     if (ibc_rnet_flipped(t.f, t.x, NULL, t.y, 64) != 0) {
         fprintf(txt, "classifier: %s\npoint: %s\nthe point is already misclassified (y f(x) <= 0 or undecided): "
-               "radius 0, nothing to attack\n", t.f->name, t.point);
+                "radius 0, nothing to attack\n", t.f->name, t.point);
         r = 0;
         found = 1;
     } else {
@@ -436,7 +436,7 @@ int cli_cmd_attack(int argc, char **argv)
         arb_init(mg);
         ibc_rnet_margin_arb(mg, t.f, t.x, delta, t.y, 128);
         fprintf(txt, "classifier: %s\npoint: %s\nmethod: %s%s\n", t.f->name, t.point, a.method,
-               m == 0 ? (a.pgd.norm == IBC_NORM_L2 ? " (l2)" : " (linf)") : "");
+                m == 0 ? (a.pgd.norm == IBC_NORM_L2 ? " (l2)" : " (linf)") : "");
         if (found) {
             double linf = 0;
             for (long d = 0; d < D; d++)
