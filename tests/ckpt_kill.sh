@@ -88,9 +88,13 @@ mode() {
             fail "$label kill $k: resume failed (target step $target, checkpoint step $at)"
             continue
         fi
+        # The resumed run removes what the killed one left (issue 16).
+        if ls B.json.ckpt.tmp.* >/dev/null 2>&1; then
+            fail "$label kill $k: the resumed run left stale temporaries: $(ls B.json.ckpt.tmp.*)"
+        fi
         if cmp -s A.json B.json; then
             echo "ok   $label kill $k: target step $target + ${extra_ms} ms: killed with the checkpoint at step $at," \
-                 "run ended before the kill: $finished, stale temporaries: $tmps: identical"
+                 "run ended before the kill: $finished, stale temporaries: $tmps (removed): identical"
         else
             fail "$label kill $k: resumed file differs (target step $target, checkpoint step $at)"
         fi
@@ -142,6 +146,32 @@ expect "numerical fault" 3 "NaN or inf in theta at step [0-9]+, t = .*checkpoint
 [ -e F.json ] && fail "the faulted run wrote F.json"
 [ -e F.json.ckpt ] || fail "the faulted run left no checkpoint"
 expect "resume at the fault" 3 "NaN or inf in theta at step [0-9]+" "${SMALL[@]}" --lr 2e4 --steps 1000 -o F.json --resume
+
+# Stale temporaries (issue 16): a run removes the PATH.tmp.<pid>.* files of
+# its outputs whose pid is dead, and says so in one line per path; a live
+# process's temporary, and another path's, are kept.
+rm -f S.json S.json.ckpt S.json.ckpt.tmp.* S.json.tmp.* other.json.tmp.*
+sh -c 'exit 0' &
+dead=$!
+wait "$dead"
+sleep 60 &
+live=$!
+touch "S.json.ckpt.tmp.$dead.AbC123" "S.json.tmp.$dead.XyZ789" "S.json.ckpt.tmp.$live.QqQ111" \
+    "other.json.tmp.$dead.AbC123"
+err=$("$IBCHECK" train "${SMALL[@]}" --steps 200 -o S.json --checkpoint-every 100 2>&1 >/dev/null)
+rc=$?
+kill "$live"
+wait "$live" 2>/dev/null
+if [ $rc = 0 ] && [ ! -e "S.json.ckpt.tmp.$dead.AbC123" ] && [ ! -e "S.json.tmp.$dead.XyZ789" ] \
+    && [ -e "S.json.ckpt.tmp.$live.QqQ111" ] && [ -e "other.json.tmp.$dead.AbC123" ] \
+    && [ "$(printf '%s\n' "$err" | grep -c 'removed 1 stale temporary of S.json left')" = 1 ] \
+    && [ "$(printf '%s\n' "$err" | grep -c 'removed 1 stale temporary of S.json.ckpt left')" = 1 ] \
+    && [ "$(printf '%s\n' "$err" | wc -l)" = 2 ]; then
+    echo "ok   stale temporaries: the dead run's removed, the live one's and another path's kept: $err"
+else
+    fail "stale temporaries: exit $rc, left: $(ls S.json*.tmp.* other.json.tmp.* 2>/dev/null | tr '\n' ' '), stderr: $err"
+fi
+rm -f S.json S.json.ckpt S.json*.tmp.* other.json.tmp.*
 
 mode "double gd" 3000 --method gd
 mode "double sgd" 3000 --method sgd --batch 10

@@ -16,9 +16,17 @@ const char *ibc_format_name(ibc_format f);
 
 /* Writer callback for ibc_report_write_atomic: returns 0, or nonzero to abort. */
 typedef int (*ibc_write_fn)(FILE *out, void *ctx);
-/* Writes path atomically: fn writes a temporary file in path's directory,
- * which is flushed, fsync'ed and renamed over path.  On any failure the
- * temporary is removed, path is untouched, and IBC_EIO + one line in err. */
+/* Writes path without ever destroying what is there.  "-" is standard
+ * output (flushed, not closed).  A symlink is followed to its final target
+ * (which need not exist yet), and that target is written as path would be.
+ * A regular file, or none: fn writes a temporary "PATH.tmp.<pid>.XXXXXX"
+ * beside it, which is flushed, fsync'ed and renamed over it; on failure the
+ * temporary is removed and the file untouched.  A FIFO, device or socket is
+ * written in place (no temporary, no rename).  A directory is refused.
+ * Returns IBC_OK, or IBC_EIO + one line in err. */
 int ibc_report_write_atomic(const char *path, ibc_write_fn fn, void *ctx, char *err);
+/* Removes the temporaries of path (after its symlinks) that killed runs left:
+ * "PATH.tmp.<pid>[.*]" whose pid is no live process.  Returns how many. */
+long ibc_report_stale_clean(const char *path);
 
 #endif

@@ -14,16 +14,13 @@
 
 enum { C_FORMAT, C_OUTPUT, C_HI, C_LIST, C_ALL, C_JOBS };
 static const cli_flag check_flags[] = {
-    [C_FORMAT] = {"format", 0, ARG_STRING, "md|csv|tex|json",
-                  "table format (default md, or taken from -o FILE's extension)", "md, csv, tex or json"},
-    [C_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "write the table to FILE, atomically, instead of stdout",
-                  "a file path"},
+    [C_FORMAT] = CLI_OPT_FORMAT,
+    [C_OUTPUT] = CLI_OPT_OUTPUT_FILE("write the table to FILE, atomically, instead of stdout (-: stdout)"),
     [C_HI] = {"hi-precision", 0, ARG_STRING, "MODE", "the mode claims compare with (default mpfr:128)",
               "double or mpfr:BITS with 53 <= BITS <= 65536"},
     [C_LIST] = {"list", 0, ARG_NONE, NULL, "list the claims and exit", NULL},
     [C_ALL] = {"all", 0, ARG_NONE, NULL, "also run the long claims", NULL},
-    [C_JOBS] = {"jobs", 'j', ARG_LONG, "N", "run the claims in N worker processes (default: the CPUs, at most 8)",
-                "an integer 1 <= N <= 64"},
+    [C_JOBS] = CLI_OPT_JOBS("run the claims in N worker processes (default: the CPUs, at most 8)"),
     {NULL, 0, ARG_NONE, NULL, NULL, NULL},
 };
 
@@ -52,17 +49,6 @@ static int unknown_claim(const char *name)
         fprintf(stderr, "%s %s", d == ibc_claims ? "" : ",", d->id);
     fputc('\n', stderr);
     return CLI_USAGE;
-}
-
-/* With no --format, "-o table.csv" means CSV. */
-static ibc_format format_from_path(const char *path)
-{
-    const char *dot = strrchr(path, '.');
-    ibc_format f;
-    char err[IBC_ERRLEN];
-    if (dot && ibc_format_parse(&f, dot + 1, err) == IBC_OK)
-        return f;
-    return IBC_FMT_MD;
 }
 
 typedef struct {
@@ -100,7 +86,16 @@ static void claim_error(long i, const char *err)
     fprintf(stderr, "ibcheck: %s: %s\n", ibc_claims[i].id, err[0] ? err : "failed");
 }
 
-#define MAX_JOBS 64
+/* The status of a claim that failed.  The flags were checked before any
+ * claim ran, so a claim that fails has failed numerically (or out of
+ * memory), never on the user's input: IBC_EINPUT from inside one is exit 3,
+ * not the bad-input 2 (issue 16). */
+static int claim_status(int rc)
+{
+    return rc == IBC_EINPUT ? IBC_ENUMERIC : rc;
+}
+
+#define MAX_JOBS CLI_JOBS_MAX
 
 /* Shared by the parent and its workers (an anonymous MAP_SHARED mapping). */
 typedef struct {
@@ -217,7 +212,7 @@ static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, i
             if (rc != IBC_OK) {
                 claim_error(i, err);
                 if (status == IBC_OK)
-                    status = rc;
+                    status = claim_status(rc);
             }
         }
         goto done;
@@ -297,7 +292,7 @@ static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, i
         if (rcs[i] != IBC_OK) {
             claim_error(i, errs[i]);
             if (status == IBC_OK)
-                status = rcs[i];
+                status = claim_status(rcs[i]);
         }
     }
     if (bad) {
@@ -326,17 +321,15 @@ int cli_cmd_check(int argc, char **argv)
     ibc_config cfg;
     ibc_config_default(&cfg);
     cfg.verbose = 1;
-    ibc_format fmt = IBC_FMT_MD;
-    int fmt_given = 0, list = 0, all = 0;
-    long jobs = 0;   /* 0: the default, set once the claims are known */
-    const char *out_path = NULL;
+    int list = 0, all = 0;
     char err[IBC_ERRLEN];
 
     cli_parser p;
     cli_parser_init(&p, "check", "ibcheck check [CLAIM...] [options]",
                     "Runs the named claims of THEORY §8 (default: every claim not marked long)\n"
                     "and prints one table of checked constants.  Exit status: 0 if every row\n"
-                    "holds (or is info/finding), 1 if a row is refuted, 2 on bad input.",
+                    "holds (or is info/finding), 1 if a row is refuted, 2 on bad input, 3 on a\n"
+                    "numerical or I/O failure.",
                     check_flags, 1);
     int r;
     while ((r = cli_parser_next(&p, argc, argv)) == 1) {
@@ -344,29 +337,15 @@ int cli_cmd_check(int argc, char **argv)
         if (p.shared_i >= 0) {
             if (cli_shared_apply(&cfg, p.shared_i, &p.v) != 0)
                 r = -1;
-        } else if (p.own_i == C_FORMAT) {
-            if (ibc_format_parse(&fmt, val, err) != IBC_OK) {
-                cli_flag_error("format", err);
-                r = -1;
-            }
-            fmt_given = 1;
         } else if (p.own_i == C_HI) {
             if (ibc_prec_parse(&cfg.prec_hi, val, err) != IBC_OK) {
                 cli_flag_error("hi-precision", err);
                 r = -1;
             }
-        } else if (p.own_i == C_OUTPUT) {
-            out_path = val;
         } else if (p.own_i == C_LIST) {
             list = 1;
         } else if (p.own_i == C_ALL) {
             all = 1;
-        } else if (p.own_i == C_JOBS) {
-            jobs = p.v.l;
-            if (jobs < 1 || jobs > MAX_JOBS) {
-                fprintf(stderr, "ibcheck: --jobs = %s is out of range: need %s\n", val, check_flags[C_JOBS].need);
-                r = -1;
-            }
         }
         if (r < 0)
             break;
@@ -374,6 +353,12 @@ int cli_cmd_check(int argc, char **argv)
     cli_parser_free(&p);
     if (r != 0)
         return r == CLI_HELP_SHOWN ? CLI_OK : CLI_USAGE;
+    /* -o -: standard output, as without -o. */
+    const char *out_path = p.common.output && strcmp(p.common.output, "-") != 0 ? p.common.output : NULL;
+    ibc_format fmt = cli_common_format(&p.common);
+    long jobs = p.common.jobs;   /* 0: the default, set once the claims are known */
+    if (p.common.quiet)
+        cfg.verbose = 0;
 
     /* Claims named on the command line, each once, in registry order. */
     long nclaims = 0;
@@ -404,8 +389,6 @@ int cli_cmd_check(int argc, char **argv)
         free(chosen);
         return CLI_USAGE;
     }
-    if (out_path && !fmt_given)
-        fmt = format_from_path(out_path);
 
     /* The default uses every CPU, up to 8; never more workers than claims. */
     long nchosen = 0;

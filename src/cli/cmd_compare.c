@@ -12,10 +12,8 @@ static const cli_flag compare_flags[] = {
                       "is the reference",
                       "2 to 8 distinct modes, each double or mpfr:BITS with 53 <= BITS <= 65536"},
     [P_P] = {"p", 0, ARG_DOUBLE, "X", "exponent of the pReLU units (default 3, as precision-ladder)", "a finite p >= 1"},
-    [P_FORMAT] = {"format", 0, ARG_STRING, "md|csv|tex|json",
-                  "table format (default md, or taken from -o FILE's extension)", "md, csv, tex or json"},
-    [P_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "write the table to FILE, atomically, instead of stdout",
-                  "a file path"},
+    [P_FORMAT] = CLI_OPT_FORMAT,
+    [P_OUTPUT] = CLI_OPT_OUTPUT_FILE("write the table to FILE, atomically, instead of stdout (-: stdout)"),
     {NULL, 0, ARG_NONE, NULL, NULL, NULL},
 };
 
@@ -38,9 +36,7 @@ int cli_cmd_compare(int argc, char **argv)
     double p = 3;
     ibc_prec modes[IBC_LADDER_MODES_MAX];
     long nmodes = 0;
-    const char *list = "double,mpfr:113", *out_path = NULL;
-    ibc_format fmt = IBC_FMT_MD;
-    int fmt_given = 0;
+    const char *list = "double,mpfr:113";
     char err[IBC_ERRLEN];
 
     cli_parser ps;
@@ -49,7 +45,8 @@ int cli_cmd_compare(int argc, char **argv)
                     "precision mode and compares them with the mode of most bits: digits of\n"
                     "agreement at fixed steps, the neurons whose fate rounding decided, and ulps\n"
                     "per step between modes of equal bits (double, mpfr:53).  Exit status: 0 if\n"
-                    "every checked row holds, 1 if one is refuted, 2 on bad input.",
+                    "every checked row holds, 1 if one is refuted, 2 on bad input, 3 on a\n"
+                    "numerical or I/O failure.",
                     compare_flags, 1);
     int r;
     while ((r = cli_parser_next(&ps, argc, argv)) == 1) {
@@ -64,14 +61,6 @@ int cli_cmd_compare(int argc, char **argv)
             list = ps.v.s;
         } else if (ps.own_i == P_P) {
             p = ps.v.d;
-        } else if (ps.own_i == P_FORMAT) {
-            fmt_given = 1;
-            if (ibc_format_parse(&fmt, ps.v.s, err) != IBC_OK) {
-                cli_flag_error("format", err);
-                r = -1;
-            }
-        } else if (ps.own_i == P_OUTPUT) {
-            out_path = ps.v.s;
         }
         if (r < 0)
             break;
@@ -79,6 +68,11 @@ int cli_cmd_compare(int argc, char **argv)
     cli_parser_free(&ps);
     if (r != 0)
         return r == CLI_HELP_SHOWN ? CLI_OK : CLI_USAGE;
+    /* -o -: standard output, as without -o. */
+    const char *out_path = ps.common.output && strcmp(ps.common.output, "-") != 0 ? ps.common.output : NULL;
+    ibc_format fmt = cli_common_format(&ps.common);
+    if (ps.common.quiet)
+        cfg.verbose = 0;
     if (optind < argc) {
         fprintf(stderr, "ibcheck: compare: unexpected argument '%s': see 'ibcheck compare --help'\n", argv[optind]);
         return CLI_USAGE;
@@ -93,10 +87,6 @@ int cli_cmd_compare(int argc, char **argv)
     }
     if (cli_config_final(&cfg) != 0 || (out_path && cli_output_check("-o", out_path) != 0))
         return CLI_USAGE;
-    /* "-o table.csv" without --format means CSV */
-    const char *dot = out_path ? strrchr(out_path, '.') : NULL;
-    if (!fmt_given && dot && ibc_format_parse(&fmt, dot + 1, err) != IBC_OK)
-        fmt = IBC_FMT_MD;
 
     ibc_prec_blas_setup();
     ibc_ladder L;

@@ -95,7 +95,7 @@ int cli_cmd_reproduce(int argc, char **argv)
                scale, c.n_train, c.n_test, c.hidden_width, c.max_epoch);
     ibc_prec_blas_setup();
     /* One line per cell on stderr: the run is long, and the issue asks for progress. */
-    int rc = ibc_repro_run(&c, &ro, dir, 1, err);
+    int rc = ibc_repro_run(&c, &ro, dir, !ps.common.quiet, err);
     if (rc != IBC_OK) {
         fprintf(stderr, "ibcheck: %s\n", err);
         return rc == IBC_EINPUT ? CLI_USAGE : rc;

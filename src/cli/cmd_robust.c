@@ -27,7 +27,7 @@ static const cli_flag robust_flags[] = {
     [R_STEP] = {"step", 0, ARG_DOUBLE, "S", "PGD step (default 0.1)", "0 < step <= 100"},
     [R_RESTARTS] = {"restarts", 0, ARG_LONG, "N", "PGD random restarts (default 2)", "0 <= restarts <= 10000"},
     [R_SEED] = {"seed", 0, ARG_ULONG, "S", "PGD restart seed (default 0)", "an unsigned integer"},
-    [R_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "also write the result as JSON, atomically", "a file path"},
+    [R_OUTPUT] = CLI_OPT_OUTPUT_FILE("also write the result as JSON, atomically (-: JSON alone on stdout, text on stderr)"),
     [R_METHOD] = {"method", 0, ARG_STRING, "NAME", "attack: pgd, structured, minnorm or minnorm-pgd (default minnorm)",
                   "pgd, structured, minnorm or minnorm-pgd"},
     [R_NORM] = {"norm", 0, ARG_STRING, "l2|linf", "attack --method pgd: the ball (default l2)", "l2 or linf"},
@@ -325,6 +325,8 @@ int cli_cmd_radius(int argc, char **argv)
         return rc;
     }
     ibc_prec_blas_setup();
+    /* -o -: the JSON alone on stdout, so that it can be piped; the text goes to stderr. */
+    FILE *txt = a.out && strcmp(a.out, "-") == 0 ? stderr : stdout;
     char err[IBC_ERRLEN], b1[32], b2[32], b3[32], b4[32];
     ibc_bracket br;
     ibc_bracket_init(&br, t.model.D);
@@ -332,17 +334,17 @@ int cli_cmd_radius(int argc, char **argv)
     if (rc != IBC_OK) {
         fprintf(stderr, "ibcheck: radius: %s\n", err);
     } else {
-        printf("classifier: %s\npoint: %s\n", t.f->name, t.point);
+        fprintf(txt, "classifier: %s\npoint: %s\n", t.f->name, t.point);
         if (br.misclassified) {
-            printf("radius: 0 (the point is misclassified: y f(x) <= 0, or not certifiably > 0)\n");
+            fprintf(txt, "radius: 0 (the point is misclassified: y f(x) <= 0, or not certifiably > 0)\n");
         } else {
-            printf("certified lower bound: %.6f (IBP alone: %.6f)\n", br.lo, br.lo_ibp);
-            printf("attack upper bound:    %s (flip verified in ball arithmetic)\n", fmt_r(b1, br.hi));
-            printf("structured attack:     %s\n", fmt_r(b2, br.hi_struct));
-            printf("plain PGD estimate:    %s%s\n", fmt_r(b3, br.hi_pgd),
-                   br.hi_pgd > br.hi * (1 + 1e-3) ? "  (above the bracket: gradient masking)" : "");
-            printf("bracket: [%.6f, %s], width %s\n", br.lo, fmt_r(b4, br.hi),
-                   isinf(br.hi) ? "unbounded" : (snprintf(b1, sizeof b1, "%.6f", br.hi - br.lo), b1));
+            fprintf(txt, "certified lower bound: %.6f (IBP alone: %.6f)\n", br.lo, br.lo_ibp);
+            fprintf(txt, "attack upper bound:    %s (flip verified in ball arithmetic)\n", fmt_r(b1, br.hi));
+            fprintf(txt, "structured attack:     %s\n", fmt_r(b2, br.hi_struct));
+            fprintf(txt, "plain PGD estimate:    %s%s\n", fmt_r(b3, br.hi_pgd),
+                    br.hi_pgd > br.hi * (1 + 1e-3) ? "  (above the bracket: gradient masking)" : "");
+            fprintf(txt, "bracket: [%.6f, %s], width %s\n", br.lo, fmt_r(b4, br.hi),
+                    isinf(br.hi) ? "unbounded" : (snprintf(b1, sizeof b1, "%.6f", br.hi - br.lo), b1));
         }
         if (a.out) {
             cJSON *o = json_head(&t);
@@ -403,6 +405,7 @@ int cli_cmd_attack(int argc, char **argv)
         return rc;
     }
     ibc_prec_blas_setup();
+    FILE *txt = a.out && strcmp(a.out, "-") == 0 ? stderr : stdout;   /* as in radius */
     long D = t.model.D;
     double *delta = calloc((size_t)D, sizeof(double));
     double r = INFINITY;
@@ -412,8 +415,8 @@ int cli_cmd_attack(int argc, char **argv)
         return CLI_USAGE;
     }
     if (ibc_rnet_flipped(t.f, t.x, NULL, t.y, 64) != 0) {
-        printf("classifier: %s\npoint: %s\nthe point is already misclassified (y f(x) <= 0 or undecided): "
-               "radius 0, nothing to attack\n", t.f->name, t.point);
+        fprintf(txt, "classifier: %s\npoint: %s\nthe point is already misclassified (y f(x) <= 0 or undecided): "
+                "radius 0, nothing to attack\n", t.f->name, t.point);
         r = 0;
         found = 1;
     } else {
@@ -432,19 +435,19 @@ int cli_cmd_attack(int argc, char **argv)
         arb_t mg;
         arb_init(mg);
         ibc_rnet_margin_arb(mg, t.f, t.x, delta, t.y, 128);
-        printf("classifier: %s\npoint: %s\nmethod: %s%s\n", t.f->name, t.point, a.method,
-               m == 0 ? (a.pgd.norm == IBC_NORM_L2 ? " (l2)" : " (linf)") : "");
+        fprintf(txt, "classifier: %s\npoint: %s\nmethod: %s%s\n", t.f->name, t.point, a.method,
+                m == 0 ? (a.pgd.norm == IBC_NORM_L2 ? " (l2)" : " (linf)") : "");
         if (found) {
             double linf = 0;
             for (long d = 0; d < D; d++)
                 linf = fmax(linf, fabs(delta[d]));
             char *ms = arb_get_str(mg, 8, 0);
-            printf("flip found and verified: y f(x + delta) = %s <= 0 (Arb, 128 bits)\n", ms);
+            fprintf(txt, "flip found and verified: y f(x + delta) = %s <= 0 (Arb, 128 bits)\n", ms);
             flint_free(ms);
-            printf("||delta||_2 <= %.9g, ||delta||_inf = %.9g\n", r, linf);
+            fprintf(txt, "||delta||_2 <= %.9g, ||delta||_inf = %.9g\n", r, linf);
         } else {
             char *ms = arb_get_str(mg, 8, 0);
-            printf("no verified flip found (best y f(x + delta) = %s)\n", ms);
+            fprintf(txt, "no verified flip found (best y f(x + delta) = %s)\n", ms);
             flint_free(ms);
         }
         arb_clear(mg);

@@ -12,7 +12,7 @@ static const cli_flag train_flags[] = {
     [T_T_END] = {"t-end", 0, ARG_DOUBLE, "X", "adaptive method: final time (default lr*steps)", "a finite t-end > 0"},
     [T_TOL] = {"tol", 0, ARG_DOUBLE, "X", "adaptive method: local error tolerance (default 0: 2^-(BITS-8))",
                "0 <= tol < 1"},
-    [T_OUTPUT] = {"output", 'o', ARG_STRING, "FILE", "where to save the network (required)", "a file path"},
+    [T_OUTPUT] = CLI_OPT_OUTPUT_FILE("where to save the network (required; - for standard output)"),
     [T_CKPT_EVERY] = {"checkpoint-every", 0, ARG_LONG, "N",
                       "gd/sgd/rk4: save the run exactly every N steps (atomically) for --resume", "an integer N >= 1"},
     [T_CKPT] = {"checkpoint", 0, ARG_STRING, "FILE", "the checkpoint file (default: the -o FILE + .ckpt)", "a file path"},
@@ -111,6 +111,8 @@ int cli_cmd_train(int argc, char **argv)
         }
     }
     cli_parser_free(&ps);
+    if (ps.common.quiet)
+        cfg.verbose = 0;
     int rc = r != 0 ? (r == CLI_HELP_SHOWN ? CLI_OK : CLI_USAGE) : CLI_OK;
     if (r == 0 && optind < argc) {
         fprintf(stderr, "ibcheck: train: unexpected argument '%s': see 'ibcheck train --help'\n", argv[optind]);
@@ -152,6 +154,10 @@ int cli_cmd_train(int argc, char **argv)
         return CLI_USAGE;
     }
     char *ckpt_default = NULL;
+    if ((every_given || resume) && !ckpt_path && strcmp(out_path, "-") == 0) {
+        fprintf(stderr, "ibcheck: train: -o - has no default checkpoint file: need --checkpoint FILE\n");
+        return CLI_USAGE;
+    }
     if ((every_given || resume) && !ckpt_path) {
         size_t len = strlen(out_path);
         ckpt_default = malloc(len + sizeof ".ckpt");
@@ -170,6 +176,9 @@ int cli_cmd_train(int argc, char **argv)
         return CLI_USAGE;
     }
 
+    /* --resume alone writes checkpoints too, but cli_output_check did not see the file. */
+    if (ckpt_path && !every_given)
+        cli_stale_clean(ckpt_path);
     ibc_prec_blas_setup();
     /* The trajectory records only drive the progress line; each is a
      * full-batch evaluation, so skip them when nobody sees the progress. */

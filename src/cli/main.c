@@ -1,4 +1,6 @@
 /* cli: `ibcheck <command> [options]` (DESIGN: Interfaces people expect). */
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <gmp.h>
@@ -33,7 +35,8 @@ static void usage(FILE *out)
         fprintf(out, "  %-10s %s\n", c->name, c->about);
     fputs("\n  ibcheck <command> --help   options of one command\n"
           "  ibcheck --version          version and library versions\n\n"
-          "Exit status: 0 ok, 1 a claim was refuted, 2 bad input or usage.\n", out);
+          "Exit status: 0 ok, 1 a claim was refuted, 2 bad input or usage, 3 a numerical\n"
+          "or I/O failure (a write that failed, a worker that died).\n", out);
 }
 
 static int unknown_command(const char *what, const char *name)
@@ -45,7 +48,34 @@ static int unknown_command(const char *what, const char *name)
     return CLI_USAGE;
 }
 
-int main(int argc, char **argv)
+/* The exit status of a command's return value: the library's IBC_EIO (4)
+ * is an I/O failure, which exits 3 as a numerical failure does (README). */
+static int exit_status(int rc)
+{
+    return rc == IBC_EIO ? IBC_ENUMERIC : rc;
+}
+
+/* Output to stdout is buffered: a full disk or a closed pipe shows only at
+ * the last flush or at close, which exit() would do silently.  Checked here,
+ * once for every command.  Returns the status to exit with. */
+static int finish_stdout(int rc)
+{
+    errno = 0;
+    int bad = fflush(stdout) != 0 || ferror(stdout);
+    int e = errno;
+    if (fclose(stdout) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    /* A failure already reported (exit 3) keeps its one line. */
+    if (!bad || rc == IBC_ENUMERIC)
+        return rc;
+    fprintf(stderr, "ibcheck: cannot write to standard output: %s\n", e ? strerror(e) : "write error");
+    /* Bad input keeps its status: the usage error came first. */
+    return rc == CLI_USAGE ? rc : IBC_ENUMERIC;
+}
+
+static int run(int argc, char **argv)
 {
     if (argc < 2) {
         fputs("ibcheck: no command given: need one of check, train, radius, attack, compare, reproduce, info (see 'ibcheck --help')\n", stderr);
@@ -65,6 +95,14 @@ int main(int argc, char **argv)
         return unknown_command("unknown option", cmd);
     for (const command *c = commands; c->name; c++)
         if (strcmp(cmd, c->name) == 0)
-            return c->run(argc - 1, argv + 1);
+            return exit_status(c->run(argc - 1, argv + 1));
     return unknown_command("unknown command", cmd);
+}
+
+int main(int argc, char **argv)
+{
+    /* A reader that went away is a failed write (EPIPE, exit 3, one line),
+     * not a silent death by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
+    return finish_stdout(run(argc, argv));
 }

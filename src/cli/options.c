@@ -14,7 +14,7 @@
 
 enum {
     S_D, S_K, S_K1, S_ALPHA, S_N, S_H, S_EPS, S_INIT, S_LOSS, S_SUM, S_MEAN,
-    S_METHOD, S_LR, S_STEPS, S_BATCH, S_SEED, S_RANDOM_CENTERS, S_PRECISION, S_QUIET, S_COUNT
+    S_METHOD, S_LR, S_STEPS, S_BATCH, S_SEED, S_RANDOM_CENTERS, S_PRECISION, S_COUNT
 };
 
 const cli_flag cli_shared_flags[] = {
@@ -40,12 +40,19 @@ const cli_flag cli_shared_flags[] = {
     [S_RANDOM_CENTERS] = {"random-centers", 0, ARG_NONE, NULL, "seeded random orthonormal centers instead of e_k", NULL},
     [S_PRECISION] = {"precision", 0, ARG_STRING, "MODE", "double, mpfr:BITS or arb:BITS (balls; gd/sgd, integer p), 53 <= BITS <= 65536 (default double)",
                      "double, mpfr:BITS or arb:BITS with 53 <= BITS <= 65536"},
-    [S_QUIET] = {"quiet", 'q', ARG_NONE, NULL, "no progress line on stderr", NULL},
     [S_COUNT] = {NULL, 0, ARG_NONE, NULL, NULL, NULL},
 };
 
+/* The options every command takes besides --help (see cli.h). */
+static const cli_flag common_flags[] = {
+    {"quiet", 'q', ARG_NONE, NULL, "no progress lines on stderr", NULL},
+    {NULL, 0, ARG_NONE, NULL, NULL, NULL},
+};
+#define N_COMMON 1
+
 #define OWN_BASE 1000
 #define SHARED_BASE 2000
+#define COMMON_BASE 2500
 
 static int count_flags(const cli_flag *f)
 {
@@ -78,7 +85,7 @@ void cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const ch
     p->about = about;
     p->own = own;
     p->use_shared = use_shared;
-    p->longopts = calloc((size_t)(no + ns + 2), sizeof *p->longopts);
+    p->longopts = calloc((size_t)(no + ns + N_COMMON + 2), sizeof *p->longopts);
     if (!p->longopts)
         abort();   /* a few hundred bytes: nothing sensible is left to do */
     /* Leading ':' makes getopt report a missing value as ':' and stay quiet,
@@ -90,7 +97,11 @@ void cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const ch
                                          NULL, i < no ? OWN_BASE + i : SHARED_BASE + (i - no)};
         add_short(p, f);
     }
-    p->longopts[no + ns] = (struct option){"help", no_argument, NULL, HELP_VAL};
+    for (int i = 0; i < N_COMMON; i++) {
+        p->longopts[no + ns + i] = (struct option){common_flags[i].name, no_argument, NULL, COMMON_BASE + i};
+        add_short(p, &common_flags[i]);
+    }
+    p->longopts[no + ns + N_COMMON] = (struct option){"help", no_argument, NULL, HELP_VAL};
     opterr = 0;
     optind = 1;
 }
@@ -146,11 +157,37 @@ static int parse_value(const cli_flag *f, const char *arg, cli_value *v)
 
 static void print_help(const cli_parser *p);
 
+/* Validates and records a common option of the command's own table (-o,
+ * --format, --jobs); 0, or -1 after one line. */
+static int common_own(cli_parser *p, const cli_flag *f)
+{
+    char err[IBC_ERRLEN];
+    if (strcmp(f->name, "output") == 0) {
+        p->common.output = p->v.s;
+    } else if (strcmp(f->name, "format") == 0) {
+        if (ibc_format_parse(&p->common.format, p->v.s, err) != IBC_OK) {
+            cli_flag_error("format", err);
+            return -1;
+        }
+        p->common.format_given = 1;
+    } else if (strcmp(f->name, "jobs") == 0) {
+        if (p->v.l < 1 || p->v.l > CLI_JOBS_MAX) {
+            fprintf(stderr, "ibcheck: --jobs = %s is out of range: need %s\n", p->v.s, f->need);
+            return -1;
+        }
+        p->common.jobs = p->v.l;
+    }
+    return 0;
+}
+
 int cli_parser_next(cli_parser *p, int argc, char **argv)
 {
     int *own = &p->own_i, *shared = &p->shared_i;
     *own = *shared = -1;
-    int c = getopt_long(argc, argv, p->shortopts, p->longopts, NULL);
+    int c;
+    /* -q is recorded, not returned: no command has anything else to do with it. */
+    while ((c = getopt_long(argc, argv, p->shortopts, p->longopts, NULL)) == 'q' || c == COMMON_BASE)
+        p->common.quiet = 1;
     if (c == -1)
         return 0;
     if (c == HELP_VAL) {
@@ -189,7 +226,21 @@ int cli_parser_next(cli_parser *p, int argc, char **argv)
             return -1;
         }
     }
-    return parse_value(f, optarg ? optarg : "", &p->v) == 0 ? 1 : -1;
+    if (parse_value(f, optarg ? optarg : "", &p->v) != 0)
+        return -1;
+    return *own >= 0 && common_own(p, f) != 0 ? -1 : 1;
+}
+
+ibc_format cli_common_format(const cli_common *c)
+{
+    ibc_format f;
+    char err[IBC_ERRLEN];
+    if (c->format_given)
+        return c->format;
+    const char *dot = c->output ? strrchr(c->output, '.') : NULL;
+    if (dot && ibc_format_parse(&f, dot + 1, err) == IBC_OK)
+        return f;
+    return IBC_FMT_MD;
 }
 
 void cli_flag_error(const char *flag, const char *err)
@@ -232,7 +283,6 @@ int cli_shared_apply(ibc_config *cfg, int i, const cli_value *v)
     case S_SEED: cfg->model.seed = v->u; break;
     case S_RANDOM_CENTERS: cfg->model.random_centers = 1; break;
     case S_PRECISION: rc = ibc_prec_parse(&cfg->prec, v->s, err); break;
-    case S_QUIET: cfg->verbose = 0; break;
     default: return -1;
     }
     if (rc != IBC_OK) {
@@ -269,6 +319,7 @@ static void print_help(const cli_parser *p)
 {
     printf("Usage: %s\n\n%s\n\nOptions:\n", p->usage, p->about);
     print_flags(stdout, p->own);
+    print_flags(stdout, common_flags);
     printf("  %-30s %s\n", "    --help", "show this help");
     if (p->use_shared) {
         fputs("\nModel and training (THEORY §1-3):\n", stdout);
@@ -278,16 +329,36 @@ static void print_help(const cli_parser *p)
 
 int cli_output_check(const char *flag, const char *path)
 {
-    struct stat st;
+    struct stat st, lst;
+    const char *alt = strcmp(flag, "-o") == 0 ? " or - for standard output" : "";
     if (!path[0]) {
-        fprintf(stderr, "ibcheck: %s = '' is empty: need a file path\n", flag);
+        fprintf(stderr, "ibcheck: %s = '' is empty: need a file path%s\n", flag, alt);
         return -1;
     }
-    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
-        fprintf(stderr, "ibcheck: %s = %s is a directory: need a file path\n", flag, path);
+    if (strcmp(path, "-") == 0) {
+        if (alt[0])
+            return 0;
+        fprintf(stderr, "ibcheck: %s = - is not a file: need a file path\n", flag);
         return -1;
     }
-    char *copy = strdup(path);
+    int exists = stat(path, &st) == 0;
+    if (exists && S_ISDIR(st.st_mode)) {
+        int link = lstat(path, &lst) == 0 && S_ISLNK(lst.st_mode);
+        fprintf(stderr, "ibcheck: %s = %s is %s: need a file path%s\n", flag, path,
+                link ? "a symbolic link to a directory" : "a directory", alt);
+        return -1;
+    }
+    if (exists && !S_ISREG(st.st_mode)) {
+        /* Written in place (ibc_report_write_atomic): the node itself must be writable. */
+        if (access(path, W_OK) == 0)
+            return 0;
+        fprintf(stderr, "ibcheck: %s = %s cannot be written: %s\n", flag, path, strerror(errno));
+        return -1;
+    }
+    /* The temporary goes beside the file the symlinks end at. */
+    char *real = exists ? realpath(path, NULL) : NULL;
+    char *copy = strdup(real ? real : path);
+    free(real);
     if (!copy)
         return -1;
     const char *dir = dirname(copy);
@@ -296,7 +367,19 @@ int cli_output_check(const char *flag, const char *path)
     if (!ok)
         fprintf(stderr, "ibcheck: %s = %s cannot be written: directory %s: %s\n", flag, path, dir, strerror(e));
     free(copy);
+    if (ok)
+        cli_stale_clean(path);
     return ok ? 0 : -1;
+}
+
+void cli_stale_clean(const char *path)
+{
+    /* A run SIGKILLed mid-write leaves PATH.tmp.<pid>.XXXXXX behind; only this
+     * path's, and only a dead pid's, are removed (a live one may be writing). */
+    long n = ibc_report_stale_clean(path);
+    if (n > 0)
+        fprintf(stderr, "ibcheck: removed %ld stale temporar%s of %s left by a killed run\n", n, n == 1 ? "y" : "ies",
+                path);
 }
 
 int cli_stderr_tty(void)
