@@ -128,7 +128,13 @@ static void mg_mono_row(ibc_rows *out, const char *what, ibc_prec pr, const mg_m
     snprintf(full, sizeof full, "%s; from t=%g (L_sum<1); worst drop %.2g B; min increment %.3g B",
              params, m->t0, m->worst, m->min_inc);
     ibc_verdict v = !judged ? IBC_INFO : m->viol == m->viol_round ? IBC_HOLDS : IBC_REFUTED;
-    if (m->pairs == 0) v = IBC_INFO;   /* L_sum never fell below 1: nothing to judge */
+    /* L_sum never fell below 1: the instance missed the lemma's regime.  A
+     * quiet info row would let a broken trainer (or loss) pass; refute it. */
+    if (m->pairs == 0) {
+        v = IBC_REFUTED;
+        snprintf(full, sizeof full, "%s; L_sum never fell below 1: the instance missed the lemma's regime",
+                 params);
+    }
     ibc_rows_add(out, "margin", what, ibc_prec_str(pr, pb), mb, "0 beyond rounding bound B", gb, v,
                  "L-margin", "%s", full);
 }
@@ -159,7 +165,8 @@ static void mg_sandwich_row(ibc_rows *out, const ibc_trained *t, double p, const
                  p == 1 ? "sandwich gb - log n/N <= gt <= gb: worst slack (p = 1)"
                         : "sandwich gb - log n/N <= gt <= gb: worst slack (p = 3)",
                  ibc_prec_str(pr, pb), mb, ">= -B (rounding)", gb,
-                 m == 0 ? IBC_INFO : worst >= -1 ? IBC_HOLDS : IBC_REFUTED, "L-margin", "%s", full);
+                 m > 0 && worst >= -1 ? IBC_HOLDS : IBC_REFUTED, "L-margin", "%s%s", full,
+                 m == 0 ? ": L_sum never fell below 1, the instance missed the lemma's regime" : "");
 }
 
 /* ---- (c) the Euler identity ---- */
@@ -392,7 +399,8 @@ static int mg_small_rows(const ibc_config *cfg, ibc_rows *out, char *err)
     int probe = slope > 0 && B > 0;     /* needs gamma_tilde defined over the window */
     if (!probe)
         ibc_rows_add(out, "margin", "gt drops at increments B/4..B/256 per step", ibc_prec_str(modes[0], pb),
-                     "not run", "-", "-", IBC_INFO, "L-margin", "%s; L_sum >= 1 in the window: no slope", base);
+                     "not run", "-", "-", IBC_REFUTED, "L-margin",
+                     "%s; L_sum >= 1 in the window (no slope): the instance missed the lemma's regime", base);
     for (int k = 0; k < MG_PROBES && rc == IBC_OK && probe; k++) {
         ibc_flow_opts g;
         ibc_flow_opts_default(&g);
