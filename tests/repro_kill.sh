@@ -68,7 +68,24 @@ for trial in 1 2 3; do
     had_ckpt=0
     [ -f B/cells/s0_r0_p3.ckpt ] && had_ckpt=1
     [ -f B/$CELL ] && { echo "trial $trial: the cell finished before the kill"; continue; }
-    "$IBCHECK" reproduce "${ARGS[@]}" -o B > resume.log 2>&1 || { echo "FAIL trial $trial: resume exited $?"; cat resume.log; failures=$((failures + 1)); continue; }
+    # stale temporaries a killed writer leaves (issue 16, item 4): a dead
+    # pid's cell and checkpoint temporaries go, a live pid's stays
+    # (the killed run may have left its own: at least 2 are removed)
+    true & dead=$!
+    wait "$dead"
+    sleep 30 & live=$!
+    : > "B/cells/s0_r0_p3.ckpt.tmp.$dead.AbC123"
+    : > "B/$CELL.tmp.$dead.XyZ789"
+    : > "B/results.json.tmp.$live.QwE456"
+    "$IBCHECK" reproduce "${ARGS[@]}" -o B > resume.log 2>&1 || { echo "FAIL trial $trial: resume exited $?"; cat resume.log; failures=$((failures + 1)); kill "$live"; continue; }
+    if [ -e "B/cells/s0_r0_p3.ckpt.tmp.$dead.AbC123" ] || [ -e "B/$CELL.tmp.$dead.XyZ789" ] \
+       || ! grep -Eq "removed ([2-9]|[1-9][0-9]+) stale temporaries" resume.log || [ ! -e "B/results.json.tmp.$live.QwE456" ]; then
+        echo "FAIL trial $trial: stale temporaries not cleaned as documented"
+        cat resume.log
+        failures=$((failures + 1))
+    fi
+    kill "$live" 2> /dev/null
+    rm -f "B/results.json.tmp.$live.QwE456"
     step=$(sed -n 's/^[[:space:]]*"resumed_step":[[:space:]]*\([0-9]*\),*$/\1/p' B/$CELL)
     echo "trial $trial: checkpoint present $had_ckpt, resumed at step ${step:-?}"
     [ "${step:-0}" -gt 0 ] && resumed_any=1

@@ -28,5 +28,8 @@ int ibc_report_write_atomic(const char *path, ibc_write_fn fn, void *ctx, char *
 /* Removes the temporaries of path (after its symlinks) that killed runs left:
  * "PATH.tmp.<pid>[.*]" whose pid is no live process.  Returns how many. */
 long ibc_report_stale_clean(const char *path);
+/* The same for every file of one directory that a tool of ours owns (a
+ * results directory): "NAME.tmp.<pid>[.*]" with a dead pid, any NAME. */
+long ibc_report_stale_clean_dir(const char *dir);
 
 #endif

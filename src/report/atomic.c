@@ -224,6 +224,49 @@ static long temp_pid(const char *name, const char *base)
     return (*end == '\0' || *end == '.') && pid > 0 ? pid : -1;
 }
 
+/* "<base>.tmp.<pid>" (base NULL: any non-empty base) followed by the end or
+ * '.': a temporary of ours; returns the pid, or -1. */
+static long temp_pid_any(const char *name, const char *base)
+{
+    if (base)
+        return temp_pid(name, base);
+    const char *t = strstr(name, ".tmp.");
+    while (t && t != name) {
+        size_t n = (size_t)(t - name);
+        char *b = strndup(name, n);
+        long pid = b ? temp_pid(name, b) : -1;
+        free(b);
+        if (pid > 0)
+            return pid;
+        t = strstr(t + 1, ".tmp.");
+    }
+    return -1;
+}
+
+/* Removes dir's temporaries of base (NULL: of any file) whose writer is dead. */
+static long stale_scan(const char *dir, const char *base)
+{
+    long removed = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        long pid = temp_pid_any(e->d_name, base);
+        /* A live pid may be a writer this very moment (or an unrelated
+         * process that reused the number): only a dead one's file goes. */
+        if (pid < 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        char *full = malloc(strlen(dir) + strlen(e->d_name) + 2);
+        if (full) {
+            sprintf(full, "%s/%s", dir, e->d_name);
+            removed += unlink(full) == 0;
+            free(full);
+        }
+    }
+    if (d)
+        closedir(d);
+    return removed;
+}
+
 long ibc_report_stale_clean(const char *path)
 {
     if (strcmp(path, "-") == 0)
@@ -231,28 +274,15 @@ long ibc_report_stale_clean(const char *path)
     char *real = resolve_links(path);
     char *c1 = real ? strdup(real) : NULL, *c2 = real ? strdup(real) : NULL;
     long removed = 0;
-    if (c1 && c2) {
-        const char *dir = dirname(c1), *base = basename(c2);
-        DIR *d = opendir(dir);
-        struct dirent *e;
-        while (d && (e = readdir(d))) {
-            long pid = temp_pid(e->d_name, base);
-            /* A live pid may be a writer this very moment (or an unrelated
-             * process that reused the number): only a dead one's file goes. */
-            if (pid < 0 || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-                continue;
-            char *full = malloc(strlen(dir) + strlen(e->d_name) + 2);
-            if (full) {
-                sprintf(full, "%s/%s", dir, e->d_name);
-                removed += unlink(full) == 0;
-                free(full);
-            }
-        }
-        if (d)
-            closedir(d);
-    }
+    if (c1 && c2)
+        removed = stale_scan(dirname(c1), basename(c2));
     free(c1);
     free(c2);
     free(real);
     return removed;
+}
+
+long ibc_report_stale_clean_dir(const char *dir)
+{
+    return stale_scan(dir, NULL);
 }

@@ -749,7 +749,16 @@ int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char
     }
     char sub[4200];
     snprintf(sub, sizeof sub, "%s/cells", dir);
-    if ((rc = mkdir_p(sub, err)) != IBC_OK || (rc = pin_config(c, dir, err)) != IBC_OK)
+    if ((rc = mkdir_p(sub, err)) != IBC_OK)
+        return rc;
+    /* A run killed mid-write leaves NAME.tmp.<pid>.XXXXXX behind (cell files,
+     * checkpoints, summaries): the directory is ours, so every such file of
+     * a dead pid goes, with one line (issue 16, item 4). */
+    long stale = ibc_report_stale_clean_dir(dir) + ibc_report_stale_clean_dir(sub);
+    if (stale > 0)
+        fprintf(stderr, "ibcheck: removed %ld stale temporar%s in %s left by a killed run\n", stale,
+                stale == 1 ? "y" : "ies", dir);
+    if ((rc = pin_config(c, dir, err)) != IBC_OK)
         return rc;
     long ncell = c->sigma_count * c->repeat * 2, done = 0, computed = 0;
     cJSON **cells = calloc((size_t)ncell, sizeof(cJSON *));
