@@ -22,6 +22,25 @@
 #include "ibcheck/ibcheck.h"
 #include "claim/claims.h"
 
+/* The judgement of every drift row, in one place so that the negative
+ * control below exercises exactly what the rows use. */
+static ibc_verdict balance_judge(double r, double bound)
+{
+    return r <= bound ? IBC_HOLDS : IBC_REFUTED;
+}
+
+/* Negative control: the measured drifts are 3 decades below their rounding
+ * bounds, so a judgement loosened by 1000x would still pass every row.  The
+ * judgement must refute a drift of twice a bound and accept half of it.
+ * Kills tests/mutants/claim-m-balance-tol.mut. */
+static void balance_control_row(ibc_rows *out)
+{
+    int ok = balance_judge(2.0, 1.0) == IBC_REFUTED && balance_judge(0.5, 1.0) == IBC_HOLDS;
+    ibc_rows_add(out, "balance", "negative control: the drift judgement at 2x and 0.5x a bound", "-",
+                 ok ? "refutes 2x, accepts 0.5x" : "accepts 2x or refutes 0.5x", "refutes 2x, accepts 0.5x", "-",
+                 ok ? IBC_HOLDS : IBC_REFUTED, "L-balance", "synthetic drifts, no run: the judgement itself");
+}
+
 /* drift / scale and bound as strings; the verdict. */
 static void balance_row(ibc_rows *out, const char *what, const char *params, ibc_prec pr,
                         mpfr_srcptr drift, mpfr_srcptr scale, double bound)
@@ -37,7 +56,7 @@ static void balance_row(ibc_rows *out, const char *what, const char *params, ibc
     double margin = r > 0 ? log10(bound / r) : INFINITY;
     snprintf(gb, sizeof gb, "%.2f decades", margin);
     ibc_rows_add(out, "balance", what, ibc_prec_str(pr, pb), ibc_fmt_mpfr(mb, rel, 4), bb, gb,
-                 r <= bound ? IBC_HOLDS : IBC_REFUTED, "L-balance", "%s", params);
+                 balance_judge(r, bound), "L-balance", "%s", params);
     mpfr_clear(rel);
 }
 
@@ -109,6 +128,7 @@ static int gf_row(const ibc_config *cfg, double p, ibc_prec pr, double t_end, ib
 int ibc_claim_balance(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     int rc;
+    balance_control_row(out);
     if (cfg->method == IBC_METHOD_GD) {
         /* The default runs, shared with `alignment`. */
         for (int i = 0; i < 2; i++)
