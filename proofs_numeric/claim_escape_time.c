@@ -390,21 +390,6 @@ static double lambda_counts(const ibc_data *data, double p, int sign, long cente
     return lam;
 }
 
-/* Least-squares slope of t against x: (m Sxt - Sx St) / (m Sxx - Sx^2).
- * The x here (log(1/eps)) are few and well spread, so the one-pass form
- * loses no digit that matters at the tolerance below. */
-static double ls_slope(const double *x, const double *t, int m)
-{
-    double sx = 0, st = 0, sxx = 0, sxt = 0;
-    for (int i = 0; i < m; i++) {
-        sx += x[i];
-        st += t[i];
-        sxx += x[i] * x[i];
-        sxt += x[i] * t[i];
-    }
-    return ((double)m * sxt - sx * st) / ((double)m * sxx - sx * sx);
-}
-
 /* Slope of the GD escape time against log(1/eps) for growth rate lambda. */
 static double slope_pred(double eta, double lambda) { return eta / log1p(eta * lambda); }
 
@@ -527,7 +512,7 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
     const double gd = slope_pred(c->lr, last->lambda_dir), flow = 1.0 / last->lambda_dir;
     char what[96];
     snprintf(what, sizeof what, "LS slope t_esc vs log(1/eps), %d eps <= 1e-16, vs eta/log(1+eta lambda)", m);
-    rel_row(out, what, pb, ls_slope(x, t, m), gd, ESC_NET_TOL, params);
+    rel_row(out, what, pb, ibc_ls_slope(x, t, m), gd, ESC_NET_TOL, params);
     /* The same slope for the leading neuron's own escape (|v| ||w|| = 1e-4). */
     m = 0;
     for (int i = 0; i < s->m; i++)
@@ -535,7 +520,7 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
             x[m] = s->x[i];
             t[m++] = last->lead < IBC_ESCAPE_HMAX ? s->e[i].unit_t[last->lead] : NAN;
         }
-    const double slope = ls_slope(x, t, m);
+    const double slope = ibc_ls_slope(x, t, m);
     snprintf(what, sizeof what, "LS slope of lead neuron's t(v w = %g) vs log(1/eps) vs GD law", IBC_ESCAPE_UNIT);
     rel_row(out, what, pb, slope, gd, ESC_TOL, params);
     /* The GD law holds and the flow law is outside the same window: the row

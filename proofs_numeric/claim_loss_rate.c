@@ -33,6 +33,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "ibcheck/ibcheck.h"
 #include "claim/claims.h"
@@ -112,32 +113,26 @@ static int lr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
 
     /* The last decade of records: ||theta||^2 against log t, and L t log t. */
     double tend = rc->rec[rc->n - 1].t;
-    double sx = 0, sy = 0, sxx = 0, sxy = 0, lo = INFINITY, hi = -INFINITY;
-    double ex_x = 0, ex_y = 0, ex_xx = 0, ex_xy = 0;
-    long m = 0;
+    double lo = INFINITY, hi = -INFINITY;
+    double *lt = malloc(sizeof(double) * (size_t)(3 * rc->n)), *th2 = lt + rc->n, *ll = th2 + rc->n;
+    if (!lt) abort();
+    int m = 0;
     for (long k = 0; k < rc->n; k++) {
         const ibc_record *r = &rc->rec[k];
         if (!(r->t >= tend / 10) || !(r->t > 1)) continue;
-        double lt = log(r->t);
-        sx += lt;
-        sy += r->theta_norm2;
-        sxx += lt * lt;
-        sxy += lt * r->theta_norm2;
-        m++;
-        double c = r->loss * r->t * lt;
-        double ll = log(r->loss);
-        ex_x += lt;
-        ex_y += ll;
-        ex_xx += lt * lt;
-        ex_xy += lt * ll;
+        lt[m] = log(r->t);
+        th2[m] = r->theta_norm2;
+        ll[m] = log(r->loss);
+        double c = r->loss * r->t * lt[m];
         lo = fmin(lo, c);
         hi = fmax(hi, c);
+        m++;
     }
-    double slope = (m * sxy - sx * sy) / (m * sxx - sx * sx);
-    double expo = (m * ex_xy - ex_x * ex_y) / (m * ex_xx - ex_x * ex_x);
+    double slope = ibc_ls_slope(lt, th2, m), expo = ibc_ls_slope(lt, ll, m);
+    free(lt);
     const ibc_record *re = &rc->rec[rc->n - 1];
     snprintf(params, sizeof params,
-             "%s; %ld records, t_mean in [%g, %g]; 1/gamma_bar(end) = %.4g; 1/gamma_tilde(end) = %.4g",
+             "%s; %d records, t_mean in [%g, %g]; 1/gamma_bar(end) = %.4g; 1/gamma_tilde(end) = %.4g",
              base, m, tend / 10, tend, 1 / re->gamma_bar, 1 / re->gamma_tilde);
     snprintf(mb, sizeof mb, "%.5g", slope);
     ibc_rows_add(out, "loss-rate", p == 1 ? "slope of ||theta||^2 vs log t, last decade (p = 1)"
@@ -151,7 +146,7 @@ static int lr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
      * that stalls (s near 0) or decays like 1/sqrt t fails. */
     double slo = -1 - 2 / log(tend / 10) - LR_TRANS, shi = -1 + LR_TRANS;
     snprintf(params, sizeof params,
-             "%s; %ld records, t_mean in [%g, %g]; -1 - 2/ln(t_lo) - %.2g (LL20's log factor, transient) to -1 + %.2g",
+             "%s; %d records, t_mean in [%g, %g]; -1 - 2/ln(t_lo) - %.2g (LL20's log factor, transient) to -1 + %.2g",
              base, m, tend / 10, tend, LR_TRANS, LR_TRANS);
     snprintf(mb, sizeof mb, "%.5g", expo);
     snprintf(bb, sizeof bb, "in [%.3f, %.3f]", slo, shi);
@@ -160,7 +155,7 @@ static int lr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
                                           : "exponent of L against t, last decade (p = 3)",
                  pb, mb, bb, gb, m >= 10 && expo >= slo && expo <= shi ? IBC_HOLDS : IBC_REFUTED, "L-rate",
                  "%s", params);
-    snprintf(params, sizeof params, "%s; L = L_mean, t = t_mean (eta*step), %ld records, last decade; max/min = %.4g",
+    snprintf(params, sizeof params, "%s; L = L_mean, t = t_mean (eta*step), %d records, last decade; max/min = %.4g",
              base, m, hi / lo);
     snprintf(mb, sizeof mb, "[%.4g, %.4g]", lo, hi);
     ibc_rows_add(out, "loss-rate", p == 1 ? "range of L t log t, last decade (p = 1)"

@@ -27,7 +27,7 @@
  *    1.5/sqrt K <= 0.1, f_3's certified accuracy there >= 0.9 (thresholds
  *    read from MV24 Fig. (e), not derived).
  * Mutants killed (tests/mutants): robust-flip-permissive (ray rows),
- * robust-cert-no-residual and robust-cert-ibp-sign (cert <= attack rows and
+ * robust-cert-no-residual and robust-cert-ibp-half (cert <= attack rows and
  * the P1 cert rows), robust-attack-norm-half (ray rows, cert <= attack).
  */
 #include <math.h>

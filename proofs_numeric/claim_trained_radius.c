@@ -26,7 +26,7 @@
  *    allow (1/K or K^0 scaling fails).
  *  - the separation: median certified f_3 radius above median f_1 attack.
  * Mutants killed (tests/mutants): robust-flip-permissive (ray rows),
- * robust-attack-norm-half, robust-cert-ibp-sign, robust-cert-no-residual
+ * robust-attack-norm-half, robust-cert-ibp-half, robust-cert-no-residual
  * (bracket rows, f_1 and f_3 bounds).
  */
 #include <math.h>

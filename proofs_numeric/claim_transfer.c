@@ -34,7 +34,7 @@
  * sqrt2/2 - 4 nu^(1/3), so a formula error that keeps r(nu) below R(nu)
  * (e.g. 4 instead of 8) cannot be seen on these instances.
  * Mutants killed (tests/mutants): claim-transfer-no-half (both (b) rows),
- * claim-transfer-cube (the centers row), robust-cert-ibp-sign (centers).
+ * claim-transfer-cube (the centers row), robust-cert-ibp-half (centers).
  */
 #include <math.h>
 #include <stdio.h>

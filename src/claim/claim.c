@@ -245,15 +245,30 @@ int ibc_config_describe(char *buf, size_t len, const ibc_config *c, double p)
                     c->model.random_centers ? " random-centers" : "", c->lr, c->steps, c->model.seed);
 }
 
-double ibc_loglog_slope(const double *x, const double *y, int n)
+double ibc_ls_slope(const double *x, const double *y, int n)
 {
+    /* One pass: the fits here have few, well-spread abscissae (log t over a
+     * decade, log(1/eps) over a few values), so nothing that matters at the
+     * claims' tolerances is lost to cancellation. */
     double sx = 0, sy = 0, sxx = 0, sxy = 0;
     for (int i = 0; i < n; i++) {
-        double u = log(x[i]), v = log(y[i]);
-        sx += u;
-        sy += v;
-        sxx += u * u;
-        sxy += u * v;
+        sx += x[i];
+        sy += y[i];
+        sxx += x[i] * x[i];
+        sxy += x[i] * y[i];
     }
     return (n * sxy - sx * sy) / (n * sxx - sx * sx);
+}
+
+double ibc_loglog_slope(const double *x, const double *y, int n)
+{
+    double *u = malloc(sizeof(double) * (size_t)(2 * (n > 0 ? n : 1)));
+    if (!u) abort();
+    for (int i = 0; i < n; i++) {
+        u[i] = log(x[i]);
+        u[n + i] = log(y[i]);
+    }
+    double s = ibc_ls_slope(u, u + n, n);
+    free(u);
+    return s;
 }

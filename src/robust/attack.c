@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ibcheck/robust.h"
+#include "util/rng.h"   /* random starts: a seed alone fixes them */
 
 /* Arb precision of the flip certificate (ibc_rnet_flipped raises it to 4x
  * when undecided). */
@@ -128,24 +129,9 @@ static int flip_test(const ibc_rnet *f, const double *x, const double *d, int y,
     return certified(f, x, d, y);
 }
 
-/* splitmix64 (Steele, Lea & Flood 2014): a tiny self-contained generator, so
- * a seed alone fixes every random start and no global state is touched. */
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static double rng_unif(uint64_t *s)   /* [0, 1) */
-{
-    return (double)(rng_next(s) >> 11) * 0x1p-53;
-}
-
 static double rng_gauss(uint64_t *s)
 {
-    double u1 = 1.0 - rng_unif(s), u2 = rng_unif(s);   /* u1 in (0, 1] */
+    double u1 = 1.0 - ibc_rng_unif(s), u2 = ibc_rng_unif(s);   /* u1 in (0, 1] */
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
@@ -156,15 +142,15 @@ static double rng_gauss(uint64_t *s)
 static void random_start(double *d, long D, ibc_norm norm, double eps, unsigned long seed, long i)
 {
     uint64_t s = (uint64_t)seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)i);
-    rng_next(&s);
+    ibc_rng_next(&s);
     if (norm == IBC_NORM_LINF) {
         for (long k = 0; k < D; k++)
-            d[k] = eps * (2.0 * rng_unif(&s) - 1.0);
+            d[k] = eps * (2.0 * ibc_rng_unif(&s) - 1.0);
         return;
     }
     for (long k = 0; k < D; k++)
         d[k] = rng_gauss(&s);
-    rescale(d, d, eps * pow(rng_unif(&s), 1.0 / (double)D), D);
+    rescale(d, d, eps * pow(ibc_rng_unif(&s), 1.0 / (double)D), D);
 }
 
 /* Project d onto the ball of radius eps of the norm. */

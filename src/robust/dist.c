@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "util/rng.h"
 #include "ibcheck/robust.h"
 
 /* ---------------------------------------------------------------------------
@@ -166,16 +167,8 @@ typedef struct {
     double spare;
 } dist_rng;
 
-static uint64_t rng_u64(dist_rng *r)
-{
-    uint64_t z = (r->s += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-/* In (0, 1): the log below never sees 0. */
-static double rng_unif(dist_rng *r) { return ((double)(rng_u64(r) >> 11) + 0.5) * 0x1p-53; }
+/* In (0, 1): the log below never sees 0.  The generator is util/rng.h's. */
+static double rng_unif(dist_rng *r) { return ibc_rng_unif_open(&r->s); }
 
 static double rng_normal(dist_rng *r)
 {
