@@ -2,7 +2,7 @@
 
 
 def add_model_args(ap):
-    """The network and data options, defaults as in bench_grad (THEORY §1-3)."""
+    """The network and data options, defaults as in bench_grad (docs/theory.md §1-3)."""
     ap.add_argument("--n", type=int, default=500)
     ap.add_argument("--D", type=int, default=30)
     ap.add_argument("--h", type=int, default=100)

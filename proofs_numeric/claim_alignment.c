@@ -1,8 +1,8 @@
-/* Claim `alignment` (THEORY §5 L-alignment [MV24 conjecture; MV25 Prop 4]).
+/* Claim `alignment` (docs/theory.md §5 L-alignment [MV24 conjecture; MV25 Prop 4]).
  *
  * After training at the defaults:
  *  - p = 3: every center mu_k is learned: some active neuron whose output
- *    weight has the sign of y_k has cos(w_j, mu_k) >= 0.99 (THEORY §8).
+ *    weight has the sign of y_k has cos(w_j, mu_k) >= 0.99 (docs/theory.md §8).
  *  - p = 1: neurons learn class averages: no active neuron is aligned with a
  *    single center, each is close to its class's average direction, and its
  *    components across its class's centers are nearly equal.

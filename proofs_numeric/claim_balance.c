@@ -1,4 +1,4 @@
-/* Claim `balance` (THEORY §5, L-balance [MMV24, MV25]).
+/* Claim `balance` (docs/theory.md §5, L-balance [MMV24, MV25]).
  *
  * Under gradient flow Q_j = v_j^2 - ||w_j||^2 is conserved because
  * v_j dL/dv_j = <w_j, dL/dw_j> (Euler).  Under GD with step eta the change per

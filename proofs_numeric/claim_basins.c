@@ -1,4 +1,4 @@
-/* Claim `basins` (THEORY §6): where the population direction flow
+/* Claim `basins` (docs/theory.md §6): where the population direction flow
  *   dw/dt = sign(v) (I - w w^T) grad G_p(w)
  * takes random starting directions, and how often, for p = 1..4; and
  * whether the full trainer's neurons end where the flow says.

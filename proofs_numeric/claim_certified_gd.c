@@ -1,4 +1,4 @@
-/* Claim `certified-gd` (THEORY §8, design card).
+/* Claim `certified-gd` (docs/theory.md §8, design card).
  *
  * GD run in Arb balls (mode arb:BITS) from the same data and initialization
  * encloses the exact real-arithmetic GD iterate: every operation of the one

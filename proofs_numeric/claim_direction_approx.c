@@ -1,4 +1,4 @@
-/* Claim `direction-approx` (THEORY §5 L-direction [MMV24 Lemma 1]).
+/* Claim `direction-approx` (docs/theory.md §5 L-direction [MMV24 Lemma 1]).
  *
  * Same setting as `early-norm` (p = 1, sum loss, balanced init W(0) = eps W0,
  * eps <= 1/(4 sqrt(h) X_max W_max^2)).  For all t <= T:
@@ -61,7 +61,7 @@ static int direction_rows(const ibc_config *cfg, double p, long n, long h, const
     return IBC_OK;
 }
 
-/* The ReLU at an exact tie <x_i, w_j> = 0 (THEORY §3: sigma'(0) := 0, the
+/* The ReLU at an exact tie <x_i, w_j> = 0 (docs/theory.md §3: sigma'(0) := 0, the
  * Clarke convention of MMV24, which is also Lemma 1's x_a: the sum runs over
  * <x_i, w> > 0).  No trained run ever hits an exact zero, so the instance is
  * built to: alpha = 0 and mu_k = e_k give x_i = e_{z_i} exactly, and neuron 0
@@ -162,7 +162,7 @@ static int tie_rows(const ibc_config *cfg, ibc_rows *out, char *err)
         snprintf(gb, sizeof gb, "%.2f decades", rel > 0 ? log10(DA_TIE_TOL / rel) : INFINITY);
         ibc_rows_add(out, "direction-approx", "ReLU tie <x,w> = 0: <grad, d> vs derivative from the inactive side",
                      ibc_prec_str(modes[m], pb), mb, bb, gb,
-                     ties > 0 && rel <= DA_TIE_TOL ? IBC_HOLDS : IBC_REFUTED, "THEORY §3 sigma'(0)=0", "%s", params);
+                     ties > 0 && rel <= DA_TIE_TOL ? IBC_HOLDS : IBC_REFUTED, "docs/theory.md §3 sigma'(0)=0", "%s", params);
         ibc_vec_clear(&t);
         ibc_vec_clear(&g);
         ibc_net_free(net);

@@ -1,4 +1,4 @@
-/* Claim distance-to-ideal (THEORY §4, §7, §8): trained networks approach the
+/* Claim distance-to-ideal (docs/theory.md §4, §7, §8): trained networks approach the
  * ideal classifiers up to scale, dist(f, G) = inf_c sup_{||x||=1} |c f - G|,
  * with f_1 -> F (ReLU) and f_3 -> F^(3) (pReLU), as MV24 §5.1 measured.
  * The estimator (src/robust/dist.c) is a LOWER estimate: the ascent finds

@@ -1,4 +1,4 @@
-/* Claim `early-norm` (THEORY §5 L-earlynorm [MMV24 Lemma 3]), and the early
+/* Claim `early-norm` (docs/theory.md §5 L-earlynorm [MMV24 Lemma 3]), and the early
  * phase it shares with `direction-approx` (early_phase.h).
  *
  * Setting of the lemma: p = 1, sum loss (exp; 2*logistic when the config asks
@@ -110,7 +110,7 @@ static void direction_rates(const ibc_vec *theta, const ibc_vec *grad, long h, l
     }
 }
 
-/* max_j || U_j - s_j P_{w_j} x_a^(p)(w_j) ||, where (THEORY §5)
+/* max_j || U_j - s_j P_{w_j} x_a^(p)(w_j) ||, where (docs/theory.md §5)
  * x_a^(p)(w) = p sum_i y_i sigma(<x_i, w_hat>)^(p-1) x_i, which for p = 1 is
  * sum over <x_i, w> > 0 of y_i x_i (the indicator, never pow(0, 0)).
  * Written from the definition, independently of the network's gradient. */

@@ -1,4 +1,4 @@
-/* Claim `escape-time` (THEORY §5 L-escape [derived]), and the escape runner
+/* Claim `escape-time` (docs/theory.md §5 L-escape [derived]), and the escape runner
  * it shares with `tiny-init` (escape_run.h).
  *
  * In the alignment phase (mean exp loss, balanced init) each neuron grows as
@@ -7,7 +7,7 @@
  * like log(1/eps)/lambda, lambda = sign(v) G_n at the attracting direction of
  * the fastest neuron.  Under GD with step eta each step multiplies ||w_j|| by
  * (1 + eta lambda), so the escape time's slope against log(1/eps) is
- * eta/log(1 + eta lambda) (THEORY §5).
+ * eta/log(1 + eta lambda) (docs/theory.md §5).
  *
  * Rows, for p = 3 and p = 1, per series (eps from 1e-4 down; the fits use
  * eps <= 1e-16, where the direction has converged):
@@ -19,7 +19,7 @@
  *    (lambda_counts: n_k/n for p = 3, sqrt(sum n_k^2)/n ~ sqrt(K1)/K for
  *    p = 1), within 4 sampling sigmas + stated offsets;
  *  - the network escape slope (1 - L >= 0.1) vs eta/log(1 + eta lambda)
- *    within THEORY §8's 5% (ESC_NET_TOL: mixes neurons, see there);
+ *    within docs/theory.md §8's 5% (ESC_NET_TOL: mixes neurons, see there);
  *  - the leading neuron's own escape slope (|v| ||w|| = 1e-4) vs
  *    eta/log(1 + eta lambda) within 0.2% (ESC_TOL, derived there);
  *  - its distance to the flow law 1/lambda must exceed 0.2%: the row that
@@ -72,7 +72,7 @@
  * whose count is within a sample or two of the leader's grows at a rate
  * within ~1/n of lambda, and its share of 1 - L decays only like
  * e^{-2 (lambda_1 - lambda_2) t}; at seed 1 that bias is still ~1% at
- * eps = 1e-64.  THEORY §8's 5% stays for it. */
+ * eps = 1e-64.  docs/theory.md §8's 5% stays for it. */
 #define ESC_NET_TOL 0.05
 /* lambda from the growth of 1 - L in the window 1e-8..1e-3 of the smallest
  * eps's run, against G_n: second-order loss terms move the log-growth by

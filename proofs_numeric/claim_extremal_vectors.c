@@ -1,4 +1,4 @@
-/* Claim `extremal-vectors` (THEORY §6): the critical points of the
+/* Claim `extremal-vectors` (docs/theory.md §6): the critical points of the
  * population objective G_p on the sphere, certified in ball arithmetic.
  *
  *  - p = 3, 4: for every center mu_k, Krawczyk's method proves a unique
@@ -528,7 +528,7 @@ done:
  * expanded by the binomial theorem over the truncated normal moments
  * I_j = int_a^inf z^j phi(z) dz, I_0 = erfc(a/sqrt2)/2, I_1 = phi(a),
  * I_j = a^(j-1) phi(a) + (j-1) I_(j-2) (by parts).  It shares no step with
- * Stein's recursion on M_p (THEORY §6) that src/align/moment.c uses.  The
+ * Stein's recursion on M_p (docs/theory.md §6) that src/align/moment.c uses.  The
  * binomial sum cancels in the lower tail; the working precision is doubled
  * until the ball is relatively accurate to prec - 16 bits or stops
  * tightening; IBC_ENUMERIC below EV_IND_BITS.  s = 0: sigma(m)^p. */
@@ -729,7 +729,7 @@ static int ev_moments(ev_ctx *e)
                      "(align.h); a value it declines (not normal) counts as inf");
     }
     /* G_p = (1/K) sum_k y_k M_p(c_k, s) at three points, against the same sum
-     * built from ev_moment_indep and the labels of THEORY §1 */
+     * built from ev_moment_indep and the labels of docs/theory.md §1 */
     long K = e->cfg->model.K, K1 = e->cfg->model.K1;
     arb_ptr c = _arb_vec_init(K);
     arb_t G, Gi, scale, t;

@@ -1,4 +1,4 @@
-/* Claim ideal-generalization (THEORY §4 T-F, T-Fp; §8): Monte Carlo clean
+/* Claim ideal-generalization (docs/theory.md §4 T-F, T-Fp; §8): Monte Carlo clean
  * error of F and F^(3) on new samples against
  *   T-F:  P(y F(x) <= 0)     <= 2 exp(-C D/(4 alpha^2 K)),
  *   T-Fp: P(y F^(p)(x) <= 0) <= 2 (K+1) exp(-C D/(alpha^2 K)),

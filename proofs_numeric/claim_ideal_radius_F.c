@@ -1,4 +1,4 @@
-/* Claim ideal-radius-F (THEORY §4, §8; T-F): r_F(mu_k) = 1/sqrt(K) for every
+/* Claim ideal-radius-F (docs/theory.md §4, §8; T-F): r_F(mu_k) = 1/sqrt(K) for every
  * k and split, and the closed form r_F(x) = min(a/sqrt(Ky), (a-b)/sqrt(K)) at
  * noisy x.  Each radius is bracketed by two methods that do not use the
  * closed form: a certified lower bound (Arb, bisection over the circle in
@@ -176,7 +176,7 @@ static int centers_row(ibc_rows *out, long K, long K1, char *err)
 }
 
 /* alpha > 0: NSAMP seeded samples x = mu_z + xi, xi ~ N(0, alpha^2/D I_D),
- * generated here at BITS bits (THEORY §1). */
+ * generated here at BITS bits (docs/theory.md §1). */
 static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
                      unsigned long seed, char *err)
 {

@@ -1,4 +1,4 @@
-/* Claim ideal-radius-Fp (THEORY §4, §8; T-Fp): r_{F^(p)}(mu_k) = sqrt(c/(1+c)),
+/* Claim ideal-radius-Fp (docs/theory.md §4, §8; T-Fp): r_{F^(p)}(mu_k) = sqrt(c/(1+c)),
  * c = min(1, K_opp^(1-2/p)), for p in {1, 1.5, 2, 3, 4}, every k of every
  * split, K up to 64.  Four methods must agree: the closed form, the KKT
  * enumeration over how many opposite centers grow, a certified lower bound

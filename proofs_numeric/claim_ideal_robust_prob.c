@@ -1,4 +1,4 @@
-/* Claim ideal-robust-prob (THEORY §4 T-F, T-Fp; §8): Monte Carlo of the two
+/* Claim ideal-robust-prob (docs/theory.md §4 T-F, T-Fp; §8): Monte Carlo of the two
  * robustness statements, with C an absolute constant the theorems leave open:
  *   T-F:  P(y F(x + ((1+rho)/sqrt K) d0) > 0) <= 2 exp(-C D rho^2/(alpha^2 K)),
  *         d0 = -y (mu+ - mu-)/sqrt(K) (unit), here rho = 0.5;

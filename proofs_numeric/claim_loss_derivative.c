@@ -1,4 +1,4 @@
-/* Claim `loss-derivative` (THEORY §5 L-lossderiv [MMV24 Lemma 2]).
+/* Claim `loss-derivative` (docs/theory.md §5 L-lossderiv [MMV24 Lemma 2]).
  *
  * For y = +-1 and |yhat| <= 1, with l(y, yhat) = ell(y yhat):
  *     |-dl/dyhat(y, yhat) - y| <= 2 |yhat|

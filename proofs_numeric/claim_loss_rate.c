@@ -1,10 +1,10 @@
-/* Claim `loss-rate` (THEORY §5 L-rate [MMV24 Thm 1; LL20 Thm 4.3]).
+/* Claim `loss-rate` (docs/theory.md §5 L-rate [MMV24 Thm 1; LL20 Thm 4.3]).
  *
  * On the trajectories of the cached default runs (p = 1 and p = 3, GD on the
  * mean exp loss).  Conventions: L is the sum loss L_sum = n L_mean and t the
  * time of gradient flow on the sum loss, t = t_mean / n, since gradient flow
  * on the mean at time t_mean is gradient flow on the sum at t_mean / n
- * (THEORY §3); GD's t_mean is eta * step.
+ * (docs/theory.md §3); GD's t_mean is eta * step.
  *
  *  - Envelope: after t2, L(t) <= L(t2) / (L(t2) a (t - t2) + 1) for some
  *    a > 0.  t2 is the first record with L_sum < 1, the start of LL20's
@@ -28,7 +28,7 @@
  *    ||theta||^2) gamma_bar ||theta||^2 predicts), and the range of
  *    L t log t there (in the run's own time t_mean, where log t > 0; the
  *    product L t is the same in both conventions).
- *  Caveat (THEORY §5): MMV24's rate is proved for positively correlated
+ *  Caveat (docs/theory.md §5): MMV24's rate is proved for positively correlated
  *  same-label data; subclasses here are orthogonal, so the check is empirical.
  */
 #include <math.h>

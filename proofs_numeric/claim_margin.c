@@ -1,4 +1,4 @@
-/* Claim `margin` (THEORY §5 L-margin [LL20 Thm 4.1, L = 2]).
+/* Claim `margin` (docs/theory.md §5 L-margin [LL20 Thm 4.1, L = 2]).
  *
  * Once L_sum < 1 (exp loss), the smoothed margin gamma_tilde =
  * log(1/L_sum)/||theta||^2 is non-decreasing under gradient flow, and under

@@ -1,4 +1,4 @@
-/* Claim optimal-radius (MV25 Prop 1; THEORY §4, §8): no classifier is
+/* Claim optimal-radius (MV25 Prop 1; docs/theory.md §4, §8): no classifier is
  * robust beyond sqrt2/2 on this data.
  *  (i) alpha = 0: for every opposite pair (k, l) the midpoint
  *      m = (mu_k + mu_l)/2 gets some label, so the center of the other class
@@ -189,7 +189,7 @@ static int exact_flip_row(ibc_rows *out, const ibc_rnet *f, ibc_ideal_kind kind,
         snprintf(mg, sizeof mg, "%ld", -bad);
         ibc_rows_add(out, CLAIM, "at every center: (1 + 1e-6) r flips, (1 - 1e-6) r does not", "arb:128", meas,
                      bnd, mg, bad == 0 ? IBC_HOLDS : IBC_REFUTED, "§4",
-                     "%s; K=%ld K1=%ld; r exact (%s), delta* the minimiser of THEORY §4", f->name, K, K1,
+                     "%s; K=%ld K1=%ld; r exact (%s), delta* the minimiser of docs/theory.md §4", f->name, K, K1,
                      kind == IBC_IDEAL_F ? "1/sqrt K" : "sqrt(c/(1+c))");
     }
     arb_clear(r);

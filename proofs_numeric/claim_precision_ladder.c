@@ -1,4 +1,4 @@
-/* Claim `precision-ladder` (THEORY §8, design card).
+/* Claim `precision-ladder` (docs/theory.md §8, design card).
  *
  * One trainer (cfg's method), one initialization and one data set, run in
  * double, mpfr:53, mpfr:113 and mpfr:256 (the reference).  Reported: digits

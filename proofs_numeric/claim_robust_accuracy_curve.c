@@ -1,4 +1,4 @@
-/* Claim `robust-accuracy-curve` (THEORY §7, §8; MV24 Fig. (e)): robust
+/* Claim `robust-accuracy-curve` (docs/theory.md §7, §8; MV24 Fig. (e)): robust
  * accuracy against the l2 radius eps for the trained f_1 and f_3, from the
  * brackets of trained-radius (the same cached test points):
  *   certified curve: fraction of points whose certified radius is >= eps

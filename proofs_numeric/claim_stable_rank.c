@@ -1,11 +1,11 @@
-/* Claim `stable-rank` (THEORY §5 L-stablerank [MMV24 Thm 1]).
+/* Claim `stable-rank` (docs/theory.md §5 L-stablerank [MMV24 Thm 1]).
  *
  * The stable rank ||W||_F^2 / ||W||_2^2 of the first layer W (h x D, row j =
  * w_j) at the end of the cached default runs:
  *  - p = 1: MMV24 prove lim sup <= 2 (+ O(eps)): the neurons learn two
  *    directions (the class averages), so W is nearly rank 2 and the stable
  *    rank is (M+ + M-) / max(M+, M-) <= 2 up to the weight off that plane.
- *    Bound checked: <= 2 + 0.1.  The 0.1 is "small" made explicit (THEORY §8
+ *    Bound checked: <= 2 + 0.1.  The 0.1 is "small" made explicit (docs/theory.md §8
  *    says "2 + small"): the off-plane part is O(eps) in MMV24's setting and
  *    O(alpha^2) spread across neurons here; 0.1 is far above both yet well
  *    below the next integer, so a third learned direction fails it.
@@ -21,7 +21,7 @@
  *    1/K: the finite-time departure from equal masses that "about K"
  *    allows; the upper 0.1 is the same off-span allowance as for p = 1.
  *    N_c is reported beside it.
- *  Caveat (THEORY §5): MMV24 prove the p = 1 bound only for data whose
+ *  Caveat (docs/theory.md §5): MMV24 prove the p = 1 bound only for data whose
  *  same-label pairs are positively correlated; here subclasses are
  *  orthogonal, so the hypothesis fails and the check is empirical.
  *

@@ -1,9 +1,9 @@
-/* Claim `tiny-init` (THEORY §8, design card; §2 and §5 L-escape, L-alignment).
+/* Claim `tiny-init` (docs/theory.md §8, design card; §2 and §5 L-escape, L-alignment).
  *
  * From eps = 1e-8 down to 1e-1000, which precision modes can still check the
  * escape and alignment claims?  Prediction:
  *  - mpfr: every eps (its exponent range reaches far below 1e-1000);
- *  - double: every eps >= 4 DBL_MIN sqrt(D), the init's floor (THEORY §2:
+ *  - double: every eps >= 4 DBL_MIN sqrt(D), the init's floor (docs/theory.md §2:
  *    units are computed as ||w|| sigma(<x, w_hat>)^p, which "neither
  *    overflows nor underflows ... down to 1e-300 in double"), and below it
  *    ibc_net_init_theta refuses with IBC_ENUMERIC (underflow) rather than
@@ -14,7 +14,7 @@
  *    log(1/eps) from the mpfr run at eps = 1e-8 is eta/log(1 + eta lambda)
  *    within 5% (lambda: G_n at the leading neuron's direction, read in the
  *    mpfr run at the smallest eps);
- *  - is aligned at escape: min_k max_j cos(w_j, mu_k) >= 0.99 (THEORY §8);
+ *  - is aligned at escape: min_k max_j cos(w_j, mu_k) >= 0.99 (docs/theory.md §8);
  *  - for double, agrees with the mpfr run of the same eps to what rounding
  *    alone explains (lost digits are reported and must not exceed that).
  * Every (eps, mode) row can fail (refusal expected but a run made, or any of

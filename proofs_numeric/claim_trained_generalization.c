@@ -1,4 +1,4 @@
-/* Claim `trained-generalization` (THEORY §7, §8): clean test accuracy of the
+/* Claim `trained-generalization` (docs/theory.md §7, §8): clean test accuracy of the
  * trained f_1 and f_3 at the defaults on 10^4 fresh samples (test stream 1,
  * independent of the training draws).
  *

@@ -1,4 +1,4 @@
-/* Claim `trained-radius` (THEORY §7, §8): l2 robustness brackets
+/* Claim `trained-radius` (docs/theory.md §7, §8): l2 robustness brackets
  * [certified lower, verified attack] at test points of the trained networks.
  * Rows and what they compare:
  *  - f_3, f_1 (defaults), every point: certified lower <= verified attack,
@@ -12,7 +12,7 @@
  *    f_1-like network (radius ~1/sqrt K = 0.32) or a certificate that loses
  *    a third of the radius fails it.
  *  - f_3 width <= 0.1 (the issue's goal), the plain-PGD estimate beside the
- *    bracket (info: the size of the masking, THEORY §7 Caution).
+ *    bracket (info: the size of the masking, docs/theory.md §7 Caution).
  *  - f_1 at the defaults and over K in {4, 8, 16} (n = 250, h = 50,
  *    K1 = K/2): the median bracket times sqrt K inside [1 - 2 alpha,
  *    1 + 2 alpha].  THEORY: r_F(mu_k) = 1/sqrt K exactly; at a noisy x on

@@ -1,4 +1,4 @@
-/* Claim `transfer` (THEORY §7, MV25 Proposition 3): if dist(f, F^(p)) <= nu
+/* Claim `transfer` (docs/theory.md §7, MV25 Proposition 3): if dist(f, F^(p)) <= nu
  * <= (sqrt2/8)^p, then f is robust at radius r(nu) = (sqrt2 - 8 nu^(1/p))/2
  * with probability >= P(nu) = 1 - 2K exp(-D nu^(2/p)/(2 K^2 alpha^2))
  * - 4 exp(-3/(8 alpha^2)).

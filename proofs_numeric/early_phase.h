@@ -1,4 +1,4 @@
-/* The early phase of MMV24 (Lemmas 1 and 3; THEORY §5 L-earlynorm and
+/* The early phase of MMV24 (Lemmas 1 and 3; docs/theory.md §5 L-earlynorm and
  * L-direction), shared by the claims `early-norm` and `direction-approx`:
  * gradient flow on the sum loss from a balanced init W(0) = eps W0, recorded
  * on [0, T], T = log(1/(sqrt(h) eps)) / (4 n X_max), with the quantities both

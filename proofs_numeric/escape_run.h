@@ -1,4 +1,4 @@
-/* Escape from a small initialization (THEORY §5 L-escape), shared by the
+/* Escape from a small initialization (docs/theory.md §5 L-escape), shared by the
  * claims `escape-time` and `tiny-init`.  Lives in claim_escape_time.c.
  *
  * Escape time: the first time the mean exp loss has fallen by IBC_ESCAPE_DROP

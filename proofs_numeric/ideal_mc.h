@@ -1,5 +1,5 @@
 /* Monte Carlo over the data model for the claims about the ideal classifiers
- * (ideal-generalization, ideal-robust-prob; THEORY §4 T-F, T-Fp): a seeded
+ * (ideal-generalization, ideal-robust-prob; docs/theory.md §4 T-F, T-Fp): a seeded
  * sampler of center coordinates, binomial confidence bounds, and the shape
  * test of an exponential tail bound (ibc_mc_shape_rows).  Lives in
  * claim_ideal_generalization.c. */

@@ -1,5 +1,5 @@
 # `ibcheck radius` and `ibcheck attack` on known answers (issue "Robustness"):
-#  - F^(3) at a center: the bracket contains sqrt2/2 = 0.7071068 (THEORY §4);
+#  - F^(3) at a center: the bracket contains sqrt2/2 = 0.7071068 (docs/theory.md §4);
 #  - F at a center of K = 10: the bracket contains 1/sqrt K = 0.3162278;
 #  - a misclassified point answers radius 0 with the reason, exit 0;
 #  - attack on a saved network writes a JSON perturbation whose flip it verified.

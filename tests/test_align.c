@@ -1,4 +1,4 @@
-/* Unit test of the align module (THEORY §6).
+/* Unit test of the align module (docs/theory.md §6).
  *  - Gaussian moments against every integer-p row of the independent
  *    reference table data/reference/gaussian_moments.csv (quadrature,
  *    40 digits, tails down to 1e-54290): the Arb ball holds the reference

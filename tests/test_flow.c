@@ -1,4 +1,4 @@
-/* Unit test of the trainers (THEORY §3, §5 L-balance):
+/* Unit test of the trainers (docs/theory.md §3, §5 L-balance):
  *  - integrator orders on ODEs with known solutions (RK4: fourth order;
  *    GBS: error driven to its tolerance in double and mpfr:256, also from
  *    y(0) = 0),
@@ -501,7 +501,7 @@ static void check_gf_p1_events(void)
         ibc_flow_stats_clear(&st);
         ibc_vec_clear(&ta);
     }
-    /* The adaptive method is meant to reach ~2^-bits in MPFR too (THEORY §3):
+    /* The adaptive method is meant to reach ~2^-bits in MPFR too (docs/theory.md §3):
      * the same run at mpfr:113 must finish. */
     {
         ibc_vec ta;

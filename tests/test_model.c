@@ -1,4 +1,4 @@
-/* Unit test of the data model (THEORY §1): data identical across precision
+/* Unit test of the data model (docs/theory.md §1): data identical across precision
  * modes after rounding, seeded reproducibility, the centers (e_k and the
  * random orthonormal option), the labels, the noise scale, and rejection of
  * bad parameters.  One line per check: measured value, tolerance, verdict. */

@@ -1,4 +1,4 @@
-/* Unit test of the pReLU network (THEORY §2-3, §5 L-balance):
+/* Unit test of the pReLU network (docs/theory.md §2-3, §5 L-balance):
  *  - the gradient against central finite differences at mpfr:256,
  *  - the pow(0, 0) trap for p = 1 (inactive samples must not count),
  *  - the forward pass in double against mpfr:53 and mpfr:256 within a
@@ -163,7 +163,7 @@ static void check_fd(double p, ibc_loss loss, int mean)
 }
 
 /* ---------------------------------------------------------------------- */
-/* The pow(0, 0) trap (THEORY §3): for p = 1, dL/dw_j = v_j sum_{active} g_i x_i. */
+/* The pow(0, 0) trap (docs/theory.md §3): for p = 1, dL/dw_j = v_j sum_{active} g_i x_i. */
 
 static void check_relu_trap(void)
 {

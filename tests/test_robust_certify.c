@@ -1,5 +1,5 @@
 /* Unit test of the certified lower bound on the l2 radius (robust/certify.c,
- * THEORY §4, §7).  Each bound is checked against a second method:
+ * docs/theory.md §4, §7).  Each bound is checked against a second method:
  *  1. the ideal classifiers, whose radii are known exactly: F^(p) at the
  *     centers (closed form sqrt(c/(1+c))), F at noisy points (closed form of
  *     the two half-spaces); lo must not exceed them and must come close;

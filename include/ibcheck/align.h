@@ -1,4 +1,4 @@
-/* align: the closed-form population dynamics of THEORY §6.
+/* align: the closed-form population dynamics of docs/theory.md §6.
  *
  * Gaussian moments M_p(m, s) = E[sigma(m + sZ)^p] (integer p >= 0) in Arb,
  * MPFR and double; the population objective
@@ -149,7 +149,7 @@ int ibc_align_hess_type(int *sign, double *lb, double *ub, const ibc_align_probl
                         arb_srcptr c, slong prec);
 
 /* ---------------------------------------------------------------------------
- * The population direction flow (THEORY §6)
+ * The population direction flow (docs/theory.md §6)
  * ------------------------------------------------------------------------- */
 
 /* State y = (c_1..c_K, r), r = |u_perp| >= 0: the exact reduction of

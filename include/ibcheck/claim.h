@@ -1,4 +1,4 @@
-/* claim: the claim registry (THEORY §8), result rows and verdicts.
+/* claim: the claim registry (docs/theory.md §8), result rows and verdicts.
  * Each claim is one function in proofs_numeric/claim_<id>.c; the same
  * function runs under `ibcheck check` and as its own CTest program. */
 #ifndef IBCHECK_CLAIM_H
@@ -73,7 +73,7 @@ int ibc_config_check(const ibc_config *c, char *err);
 typedef int (*ibc_claim_fn)(const ibc_config *cfg, ibc_rows *out, char *err);
 
 typedef struct {
-    const char *id;        /* THEORY §8 id */
+    const char *id;        /* docs/theory.md §8 id */
     const char *title;
     const char *source;    /* e.g. "T-F, §4" */
     ibc_claim_fn run;

@@ -1,4 +1,4 @@
-/* flow: trainers on one theta and one data set, in any mode (THEORY §3).
+/* flow: trainers on one theta and one data set, in any mode (docs/theory.md §3).
  * GD, seeded minibatch SGD, gradient flow by fixed-step RK4, and gradient
  * flow by adaptive Gragg-Bulirsch-Stoer extrapolation whose tolerance can be
  * driven toward 2^-BITS, with switching-event location for p = 1.
@@ -107,7 +107,7 @@ void ibc_flow_rk4_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double
 /* ---- A standard observer: records what the claims read, at chosen times ----
  * Per record: t, step, the loss, ||theta||^2, the normalized margin
  * gamma_bar = min_i y_i f(x_i) / ||theta||^2, the smoothed margin gamma_tilde
- * (THEORY §5 L-margin; exp: log(1/L_sum)/||theta||^2, logistic:
+ * (docs/theory.md §5 L-margin; exp: log(1/L_sum)/||theta||^2, logistic:
  * -log(e^L_sum - 1)/||theta||^2; NaN before L_sum < 1 resp. log 2), the largest
  * |v_j^2 - ||w_j||^2|, and (when centers are given) the alignment
  * min_k max_j cos(w_j, mu_k).  Values are MPFR-derived doubles except loss,

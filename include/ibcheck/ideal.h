@@ -1,4 +1,4 @@
-/* ideal: the ideal classifiers F and F^(p) of THEORY §4 and their l2
+/* ideal: the ideal classifiers F and F^(p) of docs/theory.md §4 and their l2
  * robustness radii, as closed forms in ball arithmetic (Arb), as certified
  * lower bounds (a generic 1-D positivity prover), and as explicit attacks
  * evaluated through the definitions in MPFR.
@@ -69,7 +69,7 @@ int ibc_ideal_class_sums(arb_t a, arb_t b, arb_srcptr c, long K, long K1, int y,
  * else 0 (misclassified).  IBC_ENUMERIC (r indeterminate) when the balls
  * cannot decide which case holds. */
 int ibc_ideal_radius_F_ab(arb_t r, const arb_t a, const arb_t b, long Ky, long K, slong prec);
-/* r_F(x) for x of class y given by its K coordinates c (THEORY §4). */
+/* r_F(x) for x of class y given by its K coordinates c (docs/theory.md §4). */
 int ibc_ideal_radius_F(arb_t r, arb_srcptr c, long K, long K1, int y, slong prec);
 /* r_{F^(p)}(mu_k) = sqrt(c/(1+c)), c = min(1, K_opp^(1-2/p)), real p >= 1. */
 int ibc_ideal_radius_Fp_center(arb_t r, double p, long K_opp, slong prec);

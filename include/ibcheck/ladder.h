@@ -1,4 +1,4 @@
-/* ladder: one trainer run in several precision modes, compared (THEORY §8
+/* ladder: one trainer run in several precision modes, compared (docs/theory.md §8
  * `precision-ladder`, and `ibcheck compare`).
  *
  * Every mode trains on the same data and the same initial theta (both made

@@ -1,4 +1,4 @@
-/* model: the orthonormal-subclass data model of THEORY §1.
+/* model: the orthonormal-subclass data model of docs/theory.md §1.
  * Data (and initial weights) are generated once at IBC_GEN_BITS bits from a
  * seeded GMP state and rounded into each mode, so that every precision mode
  * trains on the same points. */

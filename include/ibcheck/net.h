@@ -1,4 +1,4 @@
-/* net: the two-layer pReLU network of THEORY §2-3.
+/* net: the two-layer pReLU network of docs/theory.md §2-3.
  * f(x) = sum_j v_j ||w_j|| sigma(<x, w_j/||w_j||>)^p ; theta = (W, v) laid out as
  * W row-major h x D (row j = w_j) followed by v (h entries): dim = h*D + h.
  * Every formula lives once in src/net/net_impl.h and is instantiated per mode. */
@@ -68,7 +68,7 @@ void ibc_net_forward(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long
 
 /* Per-neuron balance invariant Q_j = v_j^2 - ||w_j||^2 (Q length h).  With
  * grad and eta != NULL, also adds eta^2 (dv_j^2 - ||dw_j||^2), the exact GD
- * change of Q_j per step (THEORY §5 L-balance), into corr. */
+ * change of Q_j per step (docs/theory.md §5 L-balance), into corr. */
 void ibc_net_balance(const ibc_net *net, const ibc_vec *theta, ibc_vec *Q,
                      const ibc_vec *grad, double eta, ibc_vec *corr);
 

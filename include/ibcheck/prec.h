@@ -1,5 +1,5 @@
 /* prec: precision modes (double, mpfr:BITS, arb:BITS) and the mode-agnostic array ibc_vec.
- * A mode is chosen at run time; every result records it (DESIGN.md). */
+ * A mode is chosen at run time; every result records it (docs/design.md). */
 #ifndef IBCHECK_PREC_H
 #define IBCHECK_PREC_H
 #include <stddef.h>

@@ -9,7 +9,7 @@
  *   train_net:  hidden_width, init_scale
  *   train_dist: batch_size_dist, batch_num_dist
  *   plot:       run
- * sigma is the intra-subclass spread alpha of THEORY §1 (noise std sigma/sqrt D). */
+ * sigma is the intra-subclass spread alpha of docs/theory.md §1 (noise std sigma/sqrt D). */
 #ifndef IBCHECK_REPRO_H
 #define IBCHECK_REPRO_H
 #include "ibcheck/prec.h"

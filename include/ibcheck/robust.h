@@ -1,5 +1,5 @@
 /* robust: l2 robustness of trained networks and of the ideal classifiers
- * (THEORY §4, §7).  Every radius is a bracket: a certified lower bound (Arb,
+ * (docs/theory.md §4, §7).  Every radius is a bracket: a certified lower bound (Arb,
  * rounding cannot fool it) <= the true radius <= an attack's upper bound (a
  * perturbation whose flip is re-verified in ball arithmetic).
  *
@@ -81,7 +81,7 @@ int ibc_kkt_radius_Fp(ibc_kkt_result *res, const double *c, long K, long K1, int
                       slong prec, char *err);
 /* The same radius in double only (no certificate): for Monte Carlo. */
 double ibc_kkt_radius_Fp_d(const double *c, long K, long K1, int y, double p);
-/* r_F at a point with center coordinates c (closed form of THEORY §4, double). */
+/* r_F at a point with center coordinates c (closed form of docs/theory.md §4, double). */
 double ibc_kkt_radius_F_d(const double *c, long K, long K1, int y);
 
 /* ---------------------------------------------------------------------------

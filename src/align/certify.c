@@ -1,4 +1,4 @@
-/* align: certified extremal vectors (THEORY §6): existence and uniqueness
+/* align: certified extremal vectors (docs/theory.md §6): existence and uniqueness
  * of a critical point of G_p on the sphere by Krawczyk's method, and its
  * type (strict maximum / minimum) by Cholesky in ball arithmetic. */
 #include <math.h>

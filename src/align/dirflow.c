@@ -1,4 +1,4 @@
-/* align: the population direction flow of THEORY §6 and the classifier of
+/* align: the population direction flow of docs/theory.md §6 and the classifier of
  * where a direction ends up. */
 #include <math.h>
 #include <stdlib.h>

@@ -1,4 +1,4 @@
-/* align: Gaussian moments M_p(m, s) = E[sigma(m + sZ)^p] (THEORY §6).
+/* align: Gaussian moments M_p(m, s) = E[sigma(m + sZ)^p] (docs/theory.md §6).
  *
  * M_0 = Phi(m/s), M_1 = m Phi(m/s) + s phi(m/s), M_p = m M_{p-1} + (p-1) s^2 M_{p-2}.
  * The recursion cancels in the lower tail (t = m/s << 0): the terms are

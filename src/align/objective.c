@@ -1,5 +1,5 @@
 /* align: the population objective G_p on the sphere and its derivatives, in
- * K coordinates (THEORY §6). */
+ * K coordinates (docs/theory.md §6). */
 #include <math.h>
 #include <stdio.h>
 #include "align_internal.h"

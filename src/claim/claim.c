@@ -116,7 +116,7 @@ void ibc_config_default(ibc_config *c)
 }
 
 /* Caps on sizes keep h*D + h and n*D far from overflow and from allocations
- * that can only fail; they are far above anything THEORY §8 asks for. */
+ * that can only fail; they are far above anything docs/theory.md §8 asks for. */
 #define IBC_SIZE_MAX 10000000L
 #define IBC_CELLS_MAX 1000000000L
 

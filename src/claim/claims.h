@@ -1,5 +1,5 @@
 /* The claim functions of proofs_numeric/claim_<id>.c, one per registry entry
- * (THEORY §8).  Internal: callers reach them through ibc_claims[]. */
+ * (docs/theory.md §8).  Internal: callers reach them through ibc_claims[]. */
 #ifndef IBC_CLAIMS_H
 #define IBC_CLAIMS_H
 #include "ibcheck/claim.h"
@@ -12,7 +12,7 @@ int ibc_claim_ideal_generalization(const ibc_config *cfg, ibc_rows *out, char *e
 int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_alignment(const ibc_config *cfg, ibc_rows *out, char *err);
-/* Training dynamics (THEORY §5-6) */
+/* Training dynamics (docs/theory.md §5-6) */
 int ibc_claim_loss_derivative(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_early_norm(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_direction_approx(const ibc_config *cfg, ibc_rows *out, char *err);
@@ -34,7 +34,7 @@ int ibc_claim_escape_time_long(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_distance_to_ideal_long(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_precision_ladder_long(const ibc_config *cfg, ibc_rows *out, char *err);
 
-/* Robustness (THEORY §4, §7) */
+/* Robustness (docs/theory.md §4, §7) */
 int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_robust_accuracy_curve(const ibc_config *cfg, ibc_rows *out, char *err);
 int ibc_claim_transfer(const ibc_config *cfg, ibc_rows *out, char *err);

@@ -1,4 +1,4 @@
-/* claim: the registry of THEORY §8 claims that `ibcheck check` and the
+/* claim: the registry of docs/theory.md §8 claims that `ibcheck check` and the
  * per-claim CTest programs run.  Order here is the order of the table. */
 #include <string.h>
 #include "ibcheck/claim.h"

@@ -1,4 +1,4 @@
-/* The trainers (THEORY §3), written once for every mode; included by
+/* The trainers (docs/theory.md §3), written once for every mode; included by
  * flow_double.c, flow_mpfr.c and flow_arb.c after a scalar layer (src/prec/scalar_*.h).
  * Step sizes arrive as doubles, but every sub-step (H/n, extrapolation
  * weights) is formed in the working precision, so the adaptive method's
@@ -609,7 +609,7 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
                 st->kink_step = s;
                 st->kink_units = net->kinks;
                 /* sigma' jumps at the kink for p < 2: no ball then encloses
-                 * the exact GD step (THEORY §8 certified-gd). */
+                 * the exact GD step (docs/theory.md §8 certified-gd). */
                 if (net->pint < 2) {
                     snprintf(err, IBC_ERRLEN, "ball arithmetic stops certifying at step %ld: %ld unit(s) <x_i, w_j> "
                              "straddle the ReLU kink (p = %g < 2); theta is certified through step %ld",

@@ -1,4 +1,4 @@
-/* ideal: F and F^(p) by their definitions (THEORY §4), in MPFR with directed
+/* ideal: F and F^(p) by their definitions (docs/theory.md §4), in MPFR with directed
  * rounding so that a sign can be certified without ball arithmetic. */
 #include <math.h>
 #include "ibcheck/ideal.h"

@@ -1,4 +1,4 @@
-/* ideal: closed-form radii of F and F^(p) (THEORY §4), the KKT enumeration at
+/* ideal: closed-form radii of F and F^(p) (docs/theory.md §4), the KKT enumeration at
  * a center, and certified lower bounds that do not use the closed forms. */
 #include <math.h>
 #include "ibcheck/ideal.h"

@@ -1,4 +1,4 @@
-/* model: the orthonormal-subclass data model (THEORY §1). */
+/* model: the orthonormal-subclass data model (docs/theory.md §1). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,7 +50,7 @@ void ibc_model_randinit(gmp_randstate_t st, unsigned long seed, unsigned long st
 }
 
 /* Seeded random orthonormal rows by modified Gram-Schmidt, applied twice so
- * the rows are orthonormal to working precision (THEORY §1 option). */
+ * the rows are orthonormal to working precision (docs/theory.md §1 option). */
 static void random_centers(mpfr_ptr mu, long K, long D, gmp_randstate_t st)
 {
     mpfr_t dot, t;

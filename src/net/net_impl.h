@@ -1,19 +1,19 @@
-/* The pReLU network's formulas (THEORY §2-3), written once for every mode.
+/* The pReLU network's formulas (docs/theory.md §2-3), written once for every mode.
  * Included by net_double.c, net_mpfr.c and net_arb.c after a scalar layer
  * (src/prec/scalar_*.h), which supplies FN(), S_* and S_GEMM.
  *
- * Units are computed as ||w|| * sigma(<x, w_hat>)^p (THEORY §2): with
+ * Units are computed as ||w|| * sigma(<x, w_hat>)^p (docs/theory.md §2): with
  * a_hat = sigma(<x, w_hat>),
  *   f(x)        = sum_j v_j ||w_j|| a_hat^p
  *   dL/dv_j     = ||w_j|| sum_i g_i a_hat_ij^p
  *   dL/dw_j     = v_j [ p sum_i g_i a_hat_ij^(p-1) x_i - (p-1) (sum_i g_i a_hat_ij^p) w_hat_j ]
- * which equal THEORY §3's expressions after dividing by ||w_j||^(p-1), and
+ * which equal docs/theory.md §3's expressions after dividing by ||w_j||^(p-1), and
  * neither overflow nor underflow for tiny ||w||. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* loss l(q) and its derivative l'(q) at one margin q (THEORY §3):
+/* loss l(q) and its derivative l'(q) at one margin q (docs/theory.md §3):
  * exp: e^-q; logistic: log(1 + e^-q), evaluated on the side where the
  * exponential cannot overflow. tmp is scratch. */
 static void FN(loss_point)(const ibc_net_params *par, S_PTR q, S_PTR l, S_PTR dl, S_PTR tmp, long bits)

@@ -1,5 +1,5 @@
 /* Scalar layer for mode `double`: included by a *_impl.h template user before
- * the template, so that one source serves every mode (DESIGN.md, "One
+ * the template, so that one source serves every mode (docs/design.md, "One
  * trainer, several precisions", GSL templates_on.h style).
  * Every S_* macro takes destinations first, like MPFR. */
 #include <math.h>

@@ -1,5 +1,5 @@
 /* robust: attacks, i.e. upper bounds on the l2 (or linf) robustness radius
- * (THEORY §7).  The searches run in double for speed; a radius is only ever
+ * (docs/theory.md §7).  The searches run in double for speed; a radius is only ever
  * returned as ibc_rnet_norm_up(delta) of a delta whose flip
  * ibc_rnet_flipped certified in Arb, so rounding in the search can make an
  * attack weaker, never unsound. */

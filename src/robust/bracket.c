@@ -1,7 +1,7 @@
 /* robust: a radius bracket at one point.  The lower end is a certificate
  * (certify.c), the upper end the smallest certified flip over every attack
  * (attack.c); the plain-PGD estimate is kept beside it, because for p > 1 it
- * is gradient-masked and may lie above the true radius (THEORY §7, Caution). */
+ * is gradient-masked and may lie above the true radius (docs/theory.md §7, Caution). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,5 +1,5 @@
 /* robust: certified lower bounds on the l2 radius of a pReLU network
- * (THEORY §7: the lower end of every bracket).
+ * (docs/theory.md §7: the lower end of every bracket).
  *
  * Two bounds, both rigorous for the exact double point x and the exact double
  * weights:

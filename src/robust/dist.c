@@ -1,4 +1,4 @@
-/* robust: the distance of a classifier to an ideal one (THEORY §4, §7),
+/* robust: the distance of a classifier to an ideal one (docs/theory.md §4, §7),
  * dist(f, G) = inf_{c>0} sup_{||x||=1} |c f(x) - G(x)|, estimated as MV24
  * §5.1 did: a least-squares scale, projected gradient ascent of the residual
  * on the sphere from many starts, and the exact best scale for the points

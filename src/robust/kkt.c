@@ -1,4 +1,4 @@
-/* robust: exact l2 radii of the ideal classifiers at any point (THEORY §4).
+/* robust: exact l2 radii of the ideal classifiers at any point (docs/theory.md §4).
  *
  * F^(p).  For x of class y with center coordinates c (only span(mu) matters:
  * a component of delta outside it changes no <x, mu_k>), write own

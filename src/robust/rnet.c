@@ -1,6 +1,6 @@
 /* robust: the classifier every attack and certificate reads.  F, F^(p) and a
- * trained network are all pReLU networks (THEORY §2, §4), so one evaluator
- * serves them; the unit is ||w|| sigma(<x, w^>)^p (THEORY §2's stable form). */
+ * trained network are all pReLU networks (docs/theory.md §2, §4), so one evaluator
+ * serves them; the unit is ||w|| sigma(<x, w^>)^p (docs/theory.md §2's stable form). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +110,7 @@ void ibc_rnet_free(ibc_rnet *f)
 }
 
 /* sigma(z)^p in double; for p = 1 the power is the identity, so the
- * pow(0, 0) trap of THEORY §3 cannot arise here. */
+ * pow(0, 0) trap of docs/theory.md §3 cannot arise here. */
 static double sigma_pow_d(double z, const ibc_rnet *f)
 {
     if (z <= 0)
