@@ -43,6 +43,9 @@ static void write_file(const char *dir, const char *name, const char *text)
     fclose(f);
 }
 
+static double ci_lo(int p, int e) { return 0.1 + 0.01 * e + 0.001 * p; }
+static double ci_hi(int p, int e) { return 0.7 + 0.01 * e + 0.001 * p; }
+
 static void write_csvs(const char *dir)
 {
     char path[1024];
@@ -111,6 +114,18 @@ static void write_csvs(const char *dir)
             else
                 fprintf(f, "%.17g\n", cert);
         }
+    fclose(f);
+
+    /* Two repeats per p with different CP bounds: the figure's band is the
+     * union, min cert_lo and max attack_hi at each eps (ci_lo/ci_hi here). */
+    snprintf(path, sizeof path, "%s/robust_ci.csv", dir);
+    f = fopen(path, "w");
+    fputs("p,sigma_index,repeat,eps,points,pgd,pgd_lo,pgd_hi,attack,attack_lo,attack_hi,cert,cert_lo,cert_hi\n", f);
+    for (int p = 1; p <= 3; p += 2)
+        for (int r = 0; r < 2; r++)
+            for (int e = 0; e < NEPS; e++)
+                fprintf(f, "%d,0,%d,%.17g,200,0.5,0.4,0.6,0.5,0.4,%.17g,0.3,%.17g,0.4\n", p, r, 0.2 * e,
+                        ci_hi(p, e) - 0.01 * r, ci_lo(p, e) + 0.01 * r);
     fclose(f);
 }
 
@@ -248,6 +263,24 @@ static void check_figure(const char *label, const char *dir)
     }
     snprintf(name, sizeof name, "%s: band block = rows with attack and cert", label);
     report(name, nb == 4, "%d rows (4 expected from the CSV)", nb);
+    /* The 95% CP band: one row per eps, the union over the two repeats. */
+    const char *c = gp ? strstr(gp, "$ci3 << EOD\n") : NULL;
+    int nc = 0, cbad = c ? 0 : 1;
+    for (c = c ? strchr(c, '\n') + 1 : NULL; c && strncmp(c, "EOD", 3) != 0; c = strchr(c, '\n') + 1, nc++) {
+        double eps, lo, hi;
+        if (sscanf(c, "%lf %lf %lf", &eps, &lo, &hi) != 3 || lo != ci_lo(3, nc) || hi != ci_hi(3, nc) ||
+            fabs(eps - 0.2 * nc) > 1e-15)
+            cbad++;
+    }
+    snprintf(name, sizeof name, "%s: CP band block = min cert_lo, max attack_hi per eps", label);
+    report(name, !cbad && nc == NEPS, "%d rows (%d expected), %d wrong", nc, NEPS, cbad);
+    /* Up to 8 sigmas: one labelled alpha tic at each, never autoscaled tics
+     * that run together. */
+    snprintf(name, sizeof name, "%s: (a) has one alpha tic per sigma", label);
+    const char *xt = gp ? strstr(gp, "set xtics (\"0\" 0, \"0.15\" 0.1") : NULL;
+    const char *xe = xt ? strchr(xt, '\n') : NULL;
+    report(name, xt && xe && strstr(xt, ", \"0.3\" 0.") && strstr(xt, ", \"0.3\" 0.") < xe && xe[-1] == ')', "%.60s",
+           xt ? xt : "no explicit xtics");
     free(gp);
 }
 
@@ -342,6 +375,8 @@ int main(void)
     write_csvs(sparse);
     write_file(sparse, "robust.csv", "p,eps,pgd,attack,cert\n1,0,1,nan,nan\n1,0.5,0,nan,nan\n");
     write_file(sparse, "contrib.csv", "p,rank,contribution\n");
+    write_file(sparse, "robust_ci.csv",
+               "p,sigma_index,repeat,eps,points,pgd,pgd_lo,pgd_hi,attack,attack_lo,attack_hi,cert,cert_lo,cert_hi\n");
     {
         char hdr[256] = "neuron,mu+,mu-";
         for (int k = 1; k <= NK; k++)

@@ -379,6 +379,7 @@ static int run_gnuplot(const char *gp, const char *dir, const char *suffix, char
 typedef struct {
     long K;
     table dist, contrib, cos[2], robust;
+    table robust_ci;    /* optional (robust_ci.csv): 95% Clopper-Pearson bounds */
 } figure_data;
 
 static const int pvals[2] = {1, 3};
@@ -420,7 +421,7 @@ static long select_sorted(const table *t, int p, long key, long ca, long cb, lon
 /* What each data block holds, so that the plot commands name only blocks
  * with something to draw (gnuplot fails on an empty plot). */
 typedef struct {
-    long dist[2], contrib[2], cos_rows[2], cos_nan[2], robust[2], attack[2], cert[2], band[2];
+    long dist[2], contrib[2], cos_rows[2], cos_nan[2], robust[2], attack[2], cert[2], band[2], ci[2];
     double eps_max, rank_max;
 } figure_counts;
 
@@ -505,6 +506,27 @@ static void write_blocks(FILE *f, const figure_data *d, figure_counts *n)
             }
         fputs("EOD\n\n", f);
         free(q);
+
+        /* The 95% Clopper-Pearson band around the bracket: from the lower
+         * bound of the certified accuracy to the upper bound of the attack
+         * accuracy (robust_ci.csv columns eps 3, attack_hi 10, cert_lo 12),
+         * the union over the cells (repeats) that have a curve. */
+        m = select_sorted(&d->robust_ci, p, 3, 12, 10, -1, &q);
+        fprintf(f, "# eps, 95%% CP lower bound of certified, upper bound of attack accuracy (robust_ci.csv)\n"
+                   "$ci%d << EOD\n", p);
+        for (long r = 0, s2; r < m; r = s2) {
+            double lo = INFINITY, hi = -INFINITY;
+            for (s2 = r; s2 < m && q[s2].key == q[r].key; s2++) {
+                lo = fmin(lo, q[s2].a);
+                hi = fmax(hi, q[s2].b);
+            }
+            if (isfinite(lo) && isfinite(hi)) {
+                put_num(f, q[r].key), fputc(' ', f), put_num(f, lo), fputc(' ', f), put_num(f, hi), fputc('\n', f);
+                n->ci[i]++;
+            }
+        }
+        fputs("EOD\n\n", f);
+        free(q);
     }
 }
 
@@ -532,6 +554,41 @@ static void plot_end(FILE *f, int first, const char *missing)
         fputc('\n', f);
 }
 
+static int cmp_double(const void *x, const void *y)
+{
+    double a = *(const double *)x, b = *(const double *)y;
+    return (a > b) - (a < b);
+}
+
+/* Panel (a)'s alpha axis.  Autoscaled tics around a single sigma (or a few)
+ * come out as ten nearly equal labels that run together: with up to 8
+ * distinct sigmas, one labelled tic at each ("%.3g"), and with one sigma a
+ * range of +-50% around it; with more, automatic tics in "%.3g". */
+static void sigma_tics(FILE *f, const table *dist)
+{
+    double *v = malloc(sizeof(double) * (size_t)(dist->nrows > 0 ? dist->nrows : 1));
+    long m = 0;
+    for (long r = 0; v && r < dist->nrows; r++)
+        if (isfinite(cell(dist, r, 1)))
+            v[m++] = cell(dist, r, 1);
+    if (v)
+        qsort(v, (size_t)m, sizeof *v, cmp_double);
+    long u = 0;
+    for (long r = 0; r < m; r++)
+        if (u == 0 || v[r] != v[u - 1])
+            v[u++] = v[r];
+    fputs("  set format x \"%.3g\"\n", f);
+    if (u >= 1 && u <= 8) {
+        fputs("  set xtics (", f);
+        for (long k = 0; k < u; k++)
+            fprintf(f, "%s\"%.3g\" %.17g", k ? ", " : "", v[k], v[k]);
+        fputs(")\n", f);
+        if (u == 1)
+            fprintf(f, "  set xrange [%.17g:%.17g]\n", v[0] != 0 ? 0.5 * v[0] : -1.0, v[0] != 0 ? 1.5 * v[0] : 1.0);
+    }
+    free(v);
+}
+
 static const char *const pname[2] = {"ReLU, p = 1", "pReLU, p = 3"};
 
 static void write_panels(FILE *f, const figure_data *d, const figure_counts *n)
@@ -544,8 +601,10 @@ static void write_panels(FILE *f, const figure_data *d, const figure_counts *n)
           "  set xlabel \"α  (sigma of the config)\"\n"
           "  set ylabel \"dist(f_p, F^{(p)})  (log)\"\n"
           "  set logscale y\n  set format y \"10^{%L}\"\n  set grid\n"
-          "  set key center right box opaque samplen 2\n"
+          "  set key below box opaque samplen 2\n  set bmargin 6.5\n"
+          "  set offsets graph 0.05, graph 0.05, 0, 0\n"
           "  set style fill transparent solid 0.2 noborder\n", f);
+    sigma_tics(f, &d->dist);
     first = 1;
     for (int i = 0; i < 2; i++)
         if (n->dist[i]) {
@@ -592,9 +651,13 @@ static void write_panels(FILE *f, const figure_data *d, const figure_counts *n)
     /* One legend entry per activation (its PGD curve) and one per line
      * style, rather than every combination. */
     first = 1;
-    int any_attack = 0, any_cert = 0, any_band = 0;
+    int any_attack = 0, any_cert = 0, any_band = 0, any_ci = 0;
     for (int i = 0; i < 2; i++) {
         int p = pvals[i];
+        /* the CP band only around a curve that is drawn */
+        if (n->ci[i] && (n->robust[i] || n->attack[i] || n->cert[i]))
+            plot_item(f, &first, "$ci%d using 1:2:3 with filledcurves lc rgb C%d fs transparent solid 0.07 notitle", p,
+                      p);
         if (n->band[i])
             plot_item(f, &first, "$band%d using 1:2:3 with filledcurves lc rgb C%d notitle", p, p);
         if (n->robust[i])
@@ -609,6 +672,7 @@ static void write_panels(FILE *f, const figure_data *d, const figure_counts *n)
         any_attack |= n->attack[i] > 0;
         any_cert |= n->cert[i] > 0;
         any_band |= n->band[i] > 0;
+        any_ci |= n->ci[i] > 0 && (n->robust[i] || n->attack[i] || n->cert[i]);
     }
     if (any_attack)
         plot_item(f, &first, "keyentry with linespoints lc rgb \"gray30\" lw 1.5 dt 2 pt 6 ps 0.8 "
@@ -618,6 +682,9 @@ static void write_panels(FILE *f, const figure_data *d, const figure_counts *n)
                              "title \"certified (lower)\"");
     if (any_band)
         plot_item(f, &first, "keyentry with filledcurves lc rgb \"gray50\" title \"bracket\"");
+    if (any_ci)
+        plot_item(f, &first, "keyentry with filledcurves lc rgb \"gray50\" fs transparent solid 0.07 "
+                             "title \"95%% CP band\"");
     plot_end(f, first, "robust.csv");
 
     /* The heatmaps: boxes rather than `with image`, which needs a grid of at
@@ -692,6 +759,7 @@ static void figure_free(figure_data *d)
     table_free(&d->cos[0]);
     table_free(&d->cos[1]);
     table_free(&d->robust);
+    table_free(&d->robust_ci);
 }
 
 static int figure_read(figure_data *d, const char *dir, char *err)
@@ -704,6 +772,18 @@ static int figure_read(figure_data *d, const char *dir, char *err)
         st = table_read(&d->contrib, dir, "contrib.csv", contrib_cols, 3, "p,rank,contribution", err);
     if (st == IBC_OK)
         st = table_read(&d->robust, dir, "robust.csv", robust_cols, 5, "p,eps,pgd,attack,cert", err);
+    /* robust_ci.csv is optional: result directories written before it
+     * existed still plot, without the band. */
+    static const char *const ci_cols[] = {"p", "sigma_index", "repeat", "eps", "points", "pgd", "pgd_lo",
+                                          "pgd_hi", "attack", "attack_lo", "attack_hi", "cert", "cert_lo", "cert_hi"};
+    char cipath[4200];
+    snprintf(cipath, sizeof cipath, "%s/robust_ci.csv", dir);
+    if (st == IBC_OK && access(cipath, F_OK) == 0)
+        st = table_read(&d->robust_ci, dir, "robust_ci.csv", ci_cols, 14,
+                        "p,sigma_index,repeat,eps,points,pgd,pgd_lo,pgd_hi,attack,attack_lo,attack_hi,cert,cert_lo,cert_hi",
+                        err);
+    if (st == IBC_OK && d->robust_ci.nrows > 0)
+        st = check_key(&d->robust_ci, dir, "robust_ci.csv", 0, "p", 1, 0, err);
     if (st == IBC_OK)
         st = check_key(&d->dist, dir, "distance.csv", 0, "p", 1, 0, err);
     if (st == IBC_OK)
