@@ -6,6 +6,7 @@
  *  - Euler's identity v_j dL/dv_j = <w_j, dL/dw_j>,
  *  - the exact one-step GD change of the balance invariant,
  *  - tiny initialisation (eps = 1e-400): refused in double, exact in MPFR,
+ *  - a minibatch reads each label at its row,
  *  - rejection of bad parameters.
  * One line per check: measured value, tolerance, verdict. */
 #include <float.h>
@@ -643,6 +644,47 @@ static void check_bad_input(void)
     ibc_data_free(d);
 }
 
+/* A minibatch (rows given, as SGD passes them) must read each sample's
+ * label at its row index: the loss over rows {7, 2, 11, 5, 0} against
+ * sum_i exp(-y[row_i] f(x_row_i)) with f from the forward pass on those
+ * points and y read here (kills tests/mutants/flow-m-sgd-label-row.mut). */
+static void check_minibatch_rows(void)
+{
+    ibc_model_params mp;
+    ibc_model_default(&mp);
+    mp.D = 8;
+    mp.K = 4;
+    mp.K1 = 2;
+    ibc_data *d = ibc_data_alloc(&mp, 16, 0);
+    ibc_net *net = make_net(d, net_params(3, 6, IBC_LOSS_EXP, 0), ibc_prec_double());
+    ibc_vec theta;
+    init_theta(net, &theta, IBC_INIT_GAUSSIAN, "0.5", 3);
+    const long rows[] = {7, 2, 11, 5, 0}, nb = 5, D = mp.D;
+    ibc_vec Xq, f, loss;
+    ibc_vec_init(&Xq, nb * D, net->pr);
+    ibc_vec_init(&f, nb, net->pr);
+    ibc_vec_init(&loss, 1, net->pr);
+    for (long i = 0; i < nb; i++)
+        for (long c = 0; c < D; c++) ibc_vec_set_d(&Xq, i * D + c, ibc_vec_get_d(&net->X, rows[i] * D + c));
+    ibc_net_forward(net, &theta, &Xq, nb, &f);
+    double ref = 0;
+    int mixed = 0;
+    for (long i = 0; i < nb; i++) {
+        ref += exp(-(double)net->y[rows[i]] * ibc_vec_get_d(&f, i));
+        mixed |= net->y[rows[i]] != net->y[i];
+    }
+    ibc_net_eval(net, &theta, rows, nb, &loss, NULL, NULL);
+    double rel = fabs(ibc_vec_get_d(&loss, 0) - ref) / ref;
+    report("minibatch loss reads y[rows[i]] (rows 7,2,11,5,0)", mixed && le(rel, 1e-13),
+          "rel. err %.2e (tol 1e-13), labels differ from the first rows: %s", rel, mixed ? "yes" : "no (bad test)");
+    ibc_vec_clear(&Xq);
+    ibc_vec_clear(&f);
+    ibc_vec_clear(&loss);
+    ibc_vec_clear(&theta);
+    ibc_net_free(net);
+    ibc_data_free(d);
+}
+
 int main(void)
 {
     ibc_prec_blas_setup();
@@ -662,6 +704,7 @@ int main(void)
     check_balance_step(3);
     check_balance_step(1);
     check_tiny();
+    check_minibatch_rows();
     check_bad_input();
     printf("test_net: %d failure(s), %.2f s CPU\n", failures, (double)(clock() - c0) / CLOCKS_PER_SEC);
     return failures ? 1 : 0;
