@@ -238,6 +238,8 @@ static void *local_main(void *arg)
         long t = F->tasks[F->next++];
         F->running[0] = t;
         pthread_mutex_unlock(&F->mu);
+        if (F->ops->started)
+            F->ops->started(t, 0, F->ops->ctx);
         result_head h;
         memset(&h, 0, sizeof h);
         h.task = t;

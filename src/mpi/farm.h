@@ -41,7 +41,7 @@ typedef struct {
     /* Any rank: computes task into *out (malloc'd, *len bytes).  Returns
      * IBC_OK or an error status with one line in err (*out may be NULL). */
     int (*compute)(long task, char **out, size_t *len, char *err, void *ctx);
-    /* Rank 0, main thread: task started on rank (progress). */
+    /* Rank 0, either thread: task started on rank (progress lines only). */
     void (*started)(long task, int rank, void *ctx);
     /* Rank 0, main thread: the result of task from rank: the status and err
      * that compute returned, and its bytes.  Returns the status to keep:
