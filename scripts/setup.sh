@@ -9,7 +9,8 @@
 # cannot be installed: the exact apt-get line is printed instead.
 
 IBC_DEB_PACKAGES="build-essential cmake pkg-config libmpfr-dev libgmp-dev libflint-dev
-  libflint-arb-dev libopenblas-dev libyaml-dev libcjson-dev gnuplot-nox"
+  libflint-arb-dev libopenblas-dev libyaml-dev libcjson-dev gnuplot-nox
+  libopenmpi-dev openmpi-bin"
 
 ibc_pkg_installed() {
     [ "$(dpkg-query -W -f='${db:Status-Status}' "$1" 2>/dev/null || true)" = installed ]

@@ -66,6 +66,34 @@ int ibc_repro_opts_check(const ibc_repro_opts *o, const ibc_repro_config *c, cha
  * Progress lines on stderr when verbose.  Returns IBC_OK or an error status + err. */
 int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char *dir, int verbose, char *err);
 
+/* Cell by cell, for a scheduler that spreads cells over processes (the
+ * CLI's MPI farm, issue 14).  Cell q in [0, ibc_repro_ncells) is the serial
+ * run's q-th cell: q = (sigma_index * repeat + r) * 2 + (p == 3).  Each
+ * function computes exactly what ibc_repro_run does for that cell, so the
+ * files are the serial run's, byte for byte (wall-clock fields aside). */
+#include <stddef.h>
+long ibc_repro_ncells(const ibc_repro_config *c);
+/* "s<i>_r<r>_p<p>": the cell file's name without .json. */
+void ibc_repro_cell_name(const ibc_repro_config *c, long q, char *buf, size_t n);
+/* ibc_repro_run's start (checks, DIR/cells, stale temporaries, config.json),
+ * then the selected cells not yet saved into todo (room for ncells), the
+ * largest first (the robust cells of sigma save_model, p = 3 before p = 1);
+ * *nsaved counts the cells already saved.  A saved file that is not its
+ * cell's is IBC_EINPUT, as in ibc_repro_run. */
+int ibc_repro_prepare(const ibc_repro_config *c, const ibc_repro_opts *o, const char *dir, long *todo, long *ntodo,
+                      long *nsaved, char *err);
+/* Computes cell q into *text (malloc'd, the cell file's bytes).  A
+ * checkpoint goes to DIR/cells/<cell>.ckpt when this machine can create
+ * DIR/cells, else none.  IBC_OK, IBC_ENUMERIC or IBC_EIO with err. */
+int ibc_repro_cell_compute(const ibc_repro_config *c, long q, const char *dir, long ckpt_every, char **text,
+                           char *err);
+/* Checks that text is cell q's result, writes it atomically as its cell
+ * file, removes its checkpoint; *dist, *test_acc and *seconds from it (for
+ * the progress line).  Then ibc_repro_run (which finds every selected cell
+ * saved) writes the summaries. */
+int ibc_repro_cell_save(const ibc_repro_config *c, long q, const char *dir, const char *text, double *dist,
+                        double *test_acc, double *seconds, char *err);
+
 /* The five-panel figure of MV24 §5.1 (src/report/plot.c) from the summary
  * files in dir (see src/repro/run.c for their columns): figure.png and
  * figure.svg, written atomically.  K draws the 1/sqrt K marker.  Returns

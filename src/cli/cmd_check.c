@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "cli/cli.h"
+#include "mpi/farm.h"
 
 enum { C_FORMAT, C_OUTPUT, C_HI, C_LIST, C_ALL, C_JOBS };
 static const cli_flag check_flags[] = {
@@ -112,6 +113,24 @@ typedef struct {
     char err[IBC_ERRLEN];
 } job_record;
 
+/* Runs claim i with fresh rows and appends its record to out: 1, or 0 when
+ * the record cannot be written. */
+static int run_record(const ibc_config *cfg, long i, FILE *out, int tty)
+{
+    ibc_rows rows;
+    ibc_rows_init(&rows);
+    job_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.claim = i;
+    rec.rc = run_claim(cfg, i, &rows, tty, rec.err);
+    rec.nrows = rows.n;
+    int ok = fwrite(&rec, sizeof rec, 1, out) == 1 &&
+             (rows.n == 0 || fwrite(rows.row, sizeof *rows.row, (size_t)rows.n, out) == (size_t)rows.n) &&
+             fflush(out) == 0;
+    ibc_rows_clear(&rows);
+    return ok;
+}
+
 /* The worker's life: take claims in list order until none is left, each with
  * fresh rows, and append its record to out.  Never returns. */
 static void worker_main(const ibc_config *cfg, const long *todo, long ntodo, job_board *board, int w,
@@ -125,17 +144,7 @@ static void worker_main(const ibc_config *cfg, const long *todo, long ntodo, job
         if (k >= ntodo)
             break;
         __atomic_store_n(&board->running[w], todo[k] + 1, __ATOMIC_RELAXED);
-        ibc_rows rows;
-        ibc_rows_init(&rows);
-        job_record rec;
-        memset(&rec, 0, sizeof rec);
-        rec.claim = todo[k];
-        rec.rc = run_claim(&wcfg, todo[k], &rows, tty, rec.err);
-        rec.nrows = rows.n;
-        ok = fwrite(&rec, sizeof rec, 1, out) == 1 &&
-             (rows.n == 0 || fwrite(rows.row, sizeof *rows.row, (size_t)rows.n, out) == (size_t)rows.n) &&
-             fflush(out) == 0;
-        ibc_rows_clear(&rows);
+        ok = run_record(&wcfg, todo[k], out, tty);
         if (!ok)
             break;   /* exit with the claim still marked as running: the parent names it */
         __atomic_store_n(&board->running[w], 0, __ATOMIC_RELAXED);
@@ -179,6 +188,134 @@ static int read_results(FILE *f, long nclaims, ibc_rows *res, int *rc, char (*er
     return ferror(f) ? -1 : 0;
 }
 
+/* The records of every worker, by claim, before they are put in order. */
+typedef struct {
+    long nclaims;
+    ibc_rows *res;
+    int *rcs;
+    char (*errs)[IBC_ERRLEN];
+    char *got;
+} results;
+
+static int results_init(results *R, long nclaims)
+{
+    R->nclaims = nclaims;
+    R->res = calloc((size_t)nclaims, sizeof *R->res);
+    R->rcs = calloc((size_t)nclaims, sizeof *R->rcs);
+    R->errs = calloc((size_t)nclaims, sizeof *R->errs);
+    R->got = calloc((size_t)nclaims, 1);
+    return R->res && R->rcs && R->errs && R->got ? 0 : -1;
+}
+
+static void results_clear(results *R)
+{
+    for (long i = 0; R->res && i < R->nclaims; i++)
+        ibc_rows_clear(&R->res[i]);
+    free(R->res);
+    free(R->rcs);
+    free(R->errs);
+    free(R->got);
+}
+
+/* Appends the chosen claims' rows to rows in registry order, and prints
+ * each failing claim's line in that order.  Returns the first failing
+ * claim's status, IBC_OK, or -1 (one line) when a record is missing or bad
+ * (bad: it was already found so). */
+static int results_assemble(const results *R, int bad, const char *chosen, ibc_rows *rows)
+{
+    int status = IBC_OK;
+    for (long i = 0; !bad && i < R->nclaims; i++) {
+        if (!chosen[i])
+            continue;
+        if (!R->got[i]) {
+            bad = 1;
+            break;
+        }
+        for (long j = 0; !bad && j < R->res[i].n; j++)
+            bad = append_row(rows, R->res[i].row[j]) != 0;
+        if (R->rcs[i] != IBC_OK) {
+            claim_error(i, R->errs[i]);
+            if (status == IBC_OK)
+                status = claim_status(R->rcs[i]);
+        }
+    }
+    if (bad) {
+        fprintf(stderr, "ibcheck: check: cannot read the workers' results back\n");
+        status = -1;
+    }
+    return status;
+}
+
+/* ---- several MPI ranks: the claims as tasks of ibc_mpi_farm ------------- */
+
+typedef struct {
+    const ibc_config *cfg;
+    int tty;
+    results R;
+    int bad;
+} claim_farm;
+
+/* Any rank: one claim's record, as run_record writes it for a worker. */
+static int claim_compute(long i, char **out, size_t *len, char *err, void *ctx)
+{
+    const claim_farm *f = ctx;
+    FILE *m = open_memstream(out, len);
+    int ok = m && run_record(f->cfg, i, m, f->tty);
+    if (m && fclose(m) != 0)
+        ok = 0;
+    if (!ok) {
+        snprintf(err, IBC_ERRLEN, "check: %s: cannot record the claim's rows (out of memory)", ibc_claims[i].id);
+        return IBC_EIO;
+    }
+    return IBC_OK;
+}
+
+/* Rank 0: a claim's record, read back as a worker's results file. */
+static int claim_finish(long i, int rank, int rc, const char *buf, size_t len, const char *err, void *ctx)
+{
+    claim_farm *f = ctx;
+    if (rc != IBC_OK) {
+        fprintf(stderr, "ibcheck: check: rank %d: %s\n", rank, err);
+        f->bad = 1;
+        return rc;
+    }
+    FILE *m = len ? fmemopen((void *)buf, len, "r") : NULL;
+    if (!m || read_results(m, f->R.nclaims, f->R.res, f->R.rcs, f->R.errs, f->R.got) != 0)
+        f->bad = 1;
+    if (m)
+        fclose(m);
+    return f->bad ? IBC_EIO : IBC_OK;
+}
+
+static void claim_name(long i, char *buf, size_t n, void *ctx)
+{
+    snprintf(buf, n, "claim %s", ibc_claims[i].id);
+}
+
+/* run_claims over MPI ranks: every rank calls it; rank 0 gets the rows and
+ * the status as with --jobs (others: IBC_OK, no rows). */
+static int run_claims_mpi(const ibc_config *cfg, const long *todo, long ntodo, long nclaims, const char *chosen,
+                          int tty, ibc_rows *rows)
+{
+    ibc_config wcfg = *cfg;
+    wcfg.verbose = 0;   /* training progress lines ('\r') from several ranks would interleave */
+    claim_farm f = {&wcfg, tty, {0}, 0};
+    if (ibc_mpi_rank() == 0 && results_init(&f.R, nclaims) != 0)
+        f.bad = 1;   /* the claims still run: the farm must reach every rank */
+    f.R.nclaims = nclaims;
+    char err[IBC_ERRLEN];
+    ibc_mpi_farm_ops ops = {"check", "no table was written: rerun the command", claim_compute, NULL, claim_finish,
+                            claim_name, &f};
+    int rc = ibc_mpi_farm(todo, ntodo, &ops, err);
+    if (ibc_mpi_rank() > 0)
+        return IBC_OK;
+    if (rc != IBC_OK && err[0])
+        fprintf(stderr, "ibcheck: %s\n", err);
+    int status = rc != IBC_OK ? -1 : results_assemble(&f.R, f.bad, chosen, rows);
+    results_clear(&f.R);
+    return status;
+}
+
 /* Runs the chosen claims in the parent (jobs == 1), or in jobs forked
  * workers, and appends their rows to rows in registry order.  Returns the
  * first failing claim's status (its line printed), or IBC_OK; -1 when a
@@ -196,6 +333,13 @@ static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, i
         for (long i = 0; i < nclaims; i++)
             if (chosen[i])
                 todo[ntodo++] = i;
+    if (ibc_mpi_size() > 1) {
+        /* Several ranks replace --jobs; without the work list no rank can run. */
+        if (!todo)
+            abort();
+        status = run_claims_mpi(cfg, todo, ntodo, nclaims, chosen, tty, rows);
+        goto done;
+    }
     /* Without the work list, the board or a results file, the claims run
      * here: the same table, only slower. */
     if (todo && jobs > 1) {
@@ -273,38 +417,12 @@ static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, i
     }
 
     /* Every worker finished: read the results back and assemble them in registry order. */
-    ibc_rows *res = calloc((size_t)nclaims, sizeof *res);
-    int *rcs = calloc((size_t)nclaims, sizeof *rcs);
-    char (*errs)[IBC_ERRLEN] = calloc((size_t)nclaims, sizeof *errs);
-    char *got = calloc((size_t)nclaims, 1);
-    int bad = !res || !rcs || !errs || !got;
+    results R;
+    int bad = results_init(&R, nclaims) != 0;
     for (int w = 0; !bad && w < started; w++)
-        bad = read_results(out[w], nclaims, res, rcs, errs, got) != 0;
-    for (long i = 0; !bad && i < nclaims; i++) {
-        if (!chosen[i])
-            continue;
-        if (!got[i]) {
-            bad = 1;
-            break;
-        }
-        for (long j = 0; !bad && j < res[i].n; j++)
-            bad = append_row(rows, res[i].row[j]) != 0;
-        if (rcs[i] != IBC_OK) {
-            claim_error(i, errs[i]);
-            if (status == IBC_OK)
-                status = claim_status(rcs[i]);
-        }
-    }
-    if (bad) {
-        fprintf(stderr, "ibcheck: check: cannot read the workers' results back\n");
-        status = -1;
-    }
-    for (long i = 0; res && i < nclaims; i++)
-        ibc_rows_clear(&res[i]);
-    free(res);
-    free(rcs);
-    free(errs);
-    free(got);
+        bad = read_results(out[w], nclaims, R.res, R.rcs, R.errs, R.got) != 0;
+    status = results_assemble(&R, bad, chosen, rows);
+    results_clear(&R);
 
 done:
     for (int w = 0; w < MAX_JOBS; w++)
@@ -385,7 +503,14 @@ int cli_cmd_check(int argc, char **argv)
         list_claims();
         return CLI_OK;
     }
-    if (cli_config_final(&cfg) != 0 || (out_path && cli_output_check("-o", out_path) != 0)) {
+    if (cli_config_final(&cfg) != 0) {
+        free(chosen);
+        return CLI_USAGE;
+    }
+    /* -o is rank 0's file: only it checks (and cleans) the path, and tells
+     * the other ranks whether to go on. */
+    int ok = ibc_mpi_rank() > 0 || !out_path || cli_output_check("-o", out_path) == 0;
+    if (ibc_mpi_share(ok ? CLI_OK : CLI_USAGE, NULL, 0) != CLI_OK) {
         free(chosen);
         return CLI_USAGE;
     }
@@ -409,6 +534,10 @@ int cli_cmd_check(int argc, char **argv)
     int status = run_claims(&cfg, chosen, nclaims, (int)jobs, tty, &rows);
     free(chosen);
     ibc_claim_cache_clear();
+    if (ibc_mpi_rank() > 0) {
+        ibc_rows_clear(&rows);
+        return CLI_OK;   /* rank 0 prints the table and the status */
+    }
     if (status < 0) {
         /* A worker died: no table at all, and a status that is neither a verdict nor bad input. */
         ibc_rows_clear(&rows);

@@ -4,7 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
+#include <stdlib.h>
+#include <time.h>
 #include "ibcheck/repro.h"
+#include "mpi/farm.h"
 
 enum { P_SCALE, P_OUTPUT, P_SIGMA, P_REPEAT, P_P, P_CKPT };
 static const cli_flag repro_flags[] = {
@@ -20,6 +23,200 @@ static const cli_flag repro_flags[] = {
                 "N >= 0"},
     {NULL, 0, ARG_NONE, NULL, NULL, NULL},
 };
+
+/* The config, --scale, the cell selection and the directory: CLI_OK, or
+ * CLI_USAGE after one line.  *dir defaults to reproduce-<config name> (in
+ * defdir).  Prints the --scale note. */
+static int load_config(ibc_repro_config *c, const char *path, double scale, const ibc_repro_opts *ro,
+                       const char **dir, char *defdir)
+{
+    char err[IBC_ERRLEN];
+    if (ibc_repro_config_read(c, path, err) != IBC_OK) {
+        fprintf(stderr, "ibcheck: %s\n", err);
+        return CLI_USAGE;
+    }
+    if (scale > 1 && ibc_repro_config_scale(c, scale, err) != IBC_OK) {
+        fprintf(stderr, "ibcheck: --scale: %s\n", err);
+        return CLI_USAGE;
+    }
+    if (ibc_repro_opts_check(ro, c, err) != IBC_OK) {
+        fprintf(stderr, "ibcheck: %s\n", err);
+        return CLI_USAGE;
+    }
+    if (!*dir) {
+        const char *base = strrchr(path, '/');
+        base = base ? base + 1 : path;
+        size_t n = strcspn(base, ".");
+        snprintf(defdir, 512, "reproduce-%.*s%s", (int)(n > 400 ? 400 : n), base, scale > 1 ? "-scaled" : "");
+        *dir = defdir;
+    }
+    if (!(*dir)[0]) {
+        fprintf(stderr, "ibcheck: -o = '' is empty: need a directory path\n");
+        return CLI_USAGE;
+    }
+    if (scale > 1)
+        printf("note: scaled by %g for a quick run: n_train = %ld, n_test = %ld, hidden_width = %ld, max_epoch = %ld\n",
+               scale, c->n_train, c->n_test, c->hidden_width, c->max_epoch);
+    return CLI_OK;
+}
+
+/* The summaries, written from every saved cell, and the figure. */
+static int write_outputs(const ibc_repro_config *c, const ibc_repro_opts *ro, const char *dir, int verbose)
+{
+    char err[IBC_ERRLEN];
+    int rc = ibc_repro_run(c, ro, dir, verbose, err);
+    if (rc != IBC_OK) {
+        fprintf(stderr, "ibcheck: %s\n", err);
+        return rc == IBC_EINPUT ? CLI_USAGE : rc;
+    }
+    printf("results: %s/results.json, results.csv, distance.csv, contrib.csv, cos_p1.csv, cos_p3.csv, robust.csv\n", dir);
+    if (c->plot_run) {
+        rc = ibc_plot_repro(dir, c->K, err);
+        if (rc == IBC_ENOTOOL) {
+            fprintf(stderr, "ibcheck: note: %s\n", err);
+            rc = IBC_OK;
+        } else if (rc != IBC_OK) {
+            fprintf(stderr, "ibcheck: %s\n", err);
+        } else {
+            printf("figure: %s/figure.png and %s/figure.svg (script %s/figure.gp)\n", dir, dir, dir);
+        }
+    }
+    return rc;
+}
+
+/* ---- several MPI ranks ---------------------------------------------------- */
+
+/* What rank 0 decides and every rank needs: no file is read on the others. */
+typedef struct {
+    ibc_repro_config c;
+    ibc_repro_opts ro;
+    char dir[4096];
+    long ntodo, nsaved;
+} repro_plan;
+
+typedef struct {
+    const repro_plan *plan;
+    int verbose;
+    long computed;
+    double t0;
+} repro_farm;
+
+static int cell_compute(long q, char **out, size_t *len, char *err, void *ctx)
+{
+    const repro_farm *f = ctx;
+    int rc = ibc_repro_cell_compute(&f->plan->c, q, f->plan->dir, f->plan->ro.ckpt_every, out, err);
+    *len = *out ? strlen(*out) + 1 : 0;
+    return rc;
+}
+
+static void cell_name(long q, char *buf, size_t n, void *ctx)
+{
+    const repro_farm *f = ctx;
+    ibc_repro_cell_name(&f->plan->c, q, buf, n);
+}
+
+static void cell_started(long q, int rank, void *ctx)
+{
+    repro_farm *f = ctx;
+    if (!f->verbose)
+        return;
+    char nm[64];
+    ibc_repro_cell_name(&f->plan->c, q, nm, sizeof nm);
+    fprintf(stderr, "ibcheck: reproduce: cell %s on rank %d ...\n", nm, rank);
+}
+
+/* A finished cell: saved at once (a later failure keeps it). */
+static int cell_finish(long q, int rank, int rc, const char *buf, size_t len, const char *err, void *ctx)
+{
+    repro_farm *f = ctx;
+    char nm[64], serr[IBC_ERRLEN];
+    ibc_repro_cell_name(&f->plan->c, q, nm, sizeof nm);
+    if (rc != IBC_OK) {
+        fprintf(stderr, "ibcheck: reproduce: cell %s on rank %d: %s\n", nm, rank, err[0] ? err : "failed");
+        return rc == IBC_EINPUT ? IBC_ENUMERIC : rc;
+    }
+    double dist, acc, sec;
+    if (len == 0 || buf[len - 1] != '\0' ||
+        ibc_repro_cell_save(&f->plan->c, q, f->plan->dir, buf, &dist, &acc, &sec, serr) != IBC_OK) {
+        fprintf(stderr, "ibcheck: reproduce: cell %s from rank %d: %s\n", nm, rank,
+                len == 0 || buf[len - 1] != '\0' ? "a truncated result" : serr);
+        return IBC_EIO;
+    }
+    f->computed++;
+    if (f->verbose)
+        fprintf(stderr, "ibcheck: reproduce: cell %s done on rank %d in %.1f s (%ld/%ld): dist %.4g, test accuracy %.4f\n",
+                nm, rank, sec, f->computed, f->plan->ntodo, dist, acc);
+    return IBC_OK;
+}
+
+/* `mpirun -n N ibcheck reproduce`: rank 0 checks everything and prepares
+ * DIR as the serial run does, shares the plan, then hands the cells out
+ * (ibc_mpi_farm) and saves each as it comes back; the summaries and the
+ * figure are the serial run's, from the saved cells. */
+static int reproduce_mpi(const char *path, double scale, const char *dir, const ibc_repro_opts *ro, int verbose)
+{
+    repro_plan *plan = calloc(1, sizeof *plan);
+    long *todo = NULL;
+    int status = plan ? CLI_OK : IBC_EIO;
+    char err[IBC_ERRLEN], defdir[512];
+    if (ibc_mpi_rank() == 0 && status == CLI_OK) {
+        plan->ro = *ro;
+        status = load_config(&plan->c, path, scale, ro, &dir, defdir);
+        if (status == CLI_OK && strlen(dir) >= sizeof plan->dir) {
+            fprintf(stderr, "ibcheck: -o: the directory name is too long (%zu bytes; need < %zu)\n", strlen(dir),
+                    sizeof plan->dir);
+            status = CLI_USAGE;
+        }
+        if (status == CLI_OK) {
+            snprintf(plan->dir, sizeof plan->dir, "%s", dir);
+            todo = malloc(sizeof(long) * (size_t)ibc_repro_ncells(&plan->c));
+            int rc = todo ? ibc_repro_prepare(&plan->c, ro, dir, todo, &plan->ntodo, &plan->nsaved, err) : IBC_EIO;
+            if (!todo)
+                snprintf(err, IBC_ERRLEN, "reproduce: out of memory");
+            if (rc != IBC_OK) {
+                fprintf(stderr, "ibcheck: %s\n", err);
+                status = rc == IBC_EINPUT ? CLI_USAGE : rc;
+            }
+        }
+    }
+    status = ibc_mpi_share(status, plan, sizeof *plan);
+    if (status == CLI_OK && ibc_mpi_rank() > 0 && !(todo = malloc(sizeof(long) * (size_t)(plan->ntodo + 1))))
+        abort();   /* a few bytes: without them this rank cannot take part, and the job stops */
+    if (status == CLI_OK)
+        status = ibc_mpi_share(status, todo, sizeof(long) * (size_t)plan->ntodo);
+    if (status != CLI_OK) {
+        free(todo);
+        free(plan);
+        return status;
+    }
+    ibc_prec_blas_setup();
+    char after[4400];
+    snprintf(after, sizeof after, "every finished cell is saved in %.4000s/cells: rerun the same command to resume",
+             plan->dir);
+    repro_farm f = {plan, verbose, 0, 0};
+    ibc_mpi_farm_ops ops = {"reproduce", after, cell_compute, cell_started, cell_finish, cell_name, &f};
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    f.t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    int rc = ibc_mpi_farm(todo, plan->ntodo, &ops, err);
+    if (ibc_mpi_rank() > 0) {
+        free(todo);
+        free(plan);
+        return rc == IBC_OK ? CLI_OK : rc;
+    }
+    if (rc == IBC_OK) {
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        if (verbose)
+            fprintf(stderr, "ibcheck: reproduce: %ld cells computed on %d ranks, %ld reused, %.1f s\n", f.computed,
+                    ibc_mpi_size(), plan->nsaved, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - f.t0);
+        rc = write_outputs(&plan->c, &plan->ro, plan->dir, 0);
+    } else if (err[0]) {
+        fprintf(stderr, "ibcheck: %s\n", err);
+    }
+    free(todo);
+    free(plan);
+    return rc;
+}
 
 int cli_cmd_reproduce(int argc, char **argv)
 {
@@ -63,54 +260,13 @@ int cli_cmd_reproduce(int argc, char **argv)
         fprintf(stderr, "ibcheck: --scale = %g is out of range: need %s\n", scale, repro_flags[P_SCALE].need);
         return CLI_USAGE;
     }
-    const char *path = argv[optind];
-    char err[IBC_ERRLEN], defdir[512];
+    if (ibc_mpi_size() > 1)
+        return reproduce_mpi(argv[optind], scale, dir, &ro, !ps.common.quiet);
     ibc_repro_config c;
-    if (ibc_repro_config_read(&c, path, err) != IBC_OK) {
-        fprintf(stderr, "ibcheck: %s\n", err);
+    char defdir[512];
+    if (load_config(&c, argv[optind], scale, &ro, &dir, defdir) != CLI_OK)
         return CLI_USAGE;
-    }
-    if (scale > 1 && ibc_repro_config_scale(&c, scale, err) != IBC_OK) {
-        fprintf(stderr, "ibcheck: --scale: %s\n", err);
-        return CLI_USAGE;
-    }
-    if (ibc_repro_opts_check(&ro, &c, err) != IBC_OK) {
-        fprintf(stderr, "ibcheck: %s\n", err);
-        return CLI_USAGE;
-    }
-    if (!dir) {
-        const char *base = strrchr(path, '/');
-        base = base ? base + 1 : path;
-        size_t n = strcspn(base, ".");
-        snprintf(defdir, sizeof defdir, "reproduce-%.*s%s", (int)(n > 400 ? 400 : n), base,
-                 scale > 1 ? "-scaled" : "");
-        dir = defdir;
-    }
-    if (!dir[0]) {
-        fprintf(stderr, "ibcheck: -o = '' is empty: need a directory path\n");
-        return CLI_USAGE;
-    }
-    if (scale > 1)
-        printf("note: scaled by %g for a quick run: n_train = %ld, n_test = %ld, hidden_width = %ld, max_epoch = %ld\n",
-               scale, c.n_train, c.n_test, c.hidden_width, c.max_epoch);
     ibc_prec_blas_setup();
     /* One line per cell on stderr: the run is long, and the issue asks for progress. */
-    int rc = ibc_repro_run(&c, &ro, dir, !ps.common.quiet, err);
-    if (rc != IBC_OK) {
-        fprintf(stderr, "ibcheck: %s\n", err);
-        return rc == IBC_EINPUT ? CLI_USAGE : rc;
-    }
-    printf("results: %s/results.json, results.csv, distance.csv, contrib.csv, cos_p1.csv, cos_p3.csv, robust.csv\n", dir);
-    if (c.plot_run) {
-        rc = ibc_plot_repro(dir, c.K, err);
-        if (rc == IBC_ENOTOOL) {
-            fprintf(stderr, "ibcheck: note: %s\n", err);
-            rc = IBC_OK;
-        } else if (rc != IBC_OK) {
-            fprintf(stderr, "ibcheck: %s\n", err);
-        } else {
-            printf("figure: %s/figure.png and %s/figure.svg (script %s/figure.gp)\n", dir, dir, dir);
-        }
-    }
-    return rc;
+    return write_outputs(&c, &ro, dir, !ps.common.quiet);
 }

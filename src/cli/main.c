@@ -7,6 +7,7 @@
 #include <mpfr.h>
 #include <cjson/cJSON.h>
 #include "cli/cli.h"
+#include "mpi/farm.h"
 
 typedef struct {
     const char *name;
@@ -93,6 +94,14 @@ static int run(int argc, char **argv)
     }
     if (cmd[0] == '-')
         return unknown_command("unknown option", cmd);
+    /* Several MPI ranks share check's claims or reproduce's cells; any
+     * other command would run once per rank into the same files. */
+    if (ibc_mpi_size() > 1 && strcmp(cmd, "check") != 0 && strcmp(cmd, "reproduce") != 0) {
+        if (ibc_mpi_rank() == 0)
+            fprintf(stderr, "ibcheck: %s runs on one MPI rank, got %d: only check and reproduce use several "
+                    "(mpirun -n 1, or no mpirun)\n", cmd, ibc_mpi_size());
+        return CLI_USAGE;
+    }
     for (const command *c = commands; c->name; c++)
         if (strcmp(cmd, c->name) == 0)
             return exit_status(c->run(argc - 1, argv + 1));
@@ -104,5 +113,15 @@ int main(int argc, char **argv)
     /* A reader that went away is a failed write (EPIPE, exit 3, one line),
      * not a silent death by SIGPIPE. */
     signal(SIGPIPE, SIG_IGN);
-    return finish_stdout(run(argc, argv));
+    char err[IBC_ERRLEN];
+    int rc = ibc_mpi_start(&argc, &argv, err);
+    if (rc != IBC_OK) {
+        if (rc > 0)   /* rank 0 says it; the others fail quietly */
+            fprintf(stderr, "ibcheck: %s\n", err);
+        ibc_mpi_end();
+        return rc > 0 ? exit_status(rc) : exit_status(-rc);
+    }
+    rc = finish_stdout(run(argc, argv));
+    ibc_mpi_end();
+    return rc;
 }

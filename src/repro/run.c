@@ -80,22 +80,32 @@ static int write_text(FILE *out, void *ctx)
     return fputs((const char *)ctx, out) < 0;
 }
 
-static int save_json(const char *path, const cJSON *o, char *err)
+/* The text of a JSON file: cJSON_Print and a newline (NULL out of memory).
+ * One function for the serial writer and for a cell sent over MPI, so that
+ * both give the same bytes. */
+static char *json_text(const cJSON *o)
 {
     char *s = cJSON_Print(o);
-    if (!s) {
-        snprintf(err, IBC_ERRLEN, "%.200s: out of memory formatting JSON", path);
-        return IBC_EIO;
-    }
+    if (!s)
+        return NULL;
     size_t n = strlen(s);
     char *t = realloc(s, n + 2);
     if (!t) {
         free(s);
-        snprintf(err, IBC_ERRLEN, "%.200s: out of memory", path);
-        return IBC_EIO;
+        return NULL;
     }
     t[n] = '\n';
     t[n + 1] = '\0';
+    return t;
+}
+
+static int save_json(const char *path, const cJSON *o, char *err)
+{
+    char *t = json_text(o);
+    if (!t) {
+        snprintf(err, IBC_ERRLEN, "%.200s: out of memory formatting JSON", path);
+        return IBC_EIO;
+    }
     int rc = ibc_report_write_atomic(path, write_text, t, err);
     free(t);
     return rc;
@@ -731,15 +741,16 @@ int ibc_repro_opts_check(const ibc_repro_opts *o, const ibc_repro_config *c, cha
     return IBC_OK;
 }
 
-int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char *dir, int verbose, char *err)
+/* What every run does before its first cell: the checks (every cell trains
+ * at the same size: checked, memory included, before anything is written),
+ * DIR/cells, the stale temporaries, DIR/config.json. */
+static int prepare_dir(const ibc_repro_config *c, const ibc_repro_opts *o, const char *dir, char *err)
 {
     int rc = ibc_repro_config_check(c, err);
     if (rc == IBC_OK)
         rc = ibc_repro_opts_check(o, c, err);
     if (rc != IBC_OK)
         return rc;
-    /* Every cell trains at the same size: check it (memory included) before
-     * anything is written. */
     ibc_config cell;
     cell_config(&cell, c, 0, 0);
     char cerr[IBC_ERRLEN];
@@ -758,7 +769,27 @@ int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char
     if (stale > 0)
         fprintf(stderr, "ibcheck: removed %ld stale temporar%s in %s left by a killed run\n", stale,
                 stale == 1 ? "y" : "ies", dir);
-    if ((rc = pin_config(c, dir, err)) != IBC_OK)
+    return pin_config(c, dir, err);
+}
+
+/* Cell q of the serial order: q = (i repeat + r) 2 + ip. */
+static void cell_index(const ibc_repro_config *c, long q, long *i, long *r, int *ip)
+{
+    *ip = (int)(q % 2);
+    *r = (q / 2) % c->repeat;
+    *i = q / 2 / c->repeat;
+}
+
+static int cell_selected(const ibc_repro_opts *o, long i, long r, int ip)
+{
+    return !((o->sigma_index >= 0 && i != o->sigma_index) || (o->repeat_index >= 0 && r != o->repeat_index) ||
+             (o->p != 0 && REPRO_P[ip] != o->p));
+}
+
+int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char *dir, int verbose, char *err)
+{
+    int rc = prepare_dir(c, o, dir, err);
+    if (rc != IBC_OK)
         return rc;
     long ncell = c->sigma_count * c->repeat * 2, done = 0, computed = 0;
     cJSON **cells = calloc((size_t)ncell, sizeof(cJSON *));
@@ -781,10 +812,10 @@ int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char
                 }
                 if (!c->run)
                     continue;   /* train.run: False draws what is there */
-                if ((o->sigma_index >= 0 && i != o->sigma_index) || (o->repeat_index >= 0 && r != o->repeat_index) ||
-                    (o->p != 0 && REPRO_P[ip] != o->p))
+                if (!cell_selected(o, i, r, ip))
                     continue;   /* not selected: summaries use what is saved */
                 char ck[4300];
+                cJSON *saved = NULL;
                 snprintf(ck, sizeof ck, "%.*s.ckpt", (int)(strlen(path) - 5), path);
                 if (verbose)
                     fprintf(stderr, "ibcheck: reproduce: cell %ld/%ld (sigma %.4g, repeat %ld, p %g) ...\n",
@@ -797,6 +828,15 @@ int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char
                 rc = save_json(path, cells[q], err);
                 if (rc == IBC_OK)
                     remove(ck);   /* the cell file supersedes its checkpoint */
+                /* The summaries read every cell as a rerun reads it, from its
+                 * saved text: cJSON prints a double with 15 digits when that
+                 * is within an ulp, so the text can differ from the computed
+                 * value in the last bit, and a fresh, a resumed and an MPI run
+                 * must write the same summaries (issue 14). */
+                if (rc == IBC_OK && (rc = cell_load(&saved, path, i, r, REPRO_P[ip], err)) == IBC_OK && saved) {
+                    cJSON_Delete(cells[q]);
+                    cells[q] = saved;
+                }
                 computed++;
                 if (verbose && rc == IBC_OK)
                     fprintf(stderr, "ibcheck: reproduce: cell done in %.1f s: dist %.4g, test accuracy %.4f\n",
@@ -813,5 +853,108 @@ int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char
     for (long q = 0; q < ncell; q++)
         cJSON_Delete(cells[q]);
     free(cells);
+    return rc;
+}
+
+/* ---- cell by cell, for a scheduler (the MPI farm of the CLI) ------------ */
+
+long ibc_repro_ncells(const ibc_repro_config *c)
+{
+    return c->sigma_count * c->repeat * 2;
+}
+
+void ibc_repro_cell_name(const ibc_repro_config *c, long q, char *buf, size_t n)
+{
+    long i, r;
+    int ip;
+    cell_index(c, q, &i, &r, &ip);
+    snprintf(buf, n, "s%ld_r%ld_p%g", i, r, REPRO_P[ip]);
+}
+
+int ibc_repro_prepare(const ibc_repro_config *c, const ibc_repro_opts *o, const char *dir, long *todo, long *ntodo,
+                      long *nsaved, char *err)
+{
+    *ntodo = *nsaved = 0;
+    int rc = prepare_dir(c, o, dir, err);
+    long ncell = ibc_repro_ncells(c);
+    /* Largest first: the robust cells (sigma save_model) cost the most, and
+     * p = 3 more than p = 1 (the distance split); a long cell started last
+     * would leave every other rank idle at the end. */
+    for (int pass = 0; pass < 4 && rc == IBC_OK; pass++)
+        for (long q = 0; q < ncell && rc == IBC_OK; q++) {
+            long i, r;
+            int ip;
+            cell_index(c, q, &i, &r, &ip);
+            if ((i == c->save_model) != (pass < 2) || ip != (pass % 2 == 0 ? 1 : 0))
+                continue;
+            char path[4300];
+            cJSON *saved;
+            cell_path(path, sizeof path, dir, i, r, REPRO_P[ip]);
+            if ((rc = cell_load(&saved, path, i, r, REPRO_P[ip], err)) != IBC_OK)
+                break;
+            if (saved)
+                ++*nsaved;
+            else if (c->run && cell_selected(o, i, r, ip))
+                todo[(*ntodo)++] = q;
+            cJSON_Delete(saved);
+        }
+    return rc;
+}
+
+int ibc_repro_cell_compute(const ibc_repro_config *c, long q, const char *dir, long ckpt_every, char **text,
+                           char *err)
+{
+    long i, r;
+    int ip;
+    cell_index(c, q, &i, &r, &ip);
+    *text = NULL;
+    err[0] = '\0';
+    /* The checkpoint goes beside the cell file when this machine can write
+     * DIR/cells (a shared file system, or a local copy); else none. */
+    char path[4300], ck[4300], sub[4200], merr[IBC_ERRLEN];
+    snprintf(sub, sizeof sub, "%s/cells", dir);
+    if (ckpt_every > 0 && mkdir_p(sub, merr) != IBC_OK)
+        ckpt_every = 0;
+    cell_path(path, sizeof path, dir, i, r, REPRO_P[ip]);
+    snprintf(ck, sizeof ck, "%.*s.ckpt", (int)(strlen(path) - 5), path);
+    cJSON *o = cell_run(c, i, r, ip, ck, ckpt_every, err);
+    if (!o)
+        return err[0] ? IBC_ENUMERIC : IBC_EIO;
+    *text = json_text(o);
+    cJSON_Delete(o);
+    if (!*text) {
+        snprintf(err, IBC_ERRLEN, "reproduce: out of memory formatting cell %ld", q);
+        return IBC_EIO;
+    }
+    return IBC_OK;
+}
+
+int ibc_repro_cell_save(const ibc_repro_config *c, long q, const char *dir, const char *text, double *dist,
+                        double *test_acc, double *seconds, char *err)
+{
+    long i, r;
+    int ip;
+    cell_index(c, q, &i, &r, &ip);
+    char path[4300], ck[4300];
+    cell_path(path, sizeof path, dir, i, r, REPRO_P[ip]);
+    /* The text came over the network: it must be this cell's. */
+    cJSON *o = cJSON_Parse(text);
+    const cJSON *a = o ? cJSON_GetObjectItem(o, "sigma_index") : NULL, *b = o ? cJSON_GetObjectItem(o, "repeat") : NULL;
+    const cJSON *pp = o ? cJSON_GetObjectItem(o, "p") : NULL;
+    if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b) || !cJSON_IsNumber(pp) || a->valuedouble != (double)i ||
+        b->valuedouble != (double)r || pp->valuedouble != REPRO_P[ip]) {
+        cJSON_Delete(o);
+        snprintf(err, IBC_ERRLEN, "reproduce: the result received for cell s%ld_r%ld_p%g is not that cell's", i, r,
+                 REPRO_P[ip]);
+        return IBC_EIO;
+    }
+    *dist = num(o, "dist");
+    *test_acc = num(o, "test_acc");
+    *seconds = num(o, "seconds");
+    cJSON_Delete(o);
+    int rc = ibc_report_write_atomic(path, write_text, (void *)text, err);
+    snprintf(ck, sizeof ck, "%.*s.ckpt", (int)(strlen(path) - 5), path);
+    if (rc == IBC_OK)
+        remove(ck);   /* the cell file supersedes its checkpoint */
     return rc;
 }

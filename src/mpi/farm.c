@@ -1,0 +1,482 @@
+/* mpi: ranks, shared decisions and the task farm (see farm.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "ibcheck/ibcheck.h"
+#include "mpi/farm.h"
+
+/* The size an MPI launcher announced in the environment: Open MPI's mpirun,
+ * or a PMI (MPICH/Hydra, srun --mpi=pmi2).  0 when none did.  *rank gets the
+ * announced rank (0 when unknown).  srun's own SLURM_* variables are not
+ * read: `srun -n 4` of a script that picks --sigma-index from SLURM_PROCID
+ * is a legitimate serial use. */
+static long launcher_size(long *rank)
+{
+    static const char *const sizes[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", NULL};
+    static const char *const ranks[] = {"OMPI_COMM_WORLD_RANK", "PMI_RANK", NULL};
+    long n = 0;
+    *rank = 0;
+    for (int k = 0; sizes[k]; k++) {
+        const char *s = getenv(sizes[k]);
+        long v = s ? strtol(s, NULL, 10) : 0;
+        if (v > n)
+            n = v;
+    }
+    for (int k = 0; ranks[k]; k++) {
+        const char *s = getenv(ranks[k]);
+        if (s) {
+            *rank = strtol(s, NULL, 10);
+            break;
+        }
+    }
+    if (n == 0 && getenv("PMIX_RANK"))
+        n = 1;   /* PMIx announces no size: let MPI say */
+    return n;
+}
+
+#ifndef IBC_HAVE_MPI
+
+int ibc_mpi_start(int *argc, char ***argv, char *err)
+{
+    long rank, n = launcher_size(&rank);
+    if (n > 1) {
+        /* Each copy would run the whole command into the same files. */
+        snprintf(err, IBC_ERRLEN,
+                 "launched as rank %ld of %ld (mpirun/srun), but this ibcheck was built without MPI (IBC_MPI=OFF): "
+                 "run it without mpirun, or rebuild with libopenmpi-dev installed", rank, n);
+        return rank == 0 ? IBC_EINPUT : -IBC_EINPUT;   /* negative: fail without the line */
+    }
+    return IBC_OK;
+}
+void ibc_mpi_end(void) {}
+int ibc_mpi_rank(void) { return 0; }
+int ibc_mpi_size(void) { return 1; }
+void ibc_mpi_unmute(void) {}
+int ibc_mpi_share(int status, void *buf, size_t len) { return status; }
+int ibc_mpi_farm(const long *tasks, long n, const ibc_mpi_farm_ops *ops, char *err)
+{
+    snprintf(err, IBC_ERRLEN, "%s: this ibcheck was built without MPI", ops->what);
+    return IBC_EINPUT;
+}
+
+#else
+#include <mpi.h>
+#include <pthread.h>
+
+static int started, rank_, size_ = 1, saved_err = -1;
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Waits for req without spinning: Open MPI's blocking calls poll at full
+ * speed, which on a machine with one rank per core takes a core from the
+ * ranks that compute.  The first checks are fast, then 1 ms to 20 ms apart. */
+static int wait_sleepy(MPI_Request *req, MPI_Status *st)
+{
+    for (long k = 0;; k++) {
+        int done = 0;
+        int rc = MPI_Test(req, &done, st ? st : MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS || done)
+            return rc;
+        if (k > 100)
+            sleep_ms(k < 1000 ? 1 : 20);
+    }
+}
+
+int ibc_mpi_start(int *argc, char ***argv, char *err)
+{
+    long lrank, n = launcher_size(&lrank);
+    if (n == 0)
+        return IBC_OK;   /* not launched: the serial command, no MPI at all */
+    int provided = 0;
+    if (MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        snprintf(err, IBC_ERRLEN, "MPI_Init failed (launched as rank %ld of %ld)", lrank, n);
+        return lrank == 0 ? IBC_EIO : -IBC_EIO;
+    }
+    started = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+    MPI_Comm_size(MPI_COMM_WORLD, &size_);
+    /* Errors come back as codes: rank 0 then names what it lost. */
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    if (rank_ > 0) {
+        fflush(NULL);
+        int nul = open("/dev/null", O_WRONLY);
+        saved_err = dup(2);
+        if (nul >= 0) {
+            dup2(nul, 1);
+            dup2(nul, 2);
+            close(nul);
+        }
+    }
+    if (provided < MPI_THREAD_FUNNELED && size_ > 1) {
+        snprintf(err, IBC_ERRLEN, "this MPI provides no threads beside MPI (MPI_THREAD_FUNNELED): need it on rank 0");
+        return rank_ == 0 ? IBC_EIO : -IBC_EIO;
+    }
+    return IBC_OK;
+}
+
+void ibc_mpi_unmute(void)
+{
+    if (saved_err >= 0) {
+        dup2(saved_err, 2);
+        close(saved_err);
+        saved_err = -1;
+    }
+}
+
+void ibc_mpi_end(void)
+{
+    if (!started)
+        return;
+    started = 0;
+    fflush(NULL);
+    MPI_Request req;
+    if (MPI_Ibarrier(MPI_COMM_WORLD, &req) == MPI_SUCCESS)
+        wait_sleepy(&req, NULL);
+    MPI_Finalize();
+}
+
+int ibc_mpi_rank(void) { return rank_; }
+int ibc_mpi_size(void) { return size_; }
+
+int ibc_mpi_share(int status, void *buf, size_t len)
+{
+    if (size_ == 1)
+        return status;
+    MPI_Request req;
+    int st = status;
+    if (MPI_Ibcast(&st, 1, MPI_INT, 0, MPI_COMM_WORLD, &req) != MPI_SUCCESS || wait_sleepy(&req, NULL) != MPI_SUCCESS)
+        return IBC_EIO;
+    if (st == IBC_OK && len > 0 &&
+        (MPI_Ibcast(buf, (int)len, MPI_BYTE, 0, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
+         wait_sleepy(&req, NULL) != MPI_SUCCESS))
+        return IBC_EIO;
+    return st;
+}
+
+/* ---- the farm ------------------------------------------------------------ */
+
+enum { TAG_TASK = 1401, TAG_RESULT = 1402 };
+
+/* A result's header; the computed bytes follow it in the same message. */
+typedef struct {
+    long task;
+    int rc;
+    char err[IBC_ERRLEN];
+} result_head;
+
+/* What rank 0 shares between its scheduler (main thread) and its compute thread. */
+typedef struct {
+    const long *tasks;
+    long n, next;           /* next: the next entry of tasks to hand out */
+    int stop;               /* no more tasks are handed out */
+    const ibc_mpi_farm_ops *ops;
+    long *running;          /* per rank: the task it computes, or -1 */
+    int local_done;         /* the compute thread has left */
+    int box_full;           /* a local result waits for the scheduler */
+    result_head box;
+    char *box_buf;
+    size_t box_len;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} farm;
+
+/* The line for a lost job, kept ready: a signal handler can only write(2).
+ * Two buffers, and an index flipped once the new one is complete. */
+static char lost_msg[2][2048];
+static volatile sig_atomic_t lost_cur = -1;
+
+static void lost_update(farm *F)
+{
+    int k = lost_cur == 0 ? 1 : 0;
+    char *s = lost_msg[k];
+    size_t cap = sizeof lost_msg[k], n = 0;
+    n += (size_t)snprintf(s + n, cap - n, "ibcheck: %s: the MPI job was stopped (a rank died or was killed) while ",
+                          F->ops->what);
+    int any = 0;
+    for (int r = 0; r < size_ && n < cap - 200; r++) {
+        if (F->running[r] < 0)
+            continue;
+        char nm[128];
+        F->ops->name(F->running[r], nm, sizeof nm, F->ops->ctx);
+        n += (size_t)snprintf(s + n, cap - n, "%s%s on rank %d", any ? ", " : "running ", nm, r);
+        any = 1;
+    }
+    if (!any)
+        n += (size_t)snprintf(s + n, cap - n, "no task was running");
+    snprintf(s + n, cap - n, ": %s\n", F->ops->after);
+    lost_cur = k;
+}
+
+static void lost_handler(int sig)
+{
+    int k = lost_cur;
+    if (k >= 0) {
+        ssize_t w = write(2, lost_msg[k], strlen(lost_msg[k]));
+        (void)w;
+    }
+    _exit(IBC_ENUMERIC);   /* 3: a failure, not bad input */
+}
+
+/* Rank 0's own worker: takes tasks like any rank, and leaves each result in
+ * the box for the scheduler (which alone talks MPI and writes files). */
+static void *local_main(void *arg)
+{
+    farm *F = arg;
+    pthread_mutex_lock(&F->mu);
+    for (;;) {
+        if (F->stop || F->next >= F->n)
+            break;
+        long t = F->tasks[F->next++];
+        F->running[0] = t;
+        pthread_mutex_unlock(&F->mu);
+        if (F->ops->started)
+            F->ops->started(t, 0, F->ops->ctx);
+        result_head h;
+        memset(&h, 0, sizeof h);
+        h.task = t;
+        char *buf = NULL;
+        size_t len = 0;
+        h.rc = F->ops->compute(t, &buf, &len, h.err, F->ops->ctx);
+        pthread_mutex_lock(&F->mu);
+        while (F->box_full)
+            pthread_cond_wait(&F->cv, &F->mu);
+        F->box = h;
+        F->box_buf = buf;
+        F->box_len = len;
+        F->box_full = 1;
+        while (F->box_full)   /* the scheduler takes it, then we pick the next task */
+            pthread_cond_wait(&F->cv, &F->mu);
+    }
+    F->local_done = 1;
+    pthread_mutex_unlock(&F->mu);
+    return NULL;
+}
+
+/* Hands rank r its next task (or the stop, -1).  Under F->mu. */
+static int send_next(farm *F, int r)
+{
+    long t = -1;
+    if (!F->stop && F->next < F->n)
+        t = F->tasks[F->next++];
+    F->running[r] = t;
+    int rc = MPI_Send(&t, 1, MPI_LONG, r, TAG_TASK, MPI_COMM_WORLD);
+    if (t >= 0 && F->ops->started)
+        F->ops->started(t, r, F->ops->ctx);
+    return rc;
+}
+
+static int farm_rank0(farm *F, char *err)
+{
+    int keep = IBC_OK, mpi_rc = MPI_SUCCESS;
+    pthread_t th;
+    pthread_attr_t at;
+    pthread_attr_init(&at);
+    pthread_attr_setstacksize(&at, (size_t)64 << 20);   /* the cell code keeps paths and small arrays on the stack */
+    struct sigaction sa, old_term, old_int;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = lost_handler;
+    sigemptyset(&sa.sa_mask);
+    pthread_mutex_lock(&F->mu);
+    for (int r = 1; r < size_ && mpi_rc == MPI_SUCCESS; r++)
+        mpi_rc = send_next(F, r);
+    lost_update(F);
+    pthread_mutex_unlock(&F->mu);
+    sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGINT, &sa, &old_int);
+    int have_thread = pthread_create(&th, &at, local_main, F) == 0;
+    if (!have_thread) {
+        pthread_mutex_lock(&F->mu);
+        F->local_done = 1;   /* the other ranks take every task */
+        pthread_mutex_unlock(&F->mu);
+    }
+    char *buf = NULL;
+    size_t cap = 0;
+    for (long idle = 0; mpi_rc == MPI_SUCCESS;) {
+        int busy = 0;
+        pthread_mutex_lock(&F->mu);
+        for (int r = 1; r < size_; r++)
+            busy |= F->running[r] >= 0;
+        busy |= !F->local_done || F->box_full;
+        if (!busy) {
+            pthread_mutex_unlock(&F->mu);
+            break;
+        }
+        int got = 0;
+        if (F->box_full) {
+            result_head h = F->box;
+            char *b = F->box_buf;
+            size_t len = F->box_len;
+            F->box_full = 0;
+            F->running[0] = -1;
+            pthread_mutex_unlock(&F->mu);
+            int rc = F->ops->finish(h.task, 0, h.rc, b, len, h.err, F->ops->ctx);
+            free(b);
+            pthread_mutex_lock(&F->mu);
+            if (rc != IBC_OK && keep == IBC_OK) {
+                keep = rc;
+                F->stop = 1;
+            }
+            lost_update(F);
+            pthread_cond_broadcast(&F->cv);
+            got = 1;
+        }
+        pthread_mutex_unlock(&F->mu);
+        int flag = 0;
+        MPI_Status st;
+        mpi_rc = MPI_Iprobe(MPI_ANY_SOURCE, TAG_RESULT, MPI_COMM_WORLD, &flag, &st);
+        if (mpi_rc == MPI_SUCCESS && flag) {
+            int count = 0;
+            MPI_Get_count(&st, MPI_BYTE, &count);
+            if ((size_t)count > cap) {
+                char *nb = realloc(buf, (size_t)count);
+                if (!nb) {
+                    snprintf(err, IBC_ERRLEN, "%s: out of memory for a result of %d bytes from rank %d", F->ops->what,
+                             count, st.MPI_SOURCE);
+                    mpi_rc = MPI_ERR_NO_MEM;
+                    break;
+                }
+                buf = nb;
+                cap = (size_t)count;
+            }
+            mpi_rc = MPI_Recv(buf, count, MPI_BYTE, st.MPI_SOURCE, TAG_RESULT, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+            if (mpi_rc != MPI_SUCCESS)
+                break;
+            if ((size_t)count < sizeof(result_head)) {
+                snprintf(err, IBC_ERRLEN, "%s: a short result (%d bytes) from rank %d", F->ops->what, count,
+                         st.MPI_SOURCE);
+                mpi_rc = MPI_ERR_TRUNCATE;
+                break;
+            }
+            result_head h;
+            memcpy(&h, buf, sizeof h);
+            h.err[IBC_ERRLEN - 1] = '\0';
+            int r = st.MPI_SOURCE;
+            int rc = F->ops->finish(h.task, r, h.rc, buf + sizeof h, (size_t)count - sizeof h, h.err, F->ops->ctx);
+            pthread_mutex_lock(&F->mu);
+            if (rc != IBC_OK && keep == IBC_OK) {
+                keep = rc;
+                F->stop = 1;
+            }
+            mpi_rc = send_next(F, r);
+            lost_update(F);
+            pthread_mutex_unlock(&F->mu);
+            got = 1;
+        }
+        /* Nothing arrived: sleep a little, up to 20 ms (a task takes seconds). */
+        idle = got ? 0 : idle + 1;
+        if (idle > 10)
+            sleep_ms(idle < 100 ? 1 : 20);
+    }
+    free(buf);
+    if (mpi_rc != MPI_SUCCESS) {
+        /* A broken MPI: name what was running, then take the job down
+         * (waiting for a dead rank would never end). */
+        if (!err[0]) {
+            char es[MPI_MAX_ERROR_STRING];
+            int el = 0;
+            MPI_Error_string(mpi_rc, es, &el);
+            snprintf(err, IBC_ERRLEN, "%s: MPI failed: %s", F->ops->what, es);
+        }
+        fprintf(stderr, "ibcheck: %s\n", err);
+        int k = lost_cur;
+        if (k >= 0)
+            fputs(lost_msg[k], stderr);
+        fflush(stderr);
+        MPI_Abort(MPI_COMM_WORLD, IBC_ENUMERIC);
+        _exit(IBC_ENUMERIC);
+    }
+    if (have_thread)
+        pthread_join(th, NULL);
+    pthread_attr_destroy(&at);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGINT, &old_int, NULL);
+    lost_cur = -1;
+    return keep;
+}
+
+static int farm_worker(const ibc_mpi_farm_ops *ops, char *err)
+{
+    for (;;) {
+        long t = -1;
+        MPI_Request req;
+        if (MPI_Irecv(&t, 1, MPI_LONG, 0, TAG_TASK, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
+            wait_sleepy(&req, NULL) != MPI_SUCCESS)
+            return IBC_EIO;
+        if (t < 0)
+            return IBC_OK;
+        result_head h;
+        memset(&h, 0, sizeof h);
+        h.task = t;
+        char *out = NULL;
+        size_t len = 0;
+        h.rc = ops->compute(t, &out, &len, h.err, ops->ctx);
+        if (len > (size_t)0x7fff0000 - sizeof h) {
+            free(out);
+            out = NULL;
+            len = 0;
+            h.rc = IBC_EIO;
+            snprintf(h.err, IBC_ERRLEN, "%s: a result of more than 2 GB cannot be sent", ops->what);
+        }
+        char *msg = malloc(sizeof h + len);
+        if (!msg) {
+            free(out);
+            out = NULL;
+            len = 0;
+            h.rc = IBC_EIO;
+            snprintf(h.err, IBC_ERRLEN, "%s: out of memory sending a result", ops->what);
+            msg = (char *)&h;
+        } else {
+            memcpy(msg, &h, sizeof h);
+            if (len)
+                memcpy(msg + sizeof h, out, len);
+        }
+        free(out);
+        if (MPI_Isend(msg, (int)(sizeof h + len), MPI_BYTE, 0, TAG_RESULT, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
+            wait_sleepy(&req, NULL) != MPI_SUCCESS) {
+            if (msg != (char *)&h)
+                free(msg);
+            return IBC_EIO;
+        }
+        if (msg != (char *)&h)
+            free(msg);
+    }
+}
+
+int ibc_mpi_farm(const long *tasks, long n, const ibc_mpi_farm_ops *ops, char *err)
+{
+    err[0] = '\0';
+    if (rank_ > 0) {
+        ibc_mpi_unmute();
+        return farm_worker(ops, err);
+    }
+    farm F;
+    memset(&F, 0, sizeof F);
+    F.tasks = tasks;
+    F.n = n;
+    F.ops = ops;
+    F.running = malloc(sizeof(long) * (size_t)size_);
+    if (!F.running) {
+        snprintf(err, IBC_ERRLEN, "%s: out of memory", ops->what);
+        return IBC_EIO;
+    }
+    for (int r = 0; r < size_; r++)
+        F.running[r] = -1;
+    pthread_mutex_init(&F.mu, NULL);
+    pthread_cond_init(&F.cv, NULL);
+    int rc = farm_rank0(&F, err);
+    pthread_mutex_destroy(&F.mu);
+    pthread_cond_destroy(&F.cv);
+    free(F.running);
+    return rc;
+}
+
+#endif

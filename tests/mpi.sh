@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# MPI runs of ibcheck (issue 14), one case per CTest test (label mpi):
+#   mpi.sh IBCHECK MPIRUN CONFIG WORKDIR CASE
+# CASE:
+#   reproduce  small.yaml on 3 ranks: every cell file, results.csv and every
+#              summary file equal the serial run's (wall-clock fields aside);
+#              then one cell removed and a rerun on 3 ranks recomputes exactly
+#              that cell (the other files untouched), the results unchanged
+#   check      `mpirun -n 3 ibcheck check C...` prints the `check --jobs 1`
+#              table byte for byte, with the same exit status
+#   kill       rank 1 killed (SIGKILL) while it computes a cell: the job
+#              stops with a failure status, rank 0 names the cell it lost and
+#              exits 3, the finished cells stay saved, and a rerun resumes
+#              and ends with the serial results
+#   input      bad input on 3 ranks: exit 2 and one line from ibcheck, before
+#              any cell (more ranks than cells is allowed: extra ranks idle)
+# Open MPI refuses to run as root unless told: allowed here, for this test only.
+set -uo pipefail
+IBCHECK=$1 MPIRUN=$2 CONFIG=$3 WORK=$4 CASE=$5
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Open MPI's own allocations are not ours to check under LeakSanitizer.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
+MPI=("$MPIRUN" --oversubscribe -n 3)
+rm -rf "$WORK/$CASE"
+mkdir -p "$WORK/$CASE"
+cd "$WORK/$CASE" || exit 1
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# Cell and summary files, wall-clock fields removed: "seconds*" and
+# "resumed_step" lines of JSON, the seconds* columns of results.csv.
+strip_json() { grep -v -E '^[[:space:]]*"(seconds[a-z_]*|resumed_step)":' "$1"; }
+strip_csv() {
+    awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) keep[i] = $i !~ /^seconds/ }
+             { s = ""; for (i = 1; i <= NF; i++) if (keep[i]) s = s (s == "" ? "" : ",") $i; print s }' "$1"
+}
+same_results() {   # same_results DIR_A DIR_B
+    local a=$1 b=$2 f n=0
+    for f in "$a"/cells/*.json; do
+        [ -f "$b/cells/${f##*/}" ] || fail "$b lacks cells/${f##*/}"
+        cmp -s <(strip_json "$f") <(strip_json "$b/cells/${f##*/}") || fail "cells/${f##*/} differs between $a and $b"
+        n=$((n + 1))
+    done
+    [ "$(ls "$b"/cells/*.json | wc -l)" = "$n" ] || fail "$b holds other cells than $a"
+    cmp -s <(strip_csv "$a/results.csv") <(strip_csv "$b/results.csv") || fail "results.csv differs between $a and $b"
+    cmp -s <(strip_json "$a/results.json") <(strip_json "$b/results.json") || fail "results.json differs"
+    for f in distance.csv contrib.csv cos_p1.csv cos_p3.csv robust.csv robust_ci.csv; do
+        cmp -s "$a/$f" "$b/$f" || fail "$f differs between $a and $b"
+    done
+    echo "ok: $n cells, results.csv, results.json and the panels' files equal ($a, $b)"
+}
+
+case $CASE in
+reproduce)
+    "$IBCHECK" reproduce "$CONFIG" -o serial >serial.out 2>serial.err || fail "serial run: $(cat serial.err)"
+    "${MPI[@]}" "$IBCHECK" reproduce "$CONFIG" -o par >par.out 2>par.err || fail "3 ranks: $(cat par.err)"
+    grep -q "cells computed on 3 ranks" par.err || fail "no summary line of 3 ranks: $(cat par.err)"
+    same_results serial par
+    # Resume: remove one cell, rerun; only it is computed again.
+    victim=$(ls par/cells/*.json | sed -n 2p)
+    touch -d '2001-01-01' par/cells/*.json
+    rm "$victim"
+    "${MPI[@]}" "$IBCHECK" reproduce "$CONFIG" -o par >par2.out 2>par2.err || fail "rerun: $(cat par2.err)"
+    grep -q "1 cells computed on 3 ranks, 5 reused" par2.err || fail "rerun did not recompute exactly 1 cell: $(cat par2.err)"
+    [ "$(grep -c ' done on rank ' par2.err)" = 1 ] || fail "rerun computed more than one cell: $(cat par2.err)"
+    new=$(find par/cells -name '*.json' -newermt '2002-01-01')
+    [ "$new" = "$victim" ] || fail "rerun rewrote [$new], expected only $victim"
+    same_results serial par
+    echo "ok: rerun recomputed exactly ${victim##*/}"
+    ;;
+check)
+    claims=(loss-derivative extremal-vectors ideal-radius-F)
+    "$IBCHECK" check "${claims[@]}" --jobs 1 >one.md 2>one.err
+    rc1=$?
+    "${MPI[@]}" "$IBCHECK" check "${claims[@]}" >three.md 2>three.err
+    rc3=$?
+    [ "$rc1" = "$rc3" ] || fail "exit status: --jobs 1 $rc1, 3 ranks $rc3"
+    [ -s one.md ] || fail "empty table: $(cat one.err)"
+    cmp one.md three.md || fail "tables differ: $(diff one.md three.md | head)"
+    "${MPI[@]}" "$IBCHECK" check "${claims[@]}" -o three.csv >/dev/null 2>&1 || fail "-o on 3 ranks"
+    "$IBCHECK" check "${claims[@]}" --jobs 1 -o one.csv >/dev/null 2>&1
+    cmp one.csv three.csv || fail "-o tables differ"
+    echo "ok: check on 3 ranks prints the --jobs 1 table ($(wc -l <one.md) lines), exit $rc1; -o too"
+    ;;
+kill)
+    "${MPI[@]}" "$IBCHECK" reproduce "$CONFIG" -o par >par.out 2>par.err &
+    mp=$!
+    # Rank 1 gets a robust cell first (largest first): kill it while it runs.
+    for _ in $(seq 600); do grep -q ' on rank 1 \.\.\.' par.err && break; sleep 0.1; done
+    sleep 1
+    victim=""
+    for p in $(pgrep -P "$mp"); do
+        if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
+    done
+    [ -n "$victim" ] || fail "rank 1 not found among mpirun's children: $(cat par.err)"
+    lost=$(grep -o 'cell [^ ]* on rank 1 \.\.\.' par.err | tail -1 | cut -d' ' -f2)
+    grep -q "cell $lost done" par.err && fail "cell $lost was done before the kill: the test needs a slower cell"
+    kill -KILL "$victim"
+    wait "$mp"
+    rc=$?
+    [ "$rc" != 0 ] || fail "mpirun exited 0 after a rank was killed"
+    grep -q "the MPI job was stopped.*$lost on rank 1.*rerun the same command to resume" par.err ||
+        fail "rank 0 did not name the lost cell $lost: $(cat par.err)"
+    [ ! -f "par/cells/$lost.json" ] || fail "the lost cell $lost was saved"
+    saved=$(ls par/cells/*.json 2>/dev/null | wc -l)
+    echo "ok: killed rank 1 in cell $lost: mpirun exited $rc, rank 0 named the cell, $saved finished cells kept"
+    "${MPI[@]}" "$IBCHECK" reproduce "$CONFIG" -o par >par2.out 2>par2.err || fail "rerun: $(cat par2.err)"
+    grep -q "reused" par2.err || fail "no summary line: $(cat par2.err)"
+    grep -q " $saved reused" par2.err || fail "rerun did not reuse the $saved saved cells: $(cat par2.err)"
+    "$IBCHECK" reproduce "$CONFIG" -o serial >/dev/null 2>&1 || fail "serial run"
+    same_results serial par
+    ;;
+input)
+    expect2() {   # expect2 WHAT ARGS...: exit 2, one ibcheck line, nothing computed
+        local what=$1
+        shift
+        "${MPI[@]}" "$IBCHECK" "$@" >in.out 2>in.err
+        local rc=$?
+        [ "$rc" = 2 ] || fail "$what: exit $rc, need 2: $(cat in.err)"
+        [ "$(grep -c '^ibcheck: ' in.err)" = 1 ] || fail "$what: need one ibcheck line: $(cat in.err)"
+        grep -q ' on rank ' in.err && fail "$what: work started: $(cat in.err)"
+        echo "ok: $what: exit 2, $(grep '^ibcheck: ' in.err)"
+    }
+    expect2 "bad --p" reproduce "$CONFIG" --p 2 -o d1
+    expect2 "missing config" reproduce nonexistent.yaml -o d2
+    expect2 "unwritable -o" check loss-derivative -o /nonexistent/t.md
+    expect2 "unknown claim" check no-such-claim
+    expect2 "one-rank command" train --p 3 --steps 10 -o net.json
+    [ ! -e net.json ] && [ ! -e d1 ] && [ ! -e d2 ] || fail "a file was written on bad input"
+    # More ranks than cells: the extra ranks idle.
+    "$MPIRUN" --oversubscribe -n 4 "$IBCHECK" reproduce "$CONFIG" --sigma-index 0 -o d3 >/dev/null 2>many.err ||
+        fail "4 ranks for 2 cells: $(cat many.err)"
+    grep -q "2 cells computed on 4 ranks" many.err || fail "4 ranks for 2 cells: $(cat many.err)"
+    echo "ok: 4 ranks for 2 cells"
+    ;;
+*)
+    fail "unknown case $CASE"
+    ;;
+esac
