@@ -444,7 +444,7 @@ int cli_cmd_check(int argc, char **argv)
 
     cli_parser p;
     cli_parser_init(&p, "check", "ibcheck check [CLAIM...] [options]",
-                    "Runs the named claims of THEORY §8 (default: every claim not marked long)\n"
+                    "Runs the named claims of docs/theory.md §8 (default: every claim not marked long)\n"
                     "and prints one table of checked constants.  Exit status: 0 if every row\n"
                     "holds (or is info/finding), 1 if a row is refuted, 2 on bad input, 3 on a\n"
                     "numerical or I/O failure.",

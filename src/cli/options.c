@@ -322,7 +322,7 @@ static void print_help(const cli_parser *p)
     print_flags(stdout, common_flags);
     printf("  %-30s %s\n", "    --help", "show this help");
     if (p->use_shared) {
-        fputs("\nModel and training (THEORY §1-3):\n", stdout);
+        fputs("\nModel and training (docs/theory.md §1-3):\n", stdout);
         print_flags(stdout, cli_shared_flags);
     }
 }
