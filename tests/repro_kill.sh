@@ -99,6 +99,34 @@ for trial in 1 2 3; do
     done
     [ -f B/cells/s0_r0_p3.ckpt ] && { echo "FAIL trial $trial: the checkpoint outlived its finished cell"; failures=$((failures + 1)); }
 done
+# A kill during the robust phase (brackets or PGD rounds): the rerun must
+# pick up the saved progress (cells/<cell>.ckpt.robust) and still save the
+# uninterrupted run's cell, bit for bit.
+rm -rf B
+"$IBCHECK" reproduce "${ARGS[@]}" -o B > /dev/null 2>&1 &
+pid=$!
+for _ in $(seq 1200); do
+    [ -f B/cells/s0_r0_p3.ckpt.robust ] || [ -f B/$CELL ] && break
+    sleep 0.1
+done
+kill -KILL "$pid" 2> /dev/null
+wait "$pid" 2> /dev/null
+if [ -f B/$CELL ]; then
+    echo "robust phase: the cell finished before the kill (no robust-phase resume tested)"
+elif [ ! -f B/cells/s0_r0_p3.ckpt.robust ]; then
+    echo "FAIL robust phase: no progress file was written"; failures=$((failures + 1))
+else
+    done_pts=$(sed -n '3p' B/cells/s0_r0_p3.ckpt.robust)
+    "$IBCHECK" reproduce "${ARGS[@]}" -o B > resume.log 2>&1 || { echo "FAIL robust phase: resume exited $?"; cat resume.log; failures=$((failures + 1)); }
+    echo "robust phase: killed with (points, PGD radii) done = ($done_pts), resumed"
+    if ! cmp -s <(strip A/$CELL) <(strip B/$CELL); then
+        echo "FAIL robust phase: the resumed cell differs from the uninterrupted one"
+        diff <(strip A/$CELL) <(strip B/$CELL) | head -5
+        failures=$((failures + 1))
+    fi
+    [ -f B/cells/s0_r0_p3.ckpt.robust ] && { echo "FAIL robust phase: the progress file outlived its cell"; failures=$((failures + 1)); }
+fi
+
 if [ "$resumed_any" = 0 ]; then
     echo "FAIL no trial resumed inside the cell (every kill came before the first checkpoint or after the end)"
     exit 1

@@ -29,6 +29,7 @@
 
 #define REPRO_NCOS 20           /* dominant neurons in the heatmaps */
 #define REPRO_POINTS 200        /* test points of the robust curves (PGD and brackets) */
+#define REPRO_PROGRESS_S 5.0    /* the brackets' progress is saved every 16 points or 5 s */
 #define REPRO_PGD_STEPS 2000    /* the authors' l2 PGD: 2000 steps of 0.1 */
 #define REPRO_PGD_STEP 0.1
 #define REPRO_DIST_STEPS 100    /* ascent steps per start */
@@ -326,6 +327,82 @@ static cJSON *cosines_json(const ibc_rnet *f, const double *contrib)
     return arr;
 }
 
+/* Progress of the robust phase, saved beside the cell's SGD checkpoint
+ * (DIR/cells/<cell>.ckpt.robust) so that a run killed during the brackets or
+ * the PGD rounds resumes at the next point or radius instead of redoing the
+ * phase (at the paper's size the brackets alone take tens of minutes).  Text,
+ * every double in C99 hex ("%a"), so a resumed cell is bitwise the same; the
+ * header carries a fingerprint of the network and the test points, so a file
+ * of another training is ignored. */
+typedef struct {
+    long np, ne, D;
+    unsigned long long fp;
+    long kpts, epgd;     /* points bracketed, PGD radii done */
+    double *lo, *hi;
+    int *clean;
+    long *npgd;
+} robust_progress;
+
+static unsigned long long fnv1a(unsigned long long h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ b[i]) * 0x100000001b3ULL;
+    return h;
+}
+
+static int progress_write(FILE *out, void *ctx)
+{
+    const robust_progress *g = ctx;
+    fprintf(out, "ibcheck-robust-progress 1\n%ld %ld %ld %016llx\n%ld %ld\n", g->np, g->ne, g->D, g->fp, g->kpts,
+            g->epgd);
+    for (long i = 0; i < g->np; i++)
+        fprintf(out, "%d %a %a\n", g->clean[i], g->lo[i], g->hi[i]);
+    for (long e = 0; e < g->ne; e++)
+        fprintf(out, "%ld%c", g->npgd[e], e + 1 < g->ne ? ' ' : '\n');
+    return ferror(out) ? -1 : 0;
+}
+
+/* Saves g (a failure only costs the resume: the cell goes on). */
+static void progress_save(const char *path, robust_progress *g)
+{
+    char err[IBC_ERRLEN];
+    if (path && ibc_report_write_atomic(path, progress_write, g, err) != IBC_OK)
+        fprintf(stderr, "ibcheck: reproduce: %s (the robust phase goes on without a resume point)\n", err);
+}
+
+/* Loads path into g when it is this cell's progress; otherwise g is left at
+ * its start (nothing done). */
+static void progress_load(const char *path, robust_progress *g)
+{
+    FILE *f = path ? fopen(path, "r") : NULL;
+    if (!f)
+        return;
+    long np, ne, D, k, e;
+    unsigned long long fp;
+    int ok = fscanf(f, "ibcheck-robust-progress 1 %ld %ld %ld %llx %ld %ld", &np, &ne, &D, &fp, &k, &e) == 6 &&
+             np == g->np && ne == g->ne && D == g->D && fp == g->fp && k >= 0 && k <= np && e >= 0 && e <= ne &&
+             (e == 0 || k == np);
+    double *lo = malloc(sizeof(double) * (size_t)np), *hi = malloc(sizeof(double) * (size_t)np);
+    int *cl = malloc(sizeof(int) * (size_t)np);
+    long *cnt = malloc(sizeof(long) * (size_t)(ne > 0 ? ne : 1));
+    ok = ok && lo && hi && cl && cnt;
+    for (long i = 0; ok && i < np; i++)
+        ok = fscanf(f, "%d %la %la", &cl[i], &lo[i], &hi[i]) == 3;
+    for (long q = 0; ok && q < ne; q++)
+        ok = fscanf(f, "%ld", &cnt[q]) == 1;
+    fclose(f);
+    if (ok) {
+        memcpy(g->lo, lo, sizeof(double) * (size_t)np);
+        memcpy(g->hi, hi, sizeof(double) * (size_t)np);
+        memcpy(g->clean, cl, sizeof(int) * (size_t)np);
+        memcpy(g->npgd, cnt, sizeof(long) * (size_t)ne);
+        g->kpts = k;
+        g->epgd = e;
+    }
+    free(lo), free(hi), free(cl), free(cnt);
+}
+
 /* Robust accuracy at every eps on the first REPRO_POINTS test points (the
  * test set is i.i.d., so they are a random sample; its size is saved):
  *  - pgd: the authors' l2 PGD at each eps (batched, ibc_attack_pgd_batch);
@@ -334,7 +411,8 @@ static cJSON *cosines_json(const ibc_rnet *f, const double *contrib)
  *    every eps; a point counts as certified robust at eps when lo >= eps and
  *    as not broken when hi > eps, so both curves come from the radii at once;
  *  - each curve with its 95% Clopper-Pearson interval. */
-static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, const ibc_data *test, char *err)
+static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, const ibc_data *test,
+                       const char *progress, char *err)
 {
     long D = c->D, ne = c->eps_count, np = test->n < REPRO_POINTS ? test->n : REPRO_POINTS;
     double *X = malloc(sizeof(double) * (size_t)(np * D)), *dl = malloc(sizeof(double) * (size_t)(np * D));
@@ -357,12 +435,23 @@ static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, c
         tmax = fmax(tmax, eps[e]);
     }
     tmax = fmax(2.0 * tmax, 2.0);   /* beyond the largest radius of the curve */
-    double t0 = now_s();
-    long nc = 0;
+    /* the test points in double, and the fingerprint of this cell's robust
+     * phase: the network's exact weights and these points */
+    robust_progress g = {np, ne, D, 0xcbf29ce484222325ULL, 0, 0, lo, hi, clean, npgd};
     for (long i = 0; rc == IBC_OK && i < np; i++) {
         for (long k = 0; k < D; k++)
             X[i * D + k] = mpfr_get_d(test->X + i * D + k, MPFR_RNDN);
         y[i] = test->y[i];
+    }
+    if (rc == IBC_OK) {
+        g.fp = fnv1a(g.fp, f->W, sizeof(double) * (size_t)(f->h * f->D));
+        g.fp = fnv1a(g.fp, f->v, sizeof(double) * (size_t)f->h);
+        g.fp = fnv1a(g.fp, X, sizeof(double) * (size_t)(np * D));
+        g.fp = fnv1a(g.fp, y, sizeof(int) * (size_t)np);
+        progress_load(progress, &g);
+    }
+    double t0 = now_s(), t_saved = t0;
+    for (long i = g.kpts; rc == IBC_OK && i < np; i++) {
         ibc_cert_result cr;
         rc = ibc_certify_radius(&cr, f, X + i * D, y[i], tmax, err);
         if (rc != IBC_OK)
@@ -370,16 +459,24 @@ static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, c
         clean[i] = !cr.misclassified;   /* certified y f(x) > 0 */
         lo[i] = cr.misclassified ? 0 : cr.lo;
         hi[i] = !clean[i] ? 0 : (f->K > 0 ? ibc_attack_structured(tmp, f, X + i * D, y[i], tmax) : INFINITY);
+        g.kpts = i + 1;
+        if (now_s() - t_saved >= REPRO_PROGRESS_S || g.kpts % 16 == 0 || g.kpts == np) {
+            progress_save(progress, &g);
+            t_saved = now_s();
+        }
+    }
+    long nc = 0;
+    for (long i = 0; rc == IBC_OK && i < np; i++)
         if (clean[i]) {
             memcpy(Xc + nc * D, X + i * D, sizeof(double) * (size_t)D);
             yc[nc++] = y[i];
         }
-    }
     double t_bracket = now_s() - t0;
     t0 = now_s();
-    for (long e = 0; rc == IBC_OK && e < ne; e++) {
+    for (long e = g.epgd; rc == IBC_OK && e < ne; e++) {
         if (!(eps[e] > 0)) {
             npgd[e] = nc;
+            g.epgd = e + 1;
             continue;
         }
         rc = ibc_attack_pgd_batch(fl, dl, f, Xc, yc, nc, eps[e], &po, err);
@@ -393,6 +490,10 @@ static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, c
                 npgd[e]++;
             }
             q++;
+        }
+        if (rc == IBC_OK) {
+            g.epgd = e + 1;
+            progress_save(progress, &g);
         }
     }
     double t_pgd = now_s() - t0;
@@ -446,6 +547,15 @@ static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, c
     free(X), free(dl), free(lo), free(hi), free(eps), free(tmp), free(npgd);
     free(y), free(clean), free(fl), free(yc), free(Xc);
     return rc;
+}
+
+/* The cell file supersedes its SGD checkpoint and its robust progress. */
+static void remove_resume_points(const char *ckpt)
+{
+    char prog[4300];
+    snprintf(prog, sizeof prog, "%s.robust", ckpt);
+    remove(ckpt);
+    remove(prog);
 }
 
 /* Trains and measures one cell; returns its JSON (NULL + err on failure). */
@@ -535,7 +645,9 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
     cJSON_AddItemToObject(o, "cosines", cosines_json(f, contrib));
     qsort(contrib, (size_t)f->h, sizeof(double), cmp_desc);
     cJSON_AddItemToObject(o, "contrib", cJSON_CreateDoubleArray(contrib, (int)f->h));
-    if (i == c->save_model && robust_json(o, c, f, test, err) != IBC_OK) {
+    char prog[4300];
+    snprintf(prog, sizeof prog, "%s.robust", ckpt);
+    if (i == c->save_model && robust_json(o, c, f, test, ckpt_every > 0 ? prog : NULL, err) != IBC_OK) {
         cJSON_Delete(o);
         o = NULL;
         goto done;
@@ -827,7 +939,7 @@ int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char
                 }
                 rc = save_json(path, cells[q], err);
                 if (rc == IBC_OK)
-                    remove(ck);   /* the cell file supersedes its checkpoint */
+                    remove_resume_points(ck);
                 /* The summaries read every cell as a rerun reads it, from its
                  * saved text: cJSON prints a double with 15 digits when that
                  * is within an ulp, so the text can differ from the computed
@@ -955,6 +1067,6 @@ int ibc_repro_cell_save(const ibc_repro_config *c, long q, const char *dir, cons
     int rc = ibc_report_write_atomic(path, write_text, (void *)text, err);
     snprintf(ck, sizeof ck, "%.*s.ckpt", (int)(strlen(path) - 5), path);
     if (rc == IBC_OK)
-        remove(ck);   /* the cell file supersedes its checkpoint */
+        remove_resume_points(ck);
     return rc;
 }
