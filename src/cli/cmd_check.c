@@ -64,16 +64,23 @@ static int write_table(FILE *out, void *ctx)
 }
 
 
+/* What the summary needs of each claim: its own wall time and row count. */
+typedef struct {
+    double secs;
+    long nrows;
+} claim_stat;
+
 /* Runs claim i into rows; on a terminal, one completion line on success.
  * The error line is the caller's: with workers it comes from the parent, in
  * registry order. */
-static int run_claim(const ibc_config *cfg, long i, ibc_rows *rows, int tty, char *err)
+static int run_claim(const ibc_config *cfg, long i, ibc_rows *rows, int tty, char *err, double *secs)
 {
     const ibc_claim_def *d = &ibc_claims[i];
     long before = rows->n;
     double t0 = now_seconds();
     err[0] = '\0';
     int rc = d->run(cfg, rows, err);
+    *secs = now_seconds() - t0;
     if (rc == IBC_OK && tty) {
         long k = rows->n - before;
         /* One fprintf: lines from concurrent workers do not interleave. */
@@ -110,6 +117,7 @@ typedef struct {
     long claim;
     int rc;
     long nrows;
+    double seconds;            /* the claim's wall time in its worker */
     char err[IBC_ERRLEN];
 } job_record;
 
@@ -122,7 +130,7 @@ static int run_record(const ibc_config *cfg, long i, FILE *out, int tty)
     job_record rec;
     memset(&rec, 0, sizeof rec);
     rec.claim = i;
-    rec.rc = run_claim(cfg, i, &rows, tty, rec.err);
+    rec.rc = run_claim(cfg, i, &rows, tty, rec.err, &rec.seconds);
     rec.nrows = rows.n;
     int ok = fwrite(&rec, sizeof rec, 1, out) == 1 &&
              (rows.n == 0 || fwrite(rows.row, sizeof *rows.row, (size_t)rows.n, out) == (size_t)rows.n) &&
@@ -165,10 +173,23 @@ static int append_row(ibc_rows *dst, ibc_row r)
                         "%s", r.params) ? 0 : -1;
 }
 
+/* The records of every worker, by claim, before they are put in order. */
+typedef struct {
+    long nclaims;
+    ibc_rows *res;
+    int *rcs;
+    claim_stat *st;
+    char (*errs)[IBC_ERRLEN];
+    char *got;
+} results;
+
 /* Reads one worker's results file into res/rc/errs (indexed by claim);
  * got[i] marks the claims read.  0, or -1 on a short or inconsistent file. */
-static int read_results(FILE *f, long nclaims, ibc_rows *res, int *rc, char (*errs)[IBC_ERRLEN], char *got)
+static int read_results(FILE *f, results *R)
 {
+    long nclaims = R->nclaims;
+    ibc_rows *res = R->res;
+    char *got = R->got;
     if (fseek(f, 0, SEEK_SET) != 0)
         return -1;
     job_record rec;
@@ -176,9 +197,10 @@ static int read_results(FILE *f, long nclaims, ibc_rows *res, int *rc, char (*er
         if (rec.claim < 0 || rec.claim >= nclaims || got[rec.claim] || rec.nrows < 0)
             return -1;
         got[rec.claim] = 1;
-        rc[rec.claim] = rec.rc;
+        R->rcs[rec.claim] = rec.rc;
+        R->st[rec.claim].secs = rec.seconds;
         rec.err[IBC_ERRLEN - 1] = '\0';
-        memcpy(errs[rec.claim], rec.err, IBC_ERRLEN);
+        memcpy(R->errs[rec.claim], rec.err, IBC_ERRLEN);
         for (long j = 0; j < rec.nrows; j++) {
             ibc_row r;
             if (fread(&r, sizeof r, 1, f) != 1 || append_row(&res[rec.claim], r) != 0)
@@ -188,23 +210,15 @@ static int read_results(FILE *f, long nclaims, ibc_rows *res, int *rc, char (*er
     return ferror(f) ? -1 : 0;
 }
 
-/* The records of every worker, by claim, before they are put in order. */
-typedef struct {
-    long nclaims;
-    ibc_rows *res;
-    int *rcs;
-    char (*errs)[IBC_ERRLEN];
-    char *got;
-} results;
-
 static int results_init(results *R, long nclaims)
 {
     R->nclaims = nclaims;
     R->res = calloc((size_t)nclaims, sizeof *R->res);
     R->rcs = calloc((size_t)nclaims, sizeof *R->rcs);
+    R->st = calloc((size_t)nclaims, sizeof *R->st);
     R->errs = calloc((size_t)nclaims, sizeof *R->errs);
     R->got = calloc((size_t)nclaims, 1);
-    return R->res && R->rcs && R->errs && R->got ? 0 : -1;
+    return R->res && R->rcs && R->st && R->errs && R->got ? 0 : -1;
 }
 
 static void results_clear(results *R)
@@ -213,6 +227,7 @@ static void results_clear(results *R)
         ibc_rows_clear(&R->res[i]);
     free(R->res);
     free(R->rcs);
+    free(R->st);
     free(R->errs);
     free(R->got);
 }
@@ -221,7 +236,7 @@ static void results_clear(results *R)
  * each failing claim's line in that order.  Returns the first failing
  * claim's status, IBC_OK, or -1 (one line) when a record is missing or bad
  * (bad: it was already found so). */
-static int results_assemble(const results *R, int bad, const char *chosen, ibc_rows *rows)
+static int results_assemble(const results *R, int bad, const char *chosen, ibc_rows *rows, claim_stat *secs)
 {
     int status = IBC_OK;
     for (long i = 0; !bad && i < R->nclaims; i++) {
@@ -233,6 +248,8 @@ static int results_assemble(const results *R, int bad, const char *chosen, ibc_r
         }
         for (long j = 0; !bad && j < R->res[i].n; j++)
             bad = append_row(rows, R->res[i].row[j]) != 0;
+        secs[i].secs = R->st[i].secs;
+        secs[i].nrows = R->res[i].n;
         if (R->rcs[i] != IBC_OK) {
             claim_error(i, R->errs[i]);
             if (status == IBC_OK)
@@ -280,7 +297,7 @@ static int claim_finish(long i, int rank, int rc, const char *buf, size_t len, c
         return rc;
     }
     FILE *m = len ? fmemopen((void *)buf, len, "r") : NULL;
-    if (!m || read_results(m, f->R.nclaims, f->R.res, f->R.rcs, f->R.errs, f->R.got) != 0)
+    if (!m || read_results(m, &f->R) != 0)
         f->bad = 1;
     if (m)
         fclose(m);
@@ -295,7 +312,7 @@ static void claim_name(long i, char *buf, size_t n, void *ctx)
 /* run_claims over MPI ranks: every rank calls it; rank 0 gets the rows and
  * the status as with --jobs (others: IBC_OK, no rows). */
 static int run_claims_mpi(const ibc_config *cfg, const long *todo, long ntodo, long nclaims, const char *chosen,
-                          int tty, ibc_rows *rows)
+                          int tty, ibc_rows *rows, claim_stat *secs)
 {
     ibc_config wcfg = *cfg;
     wcfg.verbose = 0;   /* training progress lines ('\r') from several ranks would interleave */
@@ -311,7 +328,7 @@ static int run_claims_mpi(const ibc_config *cfg, const long *todo, long ntodo, l
         return IBC_OK;
     if (rc != IBC_OK && err[0])
         fprintf(stderr, "ibcheck: %s\n", err);
-    int status = rc != IBC_OK ? -1 : results_assemble(&f.R, f.bad, chosen, rows);
+    int status = rc != IBC_OK ? -1 : results_assemble(&f.R, f.bad, chosen, rows, secs);
     results_clear(&f.R);
     return status;
 }
@@ -321,7 +338,8 @@ static int run_claims_mpi(const ibc_config *cfg, const long *todo, long ntodo, l
  * first failing claim's status (its line printed), or IBC_OK; -1 when a
  * worker died or its results cannot be read (one line printed, rows then
  * incomplete). */
-static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, int jobs, int tty, ibc_rows *rows)
+static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, int jobs, int tty, ibc_rows *rows,
+                      claim_stat *secs)
 {
     char err[IBC_ERRLEN];
     int status = IBC_OK;
@@ -337,7 +355,7 @@ static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, i
         /* Several ranks replace --jobs; without the work list no rank can run. */
         if (!todo)
             abort();
-        status = run_claims_mpi(cfg, todo, ntodo, nclaims, chosen, tty, rows);
+        status = run_claims_mpi(cfg, todo, ntodo, nclaims, chosen, tty, rows, secs);
         goto done;
     }
     /* Without the work list, the board or a results file, the claims run
@@ -352,7 +370,9 @@ static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, i
         for (long i = 0; i < nclaims; i++) {
             if (!chosen[i])
                 continue;
-            int rc = run_claim(cfg, i, rows, tty, err);
+            long before = rows->n;
+            int rc = run_claim(cfg, i, rows, tty, err, &secs[i].secs);
+            secs[i].nrows = rows->n - before;
             if (rc != IBC_OK) {
                 claim_error(i, err);
                 if (status == IBC_OK)
@@ -420,8 +440,8 @@ static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, i
     results R;
     int bad = results_init(&R, nclaims) != 0;
     for (int w = 0; !bad && w < started; w++)
-        bad = read_results(out[w], nclaims, R.res, R.rcs, R.errs, R.got) != 0;
-    status = results_assemble(&R, bad, chosen, rows);
+        bad = read_results(out[w], &R) != 0;
+    status = results_assemble(&R, bad, chosen, rows, secs);
     results_clear(&R);
 
 done:
@@ -432,6 +452,33 @@ done:
         munmap(board, sizeof *board);
     free(todo);
     return status;
+}
+
+/* The last screen of a run: one line per claim (rows by verdict, its own
+ * time), then the totals, on stderr so that the table on stdout (or in -o)
+ * stays byte-identical across --jobs and MPI ranks.  -q leaves it out. */
+static void claim_summary(FILE *f, const ibc_rows *rows, const char *chosen, long nclaims, const claim_stat *secs,
+                          double wall, int jobs)
+{
+    fprintf(f, "\n%-28s %5s %6s %6s %8s %8s %9s\n", "claim", "rows", "holds", "info", "finding", "REFUTED", "time");
+    long j = 0, tot[5] = {0, 0, 0, 0, 0};
+    for (long i = 0; i < nclaims; i++) {
+        if (!chosen[i])
+            continue;
+        /* rows are in registry order, secs[i].nrows of them per claim */
+        long c[4] = {0, 0, 0, 0}, n = secs[i].nrows;
+        const char *id = ibc_claims[i].id;
+        for (long k = 0; k < n && j < rows->n; k++, j++)
+            if ((unsigned)rows->row[j].verdict < 4)
+                c[rows->row[j].verdict]++;
+        fprintf(f, "%-28s %5ld %6ld %6ld %8ld %8ld %7.1f s%s\n", id, n, c[IBC_HOLDS], c[IBC_INFO], c[IBC_FINDING],
+                c[IBC_REFUTED], secs[i].secs, c[IBC_REFUTED] ? "  <- refuted" : "");
+        tot[0] += n;
+        for (int v = 0; v < 4; v++)
+            tot[v + 1] += c[v];
+    }
+    fprintf(f, "%-28s %5ld %6ld %6ld %8ld %8ld %7.1f s wall, %d job%s\n", "all", tot[0], tot[1 + IBC_HOLDS],
+            tot[1 + IBC_INFO], tot[1 + IBC_FINDING], tot[1 + IBC_REFUTED], wall, jobs, jobs == 1 ? "" : "s");
 }
 
 int cli_cmd_check(int argc, char **argv)
@@ -531,17 +578,20 @@ int cli_cmd_check(int argc, char **argv)
     int tty = cli_stderr_tty() && cfg.verbose;
     ibc_rows rows;
     ibc_rows_init(&rows);
-    int status = run_claims(&cfg, chosen, nclaims, (int)jobs, tty, &rows);
-    free(chosen);
+    claim_stat *secs = calloc((size_t)nclaims, sizeof *secs);
+    if (!secs)
+        abort();
+    double t_start = now_seconds();
+    int status = run_claims(&cfg, chosen, nclaims, (int)jobs, tty, &rows, secs);
+    double t_wall = now_seconds() - t_start;
     ibc_claim_cache_clear();
-    if (ibc_mpi_rank() > 0) {
+    if (ibc_mpi_rank() > 0 || status < 0) {
         ibc_rows_clear(&rows);
-        return CLI_OK;   /* rank 0 prints the table and the status */
-    }
-    if (status < 0) {
-        /* A worker died: no table at all, and a status that is neither a verdict nor bad input. */
-        ibc_rows_clear(&rows);
-        return IBC_ENUMERIC;
+        free(chosen);
+        free(secs);
+        /* rank 0 prints the table and the status; a worker that died: no
+         * table at all, and a status that is neither a verdict nor bad input */
+        return ibc_mpi_rank() > 0 ? CLI_OK : IBC_ENUMERIC;
     }
 
     /* A file must hold a whole catalogue: after a claim error, none is written. */
@@ -556,6 +606,10 @@ int cli_cmd_check(int argc, char **argv)
         if (status == IBC_OK)
             status = IBC_EIO;
     }
+    if (status == IBC_OK && !p.common.quiet)
+        claim_summary(stderr, &rows, chosen, nclaims, secs, t_wall, (int)jobs);
+    free(chosen);
+    free(secs);
     int refuted = ibc_rows_refuted(&rows);
     ibc_rows_clear(&rows);
     if (status != IBC_OK)
