@@ -69,52 +69,6 @@ int ibc_mc_draw(ibc_mc_sampler *m, double *c)
     return z < m->K1 ? 1 : -1;
 }
 
-/* P(X <= k) for X ~ Binomial(n, p): the term at k in logs, then the terms
- * below it by their ratio i q / ((n - i + 1) p), relative to the term at k
- * (no underflow), stopping once they no longer count.  The bisections of
- * the Clopper-Pearson ends call it with p >= k/n, where the terms fall
- * from k down, so few terms are needed even for k in the thousands. */
-static double binom_cdf(long k, long n, double p)
-{
-    if (p <= 0)
-        return 1.0;
-    if (p >= 1)
-        return k >= n ? 1.0 : 0.0;
-    double lp = log(p), lq = log1p(-p), r = exp(lq - lp);
-    double ltop = lgamma((double)n + 1) - lgamma((double)k + 1) - lgamma((double)(n - k) + 1) + k * lp + (n - k) * lq;
-    double s = 1, t = 1;
-    for (long i = k; i > 0; i--) {
-        double ratio = (double)i / (double)(n - i + 1) * r;
-        t *= ratio;
-        s += t;
-        if (ratio < 1 && t < 1e-17 * s)
-            break;
-    }
-    return exp(ltop + log(s));
-}
-
-double ibc_mc_cp_upper(long k, long n)
-{
-    if (k >= n)
-        return 1.0;
-    if (k == 0)
-        return -expm1(log(0.025) / (double)n);   /* 1 - 0.025^(1/n) */
-    double lo = (double)k / (double)n, hi = 1.0;
-    for (int it = 0; it < 80; it++) {
-        double mid = 0.5 * (lo + hi);
-        if (binom_cdf(k, n, mid) > 0.025)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return hi;
-}
-
-double ibc_mc_cp_lower(long k, long n)
-{
-    return 1 - ibc_mc_cp_upper(n - k, n);
-}
-
 double ibc_mc_worst_drop(const long *k, int m, long n)
 {
     double worst = -INFINITY;
@@ -163,7 +117,7 @@ static int decay_fit(const double *u, const long *k, long n, int m, double *C, d
     for (int i = 0; i < m; i++) {
         if (k[i] < KMIN || n - k[i] < KMIN)
             continue;
-        double sig = (log(ibc_mc_cp_upper(k[i], n)) - log(ibc_mc_cp_lower(k[i], n))) / (2 * 1.96);
+        double sig = (log(ibc_util_cp_upper(k[i], n)) - log(ibc_util_cp_lower(k[i], n))) / (2 * 1.96);
         w[q] = 1 / (sig * sig);
         x[q] = u[i];
         y[q] = log((double)k[i] / (double)n);
@@ -324,7 +278,7 @@ void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *o
         double cmin = INFINITY;
         for (int id = 0; id < IBC_MC_ND; id++)
             for (int ix = 0; ix < IBC_MC_NX; ix++) {
-                double c = -log(ibc_mc_cp_upper(s->k[id][ix], n) / s->A) / s->u[id][ix];
+                double c = -log(ibc_util_cp_upper(s->k[id][ix], n) / s->A) / s->u[id][ix];
                 cmin = fmin(cmin, c);
             }
         snprintf(meas, sizeof meas, "C = %.4g", cmin);

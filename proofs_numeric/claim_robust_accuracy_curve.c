@@ -63,7 +63,7 @@ static rac_point curve_at(const ibc_claim_bracket_set *s, double eps)
 static void p1_row(ibc_rows *out, const char *what, long k, long n, double bound, const char *prec,
                    const char *params)
 {
-    double lower = 1 - ibc_mc_cp_upper(n - k, n);
+    double lower = 1 - ibc_util_cp_upper(n - k, n);
     char m[48], b[64], mg[32];
     snprintf(m, sizeof m, "%ld/%ld = %.2f (CP 95%% lower %.2f)", k, n, (double)k / (double)n, lower);
     snprintf(b, sizeof b, "<= 1 - min(K1,K2)/K = %.2f", bound);

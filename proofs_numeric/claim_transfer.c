@@ -76,7 +76,7 @@ static void transfer_rows(ibc_rows *out, const char *inst, double nu, double p, 
         return;
     }
     ibc_rows_add(out, "transfer", what, "double", m, b, "", IBC_INFO, "MV25 P3", "%s; hypothesis met", params);
-    double up = ibc_mc_cp_upper(ok, n);
+    double up = ibc_util_cp_upper(ok, n);
     snprintf(what, sizeof what, "%s: fraction certified at r(nu) = %.4f", inst, r);
     if (isfinite(ratio))
         snprintf(m, sizeof m, "%ld/%ld (CP up %.3f), lo/r >= %.3g", ok, n, up, ratio);

@@ -40,10 +40,8 @@ int ibc_mc_draw(ibc_mc_sampler *m, double *c);
  * (f->D <= IBC_KKT_KMAX takes the fast path). */
 int ibc_mc_flipped(const ibc_rnet *f, const double *x, const double *delta, int y);
 
-/* Clopper-Pearson: the ends of the two-sided 95% interval for the
- * probability of an event seen k times in n trials. */
-double ibc_mc_cp_upper(long k, long n);
-double ibc_mc_cp_lower(long k, long n);
+/* Clopper-Pearson intervals: util/cp.h (ibc_util_cp_lower/upper). */
+#include "util/cp.h"
 /* The largest drop of the frequency k[i]/n along i (alpha increasing), in
  * units of the binomial standard error of the difference (each frequency's
  * variance taken at max(k, 1)/n so that zero counts do not give zero error);

@@ -113,9 +113,6 @@ void ibc_trained_clear(ibc_trained *t);
  * for a row's parameters column.  Returns snprintf's count. */
 int ibc_config_describe(char *buf, size_t len, const ibc_config *c, double p);
 
-/* Formats an MPFR value with 'digits' significant digits into buf (>= 48). */
-const char *ibc_fmt_mpfr(char *buf, mpfr_srcptr x, int digits);
-const char *ibc_fmt_d(char *buf, double x, int digits);
 /* Least-squares slope of y against x over n points: the one fit every
  * claim uses. */
 double ibc_ls_slope(const double *x, const double *y, int n);

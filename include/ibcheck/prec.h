@@ -25,6 +25,10 @@ int ibc_prec_parse(ibc_prec *pr, const char *s, char *err);
 int ibc_prec_check(ibc_prec pr, const char *name, char *err);
 /* Writes "double", "mpfr:BITS" or "arb:BITS" into buf (at least 24 bytes). */
 const char *ibc_prec_str(ibc_prec pr, char *buf);
+/* Formats an MPFR value (a double) with 'digits' significant digits into
+ * buf (>= 48 bytes); returns buf. */
+const char *ibc_fmt_mpfr(char *buf, mpfr_srcptr x, int digits);
+const char *ibc_fmt_d(char *buf, double x, int digits);
 ibc_prec ibc_prec_double(void);
 ibc_prec ibc_prec_mpfr(long bits);
 ibc_prec ibc_prec_arb(long bits);

@@ -32,4 +32,12 @@ long ibc_report_stale_clean(const char *path);
  * results directory): "NAME.tmp.<pid>[.*]" with a dead pid, any NAME. */
 long ibc_report_stale_clean_dir(const char *dir);
 
+/* The five-panel figure of MV24 §5.1 (src/report/plot.c) from the summary
+ * files in dir (see src/repro/run.c for their columns): figure.png and
+ * figure.svg, written atomically.  K draws the 1/sqrt K marker.  Returns
+ * IBC_OK, IBC_EIO with err, or IBC_ENOTOOL when gnuplot is not installed
+ * (err then says so; nothing is written). */
+#define IBC_ENOTOOL 5
+int ibc_plot_repro(const char *dir, long K, char *err);
+
 #endif

@@ -94,12 +94,7 @@ int ibc_repro_cell_compute(const ibc_repro_config *c, long q, const char *dir, l
 int ibc_repro_cell_save(const ibc_repro_config *c, long q, const char *dir, const char *text, double *dist,
                         double *test_acc, double *seconds, char *err);
 
-/* The five-panel figure of MV24 §5.1 (src/report/plot.c) from the summary
- * files in dir (see src/repro/run.c for their columns): figure.png and
- * figure.svg, written atomically.  K draws the 1/sqrt K marker.  Returns
- * IBC_OK, IBC_EIO with err, or IBC_ENOTOOL when gnuplot is not installed
- * (err then says so; nothing is written). */
-#define IBC_ENOTOOL 5
-int ibc_plot_repro(const char *dir, long K, char *err);
+/* The figure, ibc_plot_repro, is declared where it lives: ibcheck/report.h. */
+#include "ibcheck/report.h"
 
 #endif

@@ -216,27 +216,6 @@ int ibc_config_check(const ibc_config *c, char *err)
     return IBC_OK;
 }
 
-const char *ibc_fmt_mpfr(char *buf, mpfr_srcptr x, int digits)
-{
-    /* 24 digits keep the longest case (sign, point, 19-digit exponent) in 48 bytes. */
-    if (digits < 1)
-        digits = 1;
-    if (digits > 24)
-        digits = 24;
-    mpfr_snprintf(buf, 48, "%.*Rg", digits, x);
-    return buf;
-}
-
-const char *ibc_fmt_d(char *buf, double x, int digits)
-{
-    if (digits < 1)
-        digits = 1;
-    if (digits > 17)
-        digits = 17;
-    snprintf(buf, 48, "%.*g", digits, x);
-    return buf;
-}
-
 int ibc_config_describe(char *buf, size_t len, const ibc_config *c, double p)
 {
     return snprintf(buf, len, "D=%ld K=%ld K1=%ld alpha=%g n=%ld h=%ld p=%g eps=%s %s %s %s%s lr=%g steps=%ld seed=%lu",

@@ -3,7 +3,6 @@
  * and brackets [certified lower, attack upper] around a claimed radius. */
 #include <gmp.h>
 #include "ibcheck/ideal.h"
-#include "ibcheck/claim.h"
 #include "prec/ibc_arb.h"
 
 /* MPFR work vectors are ibc_vec in MPFR mode at the classifier's precision. */

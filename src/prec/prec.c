@@ -261,3 +261,26 @@ double ibc_mem_available(void)
     long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
     return pages > 0 && size > 0 ? (double)pages * (double)size : 0.0;
 }
+
+/* The formatters of every table cell: here, on the ground floor, so that
+ * any module (ideal's bound strings, the claims, the CLI) can use them. */
+const char *ibc_fmt_mpfr(char *buf, mpfr_srcptr x, int digits)
+{
+    /* 24 digits keep the longest case (sign, point, 19-digit exponent) in 48 bytes. */
+    if (digits < 1)
+        digits = 1;
+    if (digits > 24)
+        digits = 24;
+    mpfr_snprintf(buf, 48, "%.*Rg", digits, x);
+    return buf;
+}
+
+const char *ibc_fmt_d(char *buf, double x, int digits)
+{
+    if (digits < 1)
+        digits = 1;
+    if (digits > 17)
+        digits = 17;
+    snprintf(buf, 48, "%.*g", digits, x);
+    return buf;
+}

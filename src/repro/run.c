@@ -25,7 +25,7 @@
 #include "ibcheck/ibcheck.h"
 #include "ibcheck/repro.h"
 #include "ibcheck/robust.h"
-#include "../../proofs_numeric/ideal_mc.h"   /* Clopper-Pearson (to move to a util module, issue 15) */
+#include "util/cp.h"
 
 #define REPRO_NCOS 20           /* dominant neurons in the heatmaps */
 #define REPRO_POINTS 200        /* test points of the robust curves (PGD and brackets) */
@@ -522,8 +522,8 @@ static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, c
                     for (long i = 0; i < np; i++)
                         k += clean[i] && (w == 1 ? hi[i] > eps[e] : lo[i] >= eps[e]);
                 v[e] = (double)k / (double)np;
-                v[ne + e] = ibc_mc_cp_lower(k, np);
-                v[2 * ne + e] = ibc_mc_cp_upper(k, np);
+                v[ne + e] = ibc_util_cp_lower(k, np);
+                v[2 * ne + e] = ibc_util_cp_upper(k, np);
             }
             char key[40];
             cJSON_AddItemToObject(o, names[w], cJSON_CreateDoubleArray(v, (int)ne));
