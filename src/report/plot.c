@@ -23,7 +23,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "ibcheck/report.h"
-#include "ibcheck/repro.h"
 
 /* ------------------------------------------------------------------ CSV */
 

@@ -22,7 +22,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <cjson/cJSON.h>
-#include "ibcheck/ibcheck.h"
+#include "ibcheck/claim.h"
+#include "ibcheck/netio.h"
+#include "ibcheck/report.h"
 #include "ibcheck/repro.h"
 #include "ibcheck/robust.h"
 #include "util/cp.h"

@@ -2,7 +2,7 @@
  * per-claim CTest programs run.  Order here is the order of the table. */
 #include <string.h>
 #include "ibcheck/claim.h"
-#include "claim/claims.h"
+#include "claims.h"   /* the claim functions (proofs_numeric/) */
 
 const ibc_claim_def ibc_claims[] = {
     {"balance", "v_j^2 - ||w_j||^2 is conserved by GF; GD drift is exactly the eta^2 correction; signs kept",
