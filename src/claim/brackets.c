@@ -9,6 +9,7 @@
 #include "ibcheck/claim.h"
 #include "claim/claims.h"
 #include "prec/ibc_arb.h"
+#include "util/clock.h"
 
 #define RAY_PREC 256        /* the margins of the ray check, one evaluation each */
 #define RAY_BISECT 60       /* double bisection of the boundary on [0, 1] */
@@ -131,8 +132,7 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
     s->worst_gap = -INFINITY;
     ibc_pgd_opts o;
     ibc_claim_pgd_opts(&o);
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    double t0 = ibc_util_now();
     for (long i = 0; i < npts && rc == IBC_OK; i++) {
         for (long d = 0; d < D; d++)
             s->X[i * D + d] = mpfr_get_d(test->X + i * D + d, MPFR_RNDN);
@@ -151,8 +151,7 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
         }
     }
     free(buf);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    s->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    s->seconds = ibc_util_now() - t0;
     ibc_data_free(test);
     if (rc != IBC_OK) {
         *status = rc;

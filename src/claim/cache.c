@@ -10,13 +10,7 @@
 #include "ibcheck/claim.h"
 #include "ibcheck/netio.h"
 #include "claim/claims.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "util/clock.h"
 
 typedef struct {
     double p;
@@ -227,9 +221,9 @@ static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec
     } else if (nrec > 0) {
         o.record_every = cfg->steps >= nrec ? cfg->steps / nrec : 1;
     }
-    double t0 = now_seconds();
+    double t0 = ibc_util_now();
     rc = ibc_flow_run(t->net, &t->theta, &o, &t->stats, err);
-    t->seconds = now_seconds() - t0;
+    t->seconds = ibc_util_now() - t0;
     ibc_flow_state_clear(&rs);
     /* The checkpoint writer saves finite states only: say which one is left. */
     if (rc == IBC_ENUMERIC && ck) {

@@ -17,13 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "ibcheck/ladder.h"
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
+#include "util/clock.h"
 
 /* ---- modes ---- */
 
@@ -299,9 +293,9 @@ static void run_mode(ibc_ladder *L, ibc_ladder_run *R, const ibc_data *data, cha
         }
         ibc_flow_stats st;
         ibc_flow_stats_init(&st);
-        double t0 = now_seconds();
+        double t0 = ibc_util_now();
         R->rc = ibc_flow_run(c.net, &theta, &o, &st, R->msg);
-        R->seconds = now_seconds() - t0;
+        R->seconds = ibc_util_now() - t0;
         ibc_flow_stats_clear(&st);
         if (c.show) {
             fputs("\r\033[K", stderr);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "cli/cli.h"
 #include "mpi/farm.h"
+#include "util/clock.h"
 
 enum { C_FORMAT, C_OUTPUT, C_HI, C_LIST, C_ALL, C_JOBS };
 static const cli_flag check_flags[] = {
@@ -24,13 +25,6 @@ static const cli_flag check_flags[] = {
     [C_JOBS] = CLI_OPT_JOBS("run the claims in N worker processes (default: the CPUs, at most 8)"),
     {NULL, 0, ARG_NONE, NULL, NULL, NULL},
 };
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void list_claims(void)
 {
@@ -77,14 +71,14 @@ static int run_claim(const ibc_config *cfg, long i, ibc_rows *rows, int tty, cha
 {
     const ibc_claim_def *d = &ibc_claims[i];
     long before = rows->n;
-    double t0 = now_seconds();
+    double t0 = ibc_util_now();
     err[0] = '\0';
     int rc = d->run(cfg, rows, err);
-    *secs = now_seconds() - t0;
+    *secs = ibc_util_now() - t0;
     if (rc == IBC_OK && tty) {
         long k = rows->n - before;
         /* One fprintf: lines from concurrent workers do not interleave. */
-        fprintf(stderr, "ibcheck: %s: %ld %s in %.2f s\n", d->id, k, k == 1 ? "row" : "rows", now_seconds() - t0);
+        fprintf(stderr, "ibcheck: %s: %ld %s in %.2f s\n", d->id, k, k == 1 ? "row" : "rows", ibc_util_now() - t0);
     }
     return rc;
 }
@@ -581,9 +575,9 @@ int cli_cmd_check(int argc, char **argv)
     claim_stat *secs = calloc((size_t)nclaims, sizeof *secs);
     if (!secs)
         abort();
-    double t_start = now_seconds();
+    double t_start = ibc_util_now();
     int status = run_claims(&cfg, chosen, nclaims, (int)jobs, tty, &rows, secs);
-    double t_wall = now_seconds() - t_start;
+    double t_wall = ibc_util_now() - t_start;
     ibc_claim_cache_clear();
     if (ibc_mpi_rank() > 0 || status < 0) {
         ibc_rows_clear(&rows);

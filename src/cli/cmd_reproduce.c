@@ -8,6 +8,7 @@
 #include <time.h>
 #include "ibcheck/repro.h"
 #include "mpi/farm.h"
+#include "util/clock.h"
 
 enum { P_SCALE, P_OUTPUT, P_SIGMA, P_REPEAT, P_P, P_CKPT };
 static const cli_flag repro_flags[] = {
@@ -195,9 +196,7 @@ static int reproduce_mpi(const char *path, double scale, const char *dir, const 
              plan->dir);
     repro_farm f = {plan, verbose, 0, 0};
     ibc_mpi_farm_ops ops = {"reproduce", after, cell_compute, cell_started, cell_finish, cell_name, &f};
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    f.t0 = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    f.t0 = ibc_util_now();
     int rc = ibc_mpi_farm(todo, plan->ntodo, &ops, err);
     if (ibc_mpi_rank() > 0) {
         free(todo);
@@ -205,10 +204,9 @@ static int reproduce_mpi(const char *path, double scale, const char *dir, const 
         return rc == IBC_OK ? CLI_OK : rc;
     }
     if (rc == IBC_OK) {
-        clock_gettime(CLOCK_MONOTONIC, &ts);
         if (verbose)
             fprintf(stderr, "ibcheck: reproduce: %ld cells computed on %d ranks, %ld reused, %.1f s\n", f.computed,
-                    ibc_mpi_size(), plan->nsaved, (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec - f.t0);
+                    ibc_mpi_size(), plan->nsaved, ibc_util_now() - f.t0);
         rc = write_outputs(&plan->c, &plan->ro, plan->dir, 0);
     } else if (err[0]) {
         fprintf(stderr, "ibcheck: %s\n", err);

@@ -28,6 +28,7 @@
 #include "ibcheck/repro.h"
 #include "ibcheck/robust.h"
 #include "util/cp.h"
+#include "util/clock.h"
 
 #define REPRO_NCOS 20           /* dominant neurons in the heatmaps */
 #define REPRO_POINTS 200        /* test points of the robust curves (PGD and brackets) */
@@ -38,13 +39,6 @@
 #define REPRO_CKPT_EVERY 2000   /* SGD steps between checkpoints: about a minute at the paper's size */
 
 static const double REPRO_P[2] = {1.0, 3.0};
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---- files ------------------------------------------------------------- */
 
@@ -452,7 +446,7 @@ static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, c
         g.fp = fnv1a(g.fp, y, sizeof(int) * (size_t)np);
         progress_load(progress, &g);
     }
-    double t0 = now_s(), t_saved = t0;
+    double t0 = ibc_util_now(), t_saved = t0;
     for (long i = g.kpts; rc == IBC_OK && i < np; i++) {
         ibc_cert_result cr;
         rc = ibc_certify_radius(&cr, f, X + i * D, y[i], tmax, err);
@@ -462,9 +456,9 @@ static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, c
         lo[i] = cr.misclassified ? 0 : cr.lo;
         hi[i] = !clean[i] ? 0 : (f->K > 0 ? ibc_attack_structured(tmp, f, X + i * D, y[i], tmax) : INFINITY);
         g.kpts = i + 1;
-        if (now_s() - t_saved >= REPRO_PROGRESS_S || g.kpts % 16 == 0 || g.kpts == np) {
+        if (ibc_util_now() - t_saved >= REPRO_PROGRESS_S || g.kpts % 16 == 0 || g.kpts == np) {
             progress_save(progress, &g);
-            t_saved = now_s();
+            t_saved = ibc_util_now();
         }
     }
     long nc = 0;
@@ -473,8 +467,8 @@ static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, c
             memcpy(Xc + nc * D, X + i * D, sizeof(double) * (size_t)D);
             yc[nc++] = y[i];
         }
-    double t_bracket = now_s() - t0;
-    t0 = now_s();
+    double t_bracket = ibc_util_now() - t0;
+    t0 = ibc_util_now();
     for (long e = g.epgd; rc == IBC_OK && e < ne; e++) {
         if (!(eps[e] > 0)) {
             npgd[e] = nc;
@@ -498,7 +492,7 @@ static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, c
             progress_save(progress, &g);
         }
     }
-    double t_pgd = now_s() - t0;
+    double t_pgd = ibc_util_now() - t0;
     for (long i = 0; rc == IBC_OK && i < np; i++)
         if (lo[i] > hi[i]) {
             /* Both ends are certified: lo > hi is a bug in one of them. */
@@ -564,7 +558,7 @@ static void remove_resume_points(const char *ckpt)
 static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const char *ckpt, long ckpt_every,
                        char *err)
 {
-    double p = REPRO_P[ip], t0 = now_s();
+    double p = REPRO_P[ip], t0 = ibc_util_now();
     ibc_config cfg;
     cell_config(&cfg, c, i, r);
     ibc_trained t;
@@ -576,7 +570,7 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
     long resumed = 0;
     if (ibc_trained_init_ckpt(&t, &cfg, p, &ck, &resumed, err) != IBC_OK)
         return NULL;
-    double t_train = now_s() - t0;
+    double t_train = ibc_util_now() - t0;
     cJSON *o = NULL;
     ibc_rnet *f = ibc_rnet_from_net(t.net, &t.theta, t.data);
     ibc_rnet *G = ibc_rnet_ideal(p == 1 ? IBC_IDEAL_F : IBC_IDEAL_FP, c->D, c->K, c->K1, p);
@@ -655,7 +649,7 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
         goto done;
     }
     cJSON_AddNumberToObject(o, "seconds_train", t_train);   /* this run's part when resumed */
-    cJSON_AddNumberToObject(o, "seconds", now_s() - t0);
+    cJSON_AddNumberToObject(o, "seconds", ibc_util_now() - t0);
 done:
     free(x);
     free(contrib);
@@ -911,7 +905,7 @@ int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char
         snprintf(err, IBC_ERRLEN, "reproduce: out of memory for %ld cells", ncell);
         return IBC_EIO;
     }
-    double t0 = now_s();
+    double t0 = ibc_util_now();
     for (long i = 0; i < c->sigma_count && rc == IBC_OK; i++)
         for (long r = 0; r < c->repeat && rc == IBC_OK; r++)
             for (int ip = 0; ip < 2 && rc == IBC_OK; ip++) {
@@ -963,7 +957,7 @@ int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char
     if (rc == IBC_OK)
         rc = write_summaries(c, cells, ncell, dir, err);
     if (rc == IBC_OK && verbose)
-        fprintf(stderr, "ibcheck: reproduce: %ld cells computed, %ld reused, %.1f s\n", computed, done, now_s() - t0);
+        fprintf(stderr, "ibcheck: reproduce: %ld cells computed, %ld reused, %.1f s\n", computed, done, ibc_util_now() - t0);
     for (long q = 0; q < ncell; q++)
         cJSON_Delete(cells[q]);
     free(cells);
