@@ -21,6 +21,7 @@
 #include <string.h>
 #include "ibcheck/align.h"
 #include "prec/ibc_arb.h"
+#include "test_util.h"
 
 /* The data directory comes from tests/CMakeLists.txt; without it the
  * reference check fails (it never falls back to another copy). */
@@ -29,21 +30,6 @@
 #endif
 
 #define BITS 256
-
-static int failures = 0;
-
-static void check(int ok, const char *what)
-{
-    printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
-    if (!ok) failures++;
-}
-
-static long repeat(void)
-{
-    const char *s = getenv("IBC_TEST_REPEAT");
-    long r = s ? atol(s) : 1;
-    return r < 1 ? 1 : r;
-}
 
 /* |x - ref| <= rel |ref|, in MPFR at BITS. */
 static int agree_mpfr(mpfr_srcptr x, mpfr_srcptr ref, double rel)
@@ -270,7 +256,7 @@ static void test_objective(gmp_randstate_t st)
     int ok_g = 1, ok_rg = 1, ok_h = 1, ok_d = 1, ok_hv = 1, ok_hc = 1;
     arb_ptr rgp = _arb_vec_init(K), rgm = _arb_vec_init(K), v = _arb_vec_init(K);
     double worst_rh = 0;
-    for (long rep = 0; rep < 3 * repeat(); rep++)
+    for (long rep = 0; rep < 3 * test_repeat(); rep++)
         for (long p = 1; p <= 4; p++) {
             pb.p = p;
             /* a random unit c, coordinates around 0 where the moments bend */

@@ -9,27 +9,12 @@
 #include <gmp.h>
 #include "ibcheck/ideal.h"
 #include "prec/ibc_arb.h"
+#include "test_util.h"
 
 #define PREC 128
 #define BITS 256
 #define REL 0x1p-20
 #define TOL 4e-6
-
-static int failures = 0;
-
-static void check(int ok, const char *what)
-{
-    printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
-    if (!ok)
-        failures++;
-}
-
-static long repeat(void)
-{
-    const char *s = getenv("IBC_TEST_REPEAT");
-    long r = s ? atol(s) : 1;
-    return r < 1 ? 1 : r;
-}
 
 /* g(x) = x^2 - 2x + c */
 static int quad(arb_t res, const arb_t x, void *ctx, slong prec)
@@ -172,7 +157,7 @@ static void test_F_random_points(void)
     gmp_randstate_t st;
     gmp_randinit_default(st);
     gmp_randseed_ui(st, 2024);
-    long n = 36 * repeat(), held = 0, mis = 0, rand_ok = 0;
+    long n = 36 * test_repeat(), held = 0, mis = 0, rand_ok = 0;
     for (long t = 0; t < n; t++) {
         long K = 2 + (long)gmp_urandomm_ui(st, 15), D = K + (long)gmp_urandomm_ui(st, 5);
         long K1 = 1 + (long)gmp_urandomm_ui(st, (unsigned long)(K - 1));

@@ -25,13 +25,6 @@
 #endif
 #define MIB (1L << 20)
 
-static long repeat(void)
-{
-    const char *s = getenv("IBC_TEST_REPEAT");
-    long r = s ? atol(s) : 1;
-    return r < 1 ? 1 : r;
-}
-
 static char *slurp(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -652,7 +645,7 @@ static void test_mutations(const char *small)
     static const char *const tokens[] = {":", "[", "]", "{", "}", "-", "&a ", "*a", "\t", "\n", "#", "'", "\"",
                                          "---\n", "? ", "!!int ", "\xff", "\xc3", "\\", ".nan", "1e9", "0", "~", ","};
     size_t ns = strlen(small);
-    long rounds = 2000 * repeat(), ok = 0, einput = 0, other = 0, multi = 0, consistent = 0;
+    long rounds = 2000 * test_repeat(), ok = 0, einput = 0, other = 0, multi = 0, consistent = 0;
     char *buf = malloc(2 * ns + 64);
     for (long r = 0; r < rounds; r++) {
         memcpy(buf, small, ns);

@@ -22,13 +22,6 @@
 
 #define PREC 128
 
-static long repeat(void)
-{
-    const char *s = getenv("IBC_TEST_REPEAT");
-    long r = s ? atol(s) : 1;
-    return r < 1 ? 1 : r;
-}
-
 /* splitmix64 + Box-Muller: a seeded generator independent of the library's. */
 static uint64_t rng_state;
 static uint64_t rng_next(void)
@@ -246,7 +239,7 @@ static void test_noisy(void)
 {
     static const double PS[] = { 1.0, 2.0, 3.0 };
     const long K = 10, K1 = 6;
-    long npts = 12 * repeat();
+    long npts = 12 * test_repeat();
     double t_attack = 0;
     for (size_t ip = 0; ip < sizeof PS / sizeof PS[0]; ip++) {
         double p = PS[ip];

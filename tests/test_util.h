@@ -9,7 +9,7 @@
 
 static int failures;
 
-static void report(const char *name, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void report(const char *name, int ok, const char *fmt, ...) __attribute__((format(printf, 3, 4), unused));
 static void report(const char *name, int ok, const char *fmt, ...)
 {
     va_list ap;
@@ -20,6 +20,23 @@ static void report(const char *name, int ok, const char *fmt, ...)
     putchar('\n');
     fflush(stdout);
     if (!ok) failures++;
+}
+
+/* The short form: "ok  : what" or "FAIL: what". */
+static void __attribute__((unused)) check(int ok, const char *what)
+{
+    printf("%s: %s\n", ok ? "ok  " : "FAIL", what);
+    if (!ok)
+        failures++;
+}
+
+/* IBC_TEST_REPEAT=N multiplies the random points of the tests that draw
+ * them (default 1). */
+static long __attribute__((unused)) test_repeat(void)
+{
+    const char *s = getenv("IBC_TEST_REPEAT");
+    long r = s ? atol(s) : 1;
+    return r < 1 ? 1 : r;
 }
 
 /* A data set of the model with these sizes (exits on bad sizes: a test bug). */
