@@ -135,8 +135,24 @@ for f in $(cd ref && find . -type f | sort); do
         echo "DIFF $f"; diffs=$((diffs + 1))
     fi
 done
+# A cell still running on both sides: its robust progress (per-point
+# brackets, cells/<cell>.ckpt.robust) must agree on every point both reached.
+partial=0
+for a in aside/soak/*.ckpt.robust; do
+    [ -e "$a" ] || break
+    b=aside/ref/$(basename "$a")
+    [ -f "$b" ] || continue
+    [ "$(sed -n 2p "$a")" = "$(sed -n 2p "$b")" ] || { echo "DIFF $(basename "$a"): another network or test set"; diffs=$((diffs + 1)); continue; }
+    ka=$(sed -n 3p "$a" | cut -d' ' -f1) kb=$(sed -n 3p "$b" | cut -d' ' -f1)
+    k=$((ka < kb ? ka : kb))
+    if [ "$k" -gt 0 ] && ! cmp -s <(sed -n "4,$((3 + k))p" "$a") <(sed -n "4,$((3 + k))p" "$b"); then
+        echo "DIFF $(basename "$a"): the first $k bracket points differ"; diffs=$((diffs + 1))
+    fi
+    partial=$((partial + k))
+    echo "soak: running cell $(basename "$a" .ckpt.robust): soak at point $ka, reference at $kb; the first $k agree"
+done
 echo "soak: $KILLS kills ($(( (KILLS + 1) / 2 )) SIGKILL, $((KILLS / 2)) SIGTERM), $resumes restarts found saved state," \
-     "$n cells compared ($compared files), soak wall $(printf %.0f "$soak_wall") s, date $(date -u +%F), load $(cut -d' ' -f1-3 /proc/loadavg)"
+     "$n cells compared ($compared files) and $partial bracket points of running cells, soak wall $(printf %.0f "$soak_wall") s, date $(date -u +%F), load $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ $diffs -eq 0 ]; then
     echo "soak: PASS: every result file is identical to the uninterrupted run's"
     exit 0
