@@ -187,10 +187,29 @@ done:
     return rc;
 }
 
+/* The statement's two halves agree: its radius r(nu) = (sqrt2 - 8 nu^(1/p))/2
+ * reaches 0 exactly at its hypothesis' threshold nu = (sqrt2/8)^p, for every
+ * p.  The instances below cannot see a weaker constant in r (the true radii
+ * are far above it), so this row compares the radius with the threshold,
+ * written apart (kills tests/mutants/claim-transfer-four.mut). */
+static void threshold_row(ibc_rows *out)
+{
+    double worst = 0;
+    for (int p = 1; p <= 4; p++)
+        worst = fmax(worst, fabs(tf_radius(pow(sqrt(2.0) / 8, p), p)));
+    char mb[48], gb[48];
+    snprintf(mb, sizeof mb, "%.3g", worst);
+    snprintf(gb, sizeof gb, "%+.3g", 1e-15 - worst);
+    ibc_rows_add(out, "transfer", "r(nu) at the hypothesis threshold nu = (sqrt2/8)^p, p = 1..4", "double", mb,
+                 "|r| <= 1e-15 (r vanishes there)", gb, worst <= 1e-15 ? IBC_HOLDS : IBC_REFUTED, "MV25 Prop 3",
+                 "r(nu) = (sqrt2 - 8 nu^(1/p))/2 against the threshold of the hypothesis dist <= (sqrt2/8)^p");
+}
+
 int ibc_claim_transfer(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     long K = cfg->model.K, K1 = cfg->model.K1, D = cfg->model.D;
     char base[240], params[300];
+    threshold_row(out);
     /* (a) trained f_3 */
     int rc;
     const ibc_claim_bracket_set *s = ibc_claim_brackets(cfg, 3.0, IBC_CLAIM_NPTS, &rc, err);
