@@ -3,7 +3,7 @@
 # reader gets the table and stays a FIFO; a symlink to a file keeps the link
 # and replaces its target; a symlink to a directory is refused (exit 2, one
 # line); /dev/null stays a device; a full device, an injected ENOSPC/EIO
-# (IBC_WRITE_FAULT, src/report/atomic.c) and a closed pipe exit 3 with one
+# (IBC_WRITE_FAULT, src/util/atomic.c) and a closed pipe exit 3 with one
 # line and leave an earlier file intact; a failed write to stdout exits 3.
 # Run as: output_targets.sh <path to ibcheck> <scratch dir>
 set -u
