@@ -200,4 +200,32 @@ void ibc_ideal_bracket_rand_ratio(mpfr_t q, const ibc_ideal_bracket *br, const a
 /* The bound column of a radius row: "LABEL <mid of r> in bracket, width <= tol r". */
 void ibc_ideal_bound_str(char *buf, size_t n, const char *label, const arb_t r, double tol);
 
+/* ---------------------------------------------------------------------------
+ * Exact radii of the ideal classifiers at any x (src/ideal/kkt.c)
+ * ------------------------------------------------------------------------- */
+
+#define IBC_KKT_KMAX 16
+
+typedef struct {
+    arb_t r;             /* certified enclosure of the exact radius (0 when misclassified) */
+    double r_d;          /* its midpoint as a double */
+    double *delta;       /* length K: the minimising perturbation in center coordinates */
+    long grown;          /* F^(p): how many opposite centers grow at the optimum */
+    long candidates;     /* KKT points examined */
+    int misclassified;   /* y G(x) <= 0: radius 0 */
+} ibc_ideal_kkt_result;
+
+void ibc_ideal_kkt_result_init(ibc_ideal_kkt_result *res, long K);
+void ibc_ideal_kkt_result_clear(ibc_ideal_kkt_result *res);
+/* r_{F^(p)} at a point with center coordinates c (length K; the rest of x
+ * does not matter), class y, real p >= 1: KKT enumeration over which opposite
+ * centers grow, each 1-D root certified in Arb.  K > IBC_KKT_KMAX gives
+ * IBC_EINPUT with one line in err naming K and the allowed range. */
+int ibc_ideal_kkt_radius_Fp(ibc_ideal_kkt_result *res, const double *c, long K, long K1, int y, double p,
+                      slong prec, char *err);
+/* The same radius in double only (no certificate): for Monte Carlo. */
+double ibc_ideal_kkt_radius_Fp_d(const double *c, long K, long K1, int y, double p);
+/* r_F at a point with center coordinates c (closed form of docs/theory.md §4, double). */
+double ibc_ideal_kkt_radius_F_d(const double *c, long K, long K1, int y);
+
 #endif

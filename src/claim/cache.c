@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <stdint.h>
 #include <unistd.h>
 #include <cblas.h>
 #include "ibcheck/claim.h"
 #include "ibcheck/netio.h"
+#include "ibcheck/util.h"
 #include "claim/claims.h"
 #include "util/clock.h"
 
@@ -130,8 +132,9 @@ static int ckpt_resume(const ibc_ckpt_opts *ck, const ibc_config *cfg, double p,
     return rc;
 }
 
-static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr, double t_end, double tol,
-                       const ibc_ckpt_opts *ck, long *resumed_step, char *err)
+/* Everything a run starts from: cfg's data, the network and theta at its
+ * initialisation (also what a cache file's theta is loaded into). */
+static int trained_build(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr, char *err)
 {
     memset(t, 0, sizeof *t);
     ibc_flow_stats_init(&t->stats);
@@ -164,6 +167,15 @@ static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec
         ibc_trained_clear(t);
         return rc;
     }
+    return IBC_OK;
+}
+
+static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr, double t_end, double tol,
+                       const ibc_ckpt_opts *ck, long *resumed_step, char *err)
+{
+    int rc = trained_build(t, cfg, p, pr, err);
+    if (rc != IBC_OK)
+        return rc;
 
     ibc_flow_opts o;
     ibc_flow_opts_default(&o);
@@ -256,6 +268,159 @@ int ibc_trained_init_ckpt(ibc_trained *t, const ibc_config *cfg, double p, const
     return trained_run(t, cfg, p, cfg->prec, 0, 0, ck, resumed_step, err);
 }
 
+/* ---- the cache on disk (IBC_CACHE_DIR): trained once per test run ----
+ * The claim tests are separate programs that read the same default networks;
+ * with IBC_CACHE_DIR set, ibc_claim_trained keeps what it trains in that
+ * directory and the next program reads it back bit for bit (theta, the run's
+ * statistics, its trajectory), so the suite trains each network once (a CTest
+ * fixture fills it first).  The file holds its full key, compared on load:
+ * any training parameter that differs is a miss, never a wrong network.  The
+ * key does not cover the code itself, so the directory belongs to one build:
+ * the fixture empties it before filling it.  Arb balls are not kept. */
+#define CACHE_FORMAT "ibcheck-trained 1"
+
+/* Every parameter training reads, exactly (doubles as hex floats). */
+static void disk_key(char *buf, size_t len, const ibc_config *c, double p, ibc_prec pr)
+{
+    const ibc_model_params *m = &c->model;
+    snprintf(buf, len,
+             "%s D=%ld K=%ld K1=%ld alpha=%a random_centers=%d seed=%lu n=%ld h=%ld eps=%s init=%d loss=%d "
+             "mean=%d method=%d lr=%a steps=%ld batch=%ld records=%ld p=%a mode=%d bits=%ld",
+             CACHE_FORMAT, m->D, m->K, m->K1, m->alpha, m->random_centers, m->seed, c->n, c->h, c->eps,
+             (int)c->init, (int)c->loss, c->mean, (int)c->method, c->lr, c->steps, c->batch, c->records, p,
+             (int)pr.mode, pr.bits);
+}
+
+/* DIR/<FNV-1a of the key>.trained, or 0 when the directory is not set. */
+static int disk_path(char *buf, size_t len, const char *key)
+{
+    const char *dir = getenv("IBC_CACHE_DIR");
+    if (!dir || !*dir)
+        return 0;
+    uint64_t hsh = 0xcbf29ce484222325ULL;
+    for (const char *q = key; *q; q++) hsh = (hsh ^ (unsigned char)*q) * 0x100000001b3ULL;
+    return snprintf(buf, len, "%s/%016llx.trained", dir, (unsigned long long)hsh) < (int)len;
+}
+
+typedef struct {
+    const char *key;
+    const ibc_trained *t;
+} disk_ctx;
+
+static int disk_write(FILE *f, void *ctx)
+{
+    const disk_ctx *c = ctx;
+    const ibc_trained *t = c->t;
+    const ibc_flow_stats *st = &t->stats;
+    const ibc_recorder *r = &t->rec;
+    mpfr_t x;
+    mpfr_init2(x, t->theta.pr.bits);
+    fprintf(f, "%s\nseconds %a\n", c->key, t->seconds);
+    fprintf(f, "stats %ld %ld %ld %ld %ld %a %a %ld %ld\n", st->steps, st->rejected, st->events, st->grad_evals,
+            st->sliding, st->t, st->h_min, st->kink_step, st->kink_units);
+    mpfr_fprintf(f, "balance %ld %Ra %ld %Ra\n", (long)mpfr_get_prec(st->balance_drift), st->balance_drift,
+                 (long)mpfr_get_prec(st->balance_scale), st->balance_scale);
+    fprintf(f, "theta %ld\n", t->theta.len);
+    for (long i = 0; i < t->theta.len; i++) {
+        ibc_vec_get_mpfr(x, &t->theta, i);   /* exact: x has theta's precision */
+        mpfr_fprintf(f, "%Ra\n", x);
+    }
+    fprintf(f, "records %ld\n", r->n);
+    for (long i = 0; i < r->n; i++) {
+        const ibc_record *e = &r->rec[i];
+        mpfr_fprintf(f, "%a %ld %a %a %a %a %a %a %a %ld %Ra\n", e->t, e->step, e->loss, e->theta_norm2,
+                     e->gamma_bar, e->gamma_tilde, e->max_abs_Q, e->align, e->log2_rad,
+                     (long)mpfr_get_prec(e->loss_m), e->loss_m);
+    }
+    mpfr_clear(x);
+    return fputs("end\n", f) < 0;
+}
+
+/* One whitespace-separated token of f read into an MPFR value of precision
+ * prec, exactly (the file holds it in hex). */
+static int read_mpfr(FILE *f, mpfr_ptr x, long prec)
+{
+    char tok[2048], *end;
+    if (prec < MPFR_PREC_MIN || prec > MPFR_PREC_MAX || fscanf(f, "%2047s", tok) != 1)
+        return -1;
+    mpfr_set_prec(x, prec);
+    return mpfr_strtofr(x, tok, &end, 0, MPFR_RNDN) != 0 || *end ? -1 : 0;
+}
+
+/* Fills t (built by trained_build) from the file; -1 on anything unexpected. */
+static int disk_read(FILE *f, const char *key, ibc_trained *t)
+{
+    char line[1024];
+    long len, n, pa, pb;
+    ibc_flow_stats *st = &t->stats;
+    if (!fgets(line, sizeof line, f) || strcspn(line, "\n") != strlen(key) || strncmp(line, key, strlen(key)))
+        return -1;
+    if (fscanf(f, " seconds %la stats %ld %ld %ld %ld %ld %la %la %ld %ld balance %ld", &t->seconds, &st->steps,
+               &st->rejected, &st->events, &st->grad_evals, &st->sliding, &st->t, &st->h_min, &st->kink_step,
+               &st->kink_units, &pa) != 11
+        || read_mpfr(f, st->balance_drift, pa) || fscanf(f, "%ld", &pb) != 1 || read_mpfr(f, st->balance_scale, pb)
+        || fscanf(f, " theta %ld", &len) != 1 || len != t->theta.len)
+        return -1;
+    mpfr_t x;
+    mpfr_init2(x, t->theta.pr.bits);
+    int bad = 0;
+    for (long i = 0; i < len && !bad; i++)
+        if (!(bad = read_mpfr(f, x, t->theta.pr.bits)))
+            ibc_vec_set_mpfr(&t->theta, i, x);
+    mpfr_clear(x);
+    if (bad || fscanf(f, " records %ld", &n) != 1 || n < 0 || n > 100000)
+        return -1;
+    ibc_recorder *r = &t->rec;
+    r->rec = calloc(n > 0 ? (size_t)n : 1, sizeof *r->rec);
+    if (!r->rec)
+        return -1;
+    r->cap = n > 0 ? n : 1;
+    for (long i = 0; i < n; i++) {
+        ibc_record *e = &r->rec[i];
+        long lp;
+        if (fscanf(f, "%la %ld %la %la %la %la %la %la %la %ld", &e->t, &e->step, &e->loss, &e->theta_norm2,
+                   &e->gamma_bar, &e->gamma_tilde, &e->max_abs_Q, &e->align, &e->log2_rad, &lp) != 10)
+            return -1;
+        mpfr_init2(e->loss_m, MPFR_PREC_MIN);
+        r->n = i + 1;   /* from here on cleared with the recorder */
+        if (read_mpfr(f, e->loss_m, lp))
+            return -1;
+    }
+    return fscanf(f, " end") == 0 && fgetc(f) == '\n' ? 0 : -1;
+}
+
+/* Loads cfg's network from the disk cache into t: 1 on a hit, 0 on a miss
+ * (no directory, no file, another key or a damaged file: t left empty). */
+static int disk_load(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr, const char *key)
+{
+    char path[4096], err[IBC_ERRLEN];
+    if (pr.mode == IBC_ARB || !disk_path(path, sizeof path, key))
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int ok = trained_build(t, cfg, p, pr, err) == IBC_OK;
+    if (ok) {
+        ibc_recorder_init(&t->rec, t->data, 0);
+        ok = disk_read(f, key, t) == 0;
+        if (!ok)
+            ibc_trained_clear(t);
+    }
+    fclose(f);
+    return ok;
+}
+
+/* Best effort: a cache that cannot be written only costs time. */
+static void disk_save(const ibc_trained *t, const char *key)
+{
+    char path[4096], err[IBC_ERRLEN];
+    if (t->theta.pr.mode == IBC_ARB || t->rec.keep_theta || !disk_path(path, sizeof path, key))
+        return;
+    disk_ctx c = {key, t};
+    if (ibc_util_write_atomic(path, disk_write, &c, err) != IBC_OK)
+        fprintf(stderr, "ibcheck: IBC_CACHE_DIR: %s\n", err);
+}
+
 /* ---- the cache: a short list, keyed by every parameter training reads ---- */
 
 typedef struct cache_entry {
@@ -279,7 +444,7 @@ static int same_training(const ibc_config *a, double pa, ibc_prec pra,
         && a->n == b->n && a->h == b->h && strcmp(a->eps, b->eps) == 0
         && a->init == b->init && a->loss == b->loss && a->mean == b->mean
         && a->method == b->method && a->lr == b->lr && a->steps == b->steps
-        && a->batch == b->batch;
+        && a->batch == b->batch && a->records == b->records;
 }
 
 const ibc_trained *ibc_claim_trained(const ibc_config *cfg, double p, ibc_prec pr, char *err)
@@ -292,9 +457,14 @@ const ibc_trained *ibc_claim_trained(const ibc_config *cfg, double p, ibc_prec p
         snprintf(err, IBC_ERRLEN, "out of memory caching a trained network");
         return NULL;
     }
-    if (ibc_trained_init(&e->t, cfg, p, pr, 0, 0, err) != IBC_OK) {
-        free(e);
-        return NULL;
+    char key[1024];
+    disk_key(key, sizeof key, cfg, p, pr);
+    if (!disk_load(&e->t, cfg, p, pr, key)) {
+        if (ibc_trained_init(&e->t, cfg, p, pr, 0, 0, err) != IBC_OK) {
+            free(e);
+            return NULL;
+        }
+        disk_save(&e->t, key);
     }
     e->cfg = *cfg;
     e->p = p;

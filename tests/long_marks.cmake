@@ -1,0 +1,30 @@
+# The `long` marks have one source, the registry (proofs_numeric/registry.c);
+# proofs_numeric/CMakeLists.txt reads the ids and marks from its text to
+# label the tests.  This checks that reading against the compiled registry:
+# the ids and marks `ibcheck check --list` prints must be exactly IDS / LONG.
+# Run as: cmake -DIBCHECK=... -DIDS="a;b" -DLONG="c;d" -P long_marks.cmake
+execute_process(COMMAND ${IBCHECK} check --list OUTPUT_VARIABLE out RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "ibcheck check --list exited ${rc}")
+endif()
+string(REPLACE "\n" ";" lines "${out}")
+set(ids "")
+set(longs "")
+foreach(line IN LISTS lines)
+  if(line MATCHES "^([A-Za-z0-9-]+) ")
+    set(id ${CMAKE_MATCH_1})
+    list(APPEND ids ${id})
+    if(line MATCHES " \\[long\\]$")
+      list(APPEND longs ${id})
+    endif()
+  endif()
+endforeach()
+if(NOT ids STREQUAL IDS)
+  message(FATAL_ERROR "claim ids differ.\n  registry text (CMake): ${IDS}\n  ibcheck check --list:  ${ids}")
+endif()
+if(NOT longs STREQUAL LONG)
+  message(FATAL_ERROR "long marks differ.\n  registry text (CMake): ${LONG}\n  ibcheck check --list:  ${longs}")
+endif()
+list(LENGTH ids n)
+list(LENGTH longs nl)
+message(STATUS "long marks: ${nl} of ${n} claims, the same in the registry's text and in the binary")
