@@ -433,7 +433,7 @@ int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err)
     }
     for (int i = 0; i < 2 && rc == IBC_OK; i++) {
         double p = i == 0 ? 1.0 : 3.0;
-        const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+        const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
         if (!t)
             return IBC_ENUMERIC;
         cls[5 + i].f = ibc_rnet_from_net(t->net, &t->theta, t->data);

@@ -2,7 +2,7 @@
  * directory IBC_CACHE_DIR names of the files an earlier build left, then
  * trains into it the networks that several claim tests read, so that each is
  * trained once per test run instead of once per claim program (the claim
- * tests read them back bit for bit; src/claim/cache.c).  A network only one
+ * tests read them back bit for bit; src/train/cache.c).  A network only one
  * claim reads is left to that claim, which saves it too. */
 #include <dirent.h>
 #include <stdio.h>
@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "ibcheck/claim.h"
+#include "ibcheck/train.h"
 
 /* Removes DIR/ *.trained: the key in a file does not cover the code, so a
  * file from another build must never be read. */
@@ -49,13 +49,13 @@ int main(void)
     /* The default networks of the paper's two cases, read by most claims. */
     static const double ps[] = {1.0, 3.0};
     for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++) {
-        if (!ibc_claim_trained(&cfg, ps[i], cfg.prec, err)) {
+        if (!ibc_train_cached(&cfg, ps[i], cfg.prec, err)) {
             fprintf(stderr, "cache_fill: p = %g: %s\n", ps[i], err);
-            ibc_claim_cache_clear();
+            ibc_train_cache_clear();
             return 3;
         }
         printf("trained p = %g at the defaults into %s\n", ps[i], dir);
     }
-    ibc_claim_cache_clear();
+    ibc_train_cache_clear();
     return 0;
 }

@@ -7,6 +7,7 @@
 #include "ibcheck/model.h"
 #include "ibcheck/net.h"
 #include "ibcheck/flow.h"
+#include "ibcheck/train.h"   /* ibc_config, trained networks */
 
 typedef enum {
     IBC_HOLDS = 0,     /* measured within bound */
@@ -43,32 +44,6 @@ const char *ibc_verdict_name(ibc_verdict v);
 /* Worst verdict over rows: IBC_REFUTED if any row is refuted, else IBC_HOLDS. */
 int ibc_rows_refuted(const ibc_rows *r);
 
-/* Everything a claim may read: model, network and training defaults (THEORY,
- * issue "Foundation": D=30 K=10 K1=6 alpha=0.1 n=500 h=100 eps=1e-6
- * balanced init, mean exp loss, GD eta=0.2, 20000 steps, seed 0). */
-typedef struct {
-    ibc_model_params model;
-    long n;
-    long h;
-    char eps[64];
-    ibc_init init;
-    ibc_loss loss;
-    int mean;
-    ibc_method method;
-    double lr;
-    long steps;
-    long batch;
-    ibc_prec prec;       /* the mode claims train in (default double) */
-    ibc_prec prec_hi;    /* the arbitrary-precision mode claims compare with (default mpfr:128) */
-    int verbose;         /* progress on stderr */
-    long records;        /* trajectory records kept by ibc_trained_init (default 400;
-                          * 0: start and end only, for runs that never read them) */
-} ibc_config;
-
-void ibc_config_default(ibc_config *c);
-/* Validates every field; IBC_EINPUT + one line naming the value and range. */
-int ibc_config_check(const ibc_config *c, char *err);
-
 /* A claim writes rows; returns IBC_OK, or an error status (err filled). */
 typedef int (*ibc_claim_fn)(const ibc_config *cfg, ibc_rows *out, char *err);
 
@@ -84,34 +59,10 @@ typedef struct {
 extern const ibc_claim_def ibc_claims[];
 const ibc_claim_def *ibc_claim_find(const char *id);
 
-/* A trained network shared between claims within one process (cache keyed
- * by every training parameter), so `ibcheck check` trains each once. */
-typedef struct {
-    ibc_data *data;
-    ibc_net *net;
-    ibc_vec theta;
-    ibc_flow_stats stats;
-    double seconds;
-    /* The trajectory: ~400 records evenly spaced in steps (GD/SGD/RK4) or
-     * time (adaptive), start and end included (see ibc_recorder). */
-    ibc_recorder rec;
-} ibc_trained;
-/* Trains (or returns the cached) network for cfg with exponent p in mode pr.
- * Owned by the cache; released by ibc_claim_cache_clear. NULL + err on failure. */
-const ibc_trained *ibc_claim_trained(const ibc_config *cfg, double p, ibc_prec pr, char *err);
+/* Releases what the claims cached in this process: the brackets
+ * (ibc_claim_brackets) first, which point into the trained networks, then
+ * the trained networks (ibc_train_cache_clear). */
 void ibc_claim_cache_clear(void);
-/* The recipe behind ibc_claim_trained, uncached: generates cfg's data, the
- * initial theta and runs cfg's trainer in mode pr.  t_end and tol apply to the
- * adaptive method only (t_end <= 0: lr*steps, the GD run's time; tol 0: the
- * flow default).  Returns IBC_OK or an error status + err; t is usable only on
- * IBC_OK and is then released with ibc_trained_clear. */
-int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr,
-                     double t_end, double tol, char *err);
-void ibc_trained_clear(ibc_trained *t);
-
-/* One line naming every model and training parameter of cfg with exponent p,
- * for a row's parameters column.  Returns snprintf's count. */
-int ibc_config_describe(char *buf, size_t len, const ibc_config *c, double p);
 
 /* Least-squares slope of y against x over n points: the one fit every
  * claim uses. */

@@ -4,11 +4,13 @@
 #define IBCHECK_H
 #include "ibcheck/config.h"
 #include "ibcheck/prec.h"
+#include "ibcheck/util.h"
 #include "ibcheck/model.h"
 #include "ibcheck/net.h"
 #include "ibcheck/flow.h"
 #include "ibcheck/ideal.h"
 #include "ibcheck/align.h"
+#include "ibcheck/train.h"
 #include "ibcheck/claim.h"
 #include "ibcheck/report.h"
 #include "ibcheck/netio.h"

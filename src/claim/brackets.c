@@ -100,7 +100,7 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
         if (strcmp(b->key, key) == 0)
             return &b->set;
     *status = IBC_OK;
-    const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+    const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
     if (!t) {
         *status = IBC_ENUMERIC;
         return NULL;
@@ -197,4 +197,12 @@ void ibc_claim_bracket_rows(ibc_rows *out, const char *claim, const ibc_claim_br
     ibc_rows_add(out, claim, what, prec, m, b, mg, bad == 0 && s->ray_points > 0 ? IBC_HOLDS : IBC_REFUTED,
                  "§7", "%s; t* = boundary of x + t delta by double bisection, both sides certified (Arb)",
                  params);
+}
+
+/* The claims' caches, top down: brackets hold pointers into the trained
+ * networks, so they go first (the training layer knows nothing of them). */
+void ibc_claim_cache_clear(void)
+{
+    ibc_claim_brackets_clear();
+    ibc_train_cache_clear();
 }

@@ -1,5 +1,5 @@
 /* cli: `ibcheck compare --precisions LIST`, one trainer in several precision
- * modes, compared by the code of the claim `precision-ladder` (src/claim/ladder.c). */
+ * modes, compared by the code of the claim `precision-ladder` (src/ladder/ladder.c). */
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"

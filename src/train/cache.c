@@ -1,4 +1,5 @@
-/* claim: trained networks shared between claims within one process.
+/* train: the recipe of a training run and the trained networks shared between
+ * claims within one process.
  * Several claims read the same trained network (balance and alignment both
  * want p = 3 at the defaults); the cache makes `ibcheck check` train it once. */
 #include <stdio.h>
@@ -8,10 +9,9 @@
 #include <stdint.h>
 #include <unistd.h>
 #include <cblas.h>
-#include "ibcheck/claim.h"
+#include "ibcheck/train.h"
 #include "ibcheck/netio.h"
 #include "ibcheck/util.h"
-#include "claim/claims.h"
 #include "util/clock.h"
 
 typedef struct {
@@ -270,7 +270,7 @@ int ibc_trained_init_ckpt(ibc_trained *t, const ibc_config *cfg, double p, const
 
 /* ---- the cache on disk (IBC_CACHE_DIR): trained once per test run ----
  * The claim tests are separate programs that read the same default networks;
- * with IBC_CACHE_DIR set, ibc_claim_trained keeps what it trains in that
+ * with IBC_CACHE_DIR set, ibc_train_cached keeps what it trains in that
  * directory and the next program reads it back bit for bit (theta, the run's
  * statistics, its trajectory), so the suite trains each network once (a CTest
  * fixture fills it first).  The file holds its full key, compared on load:
@@ -447,7 +447,7 @@ static int same_training(const ibc_config *a, double pa, ibc_prec pra,
         && a->batch == b->batch && a->records == b->records;
 }
 
-const ibc_trained *ibc_claim_trained(const ibc_config *cfg, double p, ibc_prec pr, char *err)
+const ibc_trained *ibc_train_cached(const ibc_config *cfg, double p, ibc_prec pr, char *err)
 {
     for (cache_entry *e = cache_head; e; e = e->next)
         if (same_training(cfg, p, pr, e))
@@ -474,9 +474,8 @@ const ibc_trained *ibc_claim_trained(const ibc_config *cfg, double p, ibc_prec p
     return &e->t;
 }
 
-void ibc_claim_cache_clear(void)
+void ibc_train_cache_clear(void)
 {
-    ibc_claim_brackets_clear();   /* they point into the trained networks */
     while (cache_head) {
         cache_entry *e = cache_head;
         cache_head = e->next;
