@@ -22,12 +22,6 @@
 
 static int le(double x, double tol) { return x <= tol; }
 
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* ---------------------------------------------------------------------- */
 /* Integrators on known ODEs.                                              */

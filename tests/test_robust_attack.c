@@ -22,26 +22,6 @@
 #define REL 1e-3     /* attack against an exact radius: relative gap allowed */
 #define SOUND 1e-9   /* an attack may never be below the exact radius by more */
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* The test's own generator (independent of the library's). */
-static uint64_t rs_state;
-static double unif(void)
-{
-    rs_state = rs_state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (double)(rs_state >> 11) * 0x1p-53;
-}
-static double gauss(void)
-{
-    double u1 = 1.0 - unif(), u2 = unif();
-    return sqrt(-2.0 * log(u1)) * cos(2.0 * 3.14159265358979323846 * u2);
-}
-
 static double arb_mid_d(const arb_t r)
 {
     return arf_get_d(arb_midref(r), ARF_RND_NEAR);
@@ -89,17 +69,17 @@ static void test_fp_centers(void)
             double exact = arb_mid_d(ex);
             memset(x, 0, sizeof x);
             x[k] = 1.0;
-            double t0 = now();
+            double t0 = wall();
             double rs = ibc_attack_structured(delta, f, x, y, TMAX);
-            t_s += now() - t0;
+            t_s += wall() - t0;
             all_ver &= verified(f, x, y, delta, rs);
             sound &= rs >= exact - SOUND;
             worst_s = fmax(worst_s, fabs(rs / exact - 1));
             ratio_s = fmax(ratio_s, rs / exact);
             if (k == 0 || k == NK - 1) {   /* one center of each class */
-                t0 = now();
+                t0 = wall();
                 double rm = ibc_attack_minnorm(delta, f, x, y, TMAX, &o);
-                t_m += now() - t0;
+                t_m += wall() - t0;
                 nm++;
                 all_ver &= verified(f, x, y, delta, rm);
                 sound &= rm >= exact - SOUND;
@@ -141,7 +121,7 @@ static void test_f_noisy(void)
     arb_ptr c = _arb_vec_init(NK);
     arb_t r;
     arb_init(r);
-    rs_state = 12345;
+    rng_state = 12345;
     int all_ver = 1, sound = 1, cf_ok = 1, pgd_ok = 1;
     double worst = 0, t_m = 0;
     long npts = 12, nfirst = 0, nmask = 0;
@@ -149,7 +129,7 @@ static void test_f_noisy(void)
         long k = (3 * i) % NK;
         int y = class_of(k);
         for (long d = 0; d < DIM; d++)
-            x[d] = 0.1 / sqrt((double)DIM) * gauss();
+            x[d] = 0.1 / sqrt((double)DIM) * nrand();
         x[k] += 1.0;
         /* The last points push the opposite class sum well below 0, so the
          * other branch a/sqrt(Ky) of the closed form is the radius there. */
@@ -173,9 +153,9 @@ static void test_f_noisy(void)
         double direct = fmin(r1, r2);
         nfirst += r1 < r2;
         cf_ok &= fabs(direct - rF) <= 1e-12;
-        double t0 = now();
+        double t0 = wall();
         double rm = ibc_attack_minnorm(delta, f, x, y, TMAX, &o);
-        t_m += now() - t0;
+        t_m += wall() - t0;
         all_ver &= verified(f, x, y, delta, rm);
         double rs = ibc_attack_structured(delta, f, x, y, TMAX);
         all_ver &= verified(f, x, y, delta, rs);
@@ -225,12 +205,12 @@ static void test_pgd_batch(void)
         ibc_rnet *f = ibc_rnet_ideal(q == 0 ? IBC_IDEAL_F : IBC_IDEAL_FP, DIM, NK, NK1, p);
         double X[NP * DIM], dl[NP * DIM], delta[DIM];
         int y[NP], fl[NP];
-        rs_state = 777 + (uint64_t)q;
+        rng_state = 777 + (uint64_t)q;
         for (long i = 0; i < NP; i++) {
             long k = (3 * i) % NK;
             y[i] = class_of(k);
             for (long d = 0; d < DIM; d++)
-                X[i * DIM + d] = 0.1 / sqrt((double)DIM) * gauss();
+                X[i * DIM + d] = 0.1 / sqrt((double)DIM) * nrand();
             X[i * DIM + k] += 1.0;
         }
         ibc_pgd_opts o;
@@ -274,9 +254,9 @@ static void test_masking(void)
     double exact = arb_mid_d(ex);
     ibc_pgd_opts o;
     opts(&o, 2000, 0, 3);
-    double t0 = now();
+    double t0 = wall();
     double rp = ibc_attack_minnorm_pgd(delta, f, x, 1, TMAX, &o);
-    double tp = now() - t0;
+    double tp = wall() - t0;
     int ver = verified(f, x, 1, delta, rp);
     opts(&o, 2000, 4, 3);
     double rp4 = ibc_attack_minnorm_pgd(delta, f, x, 1, TMAX, &o);
@@ -345,9 +325,9 @@ static void test_determinism(void)
 {
     ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, DIM, NK, NK1, 3.0);
     double x[DIM], d1[DIM], d2[DIM];
-    rs_state = 99;
+    rng_state = 99;
     for (long d = 0; d < DIM; d++)
-        x[d] = 0.1 / sqrt((double)DIM) * gauss();
+        x[d] = 0.1 / sqrt((double)DIM) * nrand();
     x[2] += 1.0;
     ibc_pgd_opts o;
     opts(&o, 300, 3, 42);
@@ -378,12 +358,12 @@ static void test_timing(void)
         ibc_net *net = ibc_net_alloc(data, &par, ibc_prec_double());
         ibc_vec theta;
         ibc_vec_init(&theta, ibc_net_dim(net), ibc_prec_double());
-        rs_state = 2024 + (uint64_t)ip;
+        rng_state = 2024 + (uint64_t)ip;
         for (long j = 0; j < h; j++) {
             long k = j % NK;
             for (long d = 0; d < DIM; d++)
-                ibc_vec_set_d(&theta, j * DIM + d, (d == k ? 1.0 : 0.0) + 0.3 / sqrt((double)DIM) * gauss());
-            ibc_vec_set_d(&theta, h * DIM + j, class_of(k) * (0.5 + unif()));
+                ibc_vec_set_d(&theta, j * DIM + d, (d == k ? 1.0 : 0.0) + 0.3 / sqrt((double)DIM) * nrand());
+            ibc_vec_set_d(&theta, h * DIM + j, class_of(k) * (0.5 + urand()));
         }
         ibc_rnet *f = ibc_rnet_from_net(net, &theta, data);
         ibc_vec X;
@@ -395,18 +375,18 @@ static void test_timing(void)
         for (long i = 0; i < npts; i++) {
             const double *x = X.d + i * DIM;
             int y = ibc_rnet_eval_d(f, x) > 0 ? 1 : -1;   /* the network's own label */
-            double t0 = now();
+            double t0 = wall();
             double rs = ibc_attack_structured(delta, f, x, y, TMAX);
-            ts += now() - t0;
+            ts += wall() - t0;
             ver &= !isfinite(rs) || verified(f, x, y, delta, rs);
-            t0 = now();
+            t0 = wall();
             double rm = ibc_attack_minnorm(delta, f, x, y, TMAX, &o);
-            tm += now() - t0;
+            tm += wall() - t0;
             ver &= verified(f, x, y, delta, rm);
             order &= rm <= rs;
-            t0 = now();
+            t0 = wall();
             double rp = ibc_attack_minnorm_pgd(delta, f, x, y, TMAX, &o);
-            tp += now() - t0;
+            tp += wall() - t0;
             ver &= !isfinite(rp) || verified(f, x, y, delta, rp);
             printf("      random net p=%g point %ld: structured %.5f minnorm %.5f minnorm_pgd %.5f\n",
                    p, i, rs, rm, rp);

@@ -22,30 +22,6 @@
 
 #define RMAX 2.0
 
-static double wall(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-/* splitmix64: a seeded stream for the test's random points and networks. */
-static unsigned long long rng_state;
-
-static double urand(void)
-{
-    unsigned long long z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return ((double)(z >> 11) + 0.5) * 0x1p-53;
-}
-
-static double nrand(void)
-{
-    return sqrt(-2.0 * log(urand())) * cos(2.0 * M_PI * urand());
-}
-
 static void unit_rand(double *d, long D)
 {
     double s = 0;

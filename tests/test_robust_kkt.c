@@ -22,28 +22,6 @@
 
 #define PREC 128
 
-/* splitmix64 + Box-Muller: a seeded generator independent of the library's. */
-static uint64_t rng_state;
-static uint64_t rng_next(void)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-static double rng_unif(void) { return ((double)(rng_next() >> 11) + 0.5) * 0x1p-53; }
-static double rng_normal(void)
-{
-    return sqrt(-2 * log(rng_unif())) * cos(6.283185307179586 * rng_unif());
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* y F^(p)(c) straight from the definition (double): the attack's oracle. */
 static double yFp(const double *c, long K, long K1, int y, double p)
 {
@@ -111,7 +89,7 @@ static void rand_unit(double *d, long K)
 {
     double s = 0;
     for (long k = 0; k < K; k++) {
-        d[k] = rng_normal();
+        d[k] = nrand();
         s += d[k] * d[k];
     }
     for (long k = 0; k < K; k++)
@@ -127,7 +105,7 @@ static double descend(double *bd, const clf_at *f, double best, int nsteps)
     for (int s = 0; s < nsteps; s++) {
         double n = 0;
         for (long k = 0; k < K; k++) {
-            d[k] = bd[k] + sig * rng_normal() / sqrt((double)K);
+            d[k] = bd[k] + sig * nrand() / sqrt((double)K);
             n += d[k] * d[k];
         }
         for (long k = 0; k < K; k++)
@@ -255,7 +233,7 @@ static void test_noisy(void)
              * many coordinates are negative and several branches are used */
             double s = (t % 2 ? 0.3 : 0.1) / sqrt(30.0);
             for (long k = 0; k < K; k++)
-                c[k] = (k == z) + s * rng_normal();
+                c[k] = (k == z) + s * nrand();
             ibc_ideal_kkt_result res;
             ibc_ideal_kkt_result_init(&res, K);
             char err[IBC_ERRLEN] = "";
@@ -294,9 +272,9 @@ static void test_noisy(void)
             /* the attack, fully independent of the KKT code */
             clf_at f = { K, K1, y, p, c };
             double ad[IBC_KKT_KMAX];
-            double t0 = now_s();
+            double t0 = wall();
             double ar = attack(ad, &f, 2.0, 600, 400);
-            t_attack += now_s() - t0;
+            t_attack += wall() - t0;
             int real = isfinite(ar) && ibc_rnet_flipped(net, c, ad, y, PREC) == 1;
             double arn = real ? ibc_rnet_norm_up(ad, K) : INFINITY;
             att_ok += !(arn < res.r_d * (1 - 1e-6));
@@ -339,7 +317,7 @@ static void test_bruteforce(void)
             int y = z < K1 ? 1 : -1;
             double c[3], s = (t < 2 ? 0.0 : 0.3);
             for (long k = 0; k < K; k++)
-                c[k] = (k == z) + s * rng_normal();
+                c[k] = (k == z) + s * nrand();
             double r = ibc_ideal_kkt_radius_Fp_d(c, K, K1, y, p);
             if (!(r > 0))
                 continue;
@@ -387,7 +365,7 @@ static void test_F(void)
         long z = (long)(rng_next() % (uint64_t)K);
         int y = z < K1 ? 1 : -1;
         for (long k = 0; k < K; k++)
-            c[k] = (k == z) + 0.2 * rng_normal() / sqrt(30.0);
+            c[k] = (k == z) + 0.2 * nrand() / sqrt(30.0);
         double r = ibc_ideal_kkt_radius_F_d(c, K, K1, y);
         clf_at f = { K, K1, y, 0, c };
         double ad[IBC_KKT_KMAX];
@@ -445,16 +423,16 @@ static void test_timing(void)
         long z = (long)(rng_next() % (uint64_t)K);
         Y[i] = z < K1 ? 1 : -1;
         for (long k = 0; k < K; k++)
-            C[i * K + k] = (k == z) + 0.1 / sqrt(30.0) * rng_normal();
+            C[i * K + k] = (k == z) + 0.1 / sqrt(30.0) * nrand();
     }
     static const double PS[] = { 1.0, 2.0, 3.0, 4.0 };
     for (size_t ip = 0; ip < sizeof PS / sizeof PS[0]; ip++) {
         double p = PS[ip], s = 0;
         long M = p == 3.0 ? N : N / 10;
-        double t0 = now_s();
+        double t0 = wall();
         for (long i = 0; i < M; i++)
             s += ibc_ideal_kkt_radius_Fp_d(C + i * K, K, K1, Y[i], p);
-        double us = 1e6 * (now_s() - t0) / (double)M;
+        double us = 1e6 * (wall() - t0) / (double)M;
         char name[64];
         snprintf(name, sizeof name, "time of ibc_ideal_kkt_radius_Fp_d, K=10, p=%g", p);
         printf("     %-52s %.2f us/call (mean r %.4f, %ld calls)\n", name, us, s / (double)M, M);

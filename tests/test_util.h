@@ -2,10 +2,14 @@
  * value and its tolerance), and a failure count for main's exit status. */
 #ifndef IBC_TEST_UTIL_H
 #define IBC_TEST_UTIL_H
+#include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include "ibcheck/model.h"
+#include "util/clock.h"
+#include "util/rng.h"
 
 static int failures;
 
@@ -29,6 +33,20 @@ static void __attribute__((unused)) check(int ok, const char *what)
     if (!ok)
         failures++;
 }
+
+/* The tests' seeded stream: the library's generator (util/rng.h) on the
+ * test's own state, which each test seeds itself, so the test's points do
+ * not depend on what the library drew.  nrand: Box-Muller. */
+static uint64_t rng_state __attribute__((unused));
+static uint64_t __attribute__((unused)) rng_next(void) { return ibc_rng_next(&rng_state); }
+static double __attribute__((unused)) urand(void) { return ibc_rng_unif_open(&rng_state); }
+static double __attribute__((unused)) nrand(void)
+{
+    double u = urand(), v = urand();
+    return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
+}
+/* Wall-clock seconds, for the timings some tests print. */
+static double __attribute__((unused)) wall(void) { return ibc_util_now(); }
 
 /* IBC_TEST_REPEAT=N multiplies the random points of the tests that draw
  * them (default 1). */

@@ -62,6 +62,14 @@ int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec p
                      double t_end, double tol, char *err);
 void ibc_trained_clear(ibc_trained *t);
 
+/* The disk cache (IBC_CACHE_DIR, src/train/cache.c), for whatever is
+ * derived from a trained network and worth keeping across processes.  The key
+ * names every parameter training reads, exactly (doubles in hex); a file
+ * holds its key and is read only when the key matches.  The path is
+ * DIR/<hash of key>.EXT; 0 when IBC_CACHE_DIR is not set. */
+void ibc_train_cache_key(char *buf, size_t len, const ibc_config *c, double p, ibc_prec pr);
+int ibc_train_cache_path(char *buf, size_t len, const char *key, const char *ext);
+
 /* One line naming every model and training parameter of cfg with exponent p,
  * for a row's parameters column.  Returns snprintf's count. */
 int ibc_config_describe(char *buf, size_t len, const ibc_config *c, double p);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 #include "ibcheck/claim.h"
+#include "ibcheck/util.h"
 #include "claim/claims.h"
 #include "prec/ibc_arb.h"
 #include "util/clock.h"
@@ -90,6 +91,100 @@ static void ray_check(ibc_claim_bracket_set *s, long i, double *buf)
     s->ray_beyond_bad += margin_sign(f, x, buf, y) != -1 || ibc_rnet_norm_up(buf, D) < b->lo;
 }
 
+/* ---- the brackets on disk (IBC_CACHE_DIR), like the trained networks ----
+ * Three claims read the default sets; the claim tests are separate programs,
+ * so the CTest fixture computes each set once and they read it back bit for
+ * bit.  The file's key is the trained network's (ibc_train_cache_key) plus
+ * the point count and the attack and ray settings that shape a bracket. */
+#define BSET_FORMAT "ibcheck-brackets 1"
+
+static void bset_disk_key(char *buf, size_t len, const ibc_config *cfg, double p, long npts)
+{
+    char tk[1024];
+    ibc_train_cache_key(tk, sizeof tk, cfg, p, cfg->prec);
+    snprintf(buf, len, "%s npts=%ld pgd=%d tmax=%a ray=%a,%d,%d | %s", BSET_FORMAT, npts, IBC_CLAIM_PGD_STEPS,
+             IBC_CLAIM_TMAX, IBC_CLAIM_RAY_REL, RAY_PREC, RAY_BISECT, tk);
+}
+
+static void put_row(FILE *f, const double *v, long n)
+{
+    for (long d = 0; d < n; d++) fprintf(f, d ? " %a" : "%a", v[d]);
+    fputc('\n', f);
+}
+
+static int get_row(FILE *f, double *v, long n)
+{
+    for (long d = 0; d < n; d++)
+        if (fscanf(f, "%la", &v[d]) != 1) return -1;
+    return 0;
+}
+
+static int bset_write(FILE *f, void *ctx)
+{
+    const ibc_claim_bracket_set *s = ((const void **)ctx)[1];
+    fprintf(f, "%s\n%ld %ld %ld %ld %ld %ld %ld %a %a\n", (const char *)((const void **)ctx)[0], s->npts, s->D,
+            s->inverted, s->ray_points, s->ray_flip_bad, s->ray_noflip_bad, s->ray_beyond_bad, s->worst_gap,
+            s->seconds);
+    for (long i = 0; i < s->npts; i++) {
+        const ibc_bracket *b = &s->br[i];
+        fprintf(f, "%d %d %d %a %a %a %a %a\n", s->y[i], s->z[i], b->misclassified, b->lo, b->hi, b->hi_pgd,
+                b->hi_struct, b->lo_ibp);
+        put_row(f, s->X + i * s->D, s->D);
+        put_row(f, b->delta, s->D);
+    }
+    return fputs("end\n", f) < 0;
+}
+
+/* Fills s (its arrays allocated for npts x D) from the file; -1 on anything
+ * unexpected, a key that differs included. */
+static int bset_read(FILE *f, const char *key, ibc_claim_bracket_set *s)
+{
+    char line[1400];
+    long npts, D;
+    if (!fgets(line, sizeof line, f) || strcspn(line, "\n") != strlen(key) || strncmp(line, key, strlen(key)))
+        return -1;
+    if (fscanf(f, "%ld %ld %ld %ld %ld %ld %ld %la %la", &npts, &D, &s->inverted, &s->ray_points,
+               &s->ray_flip_bad, &s->ray_noflip_bad, &s->ray_beyond_bad, &s->worst_gap, &s->seconds) != 9
+        || npts != s->npts || D != s->D)
+        return -1;
+    for (long i = 0; i < npts; i++) {
+        ibc_bracket *b = &s->br[i];
+        if (fscanf(f, "%d %d %d %la %la %la %la %la", &s->y[i], &s->z[i], &b->misclassified, &b->lo, &b->hi,
+                   &b->hi_pgd, &b->hi_struct, &b->lo_ibp) != 8
+            || get_row(f, s->X + i * D, D) || get_row(f, b->delta, D))
+            return -1;
+    }
+    return fscanf(f, " end") == 0 && fgetc(f) == '\n' ? 0 : -1;
+}
+
+/* 1 when s was read from the disk cache; s->npts, D and the arrays are set. */
+static int bset_disk_load(ibc_claim_bracket_set *s, const char *key)
+{
+    char path[4096];
+    if (!ibc_train_cache_path(path, sizeof path, key, "brackets"))
+        return 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 0;
+    int ok = bset_read(f, key, s) == 0;
+    fclose(f);
+    if (!ok) {   /* a damaged file: the counts start again from zero */
+        s->inverted = s->ray_points = s->ray_flip_bad = s->ray_noflip_bad = s->ray_beyond_bad = 0;
+        s->worst_gap = -INFINITY;
+    }
+    return ok;
+}
+
+/* Best effort, like the trained networks' cache. */
+static void bset_disk_save(const ibc_claim_bracket_set *s, const char *key)
+{
+    char path[4096], err[IBC_ERRLEN];
+    const void *ctx[2] = {key, s};
+    if (ibc_train_cache_path(path, sizeof path, key, "brackets")
+        && ibc_util_write_atomic(path, bset_write, (void *)ctx, err) != IBC_OK)
+        fprintf(stderr, "ibcheck: IBC_CACHE_DIR: %s\n", err);
+}
+
 const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p, long npts, int *status,
                                                 char *err)
 {
@@ -132,13 +227,17 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
     s->worst_gap = -INFINITY;
     ibc_pgd_opts o;
     ibc_claim_pgd_opts(&o);
+    char dkey[1400];
+    bset_disk_key(dkey, sizeof dkey, cfg, p, npts);
+    for (long i = 0; i < npts && rc == IBC_OK; i++)
+        ibc_bracket_init(&s->br[i], D);
+    int from_disk = rc == IBC_OK && bset_disk_load(s, dkey);
     double t0 = ibc_util_now();
-    for (long i = 0; i < npts && rc == IBC_OK; i++) {
+    for (long i = 0; i < npts && rc == IBC_OK && !from_disk; i++) {
         for (long d = 0; d < D; d++)
             s->X[i * D + d] = mpfr_get_d(test->X + i * D + d, MPFR_RNDN);
         s->y[i] = test->y[i];
         s->z[i] = test->z[i];
-        ibc_bracket_init(&s->br[i], D);
         rc = ibc_bracket_compute(&s->br[i], s->f, s->X + i * D, s->y[i], IBC_CLAIM_TMAX, &o, err);
         if (rc == IBC_ENUMERIC && s->br[i].lo > s->br[i].hi) {
             s->inverted++;   /* kept: the claims refute a row on it */
@@ -151,7 +250,8 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
         }
     }
     free(buf);
-    s->seconds = ibc_util_now() - t0;
+    if (!from_disk)
+        s->seconds = ibc_util_now() - t0;
     ibc_data_free(test);
     if (rc != IBC_OK) {
         *status = rc;
@@ -159,6 +259,8 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
         free(node);
         return NULL;
     }
+    if (!from_disk)
+        bset_disk_save(s, dkey);
     node->next = bset_head;
     bset_head = node;
     return s;

@@ -1,5 +1,6 @@
-/* claim: what the claims share, as library code: the trained-network
- * cache and the radius brackets of the robustness claims.  (The claim
+/* claim: what the claims share, as library code: the radius brackets of
+ * the robustness claims (the trained networks are the training layer's,
+ * ibcheck/train.h).  (The claim
  * functions themselves are declared in proofs_numeric/claims.h.) */
 #ifndef IBC_CLAIMS_H
 #define IBC_CLAIMS_H

@@ -280,7 +280,7 @@ int ibc_trained_init_ckpt(ibc_trained *t, const ibc_config *cfg, double p, const
 #define CACHE_FORMAT "ibcheck-trained 1"
 
 /* Every parameter training reads, exactly (doubles as hex floats). */
-static void disk_key(char *buf, size_t len, const ibc_config *c, double p, ibc_prec pr)
+void ibc_train_cache_key(char *buf, size_t len, const ibc_config *c, double p, ibc_prec pr)
 {
     const ibc_model_params *m = &c->model;
     snprintf(buf, len,
@@ -291,15 +291,14 @@ static void disk_key(char *buf, size_t len, const ibc_config *c, double p, ibc_p
              (int)pr.mode, pr.bits);
 }
 
-/* DIR/<FNV-1a of the key>.trained, or 0 when the directory is not set. */
-static int disk_path(char *buf, size_t len, const char *key)
+int ibc_train_cache_path(char *buf, size_t len, const char *key, const char *ext)
 {
     const char *dir = getenv("IBC_CACHE_DIR");
     if (!dir || !*dir)
         return 0;
     uint64_t hsh = 0xcbf29ce484222325ULL;
     for (const char *q = key; *q; q++) hsh = (hsh ^ (unsigned char)*q) * 0x100000001b3ULL;
-    return snprintf(buf, len, "%s/%016llx.trained", dir, (unsigned long long)hsh) < (int)len;
+    return snprintf(buf, len, "%s/%016llx.%s", dir, (unsigned long long)hsh, ext) < (int)len;
 }
 
 typedef struct {
@@ -394,7 +393,7 @@ static int disk_read(FILE *f, const char *key, ibc_trained *t)
 static int disk_load(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr, const char *key)
 {
     char path[4096], err[IBC_ERRLEN];
-    if (pr.mode == IBC_ARB || !disk_path(path, sizeof path, key))
+    if (pr.mode == IBC_ARB || !ibc_train_cache_path(path, sizeof path, key, "trained"))
         return 0;
     FILE *f = fopen(path, "r");
     if (!f)
@@ -414,7 +413,7 @@ static int disk_load(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec p
 static void disk_save(const ibc_trained *t, const char *key)
 {
     char path[4096], err[IBC_ERRLEN];
-    if (t->theta.pr.mode == IBC_ARB || t->rec.keep_theta || !disk_path(path, sizeof path, key))
+    if (t->theta.pr.mode == IBC_ARB || t->rec.keep_theta || !ibc_train_cache_path(path, sizeof path, key, "trained"))
         return;
     disk_ctx c = {key, t};
     if (ibc_util_write_atomic(path, disk_write, &c, err) != IBC_OK)
@@ -458,7 +457,7 @@ const ibc_trained *ibc_train_cached(const ibc_config *cfg, double p, ibc_prec pr
         return NULL;
     }
     char key[1024];
-    disk_key(key, sizeof key, cfg, p, pr);
+    ibc_train_cache_key(key, sizeof key, cfg, p, pr);
     if (!disk_load(&e->t, cfg, p, pr, key)) {
         if (ibc_trained_init(&e->t, cfg, p, pr, 0, 0, err) != IBC_OK) {
             free(e);
