@@ -115,7 +115,7 @@ static int centers_row(ibc_rows *out, long K, long K1, char *err)
     mpfr_set_zero(hi, 1);
     mpfr_set_inf(m, 1);
     long pieces = 0;
-    /* THEORY's value, against which the closed form is also checked. */
+    /* docs/theory.md's value, against which the closed form is also checked. */
     arb_sqrt_ui(bound, (ulong)K, PREC);
     arb_inv(bound, bound, PREC);
     for (int cls = 0; cls < 2 && rc == IBC_OK; cls++) {

@@ -4,7 +4,7 @@
  * enumeration over how many opposite centers grow, a certified lower bound
  * at r (1 - 2^-20) (Arb, a 1-D reduction by norm inequalities), and an
  * explicit perturbation that flips F^(p) by its definition (MPFR, directed
- * rounding) at r (1 + 2^-20).  THEORY's special values (sqrt(2)/2 for p >= 2,
+ * rounding) at r (1 + 2^-20).  docs/theory.md's special values (sqrt(2)/2 for p >= 2,
  * 1/sqrt(K_opp+1) for p = 1) must lie in the bracket too.
  *
  * At noisy x (test points of the model, K <= 16): the exact radius by KKT
@@ -75,7 +75,7 @@ static void cache_clear(cert_cache *cc)
     cc->n = 0;
 }
 
-/* THEORY's special values, where it states one (0 = none). */
+/* docs/theory.md's special values, where it states one (0 = none). */
 static int expected_value(arb_t v, double p, long Ko)
 {
     if (p >= 2.0) {

@@ -108,7 +108,7 @@ static void pairs_row(ibc_rows *out, const ibc_rnet *f, long K, long K1, const c
     free(d);
 }
 
-/* (i') the flips at the exact radius r of F / F^(p) at every center (THEORY
+/* (i') the flips at the exact radius r of F / F^(p) at every center (docs/theory.md
  * §4: r_F(mu_k) = 1/sqrt K along -(mu_y - mu_-y)/sqrt K; r_{F^(p)}(mu_k) =
  * sqrt(c/(1+c)), toward one opposite center for p >= 2, spread evenly over
  * all K_opp of them for p = 1).  With delta* the minimiser: (1 + REL)

@@ -13,7 +13,7 @@
  *    carries mass m_k = ||W mu_k||^2 and W^T W ~ sum_k m_k mu_k mu_k^T, so the
  *    stable rank is sum_k m_k / max_k m_k <= N_c, the number of learned
  *    centers, with equality when the masses are equal (the max-margin limit,
- *    where every center's samples get the same margin).  THEORY expects
+ *    where every center's samples get the same margin).  docs/theory.md expects
  *    every center learned (N_c = K), so the bound checked is against K, not
  *    against N_c counted from the same network (issue 12, item 4):
  *    K - 1 <= SR <= K + 0.1.  SR > K - 1 means every center is learned and
@@ -256,7 +256,7 @@ static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
     } else {
         snprintf(params, sizeof params, "%s; N_c=%ld/%ld, mass min/max %.3f; %s",
                  base, nc, K, mratio, caveat);
-        /* Against K, the number of centers THEORY expects to be learned, not
+        /* Against K, the number of centers docs/theory.md expects to be learned, not
          * against N_c counted from the same network (which would follow a
          * network that learned fewer centers).  K - 1: unequal center masses
          * lower the ratio (equal masses give K exactly, one dominant gives 1). */

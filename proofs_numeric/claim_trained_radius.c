@@ -15,7 +15,7 @@
  *    bracket (info: the size of the masking, docs/theory.md §7 Caution).
  *  - f_1 at the defaults and over K in {4, 8, 16} (n = 250, h = 50,
  *    K1 = K/2): the median bracket times sqrt K inside [1 - 2 alpha,
- *    1 + 2 alpha].  THEORY: r_F(mu_k) = 1/sqrt K exactly; at a noisy x on
+ *    1 + 2 alpha].  docs/theory.md: r_F(mu_k) = 1/sqrt K exactly; at a noisy x on
  *    the (a - b)/sqrt K branch r_F(x) sqrt K = 1 + <xi, mu_y - mu_-y>, a
  *    N(0, alpha^2 K/D) shift (sd <= alpha for K <= D), so 2 alpha is two
  *    per-point standard deviations, far more than a median's, and leaves the
@@ -170,7 +170,7 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
     add(out, "median certified f_3 radius above median f_1 attack radius", pb, m, b, lo3 - hi1,
         lo3 > hi1 ? IBC_HOLDS : IBC_REFUTED, "MV24 §5", params);
 
-    /* f_1 across K: 1/sqrt K with THEORY's constant, and the exponent. */
+    /* f_1 across K: 1/sqrt K with docs/theory.md's constant, and the exponent. */
     const long Ks[3] = {4, 8, 16};
     double kd[3], hik[3];
     for (int i = 0; i < 3; i++) {

@@ -2,7 +2,7 @@
  * L-direction), shared by the claims `early-norm` and `direction-approx`:
  * gradient flow on the sum loss from a balanced init W(0) = eps W0, recorded
  * on [0, T], T = log(1/(sqrt(h) eps)) / (4 n X_max), with the quantities both
- * lemmas bound evaluated at every record.  Lives in claim_early_norm.c. */
+ * lemmas bound evaluated at every record.  Lives in early_phase.c. */
 #ifndef IBC_EARLY_PHASE_H
 #define IBC_EARLY_PHASE_H
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /* Escape from a small initialization (docs/theory.md §5 L-escape), shared by the
- * claims `escape-time` and `tiny-init`.  Lives in claim_escape_time.c.
+ * claims `escape-time` and `tiny-init`.  Lives in escape_run.c.
  *
  * Escape time: the first time the mean exp loss has fallen by IBC_ESCAPE_DROP
  * from its initial value 1, i.e. mean_i (1 - e^{-y_i f(x_i)}) >= 0.1: the

@@ -2,7 +2,7 @@
  * (ideal-generalization, ideal-robust-prob; docs/theory.md §4 T-F, T-Fp): a seeded
  * sampler of center coordinates, binomial confidence bounds, and the shape
  * test of an exponential tail bound (ibc_mc_shape_rows).  Lives in
- * claim_ideal_generalization.c. */
+ * ideal_mc.c. */
 #ifndef IBC_IDEAL_MC_H
 #define IBC_IDEAL_MC_H
 #include <gmp.h>

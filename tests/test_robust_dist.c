@@ -54,7 +54,7 @@ static double golden(double lo, double hi, const double *a, const double *b, lon
 }
 
 /* (d) the exact scale against a grid over c in [0, cmax] (the estimator
- * minimises over c >= 0, the closure of THEORY's c > 0). */
+ * minimises over c >= 0, the closure of docs/theory.md's c > 0). */
 static void test_minimax(void)
 {
     const long NG = 200000;

@@ -182,7 +182,7 @@ ibc_rnet *ibc_rnet_zero_like(ibc_ideal_kind kind, long D, long K, long K1, doubl
 ibc_rnet *ibc_rnet_difference(const ibc_rnet *f, const ibc_rnet *G);
 
 /* dist(f, F^(p)) split through G_a, the ideal F^(p) with f's own amplitude
- * a_k = |f(mu_k)| at each center (THEORY, distance to the ideal):
+ * a_k = |f(mu_k)| at each center (docs/theory.md, distance to the ideal):
  *   dist(f, F^(p)) <= shape + spread,
  *   spread = dist(G_a, F^(p)) = (amax - amin)/(amax + amin)  (closed form),
  *   shape  = c_a sup |f - G_a|,  c_a = 2/(amax + amin).

@@ -11,7 +11,7 @@
 #include "ibcheck/net.h"
 #include "ibcheck/flow.h"
 
-/* Everything a claim may read: model, network and training defaults (THEORY,
+/* Everything a claim may read: model, network and training defaults (docs/theory.md,
  * issue "Foundation": D=30 K=10 K1=6 alpha=0.1 n=500 h=100 eps=1e-6
  * balanced init, mean exp loss, GD eta=0.2, 20000 steps, seed 0). */
 typedef struct {

@@ -62,7 +62,7 @@ static double minimax_value(double c, const double *a, const double *b, long n)
     return g;
 }
 
-/* The minimiser over c >= 0 (the closure of THEORY's c > 0: g is continuous,
+/* The minimiser over c >= 0 (the closure of docs/theory.md's c > 0: g is continuous,
  * so the inf is the same) is the root c* of P = N, or 0 when P(0) >= N(0).
  * Bisection keeps c* in [lo, hi]; once one P-line attains P at both ends it
  * attains it on the whole interval (P is convex and that line is linear:
