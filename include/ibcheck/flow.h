@@ -85,6 +85,25 @@ typedef struct {
 void ibc_flow_opts_default(ibc_flow_opts *o);
 const char *ibc_method_name(ibc_method m);
 int ibc_method_parse(ibc_method *m, const char *s, char *err);
+
+/* The trainers as a table, in the manner of GSL's odeiv2 step types: what
+ * each one is and can do, and the function that runs it in each precision
+ * mode (NULL where the mode is not supported).  ibc_flow_run checks the
+ * options against the entry and calls run[mode]; each run allocates its
+ * workspace, applies the steps and frees it. */
+typedef int (*ibc_flow_run_fn)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flow_stats *st,
+                               char *err);
+typedef struct {
+    ibc_method id;
+    const char *name;      /* as parsed by ibc_method_parse */
+    int order;             /* order in the step of the gradient-flow approximation; 0: adaptive
+                            * (Gragg-Bulirsch-Stoer extrapolation, order chosen per step) */
+    int fixed_step;        /* steps of lr, counted by opt->steps (else runs to opt->t_end) */
+    int checkpoints;       /* supports opt->ckpt and opt->resume */
+    ibc_flow_run_fn run[3];/* by ibc_mode: double, mpfr, arb */
+} ibc_flow_type;
+/* The entry of method m (m valid). */
+const ibc_flow_type *ibc_flow_type_of(ibc_method m);
 void ibc_flow_stats_init(ibc_flow_stats *s);
 void ibc_flow_stats_clear(ibc_flow_stats *s);
 

@@ -18,20 +18,54 @@ void ibc_flow_opts_default(ibc_flow_opts *o)
     o->events = 1;
 }
 
-static const char *method_names[] = {"gd", "sgd", "rk4", "adaptive"};
+static int adaptive_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flow_stats *st, char *err);
 
-const char *ibc_method_name(ibc_method m) { return method_names[m]; }
+/* The trainers (flow.h).  GD, SGD and RK4 share one descent template
+ * (flow_impl.h); RK4 has no arb instance because its stages would need the
+ * kink-free field that only integer p gives GD and SGD in arb. */
+static const ibc_flow_type flow_types[] = {
+    {IBC_METHOD_GD, "gd", 1, 1, 1, {ibc_flow_descent_d, ibc_flow_descent_mpfr, ibc_flow_descent_arb}},
+    {IBC_METHOD_SGD, "sgd", 1, 1, 1, {ibc_flow_descent_d, ibc_flow_descent_mpfr, ibc_flow_descent_arb}},
+    {IBC_METHOD_RK4, "rk4", 4, 1, 1, {ibc_flow_descent_d, ibc_flow_descent_mpfr, NULL}},
+    {IBC_METHOD_ADAPTIVE, "adaptive", 0, 0, 0, {adaptive_run, adaptive_run, NULL}},
+};
+#define N_FLOW_TYPES ((int)(sizeof flow_types / sizeof flow_types[0]))
+
+const ibc_flow_type *ibc_flow_type_of(ibc_method m) { return &flow_types[m]; }
+
+const char *ibc_method_name(ibc_method m) { return flow_types[m].name; }
 
 int ibc_method_parse(ibc_method *m, const char *s, char *err)
 {
-    for (int i = 0; i < 4; i++)
-        if (strcmp(s, method_names[i]) == 0) {
-            *m = (ibc_method)i;
+    for (int i = 0; i < N_FLOW_TYPES; i++)
+        if (strcmp(s, flow_types[i].name) == 0) {
+            *m = flow_types[i].id;
             return IBC_OK;
         }
     snprintf(err, IBC_ERRLEN, "method '%s' is unknown: need one of gd, sgd, rk4, adaptive", s);
     return IBC_EINPUT;
 }
+
+/* The per-mode kernels of the adaptive trainer and of the field helpers
+ * (double and MPFR instances of flow_impl.h; arb has no adaptive method). */
+typedef struct {
+    int (*gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1, double tol, const double *rec_t,
+               long n_rec, ibc_flow_stats *st, char *err);
+    void (*rk4)(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t1, long nsteps);
+    void (*field)(void *ctx, double t, const ibc_vec *y, ibc_vec *dy);
+    void (*freeze)(void *ctx, const ibc_vec *y);
+    double (*crossing)(void *ctx, const ibc_vec *y0, const ibc_vec *y1, long *pair);
+    double (*pair_value)(void *ctx, const ibc_vec *y, long pair);
+} flow_kernels;
+
+static const flow_kernels kernels_d = {ibc_flow_gbs_d, ibc_flow_rk4_d, ibc_flow_net_field_d,
+                                       ibc_flow_net_freeze_d, ibc_flow_net_crossing_d,
+                                       ibc_flow_net_pair_value_d};
+static const flow_kernels kernels_mpfr = {ibc_flow_gbs_mpfr, ibc_flow_rk4_mpfr, ibc_flow_net_field_mpfr,
+                                          ibc_flow_net_freeze_mpfr, ibc_flow_net_crossing_mpfr,
+                                          ibc_flow_net_pair_value_mpfr};
+
+static const flow_kernels *kernels_of(ibc_prec pr) { return pr.mode == IBC_DOUBLE ? &kernels_d : &kernels_mpfr; }
 
 void ibc_flow_stats_init(ibc_flow_stats *s)
 {
@@ -123,7 +157,8 @@ static int check_opts(const ibc_net *net, const ibc_flow_opts *o, char *err)
         snprintf(err, IBC_ERRLEN, "tol = %g is out of range: need 0 <= tol < 1 (0: 2^-(BITS-8))", o->tol);
         return IBC_EINPUT;
     }
-    if (net->pr.mode == IBC_ARB && o->method != IBC_METHOD_GD && o->method != IBC_METHOD_SGD) {
+    const ibc_flow_type *ty = ibc_flow_type_of(o->method);
+    if (!ty->run[net->pr.mode]) {
         snprintf(err, IBC_ERRLEN, "method %s in ball arithmetic (arb mode) is not supported: need gd or sgd",
                  ibc_method_name(o->method));
         return IBC_EINPUT;
@@ -132,7 +167,7 @@ static int check_opts(const ibc_net *net, const ibc_flow_opts *o, char *err)
         snprintf(err, IBC_ERRLEN, "p = %g in ball arithmetic (arb mode) is not supported: need an integer p", net->par.p);
         return IBC_EINPUT;
     }
-    if (o->method == IBC_METHOD_ADAPTIVE && (o->resume || o->ckpt_every != 0)) {
+    if (!ty->checkpoints && (o->resume || o->ckpt_every != 0)) {
         snprintf(err, IBC_ERRLEN, "checkpoints are for the fixed-step methods gd, sgd and rk4: "
                  "the adaptive method cannot be checkpointed or resumed");
         return IBC_EINPUT;
@@ -166,16 +201,20 @@ int ibc_flow_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flo
 {
     int rc = check_opts(net, opt, err);
     if (rc != IBC_OK) return rc;
-    int dbl = net->pr.mode == IBC_DOUBLE;
-    if (net->pr.mode == IBC_ARB)
-        return ibc_flow_descent_arb(net, theta, opt, st, err);   /* gd or sgd (check_opts) */
-    if (opt->method != IBC_METHOD_ADAPTIVE)
-        return dbl ? ibc_flow_descent_d(net, theta, opt, st, err) : ibc_flow_descent_mpfr(net, theta, opt, st, err);
+    return ibc_flow_type_of(opt->method)->run[net->pr.mode](net, theta, opt, st, err);
+}
 
+/* The adaptive trainer: gradient flow of the network's field by GBS, with
+ * the switching surfaces located where the field jumps, then the drift of
+ * the invariants Q_j, which the flow conserves exactly. */
+static int adaptive_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flow_stats *st, char *err)
+{
+    const flow_kernels *kr = kernels_of(net->pr);
+    int rc;
     ibc_flow_netctx ctx = {.net = net, .opt = opt, .st = st};
     ibc_vec_init(&ctx.loss, 1, net->pr);
     ibc_flow_field fld = {
-        .F = dbl ? ibc_flow_net_field_d : ibc_flow_net_field_mpfr,
+        .F = kr->field,
         .ctx = &ctx,
         .record = net_record,
     };
@@ -186,9 +225,9 @@ int ibc_flow_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flo
      * every integer p in every mode. */
     int locate = opt->events == 2 || (opt->events == 1 && (net->pint == 1 || net->pr.mode == IBC_MPFR));
     if (net->pint > 0 && locate) {
-        fld.freeze = dbl ? ibc_flow_net_freeze_d : ibc_flow_net_freeze_mpfr;
-        fld.crossing = dbl ? ibc_flow_net_crossing_d : ibc_flow_net_crossing_mpfr;
-        fld.pair_value = dbl ? ibc_flow_net_pair_value_d : ibc_flow_net_pair_value_mpfr;
+        fld.freeze = kr->freeze;
+        fld.crossing = kr->crossing;
+        fld.pair_value = kr->pair_value;
         fld.flip = net_flip;
     }
     ibc_vec Q0, Q1;
@@ -199,7 +238,7 @@ int ibc_flow_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, ibc_flo
     double t_ends[2] = {0.0, opt->t_end};
     const double *rec = opt->record_t ? opt->record_t : t_ends;
     long nrec = opt->record_t ? opt->n_record_t : 2;
-    rc = (dbl ? ibc_flow_gbs_d : ibc_flow_gbs_mpfr)(&fld, theta, 0.0, opt->t_end, opt->tol, rec, nrec, st, err);
+    rc = kr->gbs(&fld, theta, 0.0, opt->t_end, opt->tol, rec, nrec, st, err);
     free(net->pattern);       /* later evaluations use the signs again */
     net->pattern = NULL;
     /* Gradient flow conserves Q_j exactly: its drift is the integrator's error. */
@@ -229,10 +268,10 @@ int ibc_flow_gbs_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double 
                        double tol, ibc_flow_stats *st, char *err)
 {
     ibc_flow_field fld = {.F = F, .ctx = ctx};
-    return (y->pr.mode == IBC_DOUBLE ? ibc_flow_gbs_d : ibc_flow_gbs_mpfr)(&fld, y, t0, t1, tol, NULL, 0, st, err);
+    return kernels_of(y->pr)->gbs(&fld, y, t0, t1, tol, NULL, 0, st, err);
 }
 
 void ibc_flow_rk4_field(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t1, long nsteps)
 {
-    (y->pr.mode == IBC_DOUBLE ? ibc_flow_rk4_d : ibc_flow_rk4_mpfr)(F, ctx, y, t0, t1, nsteps);
+    kernels_of(y->pr)->rk4(F, ctx, y, t0, t1, nsteps);
 }

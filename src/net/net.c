@@ -146,36 +146,45 @@ done:
     mpfr_clears(e, t, nrm, (mpfr_ptr)0);
     return rc;
 }
+/* The per-mode instances of net_impl.h, indexed by ibc_mode: the one
+ * place a mode is dispatched (a new mode adds one row). */
+typedef struct {
+    void (*eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long nb, ibc_vec *loss, ibc_vec *grad,
+                 ibc_vec *fout);
+    void (*forward)(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long m, ibc_vec *fout);
+    void (*balance)(const ibc_net *net, const ibc_vec *theta, ibc_vec *Q, const ibc_vec *grad, double eta,
+                    ibc_vec *corr);
+    void (*euler_residual)(mpfr_ptr r, const ibc_net *net, const ibc_vec *theta, const ibc_vec *grad);
+} net_kernels;
+
+static const net_kernels kernels[3] = {
+    [IBC_DOUBLE] = {ibc_net_eval_d, ibc_net_forward_d, ibc_net_balance_d, ibc_net_euler_residual_d},
+    [IBC_MPFR] = {ibc_net_eval_mpfr, ibc_net_forward_mpfr, ibc_net_balance_mpfr, ibc_net_euler_residual_mpfr},
+    [IBC_ARB] = {ibc_net_eval_arb, ibc_net_forward_arb, ibc_net_balance_arb, ibc_net_euler_residual_arb},
+};
+
 
 void ibc_net_eval(ibc_net *net, const ibc_vec *theta, const long *rows, long nb,
                   ibc_vec *loss, ibc_vec *grad, ibc_vec *fout)
 {
     if (!rows) nb = net->n;
-    if (net->pr.mode == IBC_DOUBLE) ibc_net_eval_d(net, theta, rows, nb, loss, grad, fout);
-    else if (net->pr.mode == IBC_ARB) ibc_net_eval_arb(net, theta, rows, nb, loss, grad, fout);
-    else ibc_net_eval_mpfr(net, theta, rows, nb, loss, grad, fout);
+    kernels[net->pr.mode].eval(net, theta, rows, nb, loss, grad, fout);
 }
 
 void ibc_net_forward(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long m, ibc_vec *fout)
 {
-    if (net->pr.mode == IBC_DOUBLE) ibc_net_forward_d(net, theta, Xq, m, fout);
-    else if (net->pr.mode == IBC_ARB) ibc_net_forward_arb(net, theta, Xq, m, fout);
-    else ibc_net_forward_mpfr(net, theta, Xq, m, fout);
+    kernels[net->pr.mode].forward(net, theta, Xq, m, fout);
 }
 
 void ibc_net_balance(const ibc_net *net, const ibc_vec *theta, ibc_vec *Q,
                      const ibc_vec *grad, double eta, ibc_vec *corr)
 {
-    if (net->pr.mode == IBC_DOUBLE) ibc_net_balance_d(net, theta, Q, grad, eta, corr);
-    else if (net->pr.mode == IBC_ARB) ibc_net_balance_arb(net, theta, Q, grad, eta, corr);
-    else ibc_net_balance_mpfr(net, theta, Q, grad, eta, corr);
+    kernels[net->pr.mode].balance(net, theta, Q, grad, eta, corr);
 }
 
 void ibc_net_euler_residual(mpfr_ptr r, const ibc_net *net, const ibc_vec *theta, const ibc_vec *grad)
 {
-    if (net->pr.mode == IBC_DOUBLE) ibc_net_euler_residual_d(r, net, theta, grad);
-    else if (net->pr.mode == IBC_ARB) ibc_net_euler_residual_arb(r, net, theta, grad);
-    else ibc_net_euler_residual_mpfr(r, net, theta, grad);
+    kernels[net->pr.mode].euler_residual(r, net, theta, grad);
 }
 
 void ibc_net_cosines(const ibc_net *net, const ibc_vec *theta, const ibc_data *data,
