@@ -220,6 +220,59 @@ typedef struct {
     ibc_vec f0, z0, z1, fz, prev[32], cur[32];
 } FN(gbs_ws);
 
+/* Workspace of ibc_flow_gbs: the step sequence n_k = 2(k+1), and kmax
+ * columns whose order 2k grows with the precision asked for (53 bits need
+ * about order 12). */
+static void FN(gbs_ws_init)(FN(gbs_ws) *ws, long len, ibc_prec pr)
+{
+    ws->kmax = pr.mode == IBC_DOUBLE ? 8 : (int)(pr.bits / 20 + 6);
+    if (ws->kmax > 30) ws->kmax = 30;
+    ws->kmin = ws->kmax - 3;
+    for (int k = 0; k < ws->kmax; k++) {
+        ws->nseq[k] = 2 * (k + 1);
+        ibc_vec_init(&ws->prev[k], len, pr);
+        ibc_vec_init(&ws->cur[k], len, pr);
+    }
+    ibc_vec_init(&ws->f0, len, pr);
+    ibc_vec_init(&ws->z0, len, pr);
+    ibc_vec_init(&ws->z1, len, pr);
+    ibc_vec_init(&ws->fz, len, pr);
+}
+
+static void FN(gbs_ws_clear)(FN(gbs_ws) *ws)
+{
+    for (int k = 0; k < ws->kmax; k++) {
+        ibc_vec_clear(&ws->prev[k]);
+        ibc_vec_clear(&ws->cur[k]);
+    }
+    ibc_vec_clear(&ws->f0);
+    ibc_vec_clear(&ws->z0);
+    ibc_vec_clear(&ws->z1);
+    ibc_vec_clear(&ws->fz);
+}
+
+/* The step-size controller.  After a rejection: shrink by what the last
+ * column's error e asks for, between 0.25x and 0.9x. */
+static double gbs_shrink(double e, int kmax)
+{
+    double fr = e > 0 ? 0.9 * pow(e, -1.0 / (2.0 * kmax - 1.0)) : 0.25;
+    return fr < 0.25 ? 0.25 : fr > 0.9 ? 0.9 : fr;
+}
+
+/* After a step Hs accepted in column k with error e: the next step, from
+ * 0.2x to 4x, aimed at the middle of the accepting columns.  A step clipped
+ * to a record time or an event (Hs < H) says little about the step the
+ * smooth pieces allow: keep H rather than grow it from Hs. */
+static double gbs_next(double e, int k, int kmax, double Hs, double H)
+{
+    double fac = e > 0 ? 0.9 * pow(e, -1.0 / (2.0 * k + 1.0)) : 4.0;
+    if (fac > 4) fac = 4;
+    if (fac < 0.2) fac = 0.2;
+    if (k == kmax - 1 && fac > 0.8) fac = 0.8;
+    int clipped = Hs < H;
+    return clipped ? (fac < 1 ? H * fac : H) : Hs * fac;
+}
+
 /* One extrapolated step of length H from (t, y) with f0 = F(t, y).
  * Returns the column k where the error estimate met tol (result in
  * ws->cur[k]) and writes the scaled error to *errr; returns -1 if it never did. */
@@ -288,25 +341,77 @@ static int FN(gbs_step)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec
     return done;
 }
 
+/* Locates the first switching crossing inside a step of length Hs from
+ * (t, y) whose trial end crossed *pair at the fraction frac of the step:
+ * regula falsi (Illinois) on the step length, each trial an extrapolated step
+ * of the frozen (smooth) piece; a pair found to cross earlier is chased
+ * instead.  On success ytrial holds the state at the crossing, *tau and HsS
+ * the step length to it, *pair the pair; returns 1, else 0. */
+static int FN(gbs_locate)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec *y, double t, double Hs,
+                          double frac, long *pair, S_PTR HsS, S_PTR tolS, double stol, ibc_vec *ytrial,
+                          double *tau_out)
+{
+    double lo = 0, hi = Hs;
+    double slo = fld->pair_value(fld->ctx, y, *pair), shi = fld->pair_value(fld->ctx, ytrial, *pair);
+    double tau = frac * Hs;
+    int found = 0, side = 0;
+    for (int it = 0; it < 60 && !found; it++) {
+        double e2;
+        S_SET_D(S_AT(HsS, 0), tau);
+        int k2 = FN(gbs_step)(fld, ws, y, t, HsS, tolS, &e2);
+        if (k2 < 0) {
+            tau = 0.5 * (lo + tau);
+            continue;
+        }
+        long p2 = -1;
+        double f2 = fld->crossing(fld->ctx, y, &ws->cur[k2], &p2);
+        if (p2 != *pair && f2 > 0 && f2 < 1 - 1e-9) {
+            /* another pair crosses first: chase that one */
+            *pair = p2;
+            hi = tau;
+            slo = fld->pair_value(fld->ctx, y, *pair);
+            shi = fld->pair_value(fld->ctx, &ws->cur[k2], *pair);
+            lo = 0;
+            tau = f2 * tau;
+            continue;
+        }
+        double sv = fld->pair_value(fld->ctx, &ws->cur[k2], *pair);
+        ibc_vec_set(ytrial, &ws->cur[k2]);
+        /* Located when the pair's value is zero to the working
+         * tolerance, or the time bracket is at the resolution of the
+         * double step length (a known limit: in MPFR modes an event
+         * time is located to ~1e-16 relative, not 2^-BITS). */
+        if (fabs(sv) <= stol || hi - lo <= (stol > 4 * DBL_EPSILON ? stol : 4 * DBL_EPSILON) * Hs) {
+            found = 1;
+            break;
+        }
+        /* Illinois variant of regula falsi: halve the value kept at a
+         * stale end so the bracket shrinks from both sides. */
+        if ((sv > 0) == (slo > 0)) {
+            lo = tau;
+            slo = sv;
+            if (side == -1) shi *= 0.5;
+            side = -1;
+        } else {
+            hi = tau;
+            shi = sv;
+            if (side == 1) slo *= 0.5;
+            side = 1;
+        }
+        tau = lo + (hi - lo) * slo / (slo - shi);
+        if (!(tau > lo && tau < hi)) tau = 0.5 * (lo + hi);
+    }
+    *tau_out = tau;
+    return found;
+}
+
 int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1, double tol,
                      const double *rec_t, long n_rec, ibc_flow_stats *st, char *err)
 {
     S_BITS_DECL(y->pr.bits);
     const long len = y->len;
     FN(gbs_ws) ws;
-    /* Order 2k grows with the precision asked for: 53 bits need ~order 12. */
-    ws.kmax = y->pr.mode == IBC_DOUBLE ? 8 : (int)(y->pr.bits / 20 + 6);
-    if (ws.kmax > 30) ws.kmax = 30;
-    ws.kmin = ws.kmax - 3;
-    for (int k = 0; k < ws.kmax; k++) {
-        ws.nseq[k] = 2 * (k + 1);
-        ibc_vec_init(&ws.prev[k], len, y->pr);
-        ibc_vec_init(&ws.cur[k], len, y->pr);
-    }
-    ibc_vec_init(&ws.f0, len, y->pr);
-    ibc_vec_init(&ws.z0, len, y->pr);
-    ibc_vec_init(&ws.z1, len, y->pr);
-    ibc_vec_init(&ws.fz, len, y->pr);
+    FN(gbs_ws_init)(&ws, len, y->pr);
     ibc_vec ytrial;
     ibc_vec_init(&ytrial, len, y->pr);
     S_DECL(tolS);
@@ -362,9 +467,7 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
         int k = FN(gbs_step)(fld, &ws, y, t, S_REF(HsS), S_REF(tolS), &e);
         if (k < 0) {
             st->rejected++;
-            /* shrink by what the last column's error asks for */
-            double fr = e > 0 ? 0.9 * pow(e, -1.0 / (2.0 * ws.kmax - 1.0)) : 0.25;
-            H = Hs * (fr < 0.25 ? 0.25 : fr > 0.9 ? 0.9 : fr);
+            H = Hs * gbs_shrink(e, ws.kmax);
             if (H < hfloor) {
                 snprintf(err, IBC_ERRLEN, "adaptive step size collapsed to %.3g at step %ld, t = %.17g (error estimate %.3g)",
                          H, st->steps, t, e);
@@ -388,59 +491,8 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
             st->sliding++;
             fld->freeze(fld->ctx, &ytrial);
         } else if (frac > 0) {
-            /* Locate the first crossing: regula falsi on the step length,
-             * each trial an extrapolated step of the frozen (smooth) piece. */
-            double lo = 0, hi = Hs;
-            double slo = fld->pair_value(fld->ctx, y, pair), shi = fld->pair_value(fld->ctx, &ytrial, pair);
-            double tau = frac * Hs;
-            int found = 0, side = 0;
-            for (int it = 0; it < 60 && !found; it++) {
-                double e2;
-                S_SET_D(HsS, tau);
-                int k2 = FN(gbs_step)(fld, &ws, y, t, S_REF(HsS), S_REF(tolS), &e2);
-                if (k2 < 0) {
-                    tau = 0.5 * (lo + tau);
-                    continue;
-                }
-                long p2 = -1;
-                double f2 = fld->crossing(fld->ctx, y, &ws.cur[k2], &p2);
-                if (p2 != pair && f2 > 0 && f2 < 1 - 1e-9) {
-                    /* another pair crosses first: chase that one */
-                    pair = p2;
-                    hi = tau;
-                    slo = fld->pair_value(fld->ctx, y, pair);
-                    shi = fld->pair_value(fld->ctx, &ws.cur[k2], pair);
-                    lo = 0;
-                    tau = f2 * tau;
-                    continue;
-                }
-                double sv = fld->pair_value(fld->ctx, &ws.cur[k2], pair);
-                ibc_vec_set(&ytrial, &ws.cur[k2]);
-                /* Located when the pair's value is zero to the working
-                 * tolerance, or the time bracket is at the resolution of the
-                 * double step length (a known limit: in MPFR modes an event
-                 * time is located to ~1e-16 relative, not 2^-BITS). */
-                if (fabs(sv) <= stol || hi - lo <= (stol > 4 * DBL_EPSILON ? stol : 4 * DBL_EPSILON) * Hs) {
-                    found = 1;
-                    break;
-                }
-                /* Illinois variant of regula falsi: halve the value kept at a
-                 * stale end so the bracket shrinks from both sides. */
-                if ((sv > 0) == (slo > 0)) {
-                    lo = tau;
-                    slo = sv;
-                    if (side == -1) shi *= 0.5;
-                    side = -1;
-                } else {
-                    hi = tau;
-                    shi = sv;
-                    if (side == 1) slo *= 0.5;
-                    side = 1;
-                }
-                tau = lo + (hi - lo) * slo / (slo - shi);
-                if (!(tau > lo && tau < hi)) tau = 0.5 * (lo + hi);
-            }
-            if (!found) {
+            double tau;
+            if (!FN(gbs_locate)(fld, &ws, y, t, Hs, frac, &pair, S_REF(HsS), S_REF(tolS), stol, &ytrial, &tau)) {
                 snprintf(err, IBC_ERRLEN, "switching event not located at step %ld, t = %.17g (pair %ld)",
                          st->steps, t, pair);
                 rc = IBC_ENUMERIC;
@@ -466,25 +518,10 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
             if (fld->record && fld->record(fld->ctx, t, y)) goto out;
         }
         if (landed && target >= t1) break;
-        double fac = e > 0 ? 0.9 * pow(e, -1.0 / (2.0 * k + 1.0)) : 4.0;
-        if (fac > 4) fac = 4;
-        if (fac < 0.2) fac = 0.2;
-        /* Aim the next step at the middle of the accepting columns. */
-        if (k == ws.kmax - 1 && fac > 0.8) fac = 0.8;
-        /* A step clipped to a record time or an event says little about
-         * the step the smooth pieces allow: keep H rather than shrink it. */
-        int clipped = Hs < H;
-        H = clipped ? (fac < 1 ? H * fac : H) : Hs * fac;
+        H = gbs_next(e, k, ws.kmax, Hs, H);
     }
 out:
-    for (int k = 0; k < ws.kmax; k++) {
-        ibc_vec_clear(&ws.prev[k]);
-        ibc_vec_clear(&ws.cur[k]);
-    }
-    ibc_vec_clear(&ws.f0);
-    ibc_vec_clear(&ws.z0);
-    ibc_vec_clear(&ws.z1);
-    ibc_vec_clear(&ws.fz);
+    FN(gbs_ws_clear)(&ws);
     ibc_vec_clear(&ytrial);
     S_CLEAR(tolS);
     S_CLEAR(tS);
