@@ -481,10 +481,9 @@ static void structured_point(const ibc_rnet *f, const ibc_rnet *G, const double 
     }
 }
 
-int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
-                   long nstarts, long steps, unsigned long seed, char *err)
+/* The arguments of ibc_dist_ideal, each against its range. */
+static int dist_args_check(const ibc_rnet *f, const ibc_rnet *G, long nsamp, long nstarts, long steps, char *err)
 {
-    memset(res, 0, sizeof *res);
     if (!f || !G) {
         snprintf(err, IBC_ERRLEN, "dist: classifier is NULL: both f and G are required");
         return IBC_EINPUT;
@@ -507,49 +506,74 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
         snprintf(err, IBC_ERRLEN, "dist: steps = %ld: must be in [0, %ld]", steps, DIST_STEPS_MAX);
         return IBC_EINPUT;
     }
-    long D = f->D;
-    /* The structured points: the centers and the two class-average
-     * directions (where G's terms are largest and F's neurons point). */
-    const ibc_rnet *cen = G->K > 0 ? G : (f->K > 0 ? f : NULL);
-    long K = cen ? cen->K : 0, K1 = cen ? cen->K1 : 0;
-    long nstruct = K + (K > 0 && K1 > 0) + (K > 0 && K1 < K);
-    long cap = nsamp + nstruct + 4 * nstarts;   /* samples, structure, rounds of finals (grows) */
+    return IBC_OK;
+}
 
-    double *a = malloc((size_t)cap * sizeof *a), *b = malloc((size_t)cap * sizeof *b);
-    double *S = malloc((size_t)(nstarts * D) * sizeof *S);   /* starting/final points */
-    double *x = malloc((size_t)D * sizeof *x);
-    long *idx = malloc((size_t)nstarts * sizeof *idx);
-    ascent as = { f, G, D, NULL, NULL, NULL, NULL, NULL, NULL, NULL };
-    double *work = malloc((size_t)((6 + DIST_BUNDLE) * D) * sizeof *work);
-    int rc = IBC_OK;
-    if (!a || !b || !S || !x || !idx || !work) {
+/* What the estimator keeps: the cut points (f(x), G(x)) found so far (a, b:
+ * np of cap), the starts S (nstarts x D), scratch, and the ascent's work. */
+typedef struct {
+    long D, nstarts;
+    double *a, *b;
+    long np, cap;
+    double *S, *x;
+    long nst;        /* starts filled so far */
+    long *idx;
+    double *work;
+    ascent as;
+} dist_ws;
+
+static int dist_ws_alloc(dist_ws *w, const ibc_rnet *f, const ibc_rnet *G, long nsamp, long nstarts,
+                         long nstruct, char *err)
+{
+    long D = f->D;
+    memset(w, 0, sizeof *w);
+    w->D = D;
+    w->nstarts = nstarts;
+    w->cap = nsamp + nstruct + 4 * nstarts;   /* samples, structure, rounds of finals (grows) */
+    w->a = malloc((size_t)w->cap * sizeof *w->a);
+    w->b = malloc((size_t)w->cap * sizeof *w->b);
+    w->S = malloc((size_t)(nstarts * D) * sizeof *w->S);   /* starting/final points */
+    w->x = malloc((size_t)D * sizeof *w->x);
+    w->idx = malloc((size_t)nstarts * sizeof *w->idx);
+    w->work = malloc((size_t)((6 + DIST_BUNDLE) * D) * sizeof *w->work);
+    if (!w->a || !w->b || !w->S || !w->x || !w->idx || !w->work) {
         snprintf(err, IBC_ERRLEN, "dist: out of memory (D = %ld, nsamp = %ld, nstarts = %ld)", D,
                  nsamp, nstarts);
-        rc = IBC_ENUMERIC;
-        goto done;
+        return IBC_ENUMERIC;
     }
-    as.gf = work;
-    as.gG = work + D;
-    as.dir = work + 2 * D;
-    as.y = work + 3 * D;
-    as.gfy = work + 4 * D;
-    as.gGy = work + 5 * D;
-    as.bundle = work + 6 * D;
+    ascent as = {f, G, D, w->work, w->work + D, w->work + 2 * D, w->work + 3 * D, w->work + 4 * D,
+                 w->work + 5 * D, w->work + 6 * D};
+    w->as = as;
+    return IBC_OK;
+}
 
-    /* (1) samples and structured points, then c by least squares. */
-    dist_rng rng = { (uint64_t)seed, 0, 0.0 };
-    dist_rng rng0 = rng;   /* replayed below to regenerate chosen samples */
-    long np = 0;
-    for (long i = 0; i < nsamp; i++, np++) {
-        rng_sphere(x, D, &rng);
-        a[np] = ibc_rnet_eval_d(f, x);
-        b[np] = ibc_rnet_eval_d(G, x);
+static void dist_ws_free(dist_ws *w)
+{
+    free(w->a);
+    free(w->b);
+    free(w->S);
+    free(w->x);
+    free(w->idx);
+    free(w->work);
+}
+
+/* (1) nsamp random points on the sphere and the structured points: the
+ * centers and the two class-average directions (where G's terms are largest
+ * and F's neurons point), which are also the first starts. */
+static void dist_first_points(dist_ws *w, const ibc_rnet *f, const ibc_rnet *G, const ibc_rnet *cen, long nsamp,
+                              dist_rng *rng)
+{
+    long D = w->D, K = cen ? cen->K : 0, K1 = cen ? cen->K1 : 0;
+    double *x = w->x;
+    for (long i = 0; i < nsamp; i++, w->np++) {
+        rng_sphere(x, D, rng);
+        w->a[w->np] = ibc_rnet_eval_d(f, x);
+        w->b[w->np] = ibc_rnet_eval_d(G, x);
     }
-    long nst = 0;   /* the structured points are also the first starts */
     for (long k = 0; k < K; k++) {
         memcpy(x, cen->mu + k * D, (size_t)D * sizeof *x);
         if (vec_normalize(x, D))
-            structured_point(f, G, x, D, a, b, &np, S, &nst, nstarts);
+            structured_point(f, G, x, D, w->a, w->b, &w->np, w->S, &w->nst, w->nstarts);
     }
     for (int cls = 0; cls < 2 && K > 0; cls++) {
         long lo = cls == 0 ? 0 : K1, hi = cls == 0 ? K1 : K;
@@ -560,97 +584,131 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
             for (long d = 0; d < D; d++)
                 x[d] += cen->mu[k * D + d];
         if (vec_normalize(x, D))
-            structured_point(f, G, x, D, a, b, &np, S, &nst, nstarts);
+            structured_point(f, G, x, D, w->a, w->b, &w->np, w->S, &w->nst, w->nstarts);
     }
-    double saa = 0, sab = 0;
-    for (long i = 0; i < np; i++) {
-        saa += a[i] * a[i];
-        sab += a[i] * b[i];
-    }
-    /* f = 0 on every point: no scale is informed; 0 is the closure's end. */
-    res->c_ls = saa > 0 ? sab / saa : 0.0;
+}
 
-    /* (2) the remaining starts: half the best samples at c_ls, half fresh
-     * random points (the best samples may all sit in one basin). */
-    long rest = nstarts - nst, nbest = (rest + 1) / 2;
+/* (2) the remaining starts: half the best samples at scale c, half fresh
+ * random points (the best samples may all sit in one basin).  The chosen
+ * samples are regenerated by replaying the generator from rng0, which
+ * spares keeping nsamp x D doubles; rng continues after the samples. */
+static int dist_more_starts(dist_ws *w, long nsamp, double c, dist_rng rng0, char *err)
+{
+    long D = w->D, rest = w->nstarts - w->nst, nbest = (rest + 1) / 2;
     if (nbest > nsamp)
         nbest = nsamp;
-    if (!top_indices(idx, nbest, a, b, nsamp, res->c_ls)) {
+    if (!top_indices(w->idx, nbest, w->a, w->b, nsamp, c)) {
         snprintf(err, IBC_ERRLEN, "dist: out of memory ranking nsamp = %ld samples", nsamp);
-        rc = IBC_ENUMERIC;
-        goto done;
+        return IBC_ENUMERIC;
     }
-    /* Replaying the generator regenerates the chosen samples without
-     * keeping nsamp x D doubles. */
-    rng = rng0;
+    dist_rng rng = rng0;
     for (long i = 0; i < nsamp; i++) {
-        rng_sphere(x, D, &rng);
+        rng_sphere(w->x, D, &rng);
         for (long q = 0; q < nbest; q++)
-            if (idx[q] == i)
-                memcpy(S + (nst + q) * D, x, (size_t)D * sizeof *x);
+            if (w->idx[q] == i)
+                memcpy(w->S + (w->nst + q) * D, w->x, (size_t)D * sizeof *w->x);
     }
-    nst += nbest;
-    while (nst < nstarts) {
-        rng_sphere(S + nst * D, D, &rng);
-        nst++;
+    w->nst += nbest;
+    while (w->nst < w->nstarts) {
+        rng_sphere(w->S + w->nst * D, D, &rng);
+        w->nst++;
     }
+    return IBC_OK;
+}
 
-    /* (3) ascend at c_ls from every start, keep the finals, and take the
-     * exact best scale over every point so far; (4) ascend again from those
-     * finals at the new scale (short: they start near a maximum), and so on.
-     * Each point x is a cut |c f(x) - G(x)| <= h(c) of the convex
-     * h(c) = sup_x |c f - G|, and the minimax over the cuts is Kelley's
-     * cutting-plane step: stop when the ascent at the new c finds nothing
-     * above the cuts' model.  Two rounds are not enough when the maximiser
-     * moves with c (the model then undershoots h at its minimum). */
-    double c = res->c_ls, model = 0;
+/* Room for one more round of finals in the cut points. */
+static int dist_grow(dist_ws *w, char *err)
+{
+    if (w->np + w->nstarts <= w->cap)
+        return IBC_OK;
+    long ncap = 2 * w->cap > w->np + w->nstarts ? 2 * w->cap : w->np + w->nstarts;
+    double *na = realloc(w->a, (size_t)ncap * sizeof *w->a);
+    if (na)
+        w->a = na;
+    double *nb = na ? realloc(w->b, (size_t)ncap * sizeof *w->b) : NULL;
+    if (nb)
+        w->b = nb;
+    if (!na || !nb) {
+        snprintf(err, IBC_ERRLEN, "dist: out of memory keeping %ld points", ncap);
+        return IBC_ENUMERIC;
+    }
+    w->cap = ncap;
+    return IBC_OK;
+}
+
+/* (3) ascend at c_ls from every start, keep the finals, and take the exact
+ * best scale over every point so far; (4) ascend again from those finals at
+ * the new scale (short: they start near a maximum), and so on.  Each point x
+ * is a cut |c f(x) - G(x)| <= h(c) of the convex h(c) = sup_x |c f - G|, and
+ * the minimax over the cuts is Kelley's cutting-plane step: stop when the
+ * ascent at the new c finds nothing above the cuts' model.  Two rounds are
+ * not enough when the maximiser moves with c (the model then undershoots h
+ * at its minimum).  Returns the final scale in *c. */
+static int dist_kelley(dist_ws *w, ibc_dist_result *res, long steps, double *c, char *err)
+{
+    double model = 0;
     long short_steps = steps / 4 > 0 ? steps / 4 : (steps > 0 ? 1 : 0);
+    *c = res->c_ls;
     for (int round = 0; round < DIST_ROUNDS_MAX; round++) {
-        if (np + nstarts > cap) {
-            long ncap = 2 * cap > np + nstarts ? 2 * cap : np + nstarts;
-            double *na = realloc(a, (size_t)ncap * sizeof *a);
-            if (na)
-                a = na;
-            double *nb = na ? realloc(b, (size_t)ncap * sizeof *b) : NULL;
-            if (nb)
-                b = nb;
-            if (!na || !nb) {
-                snprintf(err, IBC_ERRLEN, "dist: out of memory keeping %ld points", ncap);
-                rc = IBC_ENUMERIC;
-                goto done;
-            }
-            cap = ncap;
-        }
+        int rc = dist_grow(w, err);
+        if (rc != IBC_OK)
+            return rc;
         double h = 0;   /* the best residual the ascent finds at c */
-        for (long s = 0; s < nstarts; s++) {
+        for (long s = 0; s < w->nstarts; s++) {
             double fx, Gx;
-            ascend(&as, c, S + s * D, round == 0 ? steps : short_steps, &fx, &Gx);
-            a[np] = fx;
-            b[np] = Gx;
-            np++;
-            h = fmax(h, fabs(c * fx - Gx));
+            ascend(&w->as, *c, w->S + s * w->D, round == 0 ? steps : short_steps, &fx, &Gx);
+            w->a[w->np] = fx;
+            w->b[w->np] = Gx;
+            w->np++;
+            h = fmax(h, fabs(*c * fx - Gx));
         }
-        res->starts += nstarts;
+        res->starts += w->nstarts;
         if (round > 0 && h <= model * (1 + DIST_KELLEY_RTOL))
             break;   /* no cut above the model at its minimiser: converged */
-        model = ibc_dist_minimax_scale(&c, a, b, np);
+        model = ibc_dist_minimax_scale(c, w->a, w->b, w->np);
     }
-    res->dist = ibc_dist_minimax_scale(&c, a, b, np);
-    res->c = c;
-    res->points = np;
-    res->dist_ls = minimax_value(res->c_ls, a, b, np);
-    if (!isfinite(res->dist) || !isfinite(res->dist_ls)) {
-        snprintf(err, IBC_ERRLEN, "dist: non-finite residual (dist = %g, at c_ls %g)", res->dist,
-                 res->dist_ls);
-        rc = IBC_ENUMERIC;
+    return IBC_OK;
+}
+
+int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
+                   long nstarts, long steps, unsigned long seed, char *err)
+{
+    memset(res, 0, sizeof *res);
+    int rc = dist_args_check(f, G, nsamp, nstarts, steps, err);
+    if (rc != IBC_OK)
+        return rc;
+    const ibc_rnet *cen = G->K > 0 ? G : (f->K > 0 ? f : NULL);
+    long K = cen ? cen->K : 0, K1 = cen ? cen->K1 : 0;
+    long nstruct = K + (K > 0 && K1 > 0) + (K > 0 && K1 < K);
+    dist_ws w;
+    rc = dist_ws_alloc(&w, f, G, nsamp, nstarts, nstruct, err);
+    if (rc == IBC_OK) {
+        dist_rng rng0 = {(uint64_t)seed, 0, 0.0}, rng = rng0;
+        dist_first_points(&w, f, G, cen, nsamp, &rng);
+        double saa = 0, sab = 0;
+        for (long i = 0; i < w.np; i++) {
+            saa += w.a[i] * w.a[i];
+            sab += w.a[i] * w.b[i];
+        }
+        /* f = 0 on every point: no scale is informed; 0 is the closure's end. */
+        res->c_ls = saa > 0 ? sab / saa : 0.0;
+        rc = dist_more_starts(&w, nsamp, res->c_ls, rng0, err);
     }
-done:
-    free(a);
-    free(b);
-    free(S);
-    free(x);
-    free(idx);
-    free(work);
+    double c = 0;
+    if (rc == IBC_OK)
+        rc = dist_kelley(&w, res, steps, &c, err);
+    if (rc == IBC_OK) {
+        res->dist = ibc_dist_minimax_scale(&c, w.a, w.b, w.np);
+        res->c = c;
+        res->points = w.np;
+        res->dist_ls = minimax_value(res->c_ls, w.a, w.b, w.np);
+        if (!isfinite(res->dist) || !isfinite(res->dist_ls)) {
+            snprintf(err, IBC_ERRLEN, "dist: non-finite residual (dist = %g, at c_ls %g)", res->dist,
+                     res->dist_ls);
+            rc = IBC_ENUMERIC;
+        }
+    }
+    dist_ws_free(&w);
     return rc;
 }
 
