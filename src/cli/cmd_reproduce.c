@@ -100,6 +100,7 @@ typedef struct {
     ibc_repro_robust *R;     /* NULL: not in its robust phase */
     char *text;              /* the first part (ibc_repro_cell_compute) */
     int rank;                /* the rank that trained it */
+    long out;                /* pieces queued or computing */
     unsigned char *chunks;   /* per rank: computed some of its brackets */
 } robust_cell;
 
@@ -183,8 +184,10 @@ static void robust_cell_clear(robust_cell *b)
     memset(b, 0, sizeof *b);
 }
 
-/* Queues the pieces of cell q that can start, or, when every piece is
- * folded, saves the cell with one line naming the ranks of its brackets. */
+/* Queues the pieces of cell q that can start, at most one per rank at a
+ * time (each message holds the network: rank 0 keeps few of them), or, when
+ * every piece is folded, saves the cell with one line naming the ranks of
+ * its brackets. */
 static int robust_advance(repro_farm *f, long q)
 {
     robust_cell *b = &f->rob[q];
@@ -193,9 +196,10 @@ static int robust_advance(repro_farm *f, long q)
     size_t inlen;
     int more, rc = IBC_OK;
     ibc_repro_cell_name(&f->plan->c, q, nm, sizeof nm);
-    while (rc == IBC_OK && (more = ibc_repro_robust_next(b->R, &k, &in, &inlen)) != 0) {
+    while (rc == IBC_OK && b->out < ibc_mpi_size() && (more = ibc_repro_robust_next(b->R, &k, &in, &inlen)) != 0) {
         rc = more < 0 ? IBC_EIO : ibc_mpi_queue_add(f->ncell + q * f->npmax + k, in, inlen);
         free(in);
+        b->out++;
         if (rc != IBC_OK)
             fprintf(stderr, "ibcheck: reproduce: cell %s: out of memory queueing its robust pieces\n", nm);
     }
@@ -239,6 +243,7 @@ static int cell_finish(long task, int rank, int rc, const char *buf, size_t len,
     robust_cell *b = &f->rob[q];
     if (task >= f->ncell) {
         long k = (task - f->ncell) % f->npmax;
+        b->out--;
         if (!b->R || ibc_repro_robust_fold(b->R, k, buf, len, ferr) != IBC_OK) {
             fprintf(stderr, "ibcheck: reproduce: cell %s from rank %d: %s\n", nm, rank,
                     b->R ? ferr : "a piece of no robust phase");
