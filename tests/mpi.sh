@@ -16,7 +16,8 @@
 #              robust phases go out in pieces, so the brackets of a cell are
 #              computed on more than one rank (the line "brackets computed on
 #              N ranks (...)"), and the cells and summaries equal the serial
-#              run's byte for byte (the fold is in piece order)
+#              run's byte for byte (the fold is in piece order); so do
+#              the serial run's with IBC_THREADS=3 (pieces over threads)
 #   input      bad input on 3 ranks: exit 2 and one line from ibcheck, before
 #              any cell (more ranks than cells is allowed: extra ranks idle)
 # Open MPI refuses to run as root unless told: allowed here, for this test only.
@@ -126,6 +127,10 @@ spread)
     echo "$lines" | grep -Eq 'brackets computed on [23] ranks' || fail "every cell's brackets on one rank: $lines"
     echo "$lines"
     same_results serial par
+    # The serial run spreads the same pieces over IBC_THREADS threads: same bits.
+    IBC_THREADS=3 "$IBCHECK" reproduce "$CONFIG" --sigma-index 1 -o threads >/dev/null 2>threads.err ||
+        fail "serial run, IBC_THREADS=3: $(cat threads.err)"
+    same_results serial threads
     ;;
 input)
     expect2() {   # expect2 WHAT ARGS...: exit 2, one ibcheck line, nothing computed

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "ibcheck/report.h"
+#include "prec/gemm.h"
 #include "repro/phase.h"
 #include "util/clock.h"
 #include "util/cp.h"
@@ -595,22 +596,56 @@ int ibc_repro_robust_done(const ibc_repro_robust *R)
     return R->folded == R->npiece;
 }
 
+/* A batch of pieces computed side by side (the serial run's threads). */
+typedef struct {
+    char **in, **out;
+    size_t *inlen, *outlen;
+    int *rc;
+    char (*err)[IBC_ERRLEN];
+} piece_batch;
+
+static void batch_run(void *ctx, long lo, long hi)
+{
+    piece_batch *b = ctx;
+    for (long j = lo; j < hi; j++)
+        b->rc[j] = ibc_repro_robust_piece(b->in[j], b->inlen[j], &b->out[j], &b->outlen[j], b->err[j]);
+}
+
+/* Batches of as many ready pieces as IBC_THREADS asks (one at a time by
+ * default, so the progress is saved after every piece), computed over the
+ * threads of ibc_par_range and folded in order: the bits of one thread. */
 int repro_robust_serial(ibc_repro_robust *R, char *err)
 {
-    int rc = IBC_OK, more;
-    long k;
-    char *in, *out;
-    size_t inlen, outlen;
-    while (rc == IBC_OK && (more = ibc_repro_robust_next(R, &k, &in, &inlen)) != 0) {
+    enum { BMAX = 16 };
+    char *in[BMAX], *out[BMAX], errs[BMAX][IBC_ERRLEN];
+    size_t inlen[BMAX], outlen[BMAX];
+    long k[BMAX];
+    int rcs[BMAX], rc = IBC_OK;
+    int bn = ibc_gemm_threads() < BMAX ? ibc_gemm_threads() : BMAX;
+    piece_batch pb = {in, out, inlen, outlen, rcs, errs};
+    while (rc == IBC_OK) {
+        long n = 0;
+        int more = 1;
+        while (n < bn && (more = ibc_repro_robust_next(R, &k[n], &in[n], &inlen[n])) == 1)
+            out[n++] = NULL;
         if (more < 0) {
             snprintf(err, IBC_ERRLEN, "reproduce: out of memory for a robust piece");
-            return IBC_EIO;
+            rc = IBC_EIO;
+        } else if (n == 0) {
+            break;
+        } else {
+            ibc_par_range(n, 1e9, batch_run, &pb);   /* a piece is worth a thread */
         }
-        rc = ibc_repro_robust_piece(in, inlen, &out, &outlen, err);
-        free(in);
-        if (rc == IBC_OK)
-            rc = ibc_repro_robust_fold(R, k, out, outlen, err);
-        free(out);
+        for (long j = 0; j < n; j++) {
+            if (rc == IBC_OK && rcs[j] != IBC_OK) {
+                rc = rcs[j];
+                snprintf(err, IBC_ERRLEN, "%s", errs[j]);
+            }
+            if (rc == IBC_OK)
+                rc = ibc_repro_robust_fold(R, k[j], out[j], outlen[j], err);
+            free(in[j]);
+            free(out[j]);
+        }
     }
     return rc;
 }

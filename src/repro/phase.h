@@ -30,7 +30,8 @@ int repro_buf_reserve(repro_buf *b, size_t extra);
  * one function for every writer of a cell, so that all give the same bytes. */
 char *repro_json_text(const cJSON *o);
 
-/* Every piece computed and folded here, in order (the serial run). */
+/* Every piece computed and folded here, in order (the serial run); with
+ * IBC_THREADS = T, T ready pieces at a time side by side (same bits). */
 int repro_robust_serial(ibc_repro_robust *R, char *err);
 
 /* Adds the robust fields to the cell o (stage 1 of the cell, which ends with
