@@ -238,7 +238,8 @@ int ibc_mpi_queue_add(long task, const void *payload, size_t len)
     char *copy = malloc(len > 0 ? len : 1);
     if (!copy)
         return IBC_EIO;
-    memcpy(copy, payload, len);
+    if (len)
+        memcpy(copy, payload, len);
     pthread_mutex_lock(&F->mu);
     if (F->stop) {
         pthread_mutex_unlock(&F->mu);
