@@ -238,7 +238,7 @@ static int progress_write(FILE *out, void *ctx)
 static void progress_save(const char *path, robust_progress *g)
 {
     char err[IBC_ERRLEN];
-    if (path && ibc_report_write_atomic(path, progress_write, g, err) != IBC_OK)
+    if (path && ibc_util_write_atomic(path, progress_write, g, err) != IBC_OK)
         fprintf(stderr, "ibcheck: reproduce: %s (the robust phase goes on without a resume point)\n", err);
 }
 
