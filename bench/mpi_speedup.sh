@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Speed-up of `mpirun -n 2 ibcheck reproduce` over the serial run (issue 14):
-# small.yaml with 4 repeats (3 sigmas x 4 repeats x 2 p = 24 cells), single-threaded ranks (IBC_THREADS=1),
+# small.yaml with 4 repeats (3 sigmas x 4 repeats x 2 p = 24 cells, the 8 of
+# sigma save_model robust: their robust phases go out in pieces to both
+# ranks), single-threaded ranks (IBC_THREADS=1),
 # TRIALS runs of each (default 3), a fresh directory each time.  Prints every
 # wall time with the CPU time of all ranks (the ranks must not do more work
 # than the serial run), the medians, the speed-up, the date and the load
@@ -34,4 +36,4 @@ for t in $(seq "$trials"); do
 done
 m1=$(median "${s1[@]}") m2=$(median "${s2[@]}")
 echo "median: 1 rank $m1 s, 2 ranks $m2 s, speed-up $(awk -v a="$m1" -v b="$m2" 'BEGIN { printf "%.2f", a / b }')"
-echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg); uptime:$(uptime)"

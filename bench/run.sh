@@ -4,6 +4,8 @@
 # (mpmath, 256 bits), one report with the ratios and goals (bench/driver.py).
 #
 #   bench/run.sh [-o FILE] [--reps N] [--big-reps N] [--scale-reps N] [--mpmath-n N]
+#   bench/run.sh --mpi [TRIALS]   the MPI row instead (issue 14): bench/mpi_speedup.sh,
+#                                 small.yaml with 4 repeats at 1 and 2 ranks
 #
 # Builds nothing: needs build/ (./test.sh, or cmake --preset release &&
 # cmake --build build).  Installs python3-torch and python3-mpmath with
@@ -12,6 +14,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cmd="bench/run.sh${*:+ $*}"
+if [ "${1:-}" = --mpi ]; then
+    shift
+    if [ ! -x build/ibcheck ] || ! command -v mpirun >/dev/null; then
+        echo "bench: --mpi needs build/ibcheck built with MPI and mpirun (apt-get install libopenmpi-dev openmpi-bin)" >&2
+        exit 2
+    fi
+    exec bench/mpi_speedup.sh "$PWD/build/ibcheck" "$@"
+fi
 
 # Debian's python3 is where apt puts torch and mpmath (a pyenv or venv
 # python3 earlier on PATH would not see them).

@@ -8,10 +8,16 @@
 #              that cell (the other files untouched), the results unchanged
 #   check      `mpirun -n 3 ibcheck check C...` prints the `check --jobs 1`
 #              table byte for byte, with the same exit status
-#   kill       rank 1 killed (SIGKILL) while it computes a cell: the job
-#              stops with a failure status, rank 0 names the cell it lost and
-#              exits 3, the finished cells stay saved, and a rerun resumes
-#              and ends with the serial results
+#   kill       rank 1 killed (SIGKILL) while it computes a cell or a piece
+#              of a robust phase: the job stops with a failure status, rank 0
+#              names the cell it lost and exits 3, the finished cells stay
+#              saved, and a rerun resumes and ends with the serial results
+#   spread     the robust cells (sigma save_model) alone on 3 ranks: their
+#              robust phases go out in pieces, so the brackets of a cell are
+#              computed on more than one rank (the line "brackets computed on
+#              N ranks (...)"), and the cells and summaries equal the serial
+#              run's byte for byte (the fold is in piece order); so do
+#              the serial run's with IBC_THREADS=3 (pieces over threads)
 #   input      bad input on 3 ranks: exit 2 and one line from ibcheck, before
 #              any cell (more ranks than cells is allowed: extra ranks idle)
 # Open MPI refuses to run as root unless told: allowed here, for this test only.
@@ -85,7 +91,8 @@ check)
 kill)
     "${MPI[@]}" "$IBCHECK" reproduce "$CONFIG" -o par >par.out 2>par.err &
     mp=$!
-    # Rank 1 gets a robust cell first (largest first): kill it while it runs.
+    # Rank 1 gets a robust cell first (largest first), then pieces of the
+    # robust phases: kill it while it runs either.
     for _ in $(seq 600); do grep -q ' on rank 1 \.\.\.' par.err && break; sleep 0.1; done
     sleep 1
     victim=""
@@ -93,14 +100,14 @@ kill)
         if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
     done
     [ -n "$victim" ] || fail "rank 1 not found among mpirun's children: $(cat par.err)"
-    lost=$(grep -o 'cell [^ ]* on rank 1 \.\.\.' par.err | tail -1 | cut -d' ' -f2)
-    grep -q "cell $lost done" par.err && fail "cell $lost was done before the kill: the test needs a slower cell"
     kill -KILL "$victim"
     wait "$mp"
     rc=$?
     [ "$rc" != 0 ] || fail "mpirun exited 0 after a rank was killed"
-    grep -q "the MPI job was stopped.*$lost on rank 1.*rerun the same command to resume" par.err ||
-        fail "rank 0 did not name the lost cell $lost: $(cat par.err)"
+    # The line names rank 1's task: a cell, or a piece of one ("s1_r0_p3 [points 8-15]").
+    line=$(grep "the MPI job was stopped.*rerun the same command to resume" par.err)
+    lost=$(echo "$line" | sed -n 's/.* \(s[0-9]*_r[0-9]*_p[0-9]*\)\( \[[^]]*\]\)\{0,1\} on rank 1[,:].*/\1/p')
+    [ -n "$lost" ] || fail "rank 0 did not name the task of rank 1: $(cat par.err)"
     [ ! -f "par/cells/$lost.json" ] || fail "the lost cell $lost was saved"
     saved=$(ls par/cells/*.json 2>/dev/null | wc -l)
     echo "ok: killed rank 1 in cell $lost: mpirun exited $rc, rank 0 named the cell, $saved finished cells kept"
@@ -109,6 +116,21 @@ kill)
     grep -q " $saved reused" par2.err || fail "rerun did not reuse the $saved saved cells: $(cat par2.err)"
     "$IBCHECK" reproduce "$CONFIG" -o serial >/dev/null 2>&1 || fail "serial run"
     same_results serial par
+    ;;
+spread)
+    "$IBCHECK" reproduce "$CONFIG" --sigma-index 1 -o serial >serial.out 2>serial.err || fail "serial run: $(cat serial.err)"
+    "${MPI[@]}" "$IBCHECK" reproduce "$CONFIG" --sigma-index 1 -o par >par.out 2>par.err
+    rc=$?
+    [ "$rc" = 0 ] || fail "3 ranks: exit $rc: $(cat par.err)"
+    lines=$(grep -E 'brackets computed on [0-9]+ ranks? \(' par.err)
+    [ "$(echo "$lines" | grep -c .)" = 2 ] || fail "need one brackets line per robust cell: $(cat par.err)"
+    echo "$lines" | grep -Eq 'brackets computed on [23] ranks' || fail "every cell's brackets on one rank: $lines"
+    echo "$lines"
+    same_results serial par
+    # The serial run spreads the same pieces over IBC_THREADS threads: same bits.
+    IBC_THREADS=3 "$IBCHECK" reproduce "$CONFIG" --sigma-index 1 -o threads >/dev/null 2>threads.err ||
+        fail "serial run, IBC_THREADS=3: $(cat threads.err)"
+    same_results serial threads
     ;;
 input)
     expect2() {   # expect2 WHAT ARGS...: exit 2, one ibcheck line, nothing computed

@@ -84,9 +84,44 @@ int ibc_repro_prepare(const ibc_repro_config *c, const ibc_repro_opts *o, const 
                       long *nsaved, char *err);
 /* Computes cell q into *text (malloc'd, the cell file's bytes).  A
  * checkpoint goes to DIR/cells/<cell>.ckpt when this machine can create
- * DIR/cells, else none.  IBC_OK, IBC_ENUMERIC or IBC_EIO with err. */
+ * DIR/cells, else none.  A robust cell (sigma save_model) stops before its
+ * robust phase: then *job (malloc'd, *jlen bytes) is that phase's input and
+ * *text the cell without it, for ibc_repro_robust_alloc and
+ * ibc_repro_robust_finish; else *job is NULL.  IBC_OK, IBC_ENUMERIC or
+ * IBC_EIO with err. */
 int ibc_repro_cell_compute(const ibc_repro_config *c, long q, const char *dir, long ckpt_every, char **text,
-                           char *err);
+                           char **job, size_t *jlen, char *err);
+
+/* A robust cell's last phase in pieces, for a scheduler that spreads them
+ * over processes as well (src/repro/phase.c): chunks of test points (per
+ * point the certified radius and the structured attack), then one piece per
+ * radius (the authors' PGD over the clean points, which start once every
+ * chunk is folded).  Any process computes a piece from its input bytes; one
+ * process folds the results, in piece order whatever order they arrive in,
+ * so the cell is the serial run's bit for bit.  ibc_repro_run uses the same
+ * pieces.  progress (may be NULL): the resume file
+ * (DIR/cells/<cell>.ckpt.robust), loaded when it is this job's and saved as
+ * the folded pieces grow. */
+typedef struct ibc_repro_robust ibc_repro_robust;
+ibc_repro_robust *ibc_repro_robust_alloc(const char *job, size_t jlen, const char *progress, char *err);
+void ibc_repro_robust_free(ibc_repro_robust *R);
+/* More than any piece number of a cell of c (to number pieces as tasks). */
+long ibc_repro_robust_npieces(const ibc_repro_config *c);
+/* The next piece that can start: 1 with its number and input (*in,
+ * malloc'd), 0 when none can now (all handed out, or the radii wait for the
+ * chunks still out), -1 out of memory. */
+int ibc_repro_robust_next(ibc_repro_robust *R, long *piece, char **in, size_t *inlen);
+/* Pieces [0, nchunks) are the chunks of points (the brackets). */
+long ibc_repro_robust_nchunks(const ibc_repro_robust *R);
+/* "points 8-15", "PGD at radius 0.4": for messages. */
+void ibc_repro_robust_piece_name(const ibc_repro_robust *R, long piece, char *buf, size_t n);
+/* Any process: computes a piece from its input into *out (malloc'd). */
+int ibc_repro_robust_piece(const char *in, size_t inlen, char **out, size_t *outlen, char *err);
+/* The folding process: piece's result (kept until every earlier piece is folded). */
+int ibc_repro_robust_fold(ibc_repro_robust *R, long piece, const char *out, size_t outlen, char *err);
+int ibc_repro_robust_done(const ibc_repro_robust *R);   /* every piece folded */
+/* The cell file's bytes (*final, malloc'd) from the first part's text. */
+int ibc_repro_robust_finish(ibc_repro_robust *R, const char *text, char **final, char *err);
 /* Checks that text is cell q's result, writes it atomically as its cell
  * file, removes its checkpoint; *dist, *test_acc and *seconds from it (for
  * the progress line).  Then ibc_repro_run (which finds every selected cell

@@ -267,7 +267,7 @@ typedef struct {
 } claim_farm;
 
 /* Any rank: one claim's record, as run_record writes it for a worker. */
-static int claim_compute(long i, char **out, size_t *len, char *err, void *ctx)
+static int claim_compute(long i, const char *payload, size_t plen, char **out, size_t *len, char *err, void *ctx)
 {
     const claim_farm *f = ctx;
     FILE *m = open_memstream(out, len);

@@ -95,52 +95,78 @@ typedef struct {
     long ntodo, nsaved;
 } repro_plan;
 
+/* Rank 0: a robust cell between its first part and its last piece. */
+typedef struct {
+    ibc_repro_robust *R;     /* NULL: not in its robust phase */
+    char *text;              /* the first part (ibc_repro_cell_compute) */
+    int rank;                /* the rank that trained it */
+    long out;                /* pieces queued or computing */
+    unsigned char *chunks;   /* per rank: computed some of its brackets */
+} robust_cell;
+
+/* Tasks: cell q is task q; piece k of cell q is ncell + q npmax + k. */
 typedef struct {
     const repro_plan *plan;
     int verbose;
     long computed;
     double t0;
+    long ncell, npmax;
+    robust_cell *rob;        /* rank 0: per cell */
 } repro_farm;
 
-static int cell_compute(long q, char **out, size_t *len, char *err, void *ctx)
+static int cell_compute(long task, const char *payload, size_t plen, char **out, size_t *len, char *err, void *ctx)
 {
     const repro_farm *f = ctx;
-    int rc = ibc_repro_cell_compute(&f->plan->c, q, f->plan->dir, f->plan->ro.ckpt_every, out, err);
+    if (task >= f->ncell)   /* a piece of a robust phase: all it needs is in its payload */
+        return ibc_repro_robust_piece(payload, plen, out, len, err);
+    char *job = NULL;
+    size_t jlen = 0;
+    int rc = ibc_repro_cell_compute(&f->plan->c, task, f->plan->dir, f->plan->ro.ckpt_every, out, &job, &jlen, err);
     *len = *out ? strlen(*out) + 1 : 0;
+    if (rc == IBC_OK && job) {   /* the first part's text, its NUL, then the robust phase's input */
+        char *both = realloc(*out, *len + jlen);
+        if (!both) {
+            snprintf(err, IBC_ERRLEN, "reproduce: out of memory sending cell %ld", task);
+            rc = IBC_EIO;
+        } else {
+            memcpy(both + *len, job, jlen);
+            *out = both;
+            *len += jlen;
+        }
+    }
+    free(job);
     return rc;
 }
 
-static void cell_name(long q, char *buf, size_t n, void *ctx)
+static void cell_name(long task, char *buf, size_t n, void *ctx)
 {
     const repro_farm *f = ctx;
-    ibc_repro_cell_name(&f->plan->c, q, buf, n);
+    long q = task < f->ncell ? task : (task - f->ncell) / f->npmax;
+    char nm[64], pn[64] = "";
+    ibc_repro_cell_name(&f->plan->c, q, nm, sizeof nm);
+    if (task >= f->ncell && f->rob && f->rob[q].R)
+        ibc_repro_robust_piece_name(f->rob[q].R, (task - f->ncell) % f->npmax, pn, sizeof pn);
+    snprintf(buf, n, task < f->ncell ? "%s" : "%s [%s]", nm, pn);
 }
 
-static void cell_started(long q, int rank, void *ctx)
+static void cell_started(long task, int rank, void *ctx)
 {
     repro_farm *f = ctx;
-    if (!f->verbose)
-        return;
+    if (!f->verbose || task >= f->ncell)
+        return;   /* pieces: one line per cell is enough */
     char nm[64];
-    ibc_repro_cell_name(&f->plan->c, q, nm, sizeof nm);
+    ibc_repro_cell_name(&f->plan->c, task, nm, sizeof nm);
     fprintf(stderr, "ibcheck: reproduce: cell %s on rank %d ...\n", nm, rank);
 }
 
-/* A finished cell: saved at once (a later failure keeps it). */
-static int cell_finish(long q, int rank, int rc, const char *buf, size_t len, const char *err, void *ctx)
+/* A finished cell's text: saved at once (a later failure keeps it). */
+static int cell_save_text(repro_farm *f, long q, int rank, const char *text)
 {
-    repro_farm *f = ctx;
     char nm[64], serr[IBC_ERRLEN];
     ibc_repro_cell_name(&f->plan->c, q, nm, sizeof nm);
-    if (rc != IBC_OK) {
-        fprintf(stderr, "ibcheck: reproduce: cell %s on rank %d: %s\n", nm, rank, err[0] ? err : "failed");
-        return rc == IBC_EINPUT ? IBC_ENUMERIC : rc;
-    }
     double dist, acc, sec;
-    if (len == 0 || buf[len - 1] != '\0' ||
-        ibc_repro_cell_save(&f->plan->c, q, f->plan->dir, buf, &dist, &acc, &sec, serr) != IBC_OK) {
-        fprintf(stderr, "ibcheck: reproduce: cell %s from rank %d: %s\n", nm, rank,
-                len == 0 || buf[len - 1] != '\0' ? "a truncated result" : serr);
+    if (ibc_repro_cell_save(&f->plan->c, q, f->plan->dir, text, &dist, &acc, &sec, serr) != IBC_OK) {
+        fprintf(stderr, "ibcheck: reproduce: cell %s from rank %d: %s\n", nm, rank, serr);
         return IBC_EIO;
     }
     f->computed++;
@@ -148,6 +174,105 @@ static int cell_finish(long q, int rank, int rc, const char *buf, size_t len, co
         fprintf(stderr, "ibcheck: reproduce: cell %s done on rank %d in %.1f s (%ld/%ld): dist %.4g, test accuracy %.4f\n",
                 nm, rank, sec, f->computed, f->plan->ntodo, dist, acc);
     return IBC_OK;
+}
+
+static void robust_cell_clear(robust_cell *b)
+{
+    ibc_repro_robust_free(b->R);
+    free(b->text);
+    free(b->chunks);
+    memset(b, 0, sizeof *b);
+}
+
+/* Queues the pieces of cell q that can start, at most one per rank at a
+ * time (each message holds the network: rank 0 keeps few of them), or, when
+ * every piece is folded, saves the cell with one line naming the ranks of
+ * its brackets. */
+static int robust_advance(repro_farm *f, long q)
+{
+    robust_cell *b = &f->rob[q];
+    long k;
+    char *in, nm[64], err[IBC_ERRLEN];
+    size_t inlen;
+    int more, rc = IBC_OK;
+    ibc_repro_cell_name(&f->plan->c, q, nm, sizeof nm);
+    while (rc == IBC_OK && b->out < ibc_mpi_size() && (more = ibc_repro_robust_next(b->R, &k, &in, &inlen)) != 0) {
+        rc = more < 0 ? IBC_EIO : ibc_mpi_queue_add(f->ncell + q * f->npmax + k, in, inlen);
+        free(in);
+        b->out++;
+        if (rc != IBC_OK)
+            fprintf(stderr, "ibcheck: reproduce: cell %s: out of memory queueing its robust pieces\n", nm);
+    }
+    if (rc != IBC_OK || !ibc_repro_robust_done(b->R))
+        return rc;
+    char *final = NULL;
+    rc = ibc_repro_robust_finish(b->R, b->text, &final, err);
+    if (rc != IBC_OK)
+        fprintf(stderr, "ibcheck: reproduce: cell %s: %s\n", nm, err);
+    if (rc == IBC_OK && f->verbose) {
+        char list[256] = "";
+        int n = 0;
+        size_t at = 0;
+        for (int r = 0; r < ibc_mpi_size(); r++)
+            if (b->chunks[r] && at < sizeof list - 16) {
+                at += (size_t)snprintf(list + at, sizeof list - at, "%s%d", n ? "," : "", r);
+                n++;
+            }
+        fprintf(stderr, "ibcheck: reproduce: cell %s: brackets computed on %d rank%s (%s)\n", nm, n, n == 1 ? "" : "s",
+                list);
+    }
+    if (rc == IBC_OK)
+        rc = cell_save_text(f, q, b->rank, final);
+    free(final);
+    robust_cell_clear(b);
+    return rc == IBC_EINPUT ? IBC_ENUMERIC : rc;
+}
+
+/* Rank 0: a finished task.  A cell without a robust phase is saved; a robust
+ * cell's first part starts its pieces; a piece is folded. */
+static int cell_finish(long task, int rank, int rc, const char *buf, size_t len, const char *err, void *ctx)
+{
+    repro_farm *f = ctx;
+    long q = task < f->ncell ? task : (task - f->ncell) / f->npmax;
+    char nm[160], ferr[IBC_ERRLEN];
+    cell_name(task, nm, sizeof nm, ctx);
+    if (rc != IBC_OK) {
+        fprintf(stderr, "ibcheck: reproduce: cell %s on rank %d: %s\n", nm, rank, err[0] ? err : "failed");
+        return rc == IBC_EINPUT ? IBC_ENUMERIC : rc;
+    }
+    robust_cell *b = &f->rob[q];
+    if (task >= f->ncell) {
+        long k = (task - f->ncell) % f->npmax;
+        b->out--;
+        if (!b->R || ibc_repro_robust_fold(b->R, k, buf, len, ferr) != IBC_OK) {
+            fprintf(stderr, "ibcheck: reproduce: cell %s from rank %d: %s\n", nm, rank,
+                    b->R ? ferr : "a piece of no robust phase");
+            return IBC_EIO;
+        }
+        if (k < ibc_repro_robust_nchunks(b->R))
+            b->chunks[rank] = 1;
+        return robust_advance(f, q);
+    }
+    size_t tl = len ? strnlen(buf, len) : 0;
+    if (len == 0 || tl == len) {
+        fprintf(stderr, "ibcheck: reproduce: cell %s from rank %d: a truncated result\n", nm, rank);
+        return IBC_EIO;
+    }
+    if (tl + 1 == len)
+        return cell_save_text(f, q, rank, buf);
+    /* A robust cell: its phase goes out in pieces, resumed from its progress. */
+    char prog[4400];
+    snprintf(prog, sizeof prog, "%.4000s/cells/%s.ckpt.robust", f->plan->dir, nm);
+    b->R = ibc_repro_robust_alloc(buf + tl + 1, len - tl - 1, f->plan->ro.ckpt_every > 0 ? prog : NULL, ferr);
+    b->text = strdup(buf);
+    b->chunks = calloc((size_t)ibc_mpi_size(), 1);
+    b->rank = rank;
+    if (!b->R || !b->text || !b->chunks) {
+        fprintf(stderr, "ibcheck: reproduce: cell %s: %s\n", nm, b->R ? "out of memory" : ferr);
+        robust_cell_clear(b);
+        return IBC_EIO;
+    }
+    return robust_advance(f, q);
 }
 
 /* `mpirun -n N ibcheck reproduce`: rank 0 checks everything and prepares
@@ -194,10 +319,15 @@ static int reproduce_mpi(const char *path, double scale, const char *dir, const 
     char after[4400];
     snprintf(after, sizeof after, "every finished cell is saved in %.4000s/cells: rerun the same command to resume",
              plan->dir);
-    repro_farm f = {plan, verbose, 0, 0};
+    repro_farm f = {plan, verbose, 0, 0, ibc_repro_ncells(&plan->c), ibc_repro_robust_npieces(&plan->c), NULL};
+    if (ibc_mpi_rank() == 0 && !(f.rob = calloc((size_t)f.ncell, sizeof *f.rob)))
+        abort();   /* a few bytes per cell: the other ranks wait for this one, and the job stops */
     ibc_mpi_farm_ops ops = {"reproduce", after, cell_compute, cell_started, cell_finish, cell_name, &f};
     f.t0 = ibc_util_now();
     int rc = ibc_mpi_farm(todo, plan->ntodo, &ops, err);
+    for (long q = 0; f.rob && q < f.ncell; q++)   /* robust phases cut short by a failure */
+        robust_cell_clear(&f.rob[q]);
+    free(f.rob);
     if (ibc_mpi_rank() > 0) {
         free(todo);
         free(plan);

@@ -63,6 +63,7 @@ int ibc_mpi_farm(const long *tasks, long n, const ibc_mpi_farm_ops *ops, char *e
     snprintf(err, IBC_ERRLEN, "%s: this ibcheck was built without MPI", ops->what);
     return IBC_EINPUT;
 }
+int ibc_mpi_queue_add(long task, const void *payload, size_t len) { return IBC_EINPUT; }
 
 #else
 #include <mpi.h>
@@ -166,6 +167,12 @@ int ibc_mpi_share(int status, void *buf, size_t len)
 
 enum { TAG_TASK = 1401, TAG_RESULT = 1402 };
 
+/* A task message's header; the payload follows it.  task -1: stop. */
+typedef struct {
+    long task;
+    long len;
+} task_head;
+
 /* A result's header; the computed bytes follow it in the same message. */
 typedef struct {
     long task;
@@ -173,11 +180,21 @@ typedef struct {
     char err[IBC_ERRLEN];
 } result_head;
 
+/* A task waiting to go out, with the payload it owns. */
+typedef struct {
+    long task;
+    char *payload;
+    size_t len;
+} farm_task;
+
 /* What rank 0 shares between its scheduler (main thread) and its compute thread. */
 typedef struct {
     const long *tasks;
     long n, next;           /* next: the next entry of tasks to hand out */
-    int stop;               /* no more tasks are handed out */
+    farm_task *extra;       /* tasks added by ibc_mpi_queue_add: first out */
+    long xhead, xn, xcap;
+    int stop;               /* no more tasks are handed out (a task failed) */
+    int over;               /* every task finished: the compute thread leaves */
     const ibc_mpi_farm_ops *ops;
     long *running;          /* per rank: the task it computes, or -1 */
     int local_done;         /* the compute thread has left */
@@ -188,6 +205,63 @@ typedef struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
 } farm;
+
+/* The farm running on rank 0, for ibc_mpi_queue_add. */
+static farm *cur_farm;
+
+/* The next task to hand out, into *t (which then owns the payload); 0 when
+ * none is there now.  Under F->mu. */
+static int farm_take(farm *F, farm_task *t)
+{
+    if (F->stop)
+        return 0;
+    if (F->xhead < F->xn) {
+        *t = F->extra[F->xhead++];
+        if (F->xhead == F->xn)
+            F->xhead = F->xn = 0;
+        return 1;
+    }
+    if (F->next < F->n) {
+        t->task = F->tasks[F->next++];
+        t->payload = NULL;
+        t->len = 0;
+        return 1;
+    }
+    return 0;
+}
+
+int ibc_mpi_queue_add(long task, const void *payload, size_t len)
+{
+    farm *F = cur_farm;
+    if (!F)
+        return IBC_EINPUT;
+    char *copy = malloc(len > 0 ? len : 1);
+    if (!copy)
+        return IBC_EIO;
+    if (len)
+        memcpy(copy, payload, len);
+    pthread_mutex_lock(&F->mu);
+    if (F->stop) {
+        pthread_mutex_unlock(&F->mu);
+        free(copy);
+        return IBC_OK;
+    }
+    if (F->xn == F->xcap) {
+        long cap = 2 * F->xcap + 16;
+        farm_task *x = realloc(F->extra, sizeof *x * (size_t)cap);
+        if (!x) {
+            pthread_mutex_unlock(&F->mu);
+            free(copy);
+            return IBC_EIO;
+        }
+        F->extra = x;
+        F->xcap = cap;
+    }
+    F->extra[F->xn++] = (farm_task){task, copy, len};
+    pthread_cond_broadcast(&F->cv);   /* the compute thread may wait for it */
+    pthread_mutex_unlock(&F->mu);
+    return IBC_OK;
+}
 
 /* The line for a lost job, kept ready: a signal handler can only write(2).
  * Two buffers, and an index flipped once the new one is complete. */
@@ -226,26 +300,31 @@ static void lost_handler(int sig)
     _exit(IBC_ENUMERIC);   /* 3: a failure, not bad input */
 }
 
-/* Rank 0's own worker: takes tasks like any rank, and leaves each result in
- * the box for the scheduler (which alone talks MPI and writes files). */
+/* Rank 0's own worker: takes tasks like any rank, waits while there are
+ * none (a finished task may add some), and leaves each result in the box
+ * for the scheduler (which alone talks MPI and writes files). */
 static void *local_main(void *arg)
 {
     farm *F = arg;
     pthread_mutex_lock(&F->mu);
     for (;;) {
-        if (F->stop || F->next >= F->n)
+        farm_task t;
+        int got = 0;
+        while (!F->over && !(got = farm_take(F, &t)))
+            pthread_cond_wait(&F->cv, &F->mu);
+        if (!got)
             break;
-        long t = F->tasks[F->next++];
-        F->running[0] = t;
+        F->running[0] = t.task;
         pthread_mutex_unlock(&F->mu);
         if (F->ops->started)
-            F->ops->started(t, 0, F->ops->ctx);
+            F->ops->started(t.task, 0, F->ops->ctx);
         result_head h;
         memset(&h, 0, sizeof h);
-        h.task = t;
+        h.task = t.task;
         char *buf = NULL;
         size_t len = 0;
-        h.rc = F->ops->compute(t, &buf, &len, h.err, F->ops->ctx);
+        h.rc = F->ops->compute(t.task, t.payload, t.len, &buf, &len, h.err, F->ops->ctx);
+        free(t.payload);
         pthread_mutex_lock(&F->mu);
         while (F->box_full)
             pthread_cond_wait(&F->cv, &F->mu);
@@ -253,7 +332,7 @@ static void *local_main(void *arg)
         F->box_buf = buf;
         F->box_len = len;
         F->box_full = 1;
-        while (F->box_full)   /* the scheduler takes it, then we pick the next task */
+        while (F->box_full)   /* the scheduler takes it (its finish may add tasks), then we pick the next */
             pthread_cond_wait(&F->cv, &F->mu);
     }
     F->local_done = 1;
@@ -261,17 +340,56 @@ static void *local_main(void *arg)
     return NULL;
 }
 
-/* Hands rank r its next task (or the stop, -1).  Under F->mu. */
-static int send_next(farm *F, int r)
+/* Sends rank r task t (its header and payload; task -1 stops the rank). */
+static int send_task(int r, const farm_task *t)
 {
-    long t = -1;
-    if (!F->stop && F->next < F->n)
-        t = F->tasks[F->next++];
-    F->running[r] = t;
-    int rc = MPI_Send(&t, 1, MPI_LONG, r, TAG_TASK, MPI_COMM_WORLD);
-    if (t >= 0 && F->ops->started)
-        F->ops->started(t, r, F->ops->ctx);
+    task_head h = {t->task, (long)t->len};
+    if (t->len > (size_t)0x7fff0000 - sizeof h)
+        return MPI_ERR_COUNT;
+    char *msg = malloc(sizeof h + t->len);
+    if (!msg)
+        return MPI_ERR_NO_MEM;
+    memcpy(msg, &h, sizeof h);
+    if (t->len)
+        memcpy(msg + sizeof h, t->payload, t->len);
+    int rc = MPI_Send(msg, (int)(sizeof h + t->len), MPI_BYTE, r, TAG_TASK, MPI_COMM_WORLD);
+    free(msg);
     return rc;
+}
+
+/* Hands every idle rank > 0 a task while there are some.  The sends happen
+ * outside the lock: a large payload must not hold up the compute thread. */
+static int dispatch(farm *F)
+{
+    int rc = MPI_SUCCESS;
+    for (int r = 1; r < size_ && rc == MPI_SUCCESS; r++) {
+        farm_task t;
+        pthread_mutex_lock(&F->mu);
+        int got = F->running[r] < 0 && farm_take(F, &t);
+        if (got) {
+            F->running[r] = t.task;
+            lost_update(F);
+        }
+        pthread_mutex_unlock(&F->mu);
+        if (!got)
+            continue;
+        rc = send_task(r, &t);
+        free(t.payload);
+        if (rc == MPI_SUCCESS && F->ops->started)
+            F->ops->started(t.task, r, F->ops->ctx);
+    }
+    return rc;
+}
+
+/* The status finish kept: the first failure stops the handing out. */
+static void keep_status(farm *F, int *keep, int rc)
+{
+    pthread_mutex_lock(&F->mu);
+    if (rc != IBC_OK && *keep == IBC_OK) {
+        *keep = rc;
+        F->stop = 1;
+    }
+    pthread_mutex_unlock(&F->mu);
 }
 
 static int farm_rank0(farm *F, char *err)
@@ -285,9 +403,8 @@ static int farm_rank0(farm *F, char *err)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = lost_handler;
     sigemptyset(&sa.sa_mask);
+    mpi_rc = dispatch(F);
     pthread_mutex_lock(&F->mu);
-    for (int r = 1; r < size_ && mpi_rc == MPI_SUCCESS; r++)
-        mpi_rc = send_next(F, r);
     lost_update(F);
     pthread_mutex_unlock(&F->mu);
     sigaction(SIGTERM, &sa, &old_term);
@@ -300,13 +417,24 @@ static int farm_rank0(farm *F, char *err)
     }
     char *buf = NULL;
     size_t cap = 0;
+    long seen0 = -1;   /* rank 0's task the lost line names */
     for (long idle = 0; mpi_rc == MPI_SUCCESS;) {
-        int busy = 0;
+        /* Over when no rank computes, no result waits and no task is left
+         * (a running task may still add some: wait for it). */
         pthread_mutex_lock(&F->mu);
+        if (F->running[0] != seen0) {
+            /* The compute thread took a task: the line is written here, as
+             * ops->name may read what finish changes on this thread. */
+            seen0 = F->running[0];
+            lost_update(F);
+        }
+        int busy = F->box_full || F->running[0] >= 0;
         for (int r = 1; r < size_; r++)
             busy |= F->running[r] >= 0;
-        busy |= !F->local_done || F->box_full;
-        if (!busy) {
+        int more = !F->stop && (F->xhead < F->xn || F->next < F->n);
+        if (!busy && !more) {
+            F->over = 1;
+            pthread_cond_broadcast(&F->cv);
             pthread_mutex_unlock(&F->mu);
             break;
         }
@@ -315,16 +443,15 @@ static int farm_rank0(farm *F, char *err)
             result_head h = F->box;
             char *b = F->box_buf;
             size_t len = F->box_len;
-            F->box_full = 0;
-            F->running[0] = -1;
             pthread_mutex_unlock(&F->mu);
             int rc = F->ops->finish(h.task, 0, h.rc, b, len, h.err, F->ops->ctx);
             free(b);
+            keep_status(F, &keep, rc);
             pthread_mutex_lock(&F->mu);
-            if (rc != IBC_OK && keep == IBC_OK) {
-                keep = rc;
-                F->stop = 1;
-            }
+            /* Free the box only now: the compute thread then sees the tasks
+             * that finish added. */
+            F->box_full = 0;
+            F->running[0] = -1;
             lost_update(F);
             pthread_cond_broadcast(&F->cv);
             got = 1;
@@ -361,17 +488,16 @@ static int farm_rank0(farm *F, char *err)
             h.err[IBC_ERRLEN - 1] = '\0';
             int r = st.MPI_SOURCE;
             int rc = F->ops->finish(h.task, r, h.rc, buf + sizeof h, (size_t)count - sizeof h, h.err, F->ops->ctx);
+            keep_status(F, &keep, rc);
             pthread_mutex_lock(&F->mu);
-            if (rc != IBC_OK && keep == IBC_OK) {
-                keep = rc;
-                F->stop = 1;
-            }
-            mpi_rc = send_next(F, r);
+            F->running[r] = -1;
             lost_update(F);
             pthread_mutex_unlock(&F->mu);
             got = 1;
         }
-        /* Nothing arrived: sleep a little, up to 20 ms (a task takes seconds). */
+        if (mpi_rc == MPI_SUCCESS)
+            mpi_rc = dispatch(F);
+        /* Nothing arrived: sleep a little, up to 20 ms (a task takes a while). */
         idle = got ? 0 : idle + 1;
         if (idle > 10)
             sleep_ms(idle < 100 ? 1 : 20);
@@ -394,6 +520,10 @@ static int farm_rank0(farm *F, char *err)
         MPI_Abort(MPI_COMM_WORLD, IBC_ENUMERIC);
         _exit(IBC_ENUMERIC);
     }
+    /* Every rank idles: stop them. */
+    farm_task stop = {-1, NULL, 0};
+    for (int r = 1; r < size_ && mpi_rc == MPI_SUCCESS; r++)
+        mpi_rc = send_task(r, &stop);
     if (have_thread)
         pthread_join(th, NULL);
     pthread_attr_destroy(&at);
@@ -403,22 +533,56 @@ static int farm_rank0(farm *F, char *err)
     return keep;
 }
 
+/* Receives the next task message from rank 0 into *msg (grown as needed)
+ * without spinning (see wait_sleepy). */
+static int recv_task(char **msg, size_t *cap, int *count)
+{
+    MPI_Status st;
+    for (long k = 0;; k++) {
+        int flag = 0;
+        int rc = MPI_Iprobe(0, TAG_TASK, MPI_COMM_WORLD, &flag, &st);
+        if (rc != MPI_SUCCESS)
+            return rc;
+        if (flag)
+            break;
+        if (k > 100)
+            sleep_ms(k < 1000 ? 1 : 20);
+    }
+    MPI_Get_count(&st, MPI_BYTE, count);
+    if ((size_t)*count > *cap) {
+        char *nb = realloc(*msg, (size_t)*count);
+        if (!nb)
+            return MPI_ERR_NO_MEM;
+        *msg = nb;
+        *cap = (size_t)*count;
+    }
+    return MPI_Recv(*msg, *count, MPI_BYTE, 0, TAG_TASK, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+}
+
 static int farm_worker(const ibc_mpi_farm_ops *ops, char *err)
 {
+    char *in = NULL;
+    size_t incap = 0;
     for (;;) {
-        long t = -1;
+        int count = 0;
         MPI_Request req;
-        if (MPI_Irecv(&t, 1, MPI_LONG, 0, TAG_TASK, MPI_COMM_WORLD, &req) != MPI_SUCCESS ||
-            wait_sleepy(&req, NULL) != MPI_SUCCESS)
+        if (recv_task(&in, &incap, &count) != MPI_SUCCESS || (size_t)count < sizeof(task_head)) {
+            free(in);
             return IBC_EIO;
-        if (t < 0)
+        }
+        task_head th;
+        memcpy(&th, in, sizeof th);
+        if (th.task < 0) {
+            free(in);
             return IBC_OK;
+        }
         result_head h;
         memset(&h, 0, sizeof h);
-        h.task = t;
+        h.task = th.task;
         char *out = NULL;
         size_t len = 0;
-        h.rc = ops->compute(t, &out, &len, h.err, ops->ctx);
+        h.rc = ops->compute(th.task, th.len > 0 ? in + sizeof th : NULL, (size_t)count - sizeof th, &out, &len, h.err,
+                            ops->ctx);
         if (len > (size_t)0x7fff0000 - sizeof h) {
             free(out);
             out = NULL;
@@ -444,6 +608,7 @@ static int farm_worker(const ibc_mpi_farm_ops *ops, char *err)
             wait_sleepy(&req, NULL) != MPI_SUCCESS) {
             if (msg != (char *)&h)
                 free(msg);
+            free(in);
             return IBC_EIO;
         }
         if (msg != (char *)&h)
@@ -472,7 +637,12 @@ int ibc_mpi_farm(const long *tasks, long n, const ibc_mpi_farm_ops *ops, char *e
         F.running[r] = -1;
     pthread_mutex_init(&F.mu, NULL);
     pthread_cond_init(&F.cv, NULL);
+    cur_farm = &F;
     int rc = farm_rank0(&F, err);
+    cur_farm = NULL;
+    for (long k = F.xhead; k < F.xn; k++)   /* tasks left after a failure */
+        free(F.extra[k].payload);
+    free(F.extra);
     pthread_mutex_destroy(&F.mu);
     pthread_cond_destroy(&F.cv);
     free(F.running);

@@ -34,13 +34,17 @@ int ibc_mpi_share(int status, void *buf, size_t len);
 
 /* A task farm: rank 0 hands tasks out in the given order, one at a time, to
  * every rank including itself (a compute thread beside its scheduler), and
- * gets each result back as bytes.  Only rank 0's main thread calls MPI. */
+ * gets each result back as bytes.  Only rank 0's main thread calls MPI.
+ * A finished task may add tasks with a payload (ibc_mpi_queue_add): they go
+ * out before the rest, to whichever rank is idle first, and a rank with
+ * nothing to do waits for them until every task is finished. */
 typedef struct {
     const char *what;    /* the command, for messages: "reproduce" */
     const char *after;   /* what a user can do after a lost rank, for the line */
-    /* Any rank: computes task into *out (malloc'd, *len bytes).  Returns
+    /* Any rank: computes task, given its payload (NULL, 0 for the tasks
+     * passed to ibc_mpi_farm), into *out (malloc'd, *len bytes).  Returns
      * IBC_OK or an error status with one line in err (*out may be NULL). */
-    int (*compute)(long task, char **out, size_t *len, char *err, void *ctx);
+    int (*compute)(long task, const char *payload, size_t plen, char **out, size_t *len, char *err, void *ctx);
     /* Rank 0, either thread: task started on rank (progress lines only). */
     void (*started)(long task, int rank, void *ctx);
     /* Rank 0, main thread: the result of task from rank: the status and err
@@ -59,5 +63,11 @@ typedef struct {
  * killed (a rank died and the launcher stops the others with SIGTERM), rank
  * 0 prints one line naming the tasks in flight and exits 3. */
 int ibc_mpi_farm(const long *tasks, long n, const ibc_mpi_farm_ops *ops, char *err);
+
+/* Rank 0, inside ops->finish: one more task, with len bytes of payload
+ * (copied), handed out before the tasks not yet started.  IBC_OK (the task
+ * is dropped when the farm already stops on an error), IBC_EIO out of
+ * memory, IBC_EINPUT outside a farm (and without MPI). */
+int ibc_mpi_queue_add(long task, const void *payload, size_t len);
 
 #endif

@@ -22,6 +22,11 @@ void ibc_gemm_set_threads(int t)
     gemm_threads = t >= 1 ? t : 1;
 }
 
+int ibc_gemm_threads(void)
+{
+    return gemm_threads;
+}
+
 typedef struct {
     int ta, tb;
     long M, N, K;

@@ -9,6 +9,7 @@
 /* Threads for ibc_gemm_d (ibc_prec_blas_setup sets it from IBC_THREADS); the
  * result does not depend on it. */
 void ibc_gemm_set_threads(int t);
+int ibc_gemm_threads(void);
 /* Calls fn(ctx, lo, hi) over [0, n) in fixed chunks spread over the same
  * threads (double mode's elementwise loops): each index is computed by the
  * same code whoever runs it, so results do not depend on the thread count.

@@ -27,14 +27,10 @@
 #include "ibcheck/report.h"
 #include "ibcheck/repro.h"
 #include "ibcheck/robust.h"
-#include "util/cp.h"
+#include "repro/phase.h"
 #include "util/clock.h"
 
 #define REPRO_NCOS 20           /* dominant neurons in the heatmaps */
-#define REPRO_POINTS 200        /* test points of the robust curves (PGD and brackets) */
-#define REPRO_PROGRESS_S 5.0    /* the brackets' progress is saved every 16 points or 5 s */
-#define REPRO_PGD_STEPS 2000    /* the authors' l2 PGD: 2000 steps of 0.1 */
-#define REPRO_PGD_STEP 0.1
 #define REPRO_DIST_STEPS 100    /* ascent steps per start */
 #define REPRO_CKPT_EVERY 2000   /* SGD steps between checkpoints: about a minute at the paper's size */
 
@@ -77,10 +73,8 @@ static int write_text(FILE *out, void *ctx)
     return fputs((const char *)ctx, out) < 0;
 }
 
-/* The text of a JSON file: cJSON_Print and a newline (NULL out of memory).
- * One function for the serial writer and for a cell sent over MPI, so that
- * both give the same bytes. */
-static char *json_text(const cJSON *o)
+/* (phase.h) */
+char *repro_json_text(const cJSON *o)
 {
     char *s = cJSON_Print(o);
     if (!s)
@@ -98,7 +92,7 @@ static char *json_text(const cJSON *o)
 
 static int save_json(const char *path, const cJSON *o, char *err)
 {
-    char *t = json_text(o);
+    char *t = repro_json_text(o);
     if (!t) {
         snprintf(err, IBC_ERRLEN, "%.200s: out of memory formatting JSON", path);
         return IBC_EIO;
@@ -130,11 +124,7 @@ static char *read_file(const char *path)
 }
 
 /* A growing text buffer for the CSV files. */
-typedef struct {
-    char *s;
-    size_t n, cap;
-    int oom;
-} sbuf;
+typedef repro_buf sbuf;
 
 static void sb_printf(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_printf(sbuf *b, const char *fmt, ...)
@@ -143,18 +133,8 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int k = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (k < 0 || b->oom)
+    if (k < 0 || repro_buf_reserve(b, (size_t)k + 1) != 0)
         return;
-    if (b->n + (size_t)k + 1 > b->cap) {
-        size_t cap = (b->cap ? 2 * b->cap : 4096) + (size_t)k;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->oom = 1;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
     va_start(ap, fmt);
     vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
     va_end(ap);
@@ -323,228 +303,6 @@ static cJSON *cosines_json(const ibc_rnet *f, const double *contrib)
     return arr;
 }
 
-/* Progress of the robust phase, saved beside the cell's SGD checkpoint
- * (DIR/cells/<cell>.ckpt.robust) so that a run killed during the brackets or
- * the PGD rounds resumes at the next point or radius instead of redoing the
- * phase (at the paper's size the brackets alone take tens of minutes).  Text,
- * every double in C99 hex ("%a"), so a resumed cell is bitwise the same; the
- * header carries a fingerprint of the network and the test points, so a file
- * of another training is ignored. */
-typedef struct {
-    long np, ne, D;
-    unsigned long long fp;
-    long kpts, epgd;     /* points bracketed, PGD radii done */
-    double *lo, *hi;
-    int *clean;
-    long *npgd;
-} robust_progress;
-
-static unsigned long long fnv1a(unsigned long long h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ b[i]) * 0x100000001b3ULL;
-    return h;
-}
-
-static int progress_write(FILE *out, void *ctx)
-{
-    const robust_progress *g = ctx;
-    fprintf(out, "ibcheck-robust-progress 1\n%ld %ld %ld %016llx\n%ld %ld\n", g->np, g->ne, g->D, g->fp, g->kpts,
-            g->epgd);
-    for (long i = 0; i < g->np; i++)
-        fprintf(out, "%d %a %a\n", g->clean[i], g->lo[i], g->hi[i]);
-    for (long e = 0; e < g->ne; e++)
-        fprintf(out, "%ld%c", g->npgd[e], e + 1 < g->ne ? ' ' : '\n');
-    return ferror(out) ? -1 : 0;
-}
-
-/* Saves g (a failure only costs the resume: the cell goes on). */
-static void progress_save(const char *path, robust_progress *g)
-{
-    char err[IBC_ERRLEN];
-    if (path && ibc_util_write_atomic(path, progress_write, g, err) != IBC_OK)
-        fprintf(stderr, "ibcheck: reproduce: %s (the robust phase goes on without a resume point)\n", err);
-}
-
-/* Loads path into g when it is this cell's progress; otherwise g is left at
- * its start (nothing done). */
-static void progress_load(const char *path, robust_progress *g)
-{
-    FILE *f = path ? fopen(path, "r") : NULL;
-    if (!f)
-        return;
-    long np, ne, D, k, e;
-    unsigned long long fp;
-    int ok = fscanf(f, "ibcheck-robust-progress 1 %ld %ld %ld %llx %ld %ld", &np, &ne, &D, &fp, &k, &e) == 6 &&
-             np == g->np && ne == g->ne && D == g->D && fp == g->fp && k >= 0 && k <= np && e >= 0 && e <= ne &&
-             (e == 0 || k == np);
-    double *lo = malloc(sizeof(double) * (size_t)np), *hi = malloc(sizeof(double) * (size_t)np);
-    int *cl = malloc(sizeof(int) * (size_t)np);
-    long *cnt = malloc(sizeof(long) * (size_t)(ne > 0 ? ne : 1));
-    ok = ok && lo && hi && cl && cnt;
-    for (long i = 0; ok && i < np; i++)
-        ok = fscanf(f, "%d %la %la", &cl[i], &lo[i], &hi[i]) == 3;
-    for (long q = 0; ok && q < ne; q++)
-        ok = fscanf(f, "%ld", &cnt[q]) == 1;
-    fclose(f);
-    if (ok) {
-        memcpy(g->lo, lo, sizeof(double) * (size_t)np);
-        memcpy(g->hi, hi, sizeof(double) * (size_t)np);
-        memcpy(g->clean, cl, sizeof(int) * (size_t)np);
-        memcpy(g->npgd, cnt, sizeof(long) * (size_t)ne);
-        g->kpts = k;
-        g->epgd = e;
-    }
-    free(lo), free(hi), free(cl), free(cnt);
-}
-
-/* Robust accuracy at every eps on the first REPRO_POINTS test points (the
- * test set is i.i.d., so they are a random sample; its size is saved):
- *  - pgd: the authors' l2 PGD at each eps (batched, ibc_attack_pgd_batch);
- *  - per point one bracket [lo, hi]: lo certified (ibc_certify_radius), hi
- *    the smallest verified flip of the structured attack and of PGD over
- *    every eps; a point counts as certified robust at eps when lo >= eps and
- *    as not broken when hi > eps, so both curves come from the radii at once;
- *  - each curve with its 95% Clopper-Pearson interval. */
-static int robust_json(cJSON *o, const ibc_repro_config *c, const ibc_rnet *f, const ibc_data *test,
-                       const char *progress, char *err)
-{
-    long D = c->D, ne = c->eps_count, np = test->n < REPRO_POINTS ? test->n : REPRO_POINTS;
-    double *X = malloc(sizeof(double) * (size_t)(np * D)), *dl = malloc(sizeof(double) * (size_t)(np * D));
-    double *lo = malloc(sizeof(double) * (size_t)np), *hi = malloc(sizeof(double) * (size_t)np);
-    double *eps = malloc(sizeof(double) * (size_t)ne), *tmp = malloc(sizeof(double) * (size_t)D);
-    long *npgd = calloc((size_t)ne, sizeof(long));
-    int *y = malloc(sizeof(int) * (size_t)np), *clean = malloc(sizeof(int) * (size_t)np);
-    int *fl = malloc(sizeof(int) * (size_t)np), *yc = malloc(sizeof(int) * (size_t)np);
-    double *Xc = malloc(sizeof(double) * (size_t)(np * D));
-    int rc = X && dl && lo && hi && eps && tmp && npgd && y && clean && fl && yc && Xc ? IBC_OK : IBC_EIO;
-    if (rc != IBC_OK)
-        snprintf(err, IBC_ERRLEN, "reproduce: out of memory for the robust accuracy");
-    ibc_pgd_opts po;
-    ibc_pgd_opts_default(&po);
-    po.steps = REPRO_PGD_STEPS;
-    po.step = REPRO_PGD_STEP;
-    double tmax = 0;
-    for (long e = 0; rc == IBC_OK && e < ne; e++) {
-        eps[e] = ibc_repro_eps(c, e);
-        tmax = fmax(tmax, eps[e]);
-    }
-    tmax = fmax(2.0 * tmax, 2.0);   /* beyond the largest radius of the curve */
-    /* the test points in double, and the fingerprint of this cell's robust
-     * phase: the network's exact weights and these points */
-    robust_progress g = {np, ne, D, 0xcbf29ce484222325ULL, 0, 0, lo, hi, clean, npgd};
-    for (long i = 0; rc == IBC_OK && i < np; i++) {
-        for (long k = 0; k < D; k++)
-            X[i * D + k] = mpfr_get_d(test->X + i * D + k, MPFR_RNDN);
-        y[i] = test->y[i];
-    }
-    if (rc == IBC_OK) {
-        g.fp = fnv1a(g.fp, f->W, sizeof(double) * (size_t)(f->h * f->D));
-        g.fp = fnv1a(g.fp, f->v, sizeof(double) * (size_t)f->h);
-        g.fp = fnv1a(g.fp, X, sizeof(double) * (size_t)(np * D));
-        g.fp = fnv1a(g.fp, y, sizeof(int) * (size_t)np);
-        progress_load(progress, &g);
-    }
-    double t0 = ibc_util_now(), t_saved = t0;
-    for (long i = g.kpts; rc == IBC_OK && i < np; i++) {
-        ibc_cert_result cr;
-        rc = ibc_certify_radius(&cr, f, X + i * D, y[i], tmax, err);
-        if (rc != IBC_OK)
-            break;
-        clean[i] = !cr.misclassified;   /* certified y f(x) > 0 */
-        lo[i] = cr.misclassified ? 0 : cr.lo;
-        hi[i] = !clean[i] ? 0 : (f->K > 0 ? ibc_attack_structured(tmp, f, X + i * D, y[i], tmax) : INFINITY);
-        g.kpts = i + 1;
-        if (ibc_util_now() - t_saved >= REPRO_PROGRESS_S || g.kpts % 16 == 0 || g.kpts == np) {
-            progress_save(progress, &g);
-            t_saved = ibc_util_now();
-        }
-    }
-    long nc = 0;
-    for (long i = 0; rc == IBC_OK && i < np; i++)
-        if (clean[i]) {
-            memcpy(Xc + nc * D, X + i * D, sizeof(double) * (size_t)D);
-            yc[nc++] = y[i];
-        }
-    double t_bracket = ibc_util_now() - t0;
-    t0 = ibc_util_now();
-    for (long e = g.epgd; rc == IBC_OK && e < ne; e++) {
-        if (!(eps[e] > 0)) {
-            npgd[e] = nc;
-            g.epgd = e + 1;
-            continue;
-        }
-        rc = ibc_attack_pgd_batch(fl, dl, f, Xc, yc, nc, eps[e], &po, err);
-        long q = 0;
-        for (long i = 0; rc == IBC_OK && i < np; i++) {
-            if (!clean[i])
-                continue;
-            if (fl[q]) {
-                hi[i] = fmin(hi[i], ibc_rnet_norm_up(dl + q * D, D));
-            } else {
-                npgd[e]++;
-            }
-            q++;
-        }
-        if (rc == IBC_OK) {
-            g.epgd = e + 1;
-            progress_save(progress, &g);
-        }
-    }
-    double t_pgd = ibc_util_now() - t0;
-    for (long i = 0; rc == IBC_OK && i < np; i++)
-        if (lo[i] > hi[i]) {
-            /* Both ends are certified: lo > hi is a bug in one of them. */
-            snprintf(err, IBC_ERRLEN, "reproduce: test point %ld: certified lower bound %.17g exceeds the verified attack %.17g",
-                     i, lo[i], hi[i]);
-            rc = IBC_ENUMERIC;
-        }
-    if (rc == IBC_OK) {
-        static const char *const names[3] = {"robust_pgd", "robust_attack", "robust_cert"};
-        cJSON_AddItemToObject(o, "eps", cJSON_CreateDoubleArray(eps, (int)ne));
-        for (int w = 0; w < 3; w++) {
-            double *v = malloc(sizeof(double) * (size_t)(3 * ne));
-            if (!v) {
-                snprintf(err, IBC_ERRLEN, "reproduce: out of memory");
-                rc = IBC_EIO;
-                break;
-            }
-            for (long e = 0; e < ne; e++) {
-                long k = 0;
-                if (w == 0)
-                    k = npgd[e];
-                else
-                    for (long i = 0; i < np; i++)
-                        k += clean[i] && (w == 1 ? hi[i] > eps[e] : lo[i] >= eps[e]);
-                v[e] = (double)k / (double)np;
-                v[ne + e] = ibc_util_cp_lower(k, np);
-                v[2 * ne + e] = ibc_util_cp_upper(k, np);
-            }
-            char key[40];
-            cJSON_AddItemToObject(o, names[w], cJSON_CreateDoubleArray(v, (int)ne));
-            snprintf(key, sizeof key, "%s_cp_lo", names[w]);
-            cJSON_AddItemToObject(o, key, cJSON_CreateDoubleArray(v + ne, (int)ne));
-            snprintf(key, sizeof key, "%s_cp_hi", names[w]);
-            cJSON_AddItemToObject(o, key, cJSON_CreateDoubleArray(v + 2 * ne, (int)ne));
-            free(v);
-        }
-        cJSON_AddNumberToObject(o, "robust_points", (double)np);
-        cJSON_AddNumberToObject(o, "bracket_points", (double)np);
-        for (long i = 0; i < np; i++)
-            if (isinf(hi[i]))
-                hi[i] = -1;   /* JSON has no infinity: -1 = no flip found within tmax */
-        cJSON_AddItemToObject(o, "radius_lo", cJSON_CreateDoubleArray(lo, (int)np));
-        cJSON_AddItemToObject(o, "radius_hi", cJSON_CreateDoubleArray(hi, (int)np));
-        cJSON_AddNumberToObject(o, "radius_tmax", tmax);
-        cJSON_AddNumberToObject(o, "seconds_brackets", t_bracket);
-        cJSON_AddNumberToObject(o, "seconds_pgd", t_pgd);
-    }
-    free(X), free(dl), free(lo), free(hi), free(eps), free(tmp), free(npgd);
-    free(y), free(clean), free(fl), free(yc), free(Xc);
-    return rc;
-}
-
 /* The cell file supersedes its SGD checkpoint and its robust progress. */
 static void remove_resume_points(const char *ckpt)
 {
@@ -554,10 +312,15 @@ static void remove_resume_points(const char *ckpt)
     remove(prog);
 }
 
-/* Trains and measures one cell; returns its JSON (NULL + err on failure). */
+/* Trains and measures one cell; returns its JSON (NULL + err on failure),
+ * which ends with "seconds_train" and "seconds".  A robust cell (sigma
+ * save_model) also gets *job, the input of its robust phase (phase.c), whose
+ * fields repro_robust_finish_json adds; other cells are complete (*job NULL). */
 static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const char *ckpt, long ckpt_every,
-                       char *err)
+                       char **job, size_t *jlen, char *err)
 {
+    *job = NULL;
+    *jlen = 0;
     double p = REPRO_P[ip], t0 = ibc_util_now();
     ibc_config cfg;
     cell_config(&cfg, c, i, r);
@@ -641,9 +404,9 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
     cJSON_AddItemToObject(o, "cosines", cosines_json(f, contrib));
     qsort(contrib, (size_t)f->h, sizeof(double), cmp_desc);
     cJSON_AddItemToObject(o, "contrib", cJSON_CreateDoubleArray(contrib, (int)f->h));
-    char prog[4300];
-    snprintf(prog, sizeof prog, "%s.robust", ckpt);
-    if (i == c->save_model && robust_json(o, c, f, test, ckpt_every > 0 ? prog : NULL, err) != IBC_OK) {
+    if (i == c->save_model && repro_job_make(c, f, test, job, jlen) != IBC_OK) {
+        snprintf(err, IBC_ERRLEN, "reproduce: out of memory for the robust phase of cell sigma %ld repeat %ld p %g", i,
+                 r, p);
         cJSON_Delete(o);
         o = NULL;
         goto done;
@@ -928,10 +691,24 @@ int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char
                 if (verbose)
                     fprintf(stderr, "ibcheck: reproduce: cell %ld/%ld (sigma %.4g, repeat %ld, p %g) ...\n",
                             done + computed + 1, ncell, ibc_repro_sigma(c, i), r, REPRO_P[ip]);
-                cells[q] = cell_run(c, i, r, ip, ck, o->ckpt_every, err);
+                char *job;
+                size_t jlen;
+                cells[q] = cell_run(c, i, r, ip, ck, o->ckpt_every, &job, &jlen, err);
                 if (!cells[q]) {
                     rc = err[0] ? IBC_ENUMERIC : IBC_EIO;
                     break;
+                }
+                if (job) {   /* the robust phase: the pieces of the MPI run, here in turn */
+                    char prog[4400];
+                    snprintf(prog, sizeof prog, "%s.robust", ck);
+                    ibc_repro_robust *R = ibc_repro_robust_alloc(job, jlen, o->ckpt_every > 0 ? prog : NULL, err);
+                    free(job);
+                    rc = R ? repro_robust_serial(R, err) : IBC_EIO;
+                    if (rc == IBC_OK)
+                        rc = repro_robust_finish_json(R, cells[q], err);
+                    ibc_repro_robust_free(R);
+                    if (rc != IBC_OK)
+                        break;
                 }
                 rc = save_json(path, cells[q], err);
                 if (rc == IBC_OK)
@@ -1010,7 +787,7 @@ int ibc_repro_prepare(const ibc_repro_config *c, const ibc_repro_opts *o, const 
 }
 
 int ibc_repro_cell_compute(const ibc_repro_config *c, long q, const char *dir, long ckpt_every, char **text,
-                           char *err)
+                           char **job, size_t *jlen, char *err)
 {
     long i, r;
     int ip;
@@ -1025,12 +802,14 @@ int ibc_repro_cell_compute(const ibc_repro_config *c, long q, const char *dir, l
         ckpt_every = 0;
     cell_path(path, sizeof path, dir, i, r, REPRO_P[ip]);
     snprintf(ck, sizeof ck, "%.*s.ckpt", (int)(strlen(path) - 5), path);
-    cJSON *o = cell_run(c, i, r, ip, ck, ckpt_every, err);
+    cJSON *o = cell_run(c, i, r, ip, ck, ckpt_every, job, jlen, err);
     if (!o)
         return err[0] ? IBC_ENUMERIC : IBC_EIO;
-    *text = json_text(o);
+    *text = repro_json_text(o);
     cJSON_Delete(o);
     if (!*text) {
+        free(*job);
+        *job = NULL;
         snprintf(err, IBC_ERRLEN, "reproduce: out of memory formatting cell %ld", q);
         return IBC_EIO;
     }
