@@ -98,6 +98,8 @@ def main():
     ap.add_argument("--startup-reps", type=int, default=1,
                     help="runs of `ibcheck train` at the paper's size per thread count, for start-up and peak "
                          "memory (default 1; 0 skips it)")
+    ap.add_argument("--startup-only", action="store_true",
+                    help="run item 8 alone (needs only build/ibcheck, not the peers)")
     ap.add_argument("--mpmath-n", type=int, default=500,
                     help="rows the mpmath peer computes (50..500); below 500 its time is scaled linearly in n "
                          "(default 500: measured, not scaled)")
@@ -148,6 +150,9 @@ def main():
                      f"{ratio_cpu:.2f}x" if ratio_cpu == ratio_cpu else "n/a", goal,
                      ("met" if ok else "NOT MET") if have else "n/a"))
 
+    if a.startup_only:
+        startup(out, rows, row, max(a.startup_reps, 1))
+        return table(out, rows, a, {}, py, t_start)
     out("== PyTorch peer: its gradient against the library's formulas ==")
     run(out, [py, os.path.join(HERE, "peer_torch.py"), "--check"])
     out()
@@ -198,6 +203,11 @@ def main():
     if a.startup_reps > 0:
         startup(out, rows, row, a.startup_reps)
 
+    return table(out, rows, a, o, py, t_start)
+
+
+def table(out, rows, a, o, py, t_start):
+    """The goal table of the items measured (o: the last bench_grad results, for item 6's note)."""
     out("== ratios (one run, same machine; medians; status on the wall-time ratio) ==")
     head = ("#", "item", "ours", "reference", "wall", "cpu", "goal", "status")
     widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
@@ -207,13 +217,15 @@ def main():
         out(fmt.format(*x).rstrip())
     out("  ours/reference: wall-time medians.  wall, cpu: the goal's ratio on wall time and on CPU time")
     out("  (process CPU, all threads; for one thread it is what the wall time would be on an idle machine).")
-    out(f"  1: median over {a.rounds} rounds of ours-then-PyTorch.  4-6: alternating samples, median ratio.")
-    out("  3: 'loops' is plain Python loops over mpf; 'fdot' uses mpmath.fdot for the two products;")
-    out(f"     mpmath backend: {mpmath_backend(py)}.")
-    if a.mpmath_n < 500:
-        out(f"  3: the mpmath times are SCALED linearly in n from n={a.mpmath_n} to n=500: estimates.")
-    if "arb_over_mpfr" not in o:
-        out("  6: arb:256 is not available in this build.")
+    if not a.startup_only:
+        out(f"  1: median over {a.rounds} rounds of ours-then-PyTorch.  4-6: alternating samples, median ratio.")
+        out("  3: 'loops' is plain Python loops over mpf; 'fdot' uses mpmath.fdot for the two products;")
+        out(f"     mpmath backend: {mpmath_backend(py)}.")
+        if a.mpmath_n < 500:
+            out(f"  3: the mpmath times are SCALED linearly in n from n={a.mpmath_n} to n=500: estimates.")
+        if "arb_over_mpfr" not in o:
+            out("  6: arb:256 is not available in this build.")
+    out("  8: start-up as train prints it (data, network, initial weights); peak: ru_maxrss of the whole run.")
     measured = [x for x in rows if x[7] != "n/a"]
     out(f"goals met: {sum(1 for x in measured if x[7] == 'met')} of {len(measured)} measured")
     out(f"load average at end: {loadavg()}; wall time {time.time() - t_start:.0f} s")
