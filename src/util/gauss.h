@@ -2,7 +2,10 @@
  * splitmix64 stream (rng.h).  The one Gaussian generator of the data
  * (model.c); compiled with -ffp-contract=off (CMakeLists.txt) so that no
  * compiler fuses u*u + v*v into an fma and the deviates are the same bits
- * with every compiler and flag set (given the C library's log). */
+ * with every compiler and flag set (given the C library's log).  The
+ * attacks' random starts (robust/attack.c) and the distance estimator's
+ * points (robust/dist.c) keep their own Box-Muller deviates: the polar
+ * method draws other values, so their recorded results would move. */
 #ifndef IBC_UTIL_GAUSS_H
 #define IBC_UTIL_GAUSS_H
 #include <stdint.h>
