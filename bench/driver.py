@@ -95,11 +95,16 @@ def main():
     ap.add_argument("--scale-reps", type=int, default=5, help="samples per scaling point (default 5)")
     ap.add_argument("--rounds", type=int, default=3,
                     help="rounds of ours-then-PyTorch for the step at the defaults (default 3)")
+    ap.add_argument("--startup-reps", type=int, default=1,
+                    help="runs of `ibcheck train` at the paper's size per thread count, for start-up and peak "
+                         "memory (default 1; 0 skips it)")
+    ap.add_argument("--startup-only", action="store_true",
+                    help="run item 8 alone (needs only build/ibcheck, not the peers)")
     ap.add_argument("--mpmath-n", type=int, default=500,
                     help="rows the mpmath peer computes (50..500); below 500 its time is scaled linearly in n "
                          "(default 500: measured, not scaled)")
     a = ap.parse_args()
-    for name, lo in (("reps", 1), ("big_reps", 0), ("scale_reps", 1), ("rounds", 1)):
+    for name, lo in (("reps", 1), ("big_reps", 0), ("scale_reps", 1), ("rounds", 1), ("startup_reps", 0)):
         if not lo <= getattr(a, name) <= 1000:
             ap.error(f"--{name.replace('_', '-')} = {getattr(a, name)} is out of range: need {lo}..1000")
     if not 50 <= a.mpmath_n <= 500:
@@ -145,6 +150,9 @@ def main():
                      f"{ratio_cpu:.2f}x" if ratio_cpu == ratio_cpu else "n/a", goal,
                      ("met" if ok else "NOT MET") if have else "n/a"))
 
+    if a.startup_only:
+        startup(out, rows, row, max(a.startup_reps, 1))
+        return table(out, rows, a, {}, py, t_start)
     out("== PyTorch peer: its gradient against the library's formulas ==")
     run(out, [py, os.path.join(HERE, "peer_torch.py"), "--check"])
     out()
@@ -192,7 +200,14 @@ def main():
         o.get("pair_mpfr256_grad_a", (nan,))[0], w[0], w[1], "<= 2x")
     out("== 7. scaling ==")
     c("scaling", ["--scale-reps", str(a.scale_reps)])
+    if a.startup_reps > 0:
+        startup(out, rows, row, a.startup_reps)
 
+    return table(out, rows, a, o, py, t_start)
+
+
+def table(out, rows, a, o, py, t_start):
+    """The goal table of the items measured (o: the last bench_grad results, for item 6's note)."""
     out("== ratios (one run, same machine; medians; status on the wall-time ratio) ==")
     head = ("#", "item", "ours", "reference", "wall", "cpu", "goal", "status")
     widths = [max(len(str(x[i])) for x in rows + [head]) for i in range(len(head))]
@@ -202,17 +217,70 @@ def main():
         out(fmt.format(*x).rstrip())
     out("  ours/reference: wall-time medians.  wall, cpu: the goal's ratio on wall time and on CPU time")
     out("  (process CPU, all threads; for one thread it is what the wall time would be on an idle machine).")
-    out(f"  1: median over {a.rounds} rounds of ours-then-PyTorch.  4-6: alternating samples, median ratio.")
-    out("  3: 'loops' is plain Python loops over mpf; 'fdot' uses mpmath.fdot for the two products;")
-    out(f"     mpmath backend: {mpmath_backend(py)}.")
-    if a.mpmath_n < 500:
-        out(f"  3: the mpmath times are SCALED linearly in n from n={a.mpmath_n} to n=500: estimates.")
-    if "arb_over_mpfr" not in o:
-        out("  6: arb:256 is not available in this build.")
+    if not a.startup_only:
+        out(f"  1: median over {a.rounds} rounds of ours-then-PyTorch.  4-6: alternating samples, median ratio.")
+        out("  3: 'loops' is plain Python loops over mpf; 'fdot' uses mpmath.fdot for the two products;")
+        out(f"     mpmath backend: {mpmath_backend(py)}.")
+        if a.mpmath_n < 500:
+            out(f"  3: the mpmath times are SCALED linearly in n from n={a.mpmath_n} to n=500: estimates.")
+        if "arb_over_mpfr" not in o:
+            out("  6: arb:256 is not available in this build.")
+    out("  8: start-up as train prints it (data, network, initial weights); peak: ru_maxrss of the whole run.")
     measured = [x for x in rows if x[7] != "n/a"]
     out(f"goals met: {sum(1 for x in measured if x[7] == 'met')} of {len(measured)} measured")
     out(f"load average at end: {loadavg()}; wall time {time.time() - t_start:.0f} s")
     return 0
+
+
+def run_rusage(out, cmd, env):
+    """Runs cmd like run(), and returns (output, wall seconds, peak resident MB of that child)."""
+    out(f"$ {' '.join(f'{k}={v}' for k, v in env.items())} {' '.join(shlex.quote(c) for c in cmd)}")
+    e = dict(os.environ)
+    e.update(env)
+    t0 = time.time()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=e)
+    text = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.time() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    for line in text.rstrip("\n").split("\n"):
+        out("  " + line)
+    if p.returncode != 0:
+        out(f"  (exit status {p.returncode})")
+    return text, wall, ru.ru_maxrss * 1024 / 1e6   # ru_maxrss: KiB on Linux
+
+
+def startup(out, rows, row, reps):
+    """Item 8 (issue 13 goal 1): start-up and peak memory of a double SGD training at the paper's size,
+    D = 1000, n = 20000, h = 2000, one step.  Start-up is what train prints: data, network and initial
+    weights, before the first step (two full-batch losses and the save come after it).  Goals: <= 3 s,
+    and <= 600 MB of peak resident memory for the whole run."""
+    nan = float("nan")
+    exe = os.path.join(ROOT, "build", "ibcheck")
+    out("== 8. start-up and peak memory: ibcheck train at the paper's size, double SGD, 1 step ==")
+    if not os.access(exe, os.X_OK):
+        out(f"  {exe} not found: item 8 skipped")
+        return
+    tmp = os.path.join(ROOT, "build", f"bench-startup-{os.getpid()}.json")
+    cmd = [exe, "train", "--p", "3", "--method", "sgd", "--batch", "100", "--D", "1000", "--n", "20000",
+           "--h", "2000", "--init", "gaussian", "--eps", "1e-3", "--steps", "1", "-o", tmp]
+    for t in (1, 2):
+        su, walls, peaks = [], [], []
+        for _ in range(reps):
+            text, wall, peak = run_rusage(out, cmd, {"IBC_THREADS": str(t)})
+            m = re.search(r"start-up (\S+) s", text)
+            su.append(float(m.group(1)) if m else nan)
+            walls.append(wall)
+            peaks.append(peak)
+        s, pk = median(su), max(peaks)
+        out(f"  {t} thread(s): start-up {s:.2f} s, whole run {median(walls):.1f} s, peak {pk:.0f} MB")
+        row("8", f"start-up / 3 s, paper size, {t} thr", s, 3.0, s / 3.0, nan, "<= 1x")
+        rows.append(("8", f"peak memory / 600 MB, paper size, {t} thr", f"{pk:.0f} MB", "600 MB",
+                     f"{pk / 600:.2f}x", "n/a", "<= 1x", "met" if pk <= 600 else "NOT MET"))
+    for f in (tmp, tmp + ".ckpt"):
+        if os.path.exists(f):
+            os.remove(f)
+    out()
 
 
 def mpmath_backend(py):

@@ -3,7 +3,7 @@
 # the peers bench/peer_torch.py (PyTorch float64) and bench/peer_mpmath.py
 # (mpmath, 256 bits), one report with the ratios and goals (bench/driver.py).
 #
-#   bench/run.sh [-o FILE] [--reps N] [--big-reps N] [--scale-reps N] [--mpmath-n N]
+#   bench/run.sh [-o FILE] [--reps N] [--big-reps N] [--scale-reps N] [--startup-reps N] [--mpmath-n N]
 #   bench/run.sh --mpi [TRIALS]   the MPI row instead (issue 14): bench/mpi_speedup.sh,
 #                                 small.yaml with 4 repeats at 1 and 2 ranks
 #

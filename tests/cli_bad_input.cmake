@@ -223,8 +223,8 @@ expect_bad_repro("reproduce: --scale nan" reproduce "${WORKDIR}/unknown.yaml" --
 expect_message("reproduce unknown key message" "train[.]frobnicate" reproduce "${WORKDIR}/unknown.yaml" -o "${ODIR}")
 
 # ---- sizes whose memory exceeds the machine are refused up front ----
-expect_bad("train: memory estimate above the machine" train --n 500000 --D 1000 --h 100 -o "${OUT}")
-expect_message("memory message" "need about [0-9.]+ GiB of memory, but [0-9.]+ GiB are available" train --n 500000 --D 1000 --h 100 -o "${OUT}")
+expect_bad("train: memory estimate above the machine" train --n 1000000 --D 1000 --h 10000 -o "${OUT}")
+expect_message("memory message" "need about [0-9.]+ GiB of memory, but [0-9.]+ GiB are available" train --n 1000000 --D 1000 --h 10000 -o "${OUT}")
 file(WRITE "${WORKDIR}/huge.yaml" "train:\n    run: True\n    D: 1000\n    k: 10\n    k1: 6\n    save_model: 0\n    n_train: 5000000\n    n_test: 100\n    repeat: 1\n    sigma_list: [0.1, 0.1, 1]\n    epsilon_list: [0.0, 1.0, 2]\ntrain_opt:\n    batch_size: 100\n    max_epoch: 1\n    lr: 0.2\ntrain_net:\n    hidden_width: 100\n    init_scale: 1.0e-3\ntrain_dist:\n    batch_size_dist: 10\n    batch_num_dist: 2\nplot:\n    run: False\n")
 expect_bad_repro("reproduce: memory estimate above the machine" reproduce "${WORKDIR}/huge.yaml" -o "${ODIR}")
 

@@ -19,7 +19,7 @@ set(rows
   "check|2|-|unknown option|--bogus"
   "check|2|-|unknown operand|no-such-claim"
   "check|2|-|-o in a missing directory|loss-derivative -q -o @MISSING@"
-  "check|3|-|numerical failure inside a claim (overflow)|stable-rank --lr 2e4 -q"
+  "check|3|-|numerical failure inside a claim (overflow)|stable-rank --lr 1e8 -q"
   "check|3|-|-o write fails (ENOSPC)|loss-derivative -q -o /dev/full"
   "check|3|full|stdout write fails (ENOSPC)|loss-derivative -q"
   "check|3|full|--help to a full stdout|--help"

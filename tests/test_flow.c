@@ -417,12 +417,21 @@ static void check_gf_p3(void)
     ibc_data_free(d);
 }
 
+/* The initial weights of the p = 1 runs: a run with located switching
+ * events (the point of the test) and no sliding surface.  A sliding mode is
+ * stepped across, not followed as a Filippov flow (README, Known
+ * limitations), so no 1e-4 agreement with RK4 is claimed there; with the
+ * per-row data streams, init seed 4 (the value before them) crosses 2
+ * sliding surfaces and differs from RK4 by 3e-2, seed 7 locates 3 events and
+ * slides across none.  The run checks that it is in this regime. */
+#define P1_INIT_SEED 7
+
 /* Adaptive GF on the tiny p = 1 problem; returns rc; theta in th. */
 static int gf_p1_run(const ibc_data *d, ibc_prec pr, int events, ibc_vec *th, ibc_flow_stats *st, double *secs,
                      char *err)
 {
     ibc_net *net = make_net(d, 1, 3, pr);
-    init_theta(net, th, "0.3", 4);
+    init_theta(net, th, "0.3", P1_INIT_SEED);
     ibc_flow_opts o;
     ibc_flow_opts_default(&o);
     o.method = IBC_METHOD_ADAPTIVE;
@@ -446,7 +455,7 @@ static void check_gf_p1_events(void)
     /* Reference: fixed-step RK4, 20000 steps of 1e-4 to t = 2, in double. */
     ibc_net *net = make_net(d, 1, 3, ibc_prec_double());
     ibc_vec tr;
-    init_theta(net, &tr, "0.3", 4);
+    init_theta(net, &tr, "0.3", P1_INIT_SEED);
     ibc_flow_opts r;
     ibc_flow_opts_default(&r);
     r.method = IBC_METHOD_RK4;
@@ -479,6 +488,8 @@ static void check_gf_p1_events(void)
         if (ev) {
             report("gf p=1 double events=1: switching events located", st.events > 0, "events %ld, need > 0",
                    st.events);
+            report("gf p=1 double events=1: no sliding surface (the regime)", st.sliding == 0,
+                   "sliding %ld, need 0", st.sliding);
         }
         double rd = rel_diff(&ta, &tr);
         snprintf(name, sizeof name, "gf p=1 double events=%d: vs RK4 20000 steps", ev);

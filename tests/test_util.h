@@ -57,8 +57,8 @@ static long __attribute__((unused)) test_repeat(void)
     return r < 1 ? 1 : r;
 }
 
-/* A data set of the model with these sizes (exits on bad sizes: a test bug). */
-static inline ibc_data *make_data(long D, long K, long K1, double alpha, long n, unsigned long seed)
+/* Model parameters with these sizes (centers e_k). */
+static inline ibc_model_params make_params(long D, long K, long K1, double alpha, unsigned long seed)
 {
     ibc_model_params par;
     ibc_model_default(&par);
@@ -67,6 +67,13 @@ static inline ibc_data *make_data(long D, long K, long K1, double alpha, long n,
     par.K1 = K1;
     par.alpha = alpha;
     par.seed = seed;
+    return par;
+}
+
+/* A data set of the model with these sizes (exits on bad sizes: a test bug). */
+static inline ibc_data *make_data(long D, long K, long K1, double alpha, long n, unsigned long seed)
+{
+    ibc_model_params par = make_params(D, K, K1, alpha, seed);
     ibc_data *d = ibc_data_alloc(&par, n, 0);
     if (!d) {
         fprintf(stderr, "ibc_data_alloc failed\n");

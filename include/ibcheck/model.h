@@ -1,7 +1,13 @@
 /* model: the orthonormal-subclass data model of docs/theory.md §1.
- * Data (and initial weights) are generated once at IBC_GEN_BITS bits from a
- * seeded GMP state and rounded into each mode, so that every precision mode
- * trains on the same points. */
+ * Every sample row i comes from its own counter-based stream (seed, data set,
+ * i): its subclass, then D Gaussian deviates g (double).  Its master value,
+ * at IBC_GEN_BITS bits, is x = RN(mu_k + s g) with the noise scale s a
+ * double; every mode rounds the master, so that all modes train on the same
+ * points.  Because rows are independent, a double run builds its rows
+ * straight in double (ibc_data_rows_d), bitwise the rounded master, and
+ * never holds 256-bit data (a "lean" data set); MPFR and Arb runs round the
+ * master row by row.  The initial weights are drawn at IBC_GEN_BITS from a
+ * seeded GMP state (net.c). */
 #ifndef IBCHECK_MODEL_H
 #define IBCHECK_MODEL_H
 #include <mpfr.h>
@@ -17,11 +23,13 @@ typedef struct {
     unsigned long seed;    /* seeds centers and samples */
 } ibc_model_params;
 
-/* The master copy of one data set, at IBC_GEN_BITS bits. */
+/* One data set: its labels and centers, and the master samples when built. */
 typedef struct {
     ibc_model_params par;
     long n;
-    mpfr_ptr X;    /* n x D, row-major */
+    unsigned long stream;   /* 0 = training set, 1 = test set, ... */
+    double s;               /* noise scale alpha / sqrt(D), in double */
+    mpfr_ptr X;    /* n x D master, row-major; NULL in a lean data set */
     mpfr_ptr mu;   /* K x D, row-major: row k is center k (0-based) */
     int *y;        /* labels +1 / -1 */
     int *z;        /* subclass, 0..K-1 */
@@ -30,18 +38,28 @@ typedef struct {
 void ibc_model_default(ibc_model_params *par);
 /* Validates K1 < K <= D, K1 >= 1, alpha >= 0 finite, n >= 1.  IBC_EINPUT + one line on error. */
 int ibc_model_check(const ibc_model_params *par, long n, char *err);
-/* Draws n samples.  stream selects an independent sample stream for the same
- * centers (0 = training set, 1 = test set, ...).  Returns NULL only on bad input. */
+/* n samples with their master X.  stream selects an independent sample
+ * stream for the same centers (0 = training set, 1 = test set, ...).
+ * Returns NULL only on bad input. */
 ibc_data *ibc_data_alloc(const ibc_model_params *par, long n, unsigned long stream);
+/* The same data set without X (labels and centers only, n ints and K x D
+ * master centers): rows are generated on demand.  NULL on bad input. */
+ibc_data *ibc_data_alloc_lean(const ibc_model_params *par, long n, unsigned long stream);
+/* Builds the master X of a lean data set (nothing if it has one). */
+void ibc_data_master(ibc_data *d);
 void ibc_data_free(ibc_data *d);
-/* Copies X (n x D) rounded into a vector of mode pr (initialised here). */
+/* Rows i0..i1-1 in double into out ((i1 - i0) x D), generated from their
+ * streams (threaded over rows with IBC_THREADS; the bits do not depend on
+ * it): bitwise the master rows rounded to nearest, with or without X. */
+void ibc_data_rows_d(const ibc_data *d, long i0, long i1, double *out);
+/* Row i's master values into row[0..D) (initialised by the caller, at any
+ * precision >= IBC_GEN_BITS to hold them exactly). */
+void ibc_data_row_master(const ibc_data *d, long i, mpfr_ptr row);
+/* Copies X (n x D) rounded into a vector of mode pr (initialised here): from
+ * X when built, otherwise generated row by row (double: ibc_data_rows_d). */
 void ibc_data_round(ibc_vec *X, const ibc_data *d, ibc_prec pr);
 /* Centers (K x D) rounded into mode pr (initialised here). */
 void ibc_data_centers(ibc_vec *mu, const ibc_data *d, ibc_prec pr);
-/* Fills the n x D matrix X (row-major, MPFR at X's precision) with samples,
- * y and z as above: the sampler shared by training and test sets. */
-void ibc_model_sample(const ibc_model_params *par, mpfr_srcptr mu, long n,
-                      gmp_randstate_t st, mpfr_ptr X, int *y, int *z);
 /* Seeded GMP state for (seed, stream): independent streams per purpose. */
 void ibc_model_randinit(gmp_randstate_t st, unsigned long seed, unsigned long stream);
 

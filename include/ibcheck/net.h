@@ -26,8 +26,9 @@ typedef struct ibc_net {
     long pint;         /* p when p is an integer, else 0 */
     ibc_vec X;         /* n x D data in this mode */
     int *y;            /* n labels, +-1 */
-    /* workspace, sized for n rows */
+    /* workspace: A, G hold ws_rows x h (ibc_net_reserve), Xb xb_rows x D */
     ibc_vec A, G, B, Xb, nrm, f, g, acc;
+    long ws_rows, xb_rows;
     /* Frozen activation pattern (n x h, 1 = active), or NULL.  While set,
      * full-batch evaluation uses it instead of the signs of <x_i, w_j>: the
      * smooth extension of the current piece, so that the adaptive
@@ -47,9 +48,20 @@ int ibc_net_check(const ibc_net_params *par, char *err);
 
 ibc_net *ibc_net_alloc(const ibc_data *data, const ibc_net_params *par, ibc_prec pr);
 void ibc_net_free(ibc_net *net);
+/* Rows of the loss evaluated at a time by a full-batch evaluation without
+ * gradient in double: its unit products stay IBC_NET_BLOCK x h, and since
+ * the GEMM works in fixed 64-row tiles (a divisor of the block) the bits are
+ * those of one product over all n rows. */
+#define IBC_NET_BLOCK 1024
+/* Grows the workspace A and G to rows x h (at least): what ibc_net_eval
+ * reserves itself, and what a caller that uses A or G directly must ask. */
+void ibc_net_reserve(ibc_net *net, long rows);
+/* Grows the minibatch rows Xb to rows x D (at least). */
+void ibc_net_reserve_batch(ibc_net *net, long rows);
 long ibc_net_dim(const ibc_net *net);
 
-/* Initial theta, generated at IBC_GEN_BITS from (seed) and rounded into
+/* Initial theta, formed at IBC_GEN_BITS from per-neuron streams of (seed) (Gaussian
+ * deviates, util/gauss.c) and rounded into
  * theta's mode.  eps is a decimal string (so 1e-1000 works in MPFR): balanced
  * w_j = eps*u_j, v_j = s_j*||w_j||; gaussian: every entry N(0, eps^2).
  * theta must be initialised with length ibc_net_dim.  IBC_EINPUT if eps <= 0. */

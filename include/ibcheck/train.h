@@ -44,7 +44,8 @@ typedef struct {
     ibc_net *net;
     ibc_vec theta;
     ibc_flow_stats stats;
-    double seconds;
+    double seconds;         /* training (ibc_flow_run) */
+    double setup_seconds;   /* before it: data, network, initial theta, resume */
     /* The trajectory: ~400 records evenly spaced in steps (GD/SGD/RK4) or
      * time (adaptive), start and end included (see ibc_recorder). */
     ibc_recorder rec;

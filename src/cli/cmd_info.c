@@ -8,7 +8,7 @@
 static int print_loss(const ibc_config *c, double p, const ibc_vec *theta)
 {
     ibc_net_params np = {.p = p, .h = c->h, .loss = c->loss, .mean = c->mean};
-    ibc_data *data = ibc_data_alloc(&c->model, c->n, 0);
+    ibc_data *data = ibc_data_alloc_lean(&c->model, c->n, 0);   /* rows rounded from their streams */
     ibc_net *net = data ? ibc_net_alloc(data, &np, theta->pr) : NULL;
     if (!net) {
         ibc_data_free(data);

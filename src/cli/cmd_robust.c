@@ -205,7 +205,7 @@ static int target_init(target *t, const robust_args *a)
             return CLI_USAGE;
         }
         ibc_net_params np = {.p = p, .h = c.h, .loss = c.loss, .mean = c.mean};
-        data = ibc_data_alloc(&c.model, c.n, 0);
+        data = ibc_data_alloc_lean(&c.model, c.n, 0);   /* the net rounds rows from their streams */
         ibc_net *net = data ? ibc_net_alloc(data, &np, theta.pr) : NULL;
         t->f = net ? ibc_rnet_from_net(net, &theta, data) : NULL;
         ibc_net_free(net);
@@ -237,13 +237,13 @@ static int target_init(target *t, const robust_args *a)
         t->y = a->center < t->model.K1 ? 1 : -1;
         snprintf(t->point, sizeof t->point, "center mu_%ld, y = %+d", a->center, t->y);
     } else {
-        ibc_data *test = ibc_data_alloc(&t->model, a->test + 1, 1);
+        /* lean: only the asked row is generated, from its own stream */
+        ibc_data *test = ibc_data_alloc_lean(&t->model, a->test + 1, 1);
         if (!test) {
             fprintf(stderr, "ibcheck: --test %ld: cannot draw the test set\n", a->test);
             return CLI_USAGE;
         }
-        for (long d = 0; d < D; d++)
-            t->x[d] = mpfr_get_d(test->X + a->test * D + d, MPFR_RNDN);
+        ibc_data_rows_d(test, a->test, a->test + 1, t->x);
         t->y = test->y[a->test];
         snprintf(t->point, sizeof t->point, "test sample %ld (subclass %d), y = %+d", a->test, test->z[a->test],
                  t->y);

@@ -60,12 +60,12 @@ static void print_summary(const ibc_config *c, double p, const ibc_trained *t, c
     ibc_vec_get_mpfr(l, &loss, 0);
     fprintf(stderr,
             "ibcheck: trained p = %g in %s by %s (lr %g, %ld steps, t = %s) on D = %ld, K = %ld, K1 = %ld, "
-            "alpha = %g, n = %ld, h = %ld, eps = %s %s init, %s %s loss, seed %lu: final loss %s after %.2f s; "
-            "saved %s\n",
+            "alpha = %g, n = %ld, h = %ld, eps = %s %s init, %s %s loss, seed %lu: final loss %s after %.2f s "
+            "(start-up %.2f s); saved %s\n",
             p, ibc_prec_str(t->theta.pr, pb), ibc_method_name(c->method), c->lr, t->stats.steps,
             ibc_fmt_d(tb, t->stats.t, 6), c->model.D, c->model.K, c->model.K1, c->model.alpha, c->n, c->h,
             c->eps, ibc_init_name(c->init), c->mean ? "mean" : "sum", ibc_loss_name(c->loss), c->model.seed,
-            ibc_fmt_mpfr(lb, l, 6), t->seconds, path);
+            ibc_fmt_mpfr(lb, l, 6), t->seconds, t->setup_seconds, path);
     mpfr_clear(l);
     ibc_vec_clear(&loss);
 }

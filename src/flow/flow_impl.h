@@ -60,6 +60,7 @@ void FN(ibc_flow_net_freeze)(void *vctx, const ibc_vec *y)
     ibc_flow_netctx *c = vctx;
     ibc_net *net = c->net;
     const long n = net->n, h = net->h;
+    ibc_net_reserve(net, n);
     S_PTR A = S_VEC(&net->A);
     free(net->pattern);
     net->pattern = NULL;                      /* signs, not the old pattern */
@@ -75,6 +76,7 @@ double FN(ibc_flow_net_crossing)(void *vctx, const ibc_vec *y0, const ibc_vec *y
     ibc_flow_netctx *c = vctx;
     ibc_net *net = c->net;
     const long n = net->n, D = net->D, h = net->h;
+    ibc_net_reserve(net, n);
     S_PTR A0 = S_VEC(&net->A);
     S_PTR A1 = S_VEC(&net->G);
     S_GEMM(0, 1, n, h, D, S_VEC(&net->X), S_VEC(y0), A0, net->pr.bits);

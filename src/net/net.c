@@ -7,6 +7,9 @@
 #include <string.h>
 #include "ibcheck/net.h"
 #include "net/net_internal.h"
+#include "prec/gemm.h"
+#include "util/gauss.h"
+#include "util/rng.h"
 
 enum { STREAM_INIT = 8 };
 
@@ -64,16 +67,38 @@ ibc_net *ibc_net_alloc(const ibc_data *data, const ibc_net_params *par, ibc_prec
     net->y = malloc((size_t)net->n * sizeof(int));
     if (!net->y) abort();
     memcpy(net->y, data->y, (size_t)net->n * sizeof(int));
-    long n = net->n, D = net->D, h = net->h;
-    ibc_vec_init(&net->A, n * h, pr);
-    ibc_vec_init(&net->G, n * h, pr);
+    long n = net->n, h = net->h;
+    /* A, G (rows x h) and Xb (rows x D) grow to the largest evaluation
+     * asked for (ibc_net_reserve): an SGD run needs batch rows, and the
+     * blocked full-batch loss IBC_NET_BLOCK rows, not n x h (640 MB at
+     * the paper's size). */
+    ibc_vec_init(&net->A, 0, pr);
+    ibc_vec_init(&net->G, 0, pr);
+    ibc_vec_init(&net->Xb, 0, pr);
     ibc_vec_init(&net->B, h, pr);     /* p v_j, folded into the gradient product */
-    ibc_vec_init(&net->Xb, n * D, pr);
     ibc_vec_init(&net->nrm, h, pr);
     ibc_vec_init(&net->f, n, pr);
     ibc_vec_init(&net->g, n, pr);
     ibc_vec_init(&net->acc, h, pr);
     return net;
+}
+
+void ibc_net_reserve(ibc_net *net, long rows)
+{
+    if (rows <= net->ws_rows) return;
+    ibc_vec_clear(&net->A);
+    ibc_vec_clear(&net->G);
+    ibc_vec_init(&net->A, rows * net->h, net->pr);
+    ibc_vec_init(&net->G, rows * net->h, net->pr);
+    net->ws_rows = rows;
+}
+
+void ibc_net_reserve_batch(ibc_net *net, long rows)
+{
+    if (rows <= net->xb_rows) return;
+    ibc_vec_clear(&net->Xb);
+    ibc_vec_init(&net->Xb, rows * net->D, net->pr);
+    net->xb_rows = rows;
 }
 
 void ibc_net_free(ibc_net *net)
@@ -88,12 +113,67 @@ void ibc_net_free(ibc_net *net)
 
 long ibc_net_dim(const ibc_net *net) { return net->h * net->D + net->h; }
 
+/* Initial weights of neurons j0..j1-1.  Neuron j has its own counter-based
+ * stream (seed, STREAM_INIT, j), as the data rows do (model.c): D Gaussian
+ * deviates g (doubles, util/gauss.c) for w_j, then one more deviate for v_j
+ * (gaussian) or one word for its sign (balanced).  The weights are formed
+ * from them at IBC_GEN_BITS and rounded once into theta's mode, so every mode
+ * starts from the same master weights. */
+typedef struct {
+    const ibc_net *net;
+    ibc_vec *theta;
+    ibc_init init;
+    mpfr_srcptr eps;
+    unsigned long seed;
+} init_ctx;
+
+static void init_range(void *vc, long j0, long j1)
+{
+    const init_ctx *c = vc;
+    const long D = c->net->D, h = c->net->h;
+    double *g = malloc((size_t)D * sizeof(double));
+    if (!g) abort();
+    mpfr_t t, nrm;
+    mpfr_inits2(IBC_GEN_BITS, t, nrm, (mpfr_ptr)0);
+    for (long j = j0; j < j1; j++) {
+        ibc_gauss_stream gs;
+        ibc_gauss_init(&gs, ibc_rng_key(c->seed, STREAM_INIT, (uint64_t)j));
+        ibc_gauss_fill(&gs, g, D);
+        if (c->init == IBC_INIT_BALANCED) {
+            /* w_j = eps u_j with u_j = g / ||g|| uniform on the sphere; v_j = s_j eps */
+            mpfr_set_zero(nrm, 1);
+            for (long d = 0; d < D; d++) {
+                mpfr_set_d(t, g[d], MPFR_RNDN);
+                mpfr_fma(nrm, t, t, nrm, MPFR_RNDN);
+            }
+            mpfr_sqrt(nrm, nrm, MPFR_RNDN);
+            for (long d = 0; d < D; d++) {
+                mpfr_set_d(t, g[d], MPFR_RNDN);
+                mpfr_div(t, t, nrm, MPFR_RNDN);
+                mpfr_mul(t, t, c->eps, MPFR_RNDN);
+                ibc_vec_set_mpfr(c->theta, j * D + d, t);
+            }
+            mpfr_set(t, c->eps, MPFR_RNDN);
+            if (ibc_rng_next(&gs.s) >> 63) mpfr_neg(t, t, MPFR_RNDN);
+        } else {
+            for (long d = 0; d < D; d++) {
+                mpfr_mul_d(t, c->eps, g[d], MPFR_RNDN);
+                ibc_vec_set_mpfr(c->theta, j * D + d, t);
+            }
+            mpfr_mul_d(t, c->eps, ibc_gauss_next(&gs), MPFR_RNDN);
+        }
+        ibc_vec_set_mpfr(c->theta, h * D + j, t);
+    }
+    mpfr_clears(t, nrm, (mpfr_ptr)0);
+    free(g);
+}
+
 int ibc_net_init_theta(const ibc_net *net, ibc_vec *theta, ibc_init init,
                        const char *eps, unsigned long seed, char *err)
 {
     const long D = net->D, h = net->h;
-    mpfr_t e, t, nrm;
-    mpfr_inits2(IBC_GEN_BITS, e, t, nrm, (mpfr_ptr)0);
+    mpfr_t e;
+    mpfr_init2(e, IBC_GEN_BITS);
     int rc = IBC_OK;
     if (!eps || mpfr_set_str(e, eps, 10, MPFR_RNDN) != 0 || !mpfr_number_p(e) || mpfr_sgn(e) <= 0) {
         snprintf(err, IBC_ERRLEN, "eps = '%s' is out of range: need a decimal number eps > 0", eps ? eps : "");
@@ -108,42 +188,14 @@ int ibc_net_init_theta(const ibc_net *net, ibc_vec *theta, ibc_init init,
         rc = IBC_ENUMERIC;
         goto done;
     }
-    gmp_randstate_t st;
-    ibc_model_randinit(st, seed, STREAM_INIT);
-    mpfr_ptr w = malloc((size_t)D * sizeof(__mpfr_struct));
-    if (!w) abort();
-    for (long d = 0; d < D; d++) mpfr_init2(w + d, IBC_GEN_BITS);
-    for (long j = 0; j < h; j++) {
-        mpfr_set_zero(nrm, 1);
-        for (long d = 0; d < D; d++) {
-            mpfr_nrandom(w + d, st, MPFR_RNDN);
-            mpfr_fma(nrm, w + d, w + d, nrm, MPFR_RNDN);
-        }
-        mpfr_sqrt(nrm, nrm, MPFR_RNDN);
-        if (init == IBC_INIT_BALANCED) {
-            /* w_j = eps u_j with u_j uniform on the sphere; v_j = s_j ||w_j|| = s_j eps */
-            for (long d = 0; d < D; d++) {
-                mpfr_div(t, w + d, nrm, MPFR_RNDN);
-                mpfr_mul(t, t, e, MPFR_RNDN);
-                ibc_vec_set_mpfr(theta, j * D + d, t);
-            }
-            mpfr_set(t, e, MPFR_RNDN);
-            if (gmp_urandomb_ui(st, 1)) mpfr_neg(t, t, MPFR_RNDN);
-        } else {
-            for (long d = 0; d < D; d++) {
-                mpfr_mul(t, w + d, e, MPFR_RNDN);
-                ibc_vec_set_mpfr(theta, j * D + d, t);
-            }
-            mpfr_nrandom(t, st, MPFR_RNDN);
-            mpfr_mul(t, t, e, MPFR_RNDN);
-        }
-        ibc_vec_set_mpfr(theta, h * D + j, t);
-    }
-    for (long d = 0; d < D; d++) mpfr_clear(w + d);
-    free(w);
-    gmp_randclear(st);
+    init_ctx c = {net, theta, init, e, seed};
+    /* Neurons are independent streams: threaded with IBC_THREADS in double
+     * (the bits do not depend on it); MPFR and Arb vectors are filled by one
+     * thread, as everywhere else in those modes. */
+    if (net->pr.mode == IBC_DOUBLE) ibc_par_range(h, 40.0 * (double)D, init_range, &c);
+    else init_range(&c, 0, h);
 done:
-    mpfr_clears(e, t, nrm, (mpfr_ptr)0);
+    mpfr_clear(e);
     return rc;
 }
 /* The per-mode instances of net_impl.h, indexed by ibc_mode: the one

@@ -202,6 +202,13 @@ void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long
     const long D = net->D, h = net->h;
     S_PTR W = S_VEC(theta);
     S_PTR v = W + h * D;
+    /* The loss alone over every row, in double: IBC_NET_BLOCK rows at a
+     * time (the same bits, see net.h).  Not in MPFR or Arb, whose product
+     * (arb_mat_approx_mul) may scale a block by its own exponents; nor with
+     * a gradient, whose product sums over every row at once. */
+    long blk = !rows && !grad && !net->pattern && net->pr.mode == IBC_DOUBLE && nb > IBC_NET_BLOCK
+                   ? IBC_NET_BLOCK : nb;
+    ibc_net_reserve(net, blk);
     S_PTR Xm = S_VEC(&net->X);
     S_PTR A = S_VEC(&net->A);
     S_PTR P = S_VEC(&net->G);
@@ -210,12 +217,18 @@ void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long
     S_PTR nrm = S_VEC(&net->nrm);
     S_PTR acc = S_VEC(&net->acc);
     if (rows) {                       /* minibatch: gather its rows */
+        ibc_net_reserve_batch(net, nb);
         Xm = S_VEC(&net->Xb);
         for (long r = 0; r < nb; r++)
             for (long d = 0; d < D; d++) S_SET(S_AT(Xm, r * D + d), S_AT(S_VEC(&net->X), rows[r] * D + d));
     }
     FN(neuron_norms)(net, W, nrm);
-    net->kinks = FN(units)(net, W, v, nrm, Xm, nb, A, P, f, acc, rows ? NULL : net->pattern);
+    net->kinks = 0;
+    for (long r0 = 0; r0 < nb; r0 += blk) {
+        long m = nb - r0 < blk ? nb - r0 : blk;
+        const unsigned char *pat = rows || !net->pattern ? NULL : net->pattern + r0 * h;
+        net->kinks += FN(units)(net, W, v, nrm, Xm + r0 * D, m, A, P, f + r0, acc, pat);
+    }
 
     S_DECL(q);
     S_DECL(l);

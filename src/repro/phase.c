@@ -134,10 +134,17 @@ int repro_job_make(const ibc_repro_config *c, const ibc_rnet *f, const ibc_data 
         double v = ibc_repro_eps(c, e);
         put(&b, &v, sizeof v);
     }
-    for (long i = 0; i < np * D; i++) {
-        double v = mpfr_get_d(test->X + i, MPFR_RNDN);
-        put(&b, &v, sizeof v);
+    /* the points in double, generated row by row from their streams (a lean
+     * test set holds no master values) */
+    double *row = malloc(sizeof(double) * (size_t)(D > 0 ? D : 1));
+    if (!row)
+        b.oom = 1;
+    for (long i = 0; row && i < np; i++) {
+        ibc_data_rows_d(test, i, i + 1, row);
+        for (long k = 0; k < D; k++)
+            put(&b, &row[k], sizeof row[k]);
     }
+    free(row);
     for (long i = 0; i < np; i++) {
         int y = test->y[i];
         put(&b, &y, sizeof y);

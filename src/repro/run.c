@@ -249,12 +249,13 @@ static int cmp_desc(const void *a, const void *b)
     return (x < y) - (x > y);
 }
 
+/* x: scratch of D doubles; each row is generated from its stream, so a lean
+ * data set (no master) serves. */
 static double accuracy(const ibc_rnet *f, const ibc_data *d, double *x)
 {
-    long D = d->par.D, ok = 0;
+    long ok = 0;
     for (long i = 0; i < d->n; i++) {
-        for (long k = 0; k < D; k++)
-            x[k] = mpfr_get_d(d->X + i * D + k, MPFR_RNDN);
+        ibc_data_rows_d(d, i, i + 1, x);
         ok += d->y[i] * ibc_rnet_eval_d(f, x) > 0;
     }
     return (double)ok / (double)d->n;
@@ -337,7 +338,7 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
     cJSON *o = NULL;
     ibc_rnet *f = ibc_rnet_from_net(t.net, &t.theta, t.data);
     ibc_rnet *G = ibc_rnet_ideal(p == 1 ? IBC_IDEAL_F : IBC_IDEAL_FP, c->D, c->K, c->K1, p);
-    ibc_data *test = ibc_data_alloc(&cfg.model, c->n_test, 1);
+    ibc_data *test = ibc_data_alloc_lean(&cfg.model, c->n_test, 1);   /* rows on demand, in double */
     double *x = malloc(sizeof(double) * (size_t)c->D), *contrib = malloc(sizeof(double) * (size_t)c->hidden_width);
     if (!f || !G || !test || !x || !contrib) {
         snprintf(err, IBC_ERRLEN, "reproduce: out of memory in cell sigma %ld repeat %ld p %g", i, r, p);

@@ -148,7 +148,10 @@ static int trained_build(ibc_trained *t, const ibc_config *cfg, double p, ibc_pr
         ibc_trained_clear(t);
         return rc;
     }
-    t->data = ibc_data_alloc(&cfg->model, cfg->n, 0);
+    /* Lean: the network rounds each row from its stream into its mode
+     * (ibc_data_round), so no run holds the 256-bit master samples; a
+     * double run at the paper's size would need 1.3 GB for them. */
+    t->data = ibc_data_alloc_lean(&cfg->model, cfg->n, 0);
     if (!t->data) {
         snprintf(err, IBC_ERRLEN, "cannot generate data: D = %ld, K = %ld, K1 = %ld, n = %ld",
                  cfg->model.D, cfg->model.K, cfg->model.K1, cfg->n);
@@ -173,6 +176,7 @@ static int trained_build(ibc_trained *t, const ibc_config *cfg, double p, ibc_pr
 static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr, double t_end, double tol,
                        const ibc_ckpt_opts *ck, long *resumed_step, char *err)
 {
+    double t_setup = ibc_util_now();
     int rc = trained_build(t, cfg, p, pr, err);
     if (rc != IBC_OK)
         return rc;
@@ -234,6 +238,7 @@ static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec
         o.record_every = cfg->steps >= nrec ? cfg->steps / nrec : 1;
     }
     double t0 = ibc_util_now();
+    t->setup_seconds = t0 - t_setup;
     rc = ibc_flow_run(t->net, &t->theta, &o, &t->stats, err);
     t->seconds = ibc_util_now() - t0;
     ibc_flow_state_clear(&rs);

@@ -114,14 +114,23 @@ int ibc_config_check(const ibc_config *c, char *err)
     }
     if (ibc_prec_check(c->prec, "precision", err) || ibc_prec_check(c->prec_hi, "hi-precision", err))
         return IBC_EINPUT;
-    /* Refuse up front what cannot fit, with the estimate: the master data
-     * (IBC_GEN_BITS), its copy in the working mode, the network's n x h
-     * workspaces (A, G, B) and theta, gradient and next step.  At the paper's
-     * size (n = 20000, D = 1000, h = 2000, double) this gives 2.6 GB; the
-     * measured peak is 2.7 GB. */
-    double s = ibc_prec_elem_bytes(c->prec), gen = ibc_prec_elem_bytes(ibc_prec_mpfr(IBC_GEN_BITS));
-    double nD = (double)c->n * (double)m->D, nh = (double)c->n * (double)c->h;
-    double need = gen * nD + s * (2 * nD + 3 * nh + 3 * (double)c->h * (double)(m->D + 1));
+    /* Refuse up front what cannot fit, with the estimate: the data in the
+     * working mode (a trained run holds no 256-bit master: rows are rounded
+     * from their streams, model.h), the network's unit products A and G (n
+     * rows for a full-batch gradient; for SGD in double, the batch or one
+     * IBC_NET_BLOCK of the blocked loss, whichever is larger), the minibatch
+     * rows, and theta, gradient and next step.  At the paper's size (n =
+     * 20000, D = 1000, h = 2000, double SGD, batch 100) this gives 0.26 GB;
+     * `ibcheck train` peaks at about 0.5 GB with its output file. */
+    double s = ibc_prec_elem_bytes(c->prec);
+    long rows = c->n;
+    if (c->method == IBC_METHOD_SGD && c->prec.mode == IBC_DOUBLE) {
+        rows = c->n < IBC_NET_BLOCK ? c->n : IBC_NET_BLOCK;
+        if (c->batch > rows) rows = c->batch;
+    }
+    double nD = (double)c->n * (double)m->D, rh = (double)rows * (double)c->h;
+    double bD = c->method == IBC_METHOD_SGD ? (double)c->batch * (double)m->D : 0;
+    double need = s * (nD + bD + 2 * rh + 3 * (double)c->h * (double)(m->D + 1));
     double have = ibc_mem_available();
     if (have > 0 && need > have) {
         snprintf(err, IBC_ERRLEN,
