@@ -258,6 +258,7 @@ int main(void)
            st.exact, st.bound, st.fallback, st.fmpz_calls);
     checks++;
     printf("%ld checks, %d failed; the reference needed arf_sum for %ld entries\n", checks, failures, ref_exact_sums);
+    ibc_gemm_exact_release();
     gmp_randclear(rs);
     mpfr_free_cache();
     flint_cleanup();

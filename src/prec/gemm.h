@@ -28,6 +28,9 @@ void ibc_gemm_mpfr_approx(int ta, int tb, long M, long N, long K, mpfr_srcptr A,
  * and thread count: only the time differs. */
 void ibc_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
                          int route);
+/* Frees the calling thread's work buffers, which the exact product keeps
+ * between calls (a thread that made MPFR products calls it before it ends). */
+void ibc_gemm_exact_release(void);
 /* The route the automatic choice takes for inner dimension K at precision
  * pmax: 0 slices, 1 fmpz. */
 int ibc_gemm_exact_route(long K, long pmax);

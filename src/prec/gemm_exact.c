@@ -73,6 +73,34 @@ void ibc_gemm_exact_stats(ibc_gemm_stats *st)
     st->fmpz_calls = __atomic_load_n(&stat_fmpz, __ATOMIC_RELAXED);
 }
 
+/* Per-thread work buffers, kept between calls: the slices and diagonals of
+ * the defaults' products are megabytes, and fresh ones each call cost page
+ * faults (a tenth of the gradient's time).  ibc_gemm_exact_release frees
+ * the calling thread's. */
+enum { WS_A, WS_B, WS_DIAG, WS_SRC, WS_CARRY, WS_DIG, WS_N };
+static _Thread_local void *ws_ptr[WS_N];
+static _Thread_local size_t ws_len[WS_N];
+
+static void *ws_get(int slot, size_t bytes)
+{
+    if (ws_len[slot] < bytes) {
+        free(ws_ptr[slot]);
+        ws_ptr[slot] = malloc(bytes);
+        if (!ws_ptr[slot]) abort();
+        ws_len[slot] = bytes;
+    }
+    return ws_ptr[slot];
+}
+
+void ibc_gemm_exact_release(void)
+{
+    for (int i = 0; i < WS_N; i++) {
+        free(ws_ptr[i]);
+        ws_ptr[i] = NULL;
+        ws_len[i] = 0;
+    }
+}
+
 static int ceil_log2(unsigned long x)
 {
     int b = 0;
@@ -131,25 +159,31 @@ static inline uint64_t window64(const mp_limb_t *d, long n, long b)
     return sh ? (hi << sh) | (lo >> (64 - sh)) : hi;
 }
 
-/* Writes the slices of x relative to 2^e: out[p * step] = +-digit p, p < nsl. */
-static void slice_entry(mpfr_srcptr x, long e, int s, int nsl, double *out, long step)
+/* An entry ready for slicing: its significand, shifted sh bits below the
+ * line's exponent (n = 0: contributes nothing). */
+typedef struct {
+    const mp_limb_t *d;
+    long n, sh;
+    double sg;
+} slice_src;
+
+static void slice_src_set(slice_src *o, mpfr_srcptr x, long e)
 {
-    if (!mpfr_regular_p(x)) {
-        for (int p = 0; p < nsl; p++) out[p * step] = 0.0;
-        return;
-    }
-    const mp_limb_t *d = mpfr_custom_get_significand(x);
-    long n = (long)((mpfr_get_prec(x) + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS);
-    long sh = e - (long)mpfr_get_exp(x), nbits = 64 * n;
-    double sg = mpfr_signbit(x) ? -1.0 : 1.0;
-    for (int p = 0; p < nsl; p++) {
-        long off = (long)s * p - sh;   /* the digit's first bit in the significand */
-        uint64_t v;
-        if (off + s <= 0 || off >= nbits) v = 0;
-        else if (off >= 0) v = window64(d, n, off) >> (64 - s);
-        else v = window64(d, n, 0) >> (64 - (s + off));
-        out[p * step] = sg * (double)v;
-    }
+    o->n = 0;
+    if (!mpfr_regular_p(x)) return;
+    o->d = mpfr_custom_get_significand(x);
+    o->n = (long)((mpfr_get_prec(x) + GMP_NUMB_BITS - 1) / GMP_NUMB_BITS);
+    o->sh = e - (long)mpfr_get_exp(x);
+    o->sg = mpfr_signbit(x) ? -1.0 : 1.0;
+}
+
+/* Slice p (s bits) of the entry, with its sign. */
+static inline double slice_digit(const slice_src *o, int s, int p)
+{
+    long off = (long)s * p - o->sh;   /* the digit's first bit in the significand */
+    if (off + s <= 0 || off >= 64 * o->n) return 0.0;
+    uint64_t v = off >= 0 ? window64(o->d, o->n, off) >> (64 - s) : window64(o->d, o->n, 0) >> (64 - (s + off));
+    return o->sg * (double)v;
 }
 
 /* Can |Z| (limbs z[0..n-1], n >= 1, top limb nonzero), known within an error
@@ -212,6 +246,13 @@ typedef struct {
 static void exact_sum_init(exact_sum *x, int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B)
 {
     *x = (exact_sum){ta, tb, M, N, K, A, B, NULL, NULL, 0, 0};
+}
+
+/* The K product temporaries, made on the first fallback only (most
+ * products have none, and K mpfr_init2 per call showed in the profile). */
+static void exact_sum_alloc(exact_sum *x)
+{
+    const long K = x->K;
     x->t = malloc(sizeof(mpfr_t) * (size_t)K);
     x->ptr = malloc(sizeof(mpfr_ptr) * (size_t)K);
     if (!x->t || !x->ptr) abort();
@@ -225,6 +266,7 @@ static void exact_sum_clear(exact_sum *x)
 {
     __atomic_fetch_add(&stat_exact, x->n_exact, __ATOMIC_RELAXED);
     __atomic_fetch_add(&stat_bound, x->n_bound, __ATOMIC_RELAXED);
+    if (!x->t) return;
     for (long k = 0; k < x->K; k++) mpfr_clear(x->t[k]);
     free(x->t);
     free(x->ptr);
@@ -235,6 +277,7 @@ static void exact_sum_entry(exact_sum *x, mpfr_ptr c, long i, long j)
     const int ta = x->ta, tb = x->tb;
     const long M = x->M, N = x->N, K = x->K;
     mpfr_srcptr A = x->A, B = x->B;
+    if (!x->t) exact_sum_alloc(x);
     for (long k = 0; k < K; k++) {
         mpfr_srcptr a = OPA(i, k), b = OPB(k, j);
         mpfr_prec_t p = mpfr_get_prec(a) + mpfr_get_prec(b);
@@ -283,17 +326,23 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
                         const line_info *ra, const line_info *cb, int s, int nsl, exact_sum *xs)
 {
     const long L = nsl - 1, KS = K * nsl;
-    double *as = malloc(sizeof(double) * (size_t)(M * KS));
-    double *bs = malloc(sizeof(double) * (size_t)(KS * N));
-    double *dg = malloc(sizeof(double) * (size_t)(M * N * nsl));
-    if (!as || !bs || !dg) abort();
-    /* as: row i holds [A^(0)_i. ... A^(L)_i.]; bs: blocks B^(L) ... B^(0) from the top */
-    for (long i = 0; i < M; i++)
-        for (long k = 0; k < K; k++)
-            slice_entry(OPA(i, k), ra[i].e, s, nsl, as + i * KS + k, K);
-    for (long k = 0; k < K; k++)
-        for (long j = 0; j < N; j++)
-            slice_entry(OPB(k, j), cb[j].e, s, nsl, bs + (L * K + k) * N + j, -K * N);
+    double *as = ws_get(WS_A, sizeof(double) * (size_t)(M * KS));
+    double *bs = ws_get(WS_B, sizeof(double) * (size_t)(KS * N));
+    double *dg = ws_get(WS_DIAG, sizeof(double) * (size_t)(M * N * nsl));
+    /* as: row i holds [A^(0)_i. ... A^(L)_i.]; bs: blocks B^(L) ... B^(0)
+     * from the top.  Written slice by slice, in memory order: scattering
+     * each entry's slices cost a fifth of the product (strides of K N). */
+    slice_src *src = ws_get(WS_SRC, sizeof(slice_src) * (size_t)(K > N ? K : N));
+    for (long i = 0; i < M; i++) {
+        for (long k = 0; k < K; k++) slice_src_set(src + k, OPA(i, k), ra[i].e);
+        for (int p = 0; p < nsl; p++)
+            for (long k = 0; k < K; k++) as[i * KS + p * K + k] = slice_digit(src + k, s, p);
+    }
+    for (long k = 0; k < K; k++) {
+        for (long j = 0; j < N; j++) slice_src_set(src + j, OPB(k, j), cb[j].e);
+        for (int p = 0; p < nsl; p++)
+            for (long j = 0; j < N; j++) bs[((L - p) * K + k) * N + j] = slice_digit(src + j, s, p);
+    }
     /* anti-diagonal t: [A^(0) .. A^(t)] (M x K(t+1)) times [B^(t); ..; B^(0)] */
     for (long t = 0; t <= L; t++)
         cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)(K * (t + 1)), 1.0, as,
@@ -302,8 +351,22 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
     const uint64_t mask = (1ULL << s) - 1;
     const long FL = (long)s * L;   /* bits of the fractional digits 1..L */
     mp_limb_t z[ZLIMBS];
+    /* carries from the last anti-diagonal up, a row at a time (contiguous
+     * in j): digits 1..L in [0, 2^s) (dig[j * nsl + t]), the top signed */
+    int64_t *carry = ws_get(WS_CARRY, sizeof(int64_t) * (size_t)N);
+    uint64_t *dig = ws_get(WS_DIG, sizeof(uint64_t) * (size_t)(N * nsl));
     for (long i = 0; i < M; i++) {
         long di = (ra[i].depth + s - 1) / s;
+        for (long j = 0; j < N; j++) carry[j] = 0;
+        for (long t = L; t >= 0; t--) {
+            const double *row = dg + t * M * N + i * N;
+            for (long j = 0; j < N; j++) {
+                int64_t v = (int64_t)row[j] + carry[j];
+                uint64_t d = t ? (uint64_t)v & mask : 0;
+                dig[j * nsl + t] = d;
+                carry[j] = t ? v >> s : v;   /* arithmetic shift: floor(v / 2^s) */
+            }
+        }
         for (long j = 0; j < N; j++) {
             mpfr_ptr c = C + i * N + j;
             if (ra[i].special || cb[j].special) {
@@ -313,24 +376,20 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
             long dj = (cb[j].depth + s - 1) / s;
             /* no dropped slice pair is nonzero: Z is the exact value */
             int exact = ra[i].depth == 0 || cb[j].depth == 0 || di + dj - 2 <= L;
-            /* carries from the last anti-diagonal up: digits 1..L in [0, 2^s), the top signed */
             long nl = (FL + 64 + 63) / 64 + 1;
-            memset(z, 0, sizeof(mp_limb_t) * (size_t)nl);
-            int64_t carry = 0;
+            for (long l = 0; l < nl; l++) z[l] = 0;
             int anyf = 0;
             for (long t = L; t >= 1; t--) {
-                int64_t v = (int64_t)dg[t * M * N + i * N + j] + carry;
-                uint64_t dig = (uint64_t)v & mask;
-                carry = (v - (int64_t)dig) / ((int64_t)1 << s);
-                if (dig) {
+                uint64_t d = dig[j * nsl + t];
+                if (d) {
                     long pos = (long)s * (L - t), li = pos >> 6;
                     int sh = (int)(pos & 63);
-                    z[li] |= dig << sh;
-                    if (sh + s > 64) z[li + 1] |= dig >> (64 - sh);
+                    z[li] |= d << sh;
+                    if (sh + s > 64) z[li + 1] |= d >> (64 - sh);
                     anyf = 1;
                 }
             }
-            int64_t top = (int64_t)dg[i * N + j] + carry;
+            int64_t top = carry[j];
             int neg = top < 0;
             uint64_t mag = neg ? (uint64_t)(-top) : (uint64_t)top;
             long nf = (FL + 63) / 64;   /* limbs holding the fraction */
@@ -349,9 +408,6 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
             settle(xs, c, i, j, z, nl, neg, ra[i].e + cb[j].e - (long)s * (L + 2), q, exact);
         }
     }
-    free(as);
-    free(bs);
-    free(dg);
 }
 
 /* ---- the fmpz route: integers of P bits below each line's exponent ---- */
