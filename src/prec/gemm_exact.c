@@ -77,7 +77,7 @@ void ibc_gemm_exact_stats(ibc_gemm_stats *st)
  * the defaults' products are megabytes, and fresh ones each call cost page
  * faults (a tenth of the gradient's time).  ibc_gemm_exact_release frees
  * the calling thread's. */
-enum { WS_A, WS_B, WS_DIAG, WS_SRC, WS_CARRY, WS_DIG, WS_N };
+enum { WS_A, WS_B, WS_DIAG, WS_CARRY, WS_DIG, WS_N };
 static _Thread_local void *ws_ptr[WS_N];
 static _Thread_local size_t ws_len[WS_N];
 
@@ -124,28 +124,36 @@ static long sig_bits(mpfr_srcptr x)
     return (long)GMP_NUMB_BITS * n - (long)GMP_NUMB_BITS * li - __builtin_ctzll((unsigned long long)d[li]);
 }
 
-/* Line info over len entries x(base + t * stride). */
-static line_info line_scan(mpfr_srcptr base, long len, long stride)
+/* Line infos of the stored rows x cols matrix S, one per row (byrow) or
+ * per column, read in storage order: the significands lie in the heap in
+ * that order, and strided reads missed the cache on most entries. */
+static void scan_lines(mpfr_srcptr S, long rows, long cols, int byrow, line_info *out)
 {
-    line_info L = {0, 0, 0};
-    int any = 0;
-    for (long t = 0; t < len; t++) {
-        mpfr_srcptr x = base + t * stride;
-        if (!mpfr_number_p(x)) L.special = 1;
-        else if (!mpfr_zero_p(x)) {
-            long e = (long)mpfr_get_exp(x);
-            if (!any || e > L.e) L.e = e;
-            any = 1;
+    long nl = byrow ? rows : cols;
+    char *any = calloc((size_t)nl, 1);
+    if (!any) abort();
+    for (long l = 0; l < nl; l++) out[l] = (line_info){0, 0, 0};
+    for (long r = 0; r < rows; r++)
+        for (long c = 0; c < cols; c++) {
+            mpfr_srcptr x = S + r * cols + c;
+            line_info *L = out + (byrow ? r : c);
+            if (!mpfr_number_p(x)) L->special = 1;
+            else if (!mpfr_zero_p(x)) {
+                long e = (long)mpfr_get_exp(x), l = byrow ? r : c;
+                if (!any[l] || e > L->e) L->e = e;
+                any[l] = 1;
+            }
         }
-    }
-    for (long t = 0; any && t < len; t++) {
-        mpfr_srcptr x = base + t * stride;
-        if (mpfr_regular_p(x)) {
-            long d = L.e - (long)mpfr_get_exp(x) + sig_bits(x);
-            if (d > L.depth) L.depth = d;
+    for (long r = 0; r < rows; r++)
+        for (long c = 0; c < cols; c++) {
+            mpfr_srcptr x = S + r * cols + c;
+            line_info *L = out + (byrow ? r : c);
+            if (mpfr_regular_p(x)) {
+                long d = L->e - (long)mpfr_get_exp(x) + sig_bits(x);
+                if (d > L->depth) L->depth = d;
+            }
         }
-    }
-    return L;
+    free(any);
 }
 
 /* Bits b .. b+63 of the significand d (n limbs), counted from its leading
@@ -177,13 +185,34 @@ static void slice_src_set(slice_src *o, mpfr_srcptr x, long e)
     o->sg = mpfr_signbit(x) ? -1.0 : 1.0;
 }
 
-/* Slice p (s bits) of the entry, with its sign. */
-static inline double slice_digit(const slice_src *o, int s, int p)
+/* All nsl slices of the entry, with its sign: out[p * step], p < nsl.  The
+ * bits are streamed through a 128-bit buffer, a limb at a time (reading two
+ * limbs per slice was the slicing's cost). */
+static inline void slice_stream(const slice_src *o, int s, int nsl, double *out, long step)
 {
-    long off = (long)s * p - o->sh;   /* the digit's first bit in the significand */
-    if (off + s <= 0 || off >= 64 * o->n) return 0.0;
-    uint64_t v = off >= 0 ? window64(o->d, o->n, off) >> (64 - s) : window64(o->d, o->n, 0) >> (64 - (s + off));
-    return o->sg * (double)v;
+    int p = 0;
+    if (o->n > 0 && o->sh < (long)s * nsl) {
+        p = (int)(o->sh / s);                  /* slices above the leading bit are 0 */
+        for (int t = 0; t < p; t++) out[t * step] = 0.0;
+        int avail = (int)(o->sh - (long)s * p);   /* leading zero bits of slice p, < s */
+        unsigned __int128 buf = 0;               /* unread bits, left-aligned */
+        long li = o->n - 1;
+        for (; p < nsl; p++) {
+            if (avail < s && li >= 0) {
+                buf |= (unsigned __int128)o->d[li--] << (64 - avail);
+                avail += 64;
+            }
+            uint64_t v = (uint64_t)(buf >> (128 - s));
+            buf <<= s;
+            avail -= s;
+            out[p * step] = o->sg * (double)v;
+            if (li < 0 && buf == 0) {            /* nothing left: the rest are 0 */
+                p++;
+                break;
+            }
+        }
+    }
+    for (; p < nsl; p++) out[p * step] = 0.0;
 }
 
 /* Can |Z| (limbs z[0..n-1], n >= 1, top limb nonzero), known within an error
@@ -330,18 +359,18 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
     double *bs = ws_get(WS_B, sizeof(double) * (size_t)(KS * N));
     double *dg = ws_get(WS_DIAG, sizeof(double) * (size_t)(M * N * nsl));
     /* as: row i holds [A^(0)_i. ... A^(L)_i.]; bs: blocks B^(L) ... B^(0)
-     * from the top.  Written slice by slice, in memory order: scattering
-     * each entry's slices cost a fifth of the product (strides of K N). */
-    slice_src *src = ws_get(WS_SRC, sizeof(slice_src) * (size_t)(K > N ? K : N));
-    for (long i = 0; i < M; i++) {
-        for (long k = 0; k < K; k++) slice_src_set(src + k, OPA(i, k), ra[i].e);
-        for (int p = 0; p < nsl; p++)
-            for (long k = 0; k < K; k++) as[i * KS + p * K + k] = slice_digit(src + k, s, p);
+     * from the top.  Entries in memory order, so that the nsl lines each
+     * one writes stay in cache for the next entries. */
+    slice_src src[1];
+    for (long u = 0; u < M * K; u++) {        /* u: storage order of A */
+        long i = ta ? u % M : u / K, k = ta ? u / M : u % K;
+        slice_src_set(src, A + u, ra[i].e);
+        slice_stream(src, s, nsl, as + i * KS + k, K);
     }
-    for (long k = 0; k < K; k++) {
-        for (long j = 0; j < N; j++) slice_src_set(src + j, OPB(k, j), cb[j].e);
-        for (int p = 0; p < nsl; p++)
-            for (long j = 0; j < N; j++) bs[((L - p) * K + k) * N + j] = slice_digit(src + j, s, p);
+    for (long u = 0; u < K * N; u++) {        /* u: storage order of B */
+        long k = tb ? u % K : u / N, j = tb ? u / K : u % N;
+        slice_src_set(src, B + u, cb[j].e);
+        slice_stream(src, s, nsl, bs + (L * K + k) * N + j, -K * N);
     }
     /* anti-diagonal t: [A^(0) .. A^(t)] (M x K(t+1)) times [B^(t); ..; B^(0)] */
     for (long t = 0; t <= L; t++)
@@ -479,8 +508,10 @@ void ibc_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, 
         if ((long)mpfr_get_prec(C + i) > pmax) pmax = (long)mpfr_get_prec(C + i);
     line_info *ra = malloc(sizeof(line_info) * (size_t)M), *cb = malloc(sizeof(line_info) * (size_t)N);
     if (!ra || !cb) abort();
-    for (long i = 0; i < M; i++) ra[i] = ta ? line_scan(A + i, K, M) : line_scan(A + i * K, K, 1);
-    for (long j = 0; j < N; j++) cb[j] = tb ? line_scan(B + j * K, K, 1) : line_scan(B + j, K, N);
+    if (ta) scan_lines(A, K, M, 0, ra);     /* rows of op(A): columns of the stored K x M */
+    else scan_lines(A, M, K, 1, ra);
+    if (tb) scan_lines(B, N, K, 1, cb);     /* columns of op(B): rows of the stored N x K */
+    else scan_lines(B, K, N, 0, cb);
     exact_sum xs;
     exact_sum_init(&xs, ta, tb, M, N, K, A, B);
     int s, nsl;
