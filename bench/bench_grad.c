@@ -467,44 +467,45 @@ static double rel_diff(const ibc_vec *a, const ibc_vec *b)
     return r;
 }
 
-/* The naive instantiation against the library, checked first to compute the
- * same gradient, then timed in alternating samples. */
-static void item_naive(results *R, int reps)
+/* Another instantiation of the gradient (eval) against the library's: checked
+ * first to compute the same gradient, then timed in alternating samples.
+ * keys: the variant's name in the lines (naive, old), then the keys of ours,
+ * the variant and the ratio. */
+static pair_timing item_variant(eval_fn eval, const char *name, const char *key_ours, const char *key_var,
+                                const char *what_var, const char *key_ratio, const char *what_ratio, int reps)
 {
     grad_ctx a, b;
     grad_setup(&a, DEFAULTS, ibc_prec_mpfr(256));
     grad_setup(&b, DEFAULTS, ibc_prec_mpfr(256));
-    b.eval = ibc_net_eval_naive;
+    b.eval = eval;
     grad_call(&a);
     grad_call(&b);
-    printf("naive: max |grad_naive - grad_ours| / max |grad| = %.3g (256-bit arithmetic)\n", rel_diff(&a.g, &b.g));
-    R->naive = bench_pair(grad_call, &a, grad_call, &b, reps);
-    R->have_naive = 1;
-    pair_report(&R->naive, "pair_mpfr256_grad", "mpfr:256 gradient (ours), alternating with the naive one",
-                "naive_mpfr256_grad", "mpfr:256 gradient, products as plain mpfr_mul/mpfr_add triple loops",
-                "naive_over_ours", "naive MPFR loops / ours");
+    printf("%s: max |grad_%s - grad_ours| / max |grad| = %.3g (256-bit arithmetic)\n", name, name,
+           rel_diff(&a.g, &b.g));
+    pair_timing P = bench_pair(grad_call, &a, grad_call, &b, reps);
+    char what_ours[96];
+    snprintf(what_ours, sizeof what_ours, "mpfr:256 gradient (ours), alternating with the %s one", name);
+    pair_report(&P, key_ours, what_ours, key_var, what_var, key_ratio, what_ratio);
     grad_clear(&a);
     grad_clear(&b);
+    return P;
 }
 
-/* The product before issue 17 (ibc_gemm_mpfr_approx) against ours: the
- * same check, then alternating samples. */
+static void item_naive(results *R, int reps)
+{
+    R->naive = item_variant(ibc_net_eval_naive, "naive", "pair_mpfr256_grad", "naive_mpfr256_grad",
+                            "mpfr:256 gradient, products as plain mpfr_mul/mpfr_add triple loops", "naive_over_ours",
+                            "naive MPFR loops / ours", reps);
+    R->have_naive = 1;
+}
+
+/* The product before issue 17 (ibc_gemm_mpfr_approx) against ours. */
 static void item_old(results *R, int reps)
 {
-    grad_ctx a, b;
-    grad_setup(&a, DEFAULTS, ibc_prec_mpfr(256));
-    grad_setup(&b, DEFAULTS, ibc_prec_mpfr(256));
-    b.eval = ibc_net_eval_old;
-    grad_call(&a);
-    grad_call(&b);
-    printf("old: max |grad_old - grad_ours| / max |grad| = %.3g (256-bit arithmetic)\n", rel_diff(&a.g, &b.g));
-    R->old = bench_pair(grad_call, &a, grad_call, &b, reps);
+    R->old = item_variant(ibc_net_eval_old, "old", "pair_mpfr256_grad_o", "old_mpfr256_grad",
+                          "mpfr:256 gradient, products by arb_mat_approx_mul (before issue 17)", "old_over_ours",
+                          "old product / ours", reps);
     R->have_old = 1;
-    pair_report(&R->old, "pair_mpfr256_grad_o", "mpfr:256 gradient (ours), alternating with the old product",
-                "old_mpfr256_grad", "mpfr:256 gradient, products by arb_mat_approx_mul (before issue 17)",
-                "old_over_ours", "old product / ours");
-    grad_clear(&a);
-    grad_clear(&b);
 }
 
 /* STEP_RUN GD steps of the library's trainer (ibc_flow_run), the same code
