@@ -71,7 +71,7 @@ static void neurons_clear(neurons *nr)
 static int neurons_trained(neurons *nr, const ibc_config *cfg, double p, char *err)
 {
     memset(nr, 0, sizeof *nr);
-    const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+    const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
     if (!t) return IBC_ENUMERIC;
     if (neurons_init(nr, t) != IBC_OK) {
         neurons_clear(nr);
@@ -176,7 +176,7 @@ static int rows_p1(const ibc_config *cfg, ibc_rows *out, char *err)
  * neuron with cos >= 0.99 (the recorder's alignment over all neurons). */
 static int rows_window(const ibc_config *cfg, ibc_rows *out, char *err)
 {
-    const ibc_trained *t = ibc_claim_trained(cfg, 3.0, cfg->prec, err);
+    const ibc_trained *t = ibc_train_cached(cfg, 3.0, cfg->prec, err);
     if (!t) return IBC_ENUMERIC;
     double t1 = -1, t2 = -1;
     for (long i = 0; i < t->rec.n; i++)

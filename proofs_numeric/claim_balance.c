@@ -84,7 +84,7 @@ static int gd_rows(const ibc_config *cfg, double p, ibc_prec pr, int cached, ibc
     ibc_trained own;
     const ibc_trained *t = NULL;
     if (cached) {
-        t = ibc_claim_trained(cfg, p, pr, err);
+        t = ibc_train_cached(cfg, p, pr, err);
         if (!t) return IBC_ENUMERIC;
     } else {
         int rc = ibc_trained_init(&own, cfg, p, pr, 0, 0, err);

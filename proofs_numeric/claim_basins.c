@@ -179,7 +179,7 @@ static void bs_row(bs_ctx *b, const char *what, const char *measured, const char
 static int bs_trainer(bs_ctx *b, long p, const long *reach, char *err)
 {
     const ibc_config *cfg = b->cfg;
-    const ibc_trained *t = ibc_claim_trained(cfg, (double)p, cfg->prec, err);
+    const ibc_trained *t = ibc_train_cached(cfg, (double)p, cfg->prec, err);
     if (!t) return IBC_ENUMERIC;
     const ibc_net *net = t->net;
     const long h = net->h, K = b->K, D = net->D;

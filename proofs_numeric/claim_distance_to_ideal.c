@@ -155,7 +155,7 @@ static int decompose(dist_meas *m, const ibc_rnet *f, const ibc_rnet *G, const i
 static int measure(dist_meas *m, const ibc_config *cfg, double p, char *err)
 {
     memset(m, 0, sizeof *m);
-    const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+    const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
     if (!t)
         return IBC_ENUMERIC;
     long D = cfg->model.D, K = cfg->model.K, K1 = cfg->model.K1;

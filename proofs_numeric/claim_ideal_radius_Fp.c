@@ -8,7 +8,7 @@
  * 1/sqrt(K_opp+1) for p = 1) must lie in the bracket too.
  *
  * At noisy x (test points of the model, K <= 16): the exact radius by KKT
- * enumeration (robust/kkt.c, a certified ball) must lie between two
+ * enumeration (ideal/kkt.c, a certified ball) must lie between two
  * independent methods: the separable certified lower bound of robust/certify.c
  * on F^(p) as a network, and the smallest verified flip of the minimal-norm
  * attack (robust/attack.c) and of the KKT minimiser itself scaled by
@@ -229,8 +229,8 @@ static int noisy_row(ibc_rows *out, const ibc_config *cfg, double p, const ibc_d
     long D = cfg->model.D, K = cfg->model.K, K1 = cfg->model.K1;
     ibc_rnet *G = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, p);
     double *x = malloc(sizeof(double) * (size_t)D), *delta = calloc((size_t)D, sizeof(double));
-    ibc_kkt_result kr;
-    ibc_kkt_result_init(&kr, K);
+    ibc_ideal_kkt_result kr;
+    ibc_ideal_kkt_result_init(&kr, K);
     ibc_pgd_opts o;
     ibc_claim_pgd_opts(&o);
     int rc = G && x && delta ? IBC_OK : IBC_EINPUT, ok = 1;
@@ -243,7 +243,7 @@ static int noisy_row(ibc_rows *out, const ibc_config *cfg, double p, const ibc_d
         for (long d = 0; d < D; d++)
             x[d] = mpfr_get_d(test->X + i * D + d, MPFR_RNDN);
         int y = test->y[i];
-        rc = ibc_kkt_radius_Fp(&kr, x, K, K1, y, p, PREC, err);
+        rc = ibc_ideal_kkt_radius_Fp(&kr, x, K, K1, y, p, PREC, err);
         if (rc != IBC_OK || kr.misclassified)
             continue;
         arb_get_lbound_arf(lo_end, kr.r, PREC);
@@ -277,7 +277,7 @@ static int noisy_row(ibc_rows *out, const ibc_config *cfg, double p, const ibc_d
                      "p=%g D=%ld K=%ld K1=%ld alpha=%g seed=%lu test points=%ld (worst over points)", p, D, K, K1,
                      cfg->model.alpha, cfg->model.seed, npts);
     }
-    ibc_kkt_result_clear(&kr);
+    ibc_ideal_kkt_result_clear(&kr);
     ibc_rnet_free(G);
     free(x);
     free(delta);

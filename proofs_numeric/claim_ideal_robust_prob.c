@@ -4,7 +4,7 @@
  *         d0 = -y (mu+ - mu-)/sqrt(K) (unit), here rho = 0.5;
  *   T-Fp: P(r_F(3)(x) < (sqrt2 - delta)/2) <= 2 (K+1) exp(-C D delta^2/(2 alpha^2 K^2)),
  *         here delta = 0.2, with the exact radius of F^(3) at x
- *         (ibc_kkt_radius_Fp_d: the KKT enumeration).
+ *         (ibc_ideal_kkt_radius_Fp_d: the KKT enumeration).
  * With C unknown the checkable content is the shape (see ideal_mc.h and
  * claim_ideal_generalization.c): each statement is sampled where its event
  * occurs (0.5%..30%), at D in {30, 100, 1000} and six x = D/(alpha^2 K),
@@ -83,7 +83,7 @@ int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
                         e += !ibc_mc_flipped(F, c, d, y);
                         continue;
                     }
-                    double r = ibc_kkt_radius_Fp_d(c, K, K1, y, PEXP);
+                    double r = ibc_ideal_kkt_radius_Fp_d(c, K, K1, y, PEXP);
                     if (isnan(r)) {
                         snprintf(err, IBC_ERRLEN, CLAIM ": the KKT radius failed at alpha=%g D=%ld sample %ld", a,
                                  D, i);
@@ -109,14 +109,14 @@ int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
         double srF = 0, srFp = 0;
         for (long i = 0; i < NMEAN; i++) {
             int y = ibc_mc_draw(&sm, c);
-            double r = ibc_kkt_radius_Fp_d(c, K, K1, y, PEXP);
+            double r = ibc_ideal_kkt_radius_Fp_d(c, K, K1, y, PEXP);
             if (isnan(r)) {
                 snprintf(err, IBC_ERRLEN, CLAIM ": the KKT radius failed at alpha=0.1 D=%ld sample %ld", D, i);
                 rc = IBC_ENUMERIC;
                 break;
             }
             srFp += r;
-            srF += ibc_kkt_radius_F_d(c, K, K1, y);
+            srF += ibc_ideal_kkt_radius_F_d(c, K, K1, y);
         }
         ibc_mc_clear(&sm);
         if (rc != IBC_OK)

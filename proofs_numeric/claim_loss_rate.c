@@ -43,7 +43,7 @@
 
 static int lr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
 {
-    const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+    const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
     if (!t) return IBC_ENUMERIC;
     const ibc_recorder *rc = &t->rec;
     long n = t->net->n, scale = t->net->par.mean ? n : 1;

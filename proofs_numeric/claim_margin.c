@@ -456,7 +456,7 @@ int ibc_claim_margin(const ibc_config *cfg, ibc_rows *out, char *err)
     /* (a), (b), (c) on the cached default runs */
     for (int i = 0; i < 2 && rc == IBC_OK; i++) {
         double p = i == 0 ? 3.0 : 1.0;
-        const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+        const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
         if (!t) return IBC_ENUMERIC;
         ibc_config_describe(base, sizeof base, cfg, p);
         mg_mono mm;

@@ -210,8 +210,8 @@ static int exact_row(ibc_rows *out, ibc_ideal_kind kind, double p, long K, long 
     arb_init(t);
     arb_ptr c = _arb_vec_init(K);
     double cd[IBC_KKT_KMAX];
-    ibc_kkt_result res;
-    ibc_kkt_result_init(&res, K);
+    ibc_ideal_kkt_result res;
+    ibc_ideal_kkt_result_init(&res, K);
     int rc = IBC_OK;
     for (long k = 0; k < K && rc == IBC_OK; k++) {
         int y = k < K1 ? 1 : -1;
@@ -224,7 +224,7 @@ static int exact_row(ibc_rows *out, ibc_ideal_kind kind, double p, long K, long 
             if (rc != IBC_OK)
                 snprintf(err, IBC_ERRLEN, CLAIM ": r_F at mu_%ld: status %d", k + 1, rc);
         } else {
-            rc = ibc_kkt_radius_Fp(&res, cd, K, K1, y, p, PREC, err);
+            rc = ibc_ideal_kkt_radius_Fp(&res, cd, K, K1, y, p, PREC, err);
             arb_set(r, res.r);
         }
         if (rc != IBC_OK)
@@ -254,7 +254,7 @@ static int exact_row(ibc_rows *out, ibc_ideal_kind kind, double p, long K, long 
                      "%s; K=%ld K1=%ld; %s at every center", name, K, K1,
                      kind == IBC_IDEAL_F ? "closed form" : "certified KKT radius");
     }
-    ibc_kkt_result_clear(&res);
+    ibc_ideal_kkt_result_clear(&res);
     _arb_vec_clear(c, K);
     arb_clear(r);
     arb_clear(rmin);
@@ -433,7 +433,7 @@ int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err)
     }
     for (int i = 0; i < 2 && rc == IBC_OK; i++) {
         double p = i == 0 ? 1.0 : 3.0;
-        const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+        const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
         if (!t)
             return IBC_ENUMERIC;
         cls[5 + i].f = ibc_rnet_from_net(t->net, &t->theta, t->data);

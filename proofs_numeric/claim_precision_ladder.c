@@ -6,7 +6,7 @@
  * margin, per-neuron alignment); the neurons whose end (nearest center, or
  * small) rounding decided; and double against mpfr:53, which differ only in
  * the order of their roundings, within a few ulps per step at steps 1, 10
- * and 100 (bound and reason in src/claim/ladder.c).  Checked with a verdict:
+ * and 100 (bound and reason in src/ladder/ladder.c).  Checked with a verdict:
  * that ulps bound, and theta at step 0 agreeing as one rounding of the
  * common master allows.
  *

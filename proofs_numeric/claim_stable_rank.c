@@ -191,7 +191,7 @@ static void sr_row(ibc_rows *out, const char *what, ibc_prec pr, const char *mea
 
 static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
 {
-    const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+    const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
     if (!t) return IBC_ENUMERIC;
     const ibc_net *net = t->net;
     long h = net->h, D = net->D, K = t->data->par.K, K1 = t->data->par.K1;

@@ -148,7 +148,7 @@ int ibc_claim_trained_generalization(const ibc_config *cfg, ibc_rows *out, char 
     const double ps[2] = {1.0, 3.0};
     for (int ip = 0; ip < 2 && rc == IBC_OK; ip++) {
         double p = ps[ip];
-        const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+        const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
         if (!t) {
             rc = IBC_EINPUT;
             break;

@@ -267,10 +267,10 @@ static void test_atomic(void)
     char dir[] = "/tmp/ibc_test_report.XXXXXX", path[128], err[IBC_ERRLEN];
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     snprintf(path, sizeof path, "%s/out.txt", dir);
-    CHECK(ibc_report_write_atomic(path, write_fail, NULL, err) == IBC_EIO, "failing writer succeeded");
+    CHECK(ibc_util_write_atomic(path, write_fail, NULL, err) == IBC_EIO, "failing writer succeeded");
     CHECK(access(path, F_OK) != 0 && count_entries(dir) == 0, "failing writer left a file");
     CHECK(strstr(err, path) && !strchr(err, '\n'), "message: %s", err);
-    CHECK(ibc_report_write_atomic(path, write_hello, "hello\n", err) == IBC_OK, "write: %s", err);
+    CHECK(ibc_util_write_atomic(path, write_hello, "hello\n", err) == IBC_OK, "write: %s", err);
     FILE *f = fopen(path, "r");
     char got[16] = "";
     CHECK(f && fgets(got, sizeof got, f) && strcmp(got, "hello\n") == 0, "content %s", got);
@@ -279,14 +279,14 @@ static void test_atomic(void)
     struct stat st;
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0044) != 0, "mode %o is the temp's 0600", st.st_mode & 0777);
     /* a failed rewrite keeps the old file whole */
-    CHECK(ibc_report_write_atomic(path, write_fail, NULL, err) == IBC_EIO, "failing rewrite");
+    CHECK(ibc_util_write_atomic(path, write_fail, NULL, err) == IBC_EIO, "failing rewrite");
     f = fopen(path, "r");
     CHECK(f && fgets(got, sizeof got, f) && strcmp(got, "hello\n") == 0, "old content lost: %s", got);
     if (f)
         fclose(f);
     CHECK(count_entries(dir) == 1, "temporary left behind");
     snprintf(path, sizeof path, "%s/missing/out.txt", dir);
-    CHECK(ibc_report_write_atomic(path, write_hello, "x", err) == IBC_EIO, "missing dir accepted");
+    CHECK(ibc_util_write_atomic(path, write_hello, "x", err) == IBC_EIO, "missing dir accepted");
     snprintf(path, sizeof path, "%s/out.txt", dir);
     unlink(path);
     rmdir(dir);

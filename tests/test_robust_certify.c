@@ -387,7 +387,7 @@ static void test_trained(double p)
     cfg.n = 250;
     cfg.h = 50;
     double t0 = wall();
-    const ibc_trained *t = ibc_claim_trained(&cfg, p, cfg.prec, err);
+    const ibc_trained *t = ibc_train_cached(&cfg, p, cfg.prec, err);
     if (!t) {
         report("trained network available", 0, "%s", err);
         return;

@@ -1,4 +1,4 @@
-/* Unit test of src/robust/kkt.c: the exact radius of F^(p) at any point by
+/* Unit test of src/ideal/kkt.c: the exact radius of F^(p) at any point by
  * KKT enumeration, each check against an independent method:
  *  (a) at the centers, the closed form sqrt(c/(1+c)) of ideal;
  *  (b) at noisy points, the flip of F^(p) certified through its network
@@ -206,11 +206,11 @@ static void test_centers(void)
                     arb_init(ref);
                     ibc_ideal_radius_Fp_center(ref, p, Ko, 2 * PREC);
                     double rref = arf_get_d(arb_midref(ref), ARF_RND_NEAR);
-                    double rd = ibc_kkt_radius_Fp_d(c, K, K1, y, p);
-                    ibc_kkt_result res;
-                    ibc_kkt_result_init(&res, K);
+                    double rd = ibc_ideal_kkt_radius_Fp_d(c, K, K1, y, p);
+                    ibc_ideal_kkt_result res;
+                    ibc_ideal_kkt_result_init(&res, K);
                     char err[IBC_ERRLEN] = "";
-                    int rc = ibc_kkt_radius_Fp(&res, c, K, K1, y, p, PREC, err);
+                    int rc = ibc_ideal_kkt_radius_Fp(&res, c, K, K1, y, p, PREC, err);
                     if (rc != IBC_OK) {
                         cert_fail++;
                         printf("     p=%g K=%ld K1=%ld k=%ld: %s\n", p, K, K1, k, err);
@@ -221,7 +221,7 @@ static void test_centers(void)
                     if (!(e <= worst))
                         worst = e;
                     n++;
-                    ibc_kkt_result_clear(&res);
+                    ibc_ideal_kkt_result_clear(&res);
                     arb_clear(ref);
                 }
             }
@@ -256,15 +256,15 @@ static void test_noisy(void)
             double s = (t % 2 ? 0.3 : 0.1) / sqrt(30.0);
             for (long k = 0; k < K; k++)
                 c[k] = (k == z) + s * rng_normal();
-            ibc_kkt_result res;
-            ibc_kkt_result_init(&res, K);
+            ibc_ideal_kkt_result res;
+            ibc_ideal_kkt_result_init(&res, K);
             char err[IBC_ERRLEN] = "";
-            int rc = ibc_kkt_radius_Fp(&res, c, K, K1, y, p, PREC, err);
-            double rd = ibc_kkt_radius_Fp_d(c, K, K1, y, p);
+            int rc = ibc_ideal_kkt_radius_Fp(&res, c, K, K1, y, p, PREC, err);
+            double rd = ibc_ideal_kkt_radius_Fp_d(c, K, K1, y, p);
             n++;
             if (rc != IBC_OK) {
                 printf("     p=%g point %ld: %s\n", p, t, err);
-                ibc_kkt_result_clear(&res);
+                ibc_ideal_kkt_result_clear(&res);
                 continue;
             }
             /* the double search's radius lies in the certified ball (up to
@@ -277,7 +277,7 @@ static void test_noisy(void)
                 flip_ok++;
                 noflip_ok++;
                 att_ok++;
-                ibc_kkt_result_clear(&res);
+                ibc_ideal_kkt_result_clear(&res);
                 continue;
             }
             if (res.grown > grown_max)
@@ -304,7 +304,7 @@ static void test_noisy(void)
             min_ratio = fmin(min_ratio, q);
             if (isfinite(q))
                 max_ratio = fmax(max_ratio, q);
-            ibc_kkt_result_clear(&res);
+            ibc_ideal_kkt_result_clear(&res);
         }
         char name[80];
         snprintf(name, sizeof name, "(b) noisy p=%g: double search in certified ball", p);
@@ -340,7 +340,7 @@ static void test_bruteforce(void)
             double c[3], s = (t < 2 ? 0.0 : 0.3);
             for (long k = 0; k < K; k++)
                 c[k] = (k == z) + s * rng_normal();
-            double r = ibc_kkt_radius_Fp_d(c, K, K1, y, p);
+            double r = ibc_ideal_kkt_radius_Fp_d(c, K, K1, y, p);
             if (!(r > 0))
                 continue;
             double R = 1.05 * r, h = 2 * R / N, best = INFINITY;
@@ -388,7 +388,7 @@ static void test_F(void)
         int y = z < K1 ? 1 : -1;
         for (long k = 0; k < K; k++)
             c[k] = (k == z) + 0.2 * rng_normal() / sqrt(30.0);
-        double r = ibc_kkt_radius_F_d(c, K, K1, y);
+        double r = ibc_ideal_kkt_radius_F_d(c, K, K1, y);
         clf_at f = { K, K1, y, 0, c };
         double ad[IBC_KKT_KMAX];
         double ar = attack(ad, &f, 2.0, 300, 200);
@@ -407,31 +407,31 @@ static void test_inputs(void)
 {
     double c[17] = { 0 };
     c[0] = 1;
-    ibc_kkt_result res;
-    ibc_kkt_result_init(&res, 17);
+    ibc_ideal_kkt_result res;
+    ibc_ideal_kkt_result_init(&res, 17);
     char err[IBC_ERRLEN] = "";
-    int rc = ibc_kkt_radius_Fp(&res, c, 17, 6, 1, 3.0, PREC, err);
+    int rc = ibc_ideal_kkt_radius_Fp(&res, c, 17, 6, 1, 3.0, PREC, err);
     report("(d) K = 17 is bad input", rc == IBC_EINPUT && strchr(err, '\n') == NULL && strstr(err, "17")
                                           && strstr(err, "16"),
            "status %d, err \"%s\"", rc, err);
-    report("(d) K = 17 in double is NaN", isnan(ibc_kkt_radius_Fp_d(c, 17, 6, 1, 3.0)), "-");
-    ibc_kkt_result_clear(&res);
+    report("(d) K = 17 in double is NaN", isnan(ibc_ideal_kkt_radius_Fp_d(c, 17, 6, 1, 3.0)), "-");
+    ibc_ideal_kkt_result_clear(&res);
 
     /* own coordinates below the opposite ones: y G < 0 */
     double m[4] = { 0.3, 0.1, 0.5, -0.2 };
-    ibc_kkt_result_init(&res, 4);
+    ibc_ideal_kkt_result_init(&res, 4);
     int allok = 1;
     for (int ip = 0; ip < 3; ip++) {
         double p = ip == 0 ? 1.0 : ip == 1 ? 2.0 : 3.0;
-        rc = ibc_kkt_radius_Fp(&res, m, 4, 2, 1, p, PREC, err);
+        rc = ibc_ideal_kkt_radius_Fp(&res, m, 4, 2, 1, p, PREC, err);
         allok &= rc == IBC_OK && res.misclassified == 1 && arb_is_zero(res.r)
-                 && ibc_kkt_radius_Fp_d(m, 4, 2, 1, p) == 0.0;
+                 && ibc_ideal_kkt_radius_Fp_d(m, 4, 2, 1, p) == 0.0;
         /* and the other label is classified with a positive radius */
-        rc = ibc_kkt_radius_Fp(&res, m, 4, 2, -1, p, PREC, err);
+        rc = ibc_ideal_kkt_radius_Fp(&res, m, 4, 2, -1, p, PREC, err);
         allok &= rc == IBC_OK && res.misclassified == 0 && arb_is_positive(res.r);
     }
     report("(e) misclassified point: r = 0, flag set; other label r > 0", allok, "p in {1, 2, 3}");
-    ibc_kkt_result_clear(&res);
+    ibc_ideal_kkt_result_clear(&res);
 }
 
 static void test_timing(void)
@@ -453,10 +453,10 @@ static void test_timing(void)
         long M = p == 3.0 ? N : N / 10;
         double t0 = now_s();
         for (long i = 0; i < M; i++)
-            s += ibc_kkt_radius_Fp_d(C + i * K, K, K1, Y[i], p);
+            s += ibc_ideal_kkt_radius_Fp_d(C + i * K, K, K1, Y[i], p);
         double us = 1e6 * (now_s() - t0) / (double)M;
         char name[64];
-        snprintf(name, sizeof name, "time of ibc_kkt_radius_Fp_d, K=10, p=%g", p);
+        snprintf(name, sizeof name, "time of ibc_ideal_kkt_radius_Fp_d, K=10, p=%g", p);
         printf("     %-52s %.2f us/call (mean r %.4f, %ld calls)\n", name, us, s / (double)M, M);
     }
     free(C);

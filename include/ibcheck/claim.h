@@ -98,9 +98,9 @@ typedef struct {
 } ibc_trained;
 /* Trains (or returns the cached) network for cfg with exponent p in mode pr.
  * Owned by the cache; released by ibc_claim_cache_clear. NULL + err on failure. */
-const ibc_trained *ibc_claim_trained(const ibc_config *cfg, double p, ibc_prec pr, char *err);
+const ibc_trained *ibc_train_cached(const ibc_config *cfg, double p, ibc_prec pr, char *err);
 void ibc_claim_cache_clear(void);
-/* The recipe behind ibc_claim_trained, uncached: generates cfg's data, the
+/* The recipe behind ibc_train_cached, uncached: generates cfg's data, the
  * initial theta and runs cfg's trainer in mode pr.  t_end and tol apply to the
  * adaptive method only (t_end <= 0: lr*steps, the GD run's time; tol 0: the
  * flow default).  Returns IBC_OK or an error status + err; t is usable only on

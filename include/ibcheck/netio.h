@@ -52,7 +52,7 @@ int ibc_netio_same_training(const ibc_config *run, double prun, const ibc_config
  * resume keeps the checkpoint's own period.  GD, SGD, RK4 only.  A numerical
  * fault (IBC_ENUMERIC) leaves the last checkpoint, which is finite, in place;
  * err then names it.  *resumed_step (may be NULL) gets the step resumed at.
- * Implemented with ibc_trained_init in src/claim/cache.c. */
+ * Implemented with ibc_trained_init in src/train/cache.c. */
 typedef struct {
     const char *path;
     long every;

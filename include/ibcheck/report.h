@@ -14,8 +14,8 @@ int ibc_report_rows(FILE *out, const ibc_rows *rows, ibc_format fmt);
 /* The name ibc_format_parse accepts for f ("md", "csv", "tex", "json"). */
 const char *ibc_format_name(ibc_format f);
 
-/* Writer callback for ibc_report_write_atomic: returns 0, or nonzero to abort. */
-typedef int (*ibc_write_fn)(FILE *out, void *ctx);
+/* Writer callback for ibc_util_write_atomic: returns 0, or nonzero to abort. */
+typedef int (*ibc_util_write_fn)(FILE *out, void *ctx);
 /* Writes path without ever destroying what is there.  "-" is standard
  * output (flushed, not closed).  A symlink is followed to its final target
  * (which need not exist yet), and that target is written as path would be.
@@ -24,13 +24,13 @@ typedef int (*ibc_write_fn)(FILE *out, void *ctx);
  * temporary is removed and the file untouched.  A FIFO, device or socket is
  * written in place (no temporary, no rename).  A directory is refused.
  * Returns IBC_OK, or IBC_EIO + one line in err. */
-int ibc_report_write_atomic(const char *path, ibc_write_fn fn, void *ctx, char *err);
+int ibc_util_write_atomic(const char *path, ibc_util_write_fn fn, void *ctx, char *err);
 /* Removes the temporaries of path (after its symlinks) that killed runs left:
  * "PATH.tmp.<pid>[.*]" whose pid is no live process.  Returns how many. */
-long ibc_report_stale_clean(const char *path);
+long ibc_util_stale_clean(const char *path);
 /* The same for every file of one directory that a tool of ours owns (a
  * results directory): "NAME.tmp.<pid>[.*]" with a dead pid, any NAME. */
-long ibc_report_stale_clean_dir(const char *dir);
+long ibc_util_stale_clean_dir(const char *dir);
 
 /* The five-panel figure of MV24 §5.1 (src/report/plot.c) from the summary
  * files in dir (see src/repro/run.c for their columns): figure.png and

@@ -57,7 +57,7 @@ int ibc_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, in
 double ibc_rnet_norm_up(const double *delta, long D);
 
 /* ---------------------------------------------------------------------------
- * Exact radii of the ideal classifiers at any x (src/robust/kkt.c)
+ * Exact radii of the ideal classifiers at any x (src/ideal/kkt.c)
  * ------------------------------------------------------------------------- */
 
 #define IBC_KKT_KMAX 16
@@ -69,20 +69,20 @@ typedef struct {
     long grown;          /* F^(p): how many opposite centers grow at the optimum */
     long candidates;     /* KKT points examined */
     int misclassified;   /* y G(x) <= 0: radius 0 */
-} ibc_kkt_result;
+} ibc_ideal_kkt_result;
 
-void ibc_kkt_result_init(ibc_kkt_result *res, long K);
-void ibc_kkt_result_clear(ibc_kkt_result *res);
+void ibc_ideal_kkt_result_init(ibc_ideal_kkt_result *res, long K);
+void ibc_ideal_kkt_result_clear(ibc_ideal_kkt_result *res);
 /* r_{F^(p)} at a point with center coordinates c (length K; the rest of x
  * does not matter), class y, real p >= 1: KKT enumeration over which opposite
  * centers grow, each 1-D root certified in Arb.  K > IBC_KKT_KMAX gives
  * IBC_EINPUT with one line in err naming K and the allowed range. */
-int ibc_kkt_radius_Fp(ibc_kkt_result *res, const double *c, long K, long K1, int y, double p,
+int ibc_ideal_kkt_radius_Fp(ibc_ideal_kkt_result *res, const double *c, long K, long K1, int y, double p,
                       slong prec, char *err);
 /* The same radius in double only (no certificate): for Monte Carlo. */
-double ibc_kkt_radius_Fp_d(const double *c, long K, long K1, int y, double p);
+double ibc_ideal_kkt_radius_Fp_d(const double *c, long K, long K1, int y, double p);
 /* r_F at a point with center coordinates c (closed form of docs/theory.md §4, double). */
-double ibc_kkt_radius_F_d(const double *c, long K, long K1, int y);
+double ibc_ideal_kkt_radius_F_d(const double *c, long K, long K1, int y);
 
 /* ---------------------------------------------------------------------------
  * Attacks: upper bounds (src/robust/attack.c)

@@ -100,7 +100,7 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
         if (strcmp(b->key, key) == 0)
             return &b->set;
     *status = IBC_OK;
-    const ibc_trained *t = ibc_claim_trained(cfg, p, cfg->prec, err);
+    const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
     if (!t) {
         *status = IBC_ENUMERIC;
         return NULL;

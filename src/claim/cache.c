@@ -282,7 +282,7 @@ static int same_training(const ibc_config *a, double pa, ibc_prec pra,
         && a->batch == b->batch;
 }
 
-const ibc_trained *ibc_claim_trained(const ibc_config *cfg, double p, ibc_prec pr, char *err)
+const ibc_trained *ibc_train_cached(const ibc_config *cfg, double p, ibc_prec pr, char *err)
 {
     for (cache_entry *e = cache_head; e; e = e->next)
         if (same_training(cfg, p, pr, e))

@@ -91,7 +91,7 @@ void cli_flag_error(const char *flag, const char *err);
  * (or none) needs its directory writable (the temporary and the rename).
  * A path that passes has its stale temporaries removed (cli_stale_clean). */
 int cli_output_check(const char *flag, const char *path);
-/* Removes the temporaries of path that killed runs left (ibc_report_stale_clean)
+/* Removes the temporaries of path that killed runs left (ibc_util_stale_clean)
  * and says so in one line on stderr.  cli_output_check does it for every path
  * it passes. */
 void cli_stale_clean(const char *path);

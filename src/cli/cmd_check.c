@@ -591,7 +591,7 @@ int cli_cmd_check(int argc, char **argv)
     /* A file must hold a whole catalogue: after a claim error, none is written. */
     if (out_path && status == IBC_OK) {
         table_ctx t = {&rows, fmt};
-        if (ibc_report_write_atomic(out_path, write_table, &t, err) != IBC_OK) {
+        if (ibc_util_write_atomic(out_path, write_table, &t, err) != IBC_OK) {
             fprintf(stderr, "ibcheck: %s\n", err);
             status = IBC_EIO;
         }

@@ -1,5 +1,5 @@
 /* cli: `ibcheck compare --precisions LIST`, one trainer in several precision
- * modes, compared by the code of the claim `precision-ladder` (src/claim/ladder.c). */
+ * modes, compared by the code of the claim `precision-ladder` (src/ladder/ladder.c). */
 #include <stdio.h>
 #include <string.h>
 #include "cli/cli.h"
@@ -101,7 +101,7 @@ int cli_cmd_compare(int argc, char **argv)
     ibc_ladder_rows(&L, "compare", "design card", NULL, &rows);
     ibc_ladder_clear(&L);
     compare_out o = {&rows, fmt};
-    if (out_path && ibc_report_write_atomic(out_path, compare_write, &o, err) != IBC_OK) {
+    if (out_path && ibc_util_write_atomic(out_path, compare_write, &o, err) != IBC_OK) {
         fprintf(stderr, "ibcheck: %s\n", err);
         rc = IBC_EIO;
     } else if (!out_path && ibc_report_rows(stdout, &rows, fmt) != 0) {

@@ -271,7 +271,7 @@ static int save_json(const char *path, cJSON *root)
 {
     char err[IBC_ERRLEN];
     json_ctx c = {root};
-    int rc = ibc_report_write_atomic(path, write_json, &c, err);
+    int rc = ibc_util_write_atomic(path, write_json, &c, err);
     cJSON_Delete(root);
     if (rc != IBC_OK) {
         fprintf(stderr, "ibcheck: %s\n", err);

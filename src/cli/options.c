@@ -349,7 +349,7 @@ int cli_output_check(const char *flag, const char *path)
         return -1;
     }
     if (exists && !S_ISREG(st.st_mode)) {
-        /* Written in place (ibc_report_write_atomic): the node itself must be writable. */
+        /* Written in place (ibc_util_write_atomic): the node itself must be writable. */
         if (access(path, W_OK) == 0)
             return 0;
         fprintf(stderr, "ibcheck: %s = %s cannot be written: %s\n", flag, path, strerror(errno));
@@ -376,7 +376,7 @@ void cli_stale_clean(const char *path)
 {
     /* A run SIGKILLed mid-write leaves PATH.tmp.<pid>.XXXXXX behind; only this
      * path's, and only a dead pid's, are removed (a live one may be writing). */
-    long n = ibc_report_stale_clean(path);
+    long n = ibc_util_stale_clean(path);
     if (n > 0)
         fprintf(stderr, "ibcheck: removed %ld stale temporar%s of %s left by a killed run\n", n, n == 1 ? "y" : "ies",
                 path);

@@ -184,7 +184,7 @@ static int write_root(const char *path, cJSON *root, int ok, char *err)
         snprintf(err, IBC_ERRLEN, "%.100s: out of memory composing the file", path);
         return IBC_EIO;
     }
-    int rc = ibc_report_write_atomic(path, put_text, text, err);
+    int rc = ibc_util_write_atomic(path, put_text, text, err);
     cJSON_free(text);
     return rc;
 }

@@ -49,7 +49,7 @@ static int injected_fault(void)
 
 /* Runs fn on f and flushes it.  Returns 0, or an errno value (EIO when the
  * writer failed without one).  Does not close f. */
-static int write_through(FILE *f, ibc_write_fn fn, void *ctx)
+static int write_through(FILE *f, ibc_util_write_fn fn, void *ctx)
 {
     errno = 0;
     int bad = fn(f, ctx) != 0 || ferror(f);
@@ -114,7 +114,7 @@ static char *resolve_links(const char *path)
 }
 
 /* A FIFO, device or socket: written in place, no temporary, no rename. */
-static int write_in_place(const char *path, ibc_write_fn fn, void *ctx, char *err)
+static int write_in_place(const char *path, ibc_util_write_fn fn, void *ctx, char *err)
 {
     int fd = open(path, O_WRONLY | O_NOCTTY);
     if (fd < 0)
@@ -133,8 +133,8 @@ static int write_in_place(const char *path, ibc_write_fn fn, void *ctx, char *er
 
 /* A regular file (or none yet): a temporary beside it, then rename.  The
  * temporary's name embeds the pid, so that a later run can tell a live
- * writer's temporary from one a killed run left (ibc_report_stale_clean). */
-static int write_replace(const char *path, ibc_write_fn fn, void *ctx, char *err)
+ * writer's temporary from one a killed run left (ibc_util_stale_clean). */
+static int write_replace(const char *path, ibc_util_write_fn fn, void *ctx, char *err)
 {
     /* Beside path, so that rename never crosses file systems. */
     size_t len = strlen(path);
@@ -184,7 +184,7 @@ static int write_replace(const char *path, ibc_write_fn fn, void *ctx, char *err
     return IBC_OK;
 }
 
-int ibc_report_write_atomic(const char *path, ibc_write_fn fn, void *ctx, char *err)
+int ibc_util_write_atomic(const char *path, ibc_util_write_fn fn, void *ctx, char *err)
 {
     if (strcmp(path, "-") == 0) {
         int e = write_through(stdout, fn, ctx);
@@ -267,7 +267,7 @@ static long stale_scan(const char *dir, const char *base)
     return removed;
 }
 
-long ibc_report_stale_clean(const char *path)
+long ibc_util_stale_clean(const char *path)
 {
     if (strcmp(path, "-") == 0)
         return 0;
@@ -282,7 +282,7 @@ long ibc_report_stale_clean(const char *path)
     return removed;
 }
 
-long ibc_report_stale_clean_dir(const char *dir)
+long ibc_util_stale_clean_dir(const char *dir)
 {
     return stale_scan(dir, NULL);
 }

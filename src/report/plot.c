@@ -877,7 +877,7 @@ int ibc_plot_repro(const char *dir, long K, char *err)
         snprintf(svg, cap, "%s/figure.svg", dir);
         snprintf(png_tmp, cap, "%s/figure.png%s", dir, suffix);
         snprintf(svg_tmp, cap, "%s/figure.svg%s", dir, suffix);
-        st = ibc_report_write_atomic(script, write_script, &d, err);
+        st = ibc_util_write_atomic(script, write_script, &d, err);
     }
     if (st == IBC_OK) {
         ran = 1;

@@ -103,7 +103,7 @@ static int save_json(const char *path, const cJSON *o, char *err)
         snprintf(err, IBC_ERRLEN, "%.200s: out of memory formatting JSON", path);
         return IBC_EIO;
     }
-    int rc = ibc_report_write_atomic(path, write_text, t, err);
+    int rc = ibc_util_write_atomic(path, write_text, t, err);
     free(t);
     return rc;
 }
@@ -165,7 +165,7 @@ static int sb_save(sbuf *b, const char *dir, const char *name, char *err)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = b->oom ? IBC_EIO : ibc_report_write_atomic(path, write_text, b->s ? b->s : (char *)"", err);
+    int rc = b->oom ? IBC_EIO : ibc_util_write_atomic(path, write_text, b->s ? b->s : (char *)"", err);
     if (b->oom)
         snprintf(err, IBC_ERRLEN, "%.200s: out of memory", path);
     free(b->s);
@@ -363,7 +363,7 @@ static int progress_write(FILE *out, void *ctx)
 static void progress_save(const char *path, robust_progress *g)
 {
     char err[IBC_ERRLEN];
-    if (path && ibc_report_write_atomic(path, progress_write, g, err) != IBC_OK)
+    if (path && ibc_util_write_atomic(path, progress_write, g, err) != IBC_OK)
         fprintf(stderr, "ibcheck: reproduce: %s (the robust phase goes on without a resume point)\n", err);
 }
 
@@ -873,7 +873,7 @@ static int prepare_dir(const ibc_repro_config *c, const ibc_repro_opts *o, const
     /* A run killed mid-write leaves NAME.tmp.<pid>.XXXXXX behind (cell files,
      * checkpoints, summaries): the directory is ours, so every such file of
      * a dead pid goes, with one line (issue 16, item 4). */
-    long stale = ibc_report_stale_clean_dir(dir) + ibc_report_stale_clean_dir(sub);
+    long stale = ibc_util_stale_clean_dir(dir) + ibc_util_stale_clean_dir(sub);
     if (stale > 0)
         fprintf(stderr, "ibcheck: removed %ld stale temporar%s in %s left by a killed run\n", stale,
                 stale == 1 ? "y" : "ies", dir);
@@ -1060,7 +1060,7 @@ int ibc_repro_cell_save(const ibc_repro_config *c, long q, const char *dir, cons
     *test_acc = num(o, "test_acc");
     *seconds = num(o, "seconds");
     cJSON_Delete(o);
-    int rc = ibc_report_write_atomic(path, write_text, (void *)text, err);
+    int rc = ibc_util_write_atomic(path, write_text, (void *)text, err);
     snprintf(ck, sizeof ck, "%.*s.ckpt", (int)(strlen(path) - 5), path);
     if (rc == IBC_OK)
         remove_resume_points(ck);

@@ -53,7 +53,7 @@
  * without falling branch has Phi non-increasing: its first sign change is
  * its only root.
  *
- * Certification (ibc_kkt_radius_Fp): for the winner only, a bracket
+ * Certification (ibc_ideal_kkt_radius_Fp): for the winner only, a bracket
  * [la, lb] whose Phi signs are certified in Arb, each inner root at la and
  * lb enclosed by a bracket whose sign change (and the branch's slope sign)
  * is certified; the radius ball is the hull over [la, lb].  So the ball
@@ -695,8 +695,8 @@ static int kkt_search(kkt_win *win, const double *c, long K, long K1, int y, dou
 
 /* ---- public: double ------------------------------------------------------ */
 
-/* NaN for arguments outside the ranges of ibc_kkt_radius_Fp (no err line here). */
-double ibc_kkt_radius_Fp_d(const double *c, long K, long K1, int y, double p)
+/* NaN for arguments outside the ranges of ibc_ideal_kkt_radius_Fp (no err line here). */
+double ibc_ideal_kkt_radius_Fp_d(const double *c, long K, long K1, int y, double p)
 {
     if (bad_args(c, K, K1, y, p))
         return NAN;
@@ -707,7 +707,7 @@ double ibc_kkt_radius_Fp_d(const double *c, long K, long K1, int y, double p)
     return rc == 1 ? 0.0 : win.r;
 }
 
-double ibc_kkt_radius_F_d(const double *c, long K, long K1, int y)
+double ibc_ideal_kkt_radius_F_d(const double *c, long K, long K1, int y)
 {
     if (K < 2 || K1 < 1 || K1 >= K || (y != 1 && y != -1))
         return NAN;
@@ -729,7 +729,7 @@ double ibc_kkt_radius_F_d(const double *c, long K, long K1, int y)
 
 /* ---- public: certified --------------------------------------------------- */
 
-void ibc_kkt_result_init(ibc_kkt_result *res, long K)
+void ibc_ideal_kkt_result_init(ibc_ideal_kkt_result *res, long K)
 {
     arb_init(res->r);
     res->r_d = 0;
@@ -739,7 +739,7 @@ void ibc_kkt_result_init(ibc_kkt_result *res, long K)
     res->misclassified = 0;
 }
 
-void ibc_kkt_result_clear(ibc_kkt_result *res)
+void ibc_ideal_kkt_result_clear(ibc_ideal_kkt_result *res)
 {
     arb_clear(res->r);
     free(res->delta);
@@ -938,7 +938,7 @@ static int certify_kkt(arb_t r, const kkt_win *win, slong prec)
     return ok;
 }
 
-int ibc_kkt_radius_Fp(ibc_kkt_result *res, const double *c, long K, long K1, int y, double p,
+int ibc_ideal_kkt_radius_Fp(ibc_ideal_kkt_result *res, const double *c, long K, long K1, int y, double p,
                       slong prec, char *err)
 {
     if (K < 2 || K > KMAX) {

@@ -1,4 +1,4 @@
-/* libFuzzer harness of the saved-network reader (src/net/netio.c).
+/* libFuzzer harness of the saved-network reader (src/train/netio.c).
  * The reader takes a path, so each input is written to one per-process
  * temporary file (created once, rewritten in place) and loaded from there.
  * Every input must give IBC_OK or IBC_EINPUT with a one-line error, and a
