@@ -8,6 +8,9 @@
  *            dgemm alone, in alternating samples, 1 and 2 threads
  *   mpfr     mpfr:256 (and mpfr:128) gradient at the defaults
  *   naive    the same gradient with the two products as plain MPFR triple loops
+ *   old      the same gradient with the product before issue 17
+ *            (ibc_gemm_mpfr_approx: arb_mat_approx_mul)
+ *   steps    mpfr:113 and mpfr:256 GD steps (ibc_flow_run) against the double step
  *   kernel   the two products alone as arb_mat_mul at 256 bits (the bound)
  *   arb      arb:256 gradient, when this build has the mode
  *   profile  mpfr:256 gradient split into its two products and the rest
@@ -48,6 +51,7 @@ static double cpu_now(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
  * in the matrix products:
  *   _naive: each product is a plain MPFR triple loop (mpfr_mul, mpfr_add),
  *           the floor that any MPFR implementation reaches without a kernel;
+ *   _old:   the product before issue 17, ibc_gemm_mpfr_approx (arb_mat_approx_mul);
  *   _prof:  the library's ibc_gemm_mpfr, timed, for the phase profile. ---- */
 
 /* C (M x N) = op(A) op(B) row-major as in prec/gemm.h, by the schoolbook loop. */
@@ -94,6 +98,11 @@ static void prof_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A
 #define S_GEMM(ta, tb, M, N, K, A, B, C, bits) naive_gemm_mpfr((ta), (tb), (M), (N), (K), (A), (B), (C), (bits))
 #include "net/net_impl.h"
 /* scalar_mpfr.h cannot be included twice (it defines a helper): keep its layer */
+#undef FN
+#undef S_GEMM
+#define FN(name) name##_old
+#define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_gemm_mpfr_approx((ta), (tb), (M), (N), (K), (A), (B), (C), (bits))
+#include "net/net_impl.h"
 #undef FN
 #undef S_GEMM
 #define FN(name) name##_prof
@@ -297,10 +306,12 @@ typedef struct {
     timing step[2], big[2];       /* [threads-1] */
     timing mpfr256;
     pair_timing naive;            /* a: ours mpfr:256, b: naive loops */
+    pair_timing old;              /* a: ours mpfr:256, b: the product before issue 17 */
+    pair_timing steps[2];         /* a: double GD step, b: mpfr:113 / mpfr:256 step */
     pair_timing kernel;           /* a: the two arb_mat_mul, b: ours mpfr:256 */
     pair_timing arb;              /* a: ours mpfr:256, b: ours arb:256 */
     pair_timing sgd[2];           /* a: the two dgemm, b: the SGD step; [threads-1] */
-    int have_naive, have_kernel, have_arb, have_sgd;
+    int have_naive, have_old, have_steps, have_kernel, have_arb, have_sgd;
 } results;
 
 static void item_step(results *R, int reps)
@@ -456,24 +467,87 @@ static double rel_diff(const ibc_vec *a, const ibc_vec *b)
     return r;
 }
 
-/* The naive instantiation against the library, checked first to compute the
- * same gradient, then timed in alternating samples. */
-static void item_naive(results *R, int reps)
+/* Another instantiation of the gradient (eval) against the library's: checked
+ * first to compute the same gradient, then timed in alternating samples.
+ * keys: the variant's name in the lines (naive, old), then the keys of ours,
+ * the variant and the ratio. */
+static pair_timing item_variant(eval_fn eval, const char *name, const char *key_ours, const char *key_var,
+                                const char *what_var, const char *key_ratio, const char *what_ratio, int reps)
 {
     grad_ctx a, b;
     grad_setup(&a, DEFAULTS, ibc_prec_mpfr(256));
     grad_setup(&b, DEFAULTS, ibc_prec_mpfr(256));
-    b.eval = ibc_net_eval_naive;
+    b.eval = eval;
     grad_call(&a);
     grad_call(&b);
-    printf("naive: max |grad_naive - grad_ours| / max |grad| = %.3g (256-bit arithmetic)\n", rel_diff(&a.g, &b.g));
-    R->naive = bench_pair(grad_call, &a, grad_call, &b, reps);
-    R->have_naive = 1;
-    pair_report(&R->naive, "pair_mpfr256_grad", "mpfr:256 gradient (ours), alternating with the naive one",
-                "naive_mpfr256_grad", "mpfr:256 gradient, products as plain mpfr_mul/mpfr_add triple loops",
-                "naive_over_ours", "naive MPFR loops / ours");
+    printf("%s: max |grad_%s - grad_ours| / max |grad| = %.3g (256-bit arithmetic)\n", name, name,
+           rel_diff(&a.g, &b.g));
+    pair_timing P = bench_pair(grad_call, &a, grad_call, &b, reps);
+    char what_ours[96];
+    snprintf(what_ours, sizeof what_ours, "mpfr:256 gradient (ours), alternating with the %s one", name);
+    pair_report(&P, key_ours, what_ours, key_var, what_var, key_ratio, what_ratio);
     grad_clear(&a);
     grad_clear(&b);
+    return P;
+}
+
+static void item_naive(results *R, int reps)
+{
+    R->naive = item_variant(ibc_net_eval_naive, "naive", "pair_mpfr256_grad", "naive_mpfr256_grad",
+                            "mpfr:256 gradient, products as plain mpfr_mul/mpfr_add triple loops", "naive_over_ours",
+                            "naive MPFR loops / ours", reps);
+    R->have_naive = 1;
+}
+
+/* The product before issue 17 (ibc_gemm_mpfr_approx) against ours. */
+static void item_old(results *R, int reps)
+{
+    R->old = item_variant(ibc_net_eval_old, "old", "pair_mpfr256_grad_o", "old_mpfr256_grad",
+                          "mpfr:256 gradient, products by arb_mat_approx_mul (before issue 17)", "old_over_ours",
+                          "old product / ours", reps);
+    R->have_old = 1;
+}
+
+/* STEP_RUN GD steps of the library's trainer (ibc_flow_run), the same code
+ * in every mode, so that the ratio is the cost of the precision. */
+#define STEP_RUN 5
+static void step_call(void *ctx)
+{
+    grad_ctx *c = ctx;
+    char err[IBC_ERRLEN];
+    ibc_flow_opts o;
+    ibc_flow_opts_default(&o);
+    o.method = IBC_METHOD_GD;
+    o.lr = 0.2;
+    o.steps = STEP_RUN;
+    ibc_flow_stats st;
+    ibc_flow_stats_init(&st);
+    if (ibc_flow_run(c->net, &c->th, &o, &st, err) != IBC_OK) {
+        fprintf(stderr, "bench_grad: steps: %s\n", err);
+        exit(3);
+    }
+    ibc_flow_stats_clear(&st);
+}
+
+static void item_steps(results *R, int reps)
+{
+    static const long bits[2] = {113, 256};
+    for (int m = 0; m < 2; m++) {
+        grad_ctx a, b;
+        grad_setup(&a, DEFAULTS, ibc_prec_double());
+        grad_setup(&b, DEFAULTS, ibc_prec_mpfr(bits[m]));
+        R->steps[m] = bench_pair(step_call, &a, step_call, &b, reps);
+        char ka[32], kb[32], kr[40], wb[120], wr[80];
+        snprintf(ka, sizeof ka, "pair_double_step_%ld", bits[m]);
+        snprintf(kb, sizeof kb, "mpfr%ld_step", bits[m]);
+        snprintf(kr, sizeof kr, "mpfr%ld_step_over_double", bits[m]);
+        snprintf(wb, sizeof wb, "%d GD steps (ibc_flow_run) in mpfr:%ld at the defaults", STEP_RUN, bits[m]);
+        snprintf(wr, sizeof wr, "mpfr:%ld GD step / double GD step", bits[m]);
+        pair_report(&R->steps[m], ka, "the same GD steps in double, IBC_THREADS=1", kb, wb, kr, wr);
+        grad_clear(&a);
+        grad_clear(&b);
+    }
+    R->have_steps = 1;
 }
 
 /* op(S) (rows x cols) into T as exact midpoints, as ibc_gemm_mpfr loads them. */
@@ -563,19 +637,17 @@ static void item_profile(int reps)
     prof_gemm_min = INFINITY;
     prof_gemm_calls = 0;
     pair_timing P = bench_pair(kernel_call, &k, grad_call, &c, reps);
-    result("kernel_arb_approx_mul256", P.a, "the two products by arb_mat_approx_mul (what ibc_gemm_mpfr calls)");
+    result("kernel_arb_approx_mul256", P.a, "the two products by arb_mat_approx_mul (the product before issue 17)");
     result("prof_mpfr256_grad", P.b, "mpfr:256 gradient, the same template with its products timed");
     kernel_clear(&k);
     grad_clear(&c);
     const double tot = P.b.cpu_min, gemm = prof_gemm_min, rest = tot - gemm;
-    const double kern = P.a.cpu_min, conv = gemm - kern;
+    const double kern = P.a.cpu_min;
     printf("profile of the mpfr:256 gradient at the defaults (least CPU time over %d samples each):\n", reps);
     printf("  whole gradient                                 %9.3f ms  100.0%%\n", 1e3 * tot);
     printf("  2 x ibc_gemm_mpfr (over %4ld gradients)        %9.3f ms  %5.1f%%\n", prof_gemm_calls / 2, 1e3 * gemm,
            100 * gemm / tot);
-    printf("    arb_mat_approx_mul alone                     %9.3f ms  %5.1f%%\n", 1e3 * kern, 100 * kern / tot);
-    printf("    mpfr->arb loads, arb->mpfr stores, alloc     %9.3f ms  %5.1f%%  (the difference)\n", 1e3 * conv,
-           100 * conv / tot);
+    printf("  (for comparison: arb_mat_approx_mul alone, the product before issue 17: %.3f ms)\n", 1e3 * kern);
     printf("  the rest: norms, units, loss, backward         %9.3f ms  %5.1f%%\n", 1e3 * rest, 100 * rest / tot);
 }
 
@@ -703,7 +775,7 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", argv);   /* returns only on failure: go on as we are */
     }
     int reps = 7, big_reps = 3, scale_reps = 5, ratios = 1;
-    const char *items = "step,big,sgd,mpfr,naive,kernel,profile,arb,scaling";
+    const char *items = "step,big,sgd,mpfr,naive,old,steps,kernel,profile,arb,scaling";
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(o, "--reps") == 0) {
@@ -724,19 +796,19 @@ int main(int argc, char **argv)
             if (!parse_int("reps", o, 1, &reps)) return 2;
         } else {
             fprintf(stderr, "bench_grad: option '%s' is unknown: need --reps N, --big-reps N (0 skips), "
-                            "--scale-reps N, --items step,big,sgd,mpfr,naive,kernel,profile,arb,scaling, --no-ratios\n",
+                            "--scale-reps N, --items step,big,sgd,mpfr,naive,old,steps,kernel,profile,arb,scaling, --no-ratios\n",
                     o);
             return 2;
         }
     }
-    static const char *known = ",step,big,sgd,mpfr,naive,kernel,profile,arb,scaling,";
+    static const char *known = ",step,big,sgd,mpfr,naive,old,steps,kernel,profile,arb,scaling,";
     for (const char *t = items; *t;) {
         size_t len = strcspn(t, ",");
         char tok[32];
         snprintf(tok, sizeof tok, ",%.*s,", (int)(len < 29 ? len : 29), t);
         if (len == 0 || len > 28 || !strstr(known, tok)) {
             fprintf(stderr, "bench_grad: --items entry '%.*s' is unknown: need a comma list of "
-                            "step,big,sgd,mpfr,naive,kernel,profile,arb,scaling\n", (int)len, t);
+                            "step,big,sgd,mpfr,naive,old,steps,kernel,profile,arb,scaling\n", (int)len, t);
             return 2;
         }
         t += len + (t[len] == ',');
@@ -745,12 +817,16 @@ int main(int argc, char **argv)
     machine(argc, argv);
     results R;
     memset(&R, 0, sizeof R);
-#define WANT(name) (strstr(items, name) != NULL)
+    char padded[512];   /* ",items,": WANT matches whole entries (step is not steps) */
+    snprintf(padded, sizeof padded, ",%s,", items);
+#define WANT(name) (strstr(padded, "," name ",") != NULL)
     if (WANT("step")) item_step(&R, reps);
     if (WANT("big") && big_reps > 0) item_big(&R, big_reps);
     if (WANT("sgd") && big_reps > 0) item_sgd(&R, big_reps * 3);
     if (WANT("mpfr")) item_mpfr(&R, reps);
     if (WANT("naive")) item_naive(&R, reps);
+    if (WANT("old")) item_old(&R, reps);
+    if (WANT("steps")) item_steps(&R, reps);
     if (WANT("kernel")) item_kernel(&R, reps);
     if (WANT("profile")) item_profile(reps);
     if (WANT("arb")) item_arb(&R, reps);
@@ -768,6 +844,13 @@ int main(int argc, char **argv)
             ratio_row("2b SGD step, 2 threads / 1 thread", 1, &q, "<= 0.6x");
         }
         ratio_row("4 naive MPFR loops / ours (mpfr:256)", R.have_naive, &R.naive, ">= 5x");
+        ratio_row("4b old product / ours (mpfr:256)", R.have_old, &R.old, ">= 3x");
+        if (R.have_steps) {
+            printf("  %-40s %7.2fx %7.2fx  %-7s %s\n", "4c mpfr:113 GD step / double step", R.steps[0].wall,
+                   R.steps[0].cpu, "report", "-");
+            printf("  %-40s %7.2fx %7.2fx  %-7s %s\n", "4d mpfr:256 GD step / double step", R.steps[1].wall,
+                   R.steps[1].cpu, "report", "-");
+        }
         ratio_row("5 ours (mpfr:256) / the 2 arb_mat_mul", R.have_kernel, &R.kernel, "<= 2x");
         ratio_row("6 arb:256 / mpfr:256", R.have_arb, &R.arb, "<= 2x");
     }

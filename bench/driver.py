@@ -100,6 +100,8 @@ def main():
                          "memory (default 1; 0 skips it)")
     ap.add_argument("--startup-only", action="store_true",
                     help="run item 8 alone (needs only build/ibcheck, not the peers)")
+    ap.add_argument("--no-torch", action="store_true",
+                    help="skip the PyTorch peer (items 1-2): for a machine without python3-torch")
     ap.add_argument("--mpmath-n", type=int, default=500,
                     help="rows the mpmath peer computes (50..500); below 500 its time is scaled linearly in n "
                          "(default 500: measured, not scaled)")
@@ -142,10 +144,15 @@ def main():
         return "-" if x != x else (f"{x:.4g} s" if x >= 1 else f"{1e3 * x:.4g} ms")
 
     def row(num, what, mine, ref, ratio, ratio_cpu, goal):
-        """ratio and ratio_cpu: the goal's ratio on wall and CPU time; status on wall."""
+        """ratio and ratio_cpu: the goal's ratio on wall and CPU time; status on wall
+        (goal "report": a ratio to report, no bound)."""
+        have = ratio == ratio
+        if goal == "report":
+            rows.append((num, what, ms(mine), ms(ref), f"{ratio:.2f}x" if have else "n/a",
+                         f"{ratio_cpu:.2f}x" if ratio_cpu == ratio_cpu else "n/a", goal, "-" if have else "n/a"))
+            return
         bound = float(goal.split()[1].rstrip("x"))
         ok = ratio <= bound if goal.startswith("<=") else ratio >= bound
-        have = ratio == ratio
         rows.append((num, what, ms(mine), ms(ref), f"{ratio:.2f}x" if have else "n/a",
                      f"{ratio_cpu:.2f}x" if ratio_cpu == ratio_cpu else "n/a", goal,
                      ("met" if ok else "NOT MET") if have else "n/a"))
@@ -153,8 +160,22 @@ def main():
     if a.startup_only:
         startup(out, rows, row, max(a.startup_reps, 1))
         return table(out, rows, a, {}, py, t_start)
+    if a.no_torch:
+        out("== 1-2. PyTorch peer skipped (--no-torch) ==")
+        out()
+    else:
+        torch_items(a, out, c, torch, row)
+    o = mpfr_items(a, out, c, row, py)
+    if a.startup_reps > 0:
+        startup(out, rows, row, a.startup_reps)
+    return table(out, rows, a, o, py, t_start)
+
+
+def torch_items(a, out, c, torch, row):
+    """Items 1-2: the double GD step against PyTorch float64."""
+    nan = float("nan")
     out("== PyTorch peer: its gradient against the library's formulas ==")
-    run(out, [py, os.path.join(HERE, "peer_torch.py"), "--check"])
+    run(out, [sys.executable, os.path.join(HERE, "peer_torch.py"), "--check"])
     out()
     out(f"== 1. double GD step at the defaults: ours, then PyTorch float64; {a.rounds} round(s) ==")
     per = {1: [], 2: []}
@@ -179,6 +200,11 @@ def main():
             ow, oc = o.get(f"double_step_big_t{t}", (nan, nan))
             row("2", f"PyTorch / ours: GD step, big, {t} thr", ow, pw, pw / ow, pc / oc, ">= 1.5x")
         out()
+
+
+def mpfr_items(a, out, c, row, py):
+    """Items 3-7: mpmath, the naive loops, the old product, the GD steps, Arb, scaling."""
+    nan = float("nan")
     out("== 3. mpfr:256 gradient (ours), then the mpmath peer at 256 bits (one gradient each) ==")
     ow, oc = c("mpfr").get("mpfr256_grad", (nan, nan))
     scaled = ", n scaled" if a.mpmath_n < 500 else ""
@@ -187,11 +213,19 @@ def main():
         mw, mc = value(text, "time_s"), value(text, "cpu_s")
         row("3", f"mpmath {kernel}{scaled} / ours mpfr:256", ow, mw, mw / ow, mc / oc, ">= 100x")
     out()
-    out("== 4-6. naive MPFR loops, arb_mat_mul bound, arb:256 (each alternating with ours), profile ==")
-    o = c("naive,kernel,profile,arb")
+    out("== 4-6. naive MPFR loops, the product before issue 17, GD steps against double, arb_mat_mul bound, "
+        "arb:256 (each alternating with ours), profile ==")
+    o = c("naive,old,steps,kernel,profile,arb")
     w = o.get("naive_over_ours", (nan, nan))
     row("4", "naive MPFR loops / ours mpfr:256", o.get("pair_mpfr256_grad", (nan,))[0],
         o.get("naive_mpfr256_grad", (nan,))[0], w[0], w[1], ">= 5x")
+    w = o.get("old_over_ours", (nan, nan))
+    row("4b", "old product (arb_mat_approx_mul) / ours", o.get("pair_mpfr256_grad_o", (nan,))[0],
+        o.get("old_mpfr256_grad", (nan,))[0], w[0], w[1], ">= 3x")
+    for bits in (113, 256):
+        w = o.get(f"mpfr{bits}_step_over_double", (nan, nan))
+        row("4c" if bits == 113 else "4d", f"mpfr:{bits} GD step / double GD step", o.get(f"mpfr{bits}_step", (nan,))[0],
+            o.get(f"pair_double_step_{bits}", (nan,))[0], w[0], w[1], "report")
     w = o.get("ours_over_kernel", (nan, nan))
     row("5", "ours mpfr:256 / the 2 arb_mat_mul", o.get("pair_mpfr256_grad_k", (nan,))[0],
         o.get("kernel_arb_mat_mul256", (nan,))[0], w[0], w[1], "<= 2x")
@@ -200,10 +234,7 @@ def main():
         o.get("pair_mpfr256_grad_a", (nan,))[0], w[0], w[1], "<= 2x")
     out("== 7. scaling ==")
     c("scaling", ["--scale-reps", str(a.scale_reps)])
-    if a.startup_reps > 0:
-        startup(out, rows, row, a.startup_reps)
-
-    return table(out, rows, a, o, py, t_start)
+    return o
 
 
 def table(out, rows, a, o, py, t_start):
@@ -226,7 +257,7 @@ def table(out, rows, a, o, py, t_start):
         if "arb_over_mpfr" not in o:
             out("  6: arb:256 is not available in this build.")
     out("  8: start-up as train prints it (data, network, initial weights); peak: ru_maxrss of the whole run.")
-    measured = [x for x in rows if x[7] != "n/a"]
+    measured = [x for x in rows if x[7] not in ("n/a", "-")]
     out(f"goals met: {sum(1 for x in measured if x[7] == 'met')} of {len(measured)} measured")
     out(f"load average at end: {loadavg()}; wall time {time.time() - t_start:.0f} s")
     return 0

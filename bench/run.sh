@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
 # The benchmark of issue 5 in one command: build/bench/bench_grad (ours) and
 # the peers bench/peer_torch.py (PyTorch float64) and bench/peer_mpmath.py
-# (mpmath, 256 bits), one report with the ratios and goals (bench/driver.py).
+# (mpmath on its gmpy2 backend, 256 bits), one report with the ratios and
+# goals (bench/driver.py).
 #
-#   bench/run.sh [-o FILE] [--reps N] [--big-reps N] [--scale-reps N] [--startup-reps N] [--mpmath-n N]
+#   bench/run.sh [-o FILE] [--reps N] [--big-reps N] [--scale-reps N] [--startup-reps N] [--mpmath-n N] [--no-torch]
 #   bench/run.sh --mpi [TRIALS]   the MPI row instead (issue 14): bench/mpi_speedup.sh,
 #                                 small.yaml with 4 repeats at 1 and 2 ranks
 #
 # Builds nothing: needs build/ (./test.sh, or cmake --preset release &&
-# cmake --build build).  Installs python3-torch and python3-mpmath with
+# cmake --build build).  Installs python3-torch, python3-mpmath and
+# python3-gmpy2 (mpmath's fast backend, what mpmath users install) with
 # apt-get when they are missing (as root; otherwise prints the command and
-# exits 2).  Takes a few minutes; see bench/README.md.
+# exits 2); --no-torch skips the PyTorch peer and its package.  Takes a few
+# minutes; see bench/README.md.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 cmd="bench/run.sh${*:+ $*}"
@@ -27,21 +30,30 @@ fi
 # python3 earlier on PATH would not see them).
 PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3 || true)
+mods="torch, mpmath, gmpy2"
+pkgs="python3-torch python3-mpmath python3-gmpy2"
+for a in "$@"; do
+    if [ "$a" = --no-torch ]; then
+        mods="mpmath, gmpy2"
+        pkgs="python3-mpmath python3-gmpy2"
+    fi
+done
 if [ -z "$PY" ]; then
-    echo "bench: python3 not found. As root, run: apt-get update && apt-get install -y python3 python3-torch python3-mpmath" >&2
+    echo "bench: python3 not found. As root, run: apt-get update && apt-get install -y python3 $pkgs" >&2
     exit 2
 fi
-if ! "$PY" -c 'import torch, mpmath' 2>/dev/null; then
+if ! "$PY" -c "import $mods" 2>/dev/null; then
     if [ "$(id -u)" -ne 0 ]; then
-        echo "bench: $PY lacks torch or mpmath. As root, run:" >&2
-        echo "  apt-get update && apt-get install -y python3-torch python3-mpmath" >&2
+        echo "bench: $PY lacks one of $mods. As root, run:" >&2
+        echo "  apt-get update && apt-get install -y $pkgs" >&2
         exit 2
     fi
-    echo "bench: installing python3-torch python3-mpmath" >&2
+    echo "bench: installing $pkgs" >&2
     apt-get update >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y python3-torch python3-mpmath >&2
-    if ! "$PY" -c 'import torch, mpmath'; then
-        echo "bench: $PY still cannot import torch and mpmath after apt-get install" >&2
+    # shellcheck disable=SC2086  # a list of package names
+    DEBIAN_FRONTEND=noninteractive apt-get install -y $pkgs >&2
+    if ! "$PY" -c "import $mods"; then
+        echo "bench: $PY still cannot import $mods after apt-get install" >&2
         exit 2
     fi
 fi

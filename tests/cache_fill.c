@@ -15,8 +15,8 @@
 #include "ibcheck/claim.h"
 #include "claim/claims.h"   /* ibc_claim_brackets */
 
-/* Removes DIR/ *.trained: the key in a file does not cover the code, so a
- * file from another build must never be read. */
+/* Removes DIR/ *.trained and *.brackets: the key in a file does not cover
+ * the code, so a file from another build must never be read. */
 static int empty_dir(const char *dir)
 {
     if (mkdir(dir, 0777) != 0 && access(dir, W_OK) != 0) {
@@ -29,7 +29,8 @@ static int empty_dir(const char *dir)
     char path[4096];
     while ((e = readdir(d))) {
         size_t n = strlen(e->d_name);
-        if (n > 8 && strcmp(e->d_name + n - 8, ".trained") == 0) {
+        if ((n > 8 && strcmp(e->d_name + n - 8, ".trained") == 0)
+            || (n > 9 && strcmp(e->d_name + n - 9, ".brackets") == 0)) {
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             unlink(path);
         }

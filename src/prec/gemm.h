@@ -1,8 +1,8 @@
 /* The heavy kernel: C (M x N) = op(A) op(B), all row-major, op(A) M x K,
  * op(B) K x N; ta/tb = 1 means the stored matrix is the transpose.
- * double: CBLAS dgemm.  MPFR: FLINT/Arb arb_mat_approx_mul (midpoints only,
- * block-integer multiplication for large sizes), rounded back to nearest.
- * arb: arb_mat_mul on the balls. */
+ * double: CBLAS dgemm.  MPFR: every entry correctly rounded (to nearest) to
+ * the precision of its C entry, by exact slicing onto dgemm
+ * (src/prec/gemm_exact.c).  arb: arb_mat_mul on the balls. */
 #ifndef IBC_GEMM_H
 #define IBC_GEMM_H
 #include <mpfr.h>
@@ -16,7 +16,32 @@ int ibc_gemm_threads(void);
  * Runs inline when n * cost_per_index is too small to pay for threads. */
 void ibc_par_range(long n, double cost_per_index, void (*fn)(void *ctx, long lo, long hi), void *ctx);
 void ibc_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C);
+/* MPFR: C's entries correctly rounded (bits is the modes' precision, which
+ * C's entries already have).  A and B must not alias C. */
 void ibc_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C, long bits);
+/* The product before issue 17 (arb_mat_approx_mul at bits, rounded to
+ * nearest; not correctly rounded), kept for comparison. */
+void ibc_gemm_mpfr_approx(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
+                          long bits);
+/* The correctly rounded product (gemm_exact.c).  route: -1 chooses (slices
+ * on dgemm up to 256 slices per side, else fmpz_mat_mul), 0 forces slices
+ * where they fit, 1 forces fmpz.  The result is the same for every route
+ * and thread count: only the time differs. */
+void ibc_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
+                         int route);
+/* Frees the calling thread's work buffers, which the exact product keeps
+ * between calls (a thread that made MPFR products calls it before it ends). */
+void ibc_gemm_exact_release(void);
+/* The route the automatic choice takes for inner dimension K at precision
+ * pmax: 0 slices, 1 fmpz. */
+int ibc_gemm_exact_route(long K, long pmax);
+/* Counters since the process started (all threads): products, entries, and
+ * how each entry was settled: exact fixed point, fixed point within its
+ * error bound, or the exact-sum fallback; fmpz_calls: products by fmpz. */
+typedef struct {
+    long calls, entries, exact, bound, fallback, fmpz_calls;
+} ibc_gemm_stats;
+void ibc_gemm_exact_stats(ibc_gemm_stats *st);
 /* Ball version (arb_mat_mul, radii kept).  A and B are arb_srcptr (void so
  * that this header needs no Arb include); their entries are moved into the
  * product's matrices and back, so they must not alias C. */
