@@ -104,6 +104,8 @@ static void check_training(const char *name, ibc_method method, ibc_prec pr, ibc
            "rc %d, %ld data and %ld theta entries differ after %ld steps, max|theta| %.3g", rc, xdiff, tdiff, sm.steps,
            moved);
     mpfr_clears(a, b, (mpfr_ptr)0);
+    ibc_flow_stats_clear(&sm);
+    ibc_flow_stats_clear(&sl);
     ibc_vec_clear(&tm);
     ibc_vec_clear(&tl);
     ibc_net_free(nm);
