@@ -42,6 +42,8 @@ ibc_rnet *ibc_rnet_from_net(const ibc_net *net, const ibc_vec *theta, const ibc_
 ibc_rnet *ibc_rnet_ideal(ibc_ideal_kind kind, long D, long K, long K1, double p);
 void ibc_rnet_free(ibc_rnet *f);
 
+/* sigma(z)^p in double (attacks only). */
+double ibc_rnet_sigma_pow_d(const ibc_rnet *f, double z);
 /* f(x) in double (fast; attacks only). */
 double ibc_rnet_eval_d(const ibc_rnet *f, const double *x);
 /* f(x) and grad_x f(x) (length D) in double. */
@@ -50,6 +52,16 @@ double ibc_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad);
  * x + delta is formed exactly in balls, the weights are exact. */
 void ibc_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const double *delta,
                          int y, slong prec);
+/* Rigorous enclosure [lo, hi] of y f(x + delta) in double, each operation
+ * rounded outward (integer p only): returns 1, or 0 when it cannot (then
+ * lo = -inf, hi = +inf).  x + delta is the exact real sum, as in Arb. */
+int ibc_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *delta, int y, double *lo,
+                              double *hi);
+/* Rigorous enclosures zl_j <= <x, w_j> / ||w_j|| <= zu_j for every neuron
+ * (one double product, error bounded a priori), given enclosures
+ * nl_j <= ||w_j|| <= nh_j; a neuron with nl_j = 0 gets [-inf, +inf]. */
+void ibc_rnet_proj_enclose(const ibc_rnet *f, const double *x, const double *nl, const double *nh, double *zl,
+                           double *zu);
 /* Is x + delta flipped?  1: y f(x + delta) <= 0 certified; 0: y f > 0
  * certified; -1: undecided at prec bits (raised internally up to 4*prec). */
 int ibc_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, int y, slong prec);
@@ -120,9 +132,19 @@ typedef struct {
  *    when known, else cluster directions of the neurons), bound each neuron
  *    by its basis coordinate plus r * residual, and minimise the resulting
  *    separable lower bound over the ball by a rigorous budget DP.
- * All bounds in Arb; lo = max of the two. */
+ * Every bound rigorous (Arb balls or outward-rounded double); lo = max of
+ * the two. */
 int ibc_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x, int y,
                        double rmax, char *err);
+/* The same in two parts: what depends on the network alone (the active
+ * neurons, their norms and both bases: ~10^7 ball operations at the paper's
+ * size) is built once, then each point costs one double product and the
+ * bounds.  The same results as ibc_certify_radius.  f must outlive it. */
+typedef struct ibc_cert_net ibc_cert_net;
+ibc_cert_net *ibc_certify_prepare(const ibc_rnet *f);   /* NULL: out of memory */
+void ibc_certify_free(ibc_cert_net *c);
+int ibc_certify_radius_net(ibc_cert_result *res, const ibc_cert_net *c, const double *x, int y,
+                           double rmax, char *err);
 
 /* ---------------------------------------------------------------------------
  * Brackets (src/robust/bracket.c)

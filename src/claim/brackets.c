@@ -96,7 +96,7 @@ static void ray_check(ibc_claim_bracket_set *s, long i, double *buf)
  * so the CTest fixture computes each set once and they read it back bit for
  * bit.  The file's key is the trained network's (ibc_train_cache_key) plus
  * the point count and the attack and ray settings that shape a bracket. */
-#define BSET_FORMAT "ibcheck-brackets 1"
+#define BSET_FORMAT "ibcheck-brackets 2"   /* 2: double-first flip certificates (rnet.c) */
 
 static void bset_disk_key(char *buf, size_t len, const ibc_config *cfg, double p, long npts)
 {

@@ -64,6 +64,11 @@ static void *gemm_worker(void *arg)
     return NULL;
 }
 
+void ibc_gemv_d(int ta, long M, long N, const double *A, const double *x, double *y)
+{
+    cblas_dgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, (int)M, (int)N, 1.0, A, (int)N, x, 1, 0.0, y, 1);
+}
+
 void ibc_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C)
 {
     long ntiles = gemm_ntiles(M, N);

@@ -16,6 +16,9 @@ int ibc_gemm_threads(void);
  * Runs inline when n * cost_per_index is too small to pay for threads. */
 void ibc_par_range(long n, double cost_per_index, void (*fn)(void *ctx, long lo, long hi), void *ctx);
 void ibc_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C);
+/* y = op(A) x, A M x N row-major (ta: A^T x, length N): CBLAS dgemv, for the
+ * attacks' searches (a one-row dgemm packs all of A on every call). */
+void ibc_gemv_d(int ta, long M, long N, const double *A, const double *x, double *y);
 /* MPFR: C's entries correctly rounded (bits is the modes' precision, which
  * C's entries already have).  A and B must not alias C. */
 void ibc_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C, long bits);

@@ -429,14 +429,18 @@ static int piece_chunk(const job *J, long a, long b, double *out, char *err)
     const ibc_rnet *f = J->f;
     long D = J->D;
     double *tmp = malloc(sizeof(double) * (size_t)D);
-    if (!tmp) {
+    /* the network's part of the certificate once per chunk, not per point */
+    ibc_cert_net *cn = ibc_certify_prepare(f);
+    if (!tmp || !cn) {
+        free(tmp);
+        ibc_certify_free(cn);
         snprintf(err, IBC_ERRLEN, "reproduce: out of memory for the brackets");
         return IBC_EIO;
     }
     int rc = IBC_OK;
     for (long i = a; i < b; i++) {
         ibc_cert_result cr;
-        rc = ibc_certify_radius(&cr, f, J->X + i * D, J->y[i], J->tmax, err);
+        rc = ibc_certify_radius_net(&cr, cn, J->X + i * D, J->y[i], J->tmax, err);
         if (rc != IBC_OK)
             break;
         int clean = !cr.misclassified;   /* certified y f(x) > 0 */
@@ -446,6 +450,7 @@ static int piece_chunk(const job *J, long a, long b, double *out, char *err)
         o[2] = !clean ? 0 : (f->K > 0 ? ibc_attack_structured(tmp, f, J->X + i * D, J->y[i], J->tmax) : INFINITY);
     }
     free(tmp);
+    ibc_certify_free(cn);
     return rc;
 }
 

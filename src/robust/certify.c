@@ -34,9 +34,9 @@
 #include <string.h>
 #include "ibcheck/robust.h"
 #include "prec/ibc_arb.h"
+#include "directed.h"
 
 #define CERT_PREC 128          /* setup balls: norms, projections, Gram matrix */
-#define CERT_IBP_PREC 64
 #define CERT_IBP_ITERS 34      /* bisection halvings of [0, rmax] */
 #ifndef CERT_CELLS
 #define CERT_CELLS 400         /* t-cells over [-sqrt B, sqrt B] (even) */
@@ -52,34 +52,6 @@
 #define CERT_WEIGHT_FLOOR 1e-6 /* neurons lighter than this * max weight need no own direction */
 #define CERT_CLUSTER_COS 0.9
 
-/* One step toward -inf / +inf: after a round-to-nearest operation this is a
- * lower / upper bound of the exact result (the error is at most half an ulp,
- * subnormals included; an overflow to +-inf stays a valid bound). */
-static inline double dn(double x)
-{
-    return nextafter(x, -INFINITY);
-}
-
-static inline double up(double x)
-{
-    return nextafter(x, INFINITY);
-}
-
-/* What every bound needs of neuron j, as enclosures: a_j = y v_j ||w_j||
- * in [al, au] and z0_j = <x, w_j/||w_j||> in [zl, zu]; the Arb balls for IBP. */
-typedef struct {
-    const ibc_rnet *f;
-    long n;                  /* active neurons: w_j != 0 and v_j != 0 */
-    long *idx;               /* their indices in f */
-    double *al, *au, *zl, *zu;
-    double *wt;              /* |v_j| ||w_j|| (double; for clustering only) */
-    double wmax;
-    arb_ptr a, z0;           /* balls, length n */
-    arb_ptr nrm;             /* ||w_j|| balls, length n */
-    arb_t e;                 /* the exponent p */
-    long pint;               /* integer exponent (fast path) or 0 */
-} cert_ctx;
-
 /* A basis and each active neuron's place on it: w^_j = c_j q_k(j) + e_j with
  * ||e_j|| <= rho_j; sum_k <delta, q_k>^2 <= (1 + eta) ||delta||^2. */
 typedef struct {
@@ -90,6 +62,33 @@ typedef struct {
     double *c, *rho;
     double max_slack;        /* max rho over neurons above the weight floor */
 } cert_basis;
+
+/* The network's part of every bound, the same at every point: the active
+ * neurons, a_j = v_j ||w_j|| for y = +1 (y = -1 negates), the norms, and
+ * both bases with every neuron's place on them.  Built once per network
+ * (ibc_certify_prepare): at the paper's size it is ~10^7 ball operations,
+ * which per point would dominate the certificate. */
+struct ibc_cert_net {
+    const ibc_rnet *f;
+    long n;                  /* active neurons: w_j != 0 and v_j != 0 */
+    long *idx;               /* their indices in f */
+    double *al, *au;         /* a_j for y = +1, length n */
+    double *nl, *nh;         /* ||w_j||, length h (0 for inactive neurons) */
+    double *wt;              /* |v_j| ||w_j|| (double; for clustering only) */
+    double wmax;
+    arb_t e;                 /* the exponent p */
+    long pint;               /* integer exponent (fast path) or 0 */
+    cert_basis basis[2];     /* clusters, centers (m = 0: none) */
+};
+
+/* One point's part: a_j = y v_j ||w_j|| in [al, au] and z0_j = <x, w^_j>
+ * in [zl, zu], per active neuron. */
+typedef struct {
+    const struct ibc_cert_net *net;
+    long n, pint;
+    double *al, *au, *zl, *zu;
+    double *zl_all, *zu_all; /* per neuron of f */
+} cert_ctx;
 
 /* Work space for one evaluation of the separable bound. */
 typedef struct {
@@ -123,116 +122,69 @@ static double arb_ubound_d(const arb_t x)
 
 static void ctx_clear(cert_ctx *c)
 {
-    free(c->idx);
     free(c->al);
     free(c->au);
     free(c->zl);
     free(c->zu);
-    free(c->wt);
-    if (c->a)
-        _arb_vec_clear(c->a, c->f->h);
-    if (c->z0)
-        _arb_vec_clear(c->z0, c->f->h);
-    if (c->nrm)
-        _arb_vec_clear(c->nrm, c->f->h);
-    arb_clear(c->e);
+    free(c->zl_all);
+    free(c->zu_all);
 }
 
-static int ctx_init(cert_ctx *c, const ibc_rnet *f, const double *x, int y)
+static int ctx_init(cert_ctx *c, const struct ibc_cert_net *net, const double *x, int y)
 {
-    long h = f->h, D = f->D;
+    long h = net->f->h, n = net->n;
     memset(c, 0, sizeof *c);
-    c->f = f;
-    arb_init(c->e);
-    arb_set_d(c->e, f->p);
-    c->pint = f->pint;
-    c->idx = malloc((size_t)h * sizeof(long));
-    c->al = malloc((size_t)h * sizeof(double));
-    c->au = malloc((size_t)h * sizeof(double));
-    c->zl = malloc((size_t)h * sizeof(double));
-    c->zu = malloc((size_t)h * sizeof(double));
-    c->wt = malloc((size_t)h * sizeof(double));
-    c->a = _arb_vec_init(h);
-    c->z0 = _arb_vec_init(h);
-    c->nrm = _arb_vec_init(h);
-    if (!c->idx || !c->al || !c->au || !c->zl || !c->zu || !c->wt)
+    c->net = net;
+    c->n = n;
+    c->pint = net->pint;
+    size_t sz = (size_t)(n > 0 ? n : 1) * sizeof(double);
+    c->al = malloc(sz);
+    c->au = malloc(sz);
+    c->zl = malloc(sz);
+    c->zu = malloc(sz);
+    c->zl_all = malloc((size_t)h * sizeof(double));
+    c->zu_all = malloc((size_t)h * sizeof(double));
+    if (!c->al || !c->au || !c->zl || !c->zu || !c->zl_all || !c->zu_all)
         return IBC_ENUMERIC;
-    arb_t t, u;
-    arb_init(t);
-    arb_init(u);
-    for (long j = 0; j < h; j++) {
-        const double *w = f->W + j * D;
-        long i = c->n;
-        arb_ptr nr = c->nrm + i, z = c->z0 + i;
-        arb_zero(nr);
-        arb_zero(z);
-        for (long d = 0; d < D; d++) {
-            if (w[d] == 0)
-                continue;
-            arb_set_d(t, w[d]);
-            arb_addmul(nr, t, t, CERT_PREC);
-            arb_set_d(u, x[d]);
-            arb_addmul(z, t, u, CERT_PREC);
-        }
-        if (arb_is_zero(nr) || f->v[j] == 0)
-            continue;   /* contributes nothing to f */
-        arb_sqrt(nr, nr, CERT_PREC);
-        arb_div(z, z, nr, CERT_PREC);
-        arb_set_d(t, y < 0 ? -f->v[j] : f->v[j]);
-        arb_mul(c->a + i, t, nr, CERT_PREC);
-        arb_bounds_d(c->al + i, c->au + i, c->a + i);
-        arb_bounds_d(c->zl + i, c->zu + i, z);
-        c->wt[i] = fabs(f->v[j]) * f->wn[j];
-        if (c->wt[i] > c->wmax)
-            c->wmax = c->wt[i];
-        c->idx[i] = j;
-        c->n++;
+    ibc_rnet_proj_enclose(net->f, x, net->nl, net->nh, c->zl_all, c->zu_all);
+    for (long i = 0; i < n; i++) {
+        c->zl[i] = c->zl_all[net->idx[i]];
+        c->zu[i] = c->zu_all[net->idx[i]];
+        c->al[i] = y < 0 ? -net->au[i] : net->al[i];
+        c->au[i] = y < 0 ? -net->al[i] : net->au[i];
     }
-    arb_clear(t);
-    arb_clear(u);
     return IBC_OK;
 }
+
+static double unit_lower(const cert_ctx *c, long i, double cj, double t, double slack);
 
 /* ------------------------------------------------------------------------
  * IBP
  * ---------------------------------------------------------------------- */
 
 /* Is y f > 0 on the whole ball of radius r?  Each <delta, w^_j> is in [-r, r]
- * because ||w^_j|| = 1 exactly (the real unit vector, not a rounding). */
-static int ibp_certifies(const cert_ctx *c, double r, arb_t s, arb_t z, arb_t rr)
+ * because ||w^_j|| = 1 exactly (the real unit vector, not a rounding); each
+ * unit's lower bound and their sum are rounded down. */
+static int ibp_certifies(const cert_ctx *c, double r)
 {
-    arb_zero(s);
-    arb_set_d(rr, r);
-    for (long i = 0; i < c->n; i++) {
-        arb_set(z, c->z0 + i);
-        arb_add_error(z, rr);
-        ibc_ideal_sigma_pow_arb(z, z, c->e, CERT_IBP_PREC);
-        arb_addmul(s, c->a + i, z, CERT_IBP_PREC);
-    }
-    return arb_is_positive(s);
+    double s = 0;
+    for (long i = 0; i < c->n; i++)
+        s = ibc_dn(s + unit_lower(c, i, 0.0, 0.0, r));
+    return s > 0;
 }
 
 static double ibp_radius(const cert_ctx *c, double rmax)
 {
-    arb_t s, z, rr;
-    arb_init(s);
-    arb_init(z);
-    arb_init(rr);
     double lo = 0, hi = rmax;
-    if (ibp_certifies(c, rmax, s, z, rr)) {
-        lo = rmax;
-    } else {
-        for (int it = 0; it < CERT_IBP_ITERS; it++) {
-            double mid = 0.5 * (lo + hi);
-            if (ibp_certifies(c, mid, s, z, rr))
-                lo = mid;
-            else
-                hi = mid;
-        }
+    if (ibp_certifies(c, rmax))
+        return rmax;
+    for (int it = 0; it < CERT_IBP_ITERS; it++) {
+        double mid = 0.5 * (lo + hi);
+        if (ibp_certifies(c, mid))
+            lo = mid;
+        else
+            hi = mid;
     }
-    arb_clear(s);
-    arb_clear(z);
-    arb_clear(rr);
     return lo;
 }
 
@@ -309,17 +261,20 @@ static double basis_eta(const cert_basis *b)
 }
 
 /* Assigns every active neuron to its nearest direction and bounds the
- * residual e_j = w^_j - c_j q_k in balls (c_j is any exact double: the
- * decomposition is an identity, only rho_j depends on the choice). */
-static void basis_assign(cert_basis *b, const cert_ctx *c)
+ * residual e_j = w^_j - c_j q_k (c_j is any exact double: the decomposition
+ * is an identity, only rho_j depends on the choice).  In double, bounded a
+ * priori: with n~ = f->wn[j] (a double near ||w_j||) and e~ = w/n~ - c q
+ * rounded per entry,
+ *   ||e_j|| <= ||e~|| + 2^-52 (||w||/n~ + |c| ||q|| + ||e~||)   (3 roundings)
+ *            + ||w|| |1/||w|| - 1/n~|                          (n~ inexact),
+ * with ||q|| <= sqrt(1 + eta).  rho_j is ~1e-2 on trained nets, so the
+ * bound's ~1e-16 costs nothing; Arb balls here were most of a certificate. */
+static void basis_assign(cert_basis *b, const struct ibc_cert_net *c)
 {
     const ibc_rnet *f = c->f;
     long D = b->D;
-    arb_t s, t, u, cball;
-    arb_init(s);
-    arb_init(t);
-    arb_init(u);
-    arb_init(cball);
+    double g1 = ibc_up(1 + 2 * ibc_gamma(D)), tiny = (double)(D + 1) * 0x1p-1000;
+    double qn = ibc_up(sqrt(ibc_up(1 + b->eta)));
     b->max_slack = 0;
     for (long i = 0; i < c->n; i++) {
         long j = c->idx[i];
@@ -336,29 +291,24 @@ static void basis_assign(cert_basis *b, const cert_ctx *c)
         b->k[i] = kb;
         b->c[i] = cb;
         const double *q = b->Q + kb * D;
-        arb_set_d(cball, cb);
-        arb_zero(s);
+        double nt = f->wn[j], nl = c->nl[j], nh = c->nh[j], ss = 0;
         for (long d = 0; d < D; d++) {
-            arb_set_d(t, w[d]);
-            arb_div(t, t, c->nrm + i, CERT_PREC);      /* w^_j,d */
-            arb_set_d(u, q[d]);
-            arb_mul(u, u, cball, CERT_PREC);
-            arb_sub(t, t, u, CERT_PREC);
-            arb_addmul(s, t, t, CERT_PREC);
+            double e = w[d] / nt - cb * q[d];
+            ss += e * e;
         }
-        arb_sqrt(s, s, CERT_PREC);
-        b->rho[i] = arb_ubound_d(s);
+        double en = ibc_up(sqrt(ibc_up(ibc_up(ss * g1) + tiny)));
+        double wr = ibc_up(nh / nt);   /* ||w|| / n~ */
+        double e1 = ibc_up(0x1p-52 * ibc_up(ibc_up(wr + ibc_up(fabs(cb) * qn)) + en));
+        double inv = fmax(fabs(ibc_up(1 / nl) - ibc_dn(1 / nt)), fabs(ibc_up(1 / nt) - ibc_dn(1 / nh)));
+        double e2 = ibc_up(nh * ibc_up(inv));
+        b->rho[i] = (nt > 0 && isfinite(en)) ? ibc_up(ibc_up(en + e1) + e2) : INFINITY;
         if (c->wt[i] >= CERT_WEIGHT_FLOOR * c->wmax && b->rho[i] > b->max_slack)
             b->max_slack = b->rho[i];
     }
-    arb_clear(s);
-    arb_clear(t);
-    arb_clear(u);
-    arb_clear(cball);
 }
 
 /* Basis (i): the centers, as the data gave them (rounded; eta pays). */
-static int basis_centers(cert_basis *b, const cert_ctx *c)
+static int basis_centers(cert_basis *b, const struct ibc_cert_net *c)
 {
     const ibc_rnet *f = c->f;
     if (basis_alloc(b, f->K, f->D, c->n))
@@ -375,7 +325,7 @@ static int basis_centers(cert_basis *b, const cert_ctx *c)
  * to sign); the cluster's direction is their weighted mean, orthogonalised
  * against the directions before it.  This finds mu+/sqrt K1 for ReLU nets
  * and for F, which the centers basis cannot represent. */
-static int basis_clusters(cert_basis *b, const cert_ctx *c)
+static int basis_clusters(cert_basis *b, const struct ibc_cert_net *c)
 {
     const ibc_rnet *f = c->f;
     long D = f->D, n = c->n;
@@ -472,16 +422,6 @@ static int work_alloc(cert_work *w, long m)
                                                                                     : IBC_ENUMERIC;
 }
 
-/* z^p for z >= 0, rounded down (dir < 0) or up (dir > 0): every product of
- * bounds of one sign is again a bound. */
-static double pow_dir(double z, long p, int dir)
-{
-    double r = z;
-    for (long i = 1; i < p; i++)
-        r = dir < 0 ? dn(r * z) : up(r * z);
-    return r;
-}
-
 /* sigma(z)^p for a point z, its lower (dir < 0) or upper bound, non-integer p. */
 static double sigma_pow_arb_d(const cert_ctx *c, double z, int dir)
 {
@@ -490,7 +430,7 @@ static double sigma_pow_arb_d(const cert_ctx *c, double z, int dir)
     arb_t b;
     arb_init(b);
     arb_set_d(b, z);
-    ibc_ideal_sigma_pow_arb(b, b, c->e, 53);
+    ibc_ideal_sigma_pow_arb(b, b, c->net->e, 53);
     double lo, hi;
     arb_bounds_d(&lo, &hi, b);
     arb_clear(b);
@@ -503,21 +443,21 @@ static double unit_lower(const cert_ctx *c, long i, double cj, double t, double 
 {
     double al = c->al[i], s;
     if (al >= 0) {
-        double z = dn(dn(c->zl[i] + dn(cj * t)) - slack);
-        s = z <= 0 ? 0.0 : (c->pint ? pow_dir(z, c->pint, -1) : sigma_pow_arb_d(c, z, -1));
+        double z = ibc_dn(ibc_dn(c->zl[i] + ibc_dn(cj * t)) - slack);
+        s = z <= 0 ? 0.0 : (c->pint ? ibc_pow_dir(z, c->pint, -1) : sigma_pow_arb_d(c, z, -1));
     } else {
-        double z = up(up(c->zu[i] + up(cj * t)) + slack);
-        s = z <= 0 ? 0.0 : (c->pint ? pow_dir(z, c->pint, 1) : sigma_pow_arb_d(c, z, 1));
+        double z = ibc_up(ibc_up(c->zu[i] + ibc_up(cj * t)) + slack);
+        s = z <= 0 ? 0.0 : (c->pint ? ibc_pow_dir(z, c->pint, 1) : sigma_pow_arb_d(c, z, 1));
     }
-    return dn(al * s);
+    return ibc_dn(al * s);
 }
 
 /* floor(B(r) / Delta) + m with B(r) >= (1 + eta) r^2: any t with
  * sum t_k^2 <= (1 + eta) r^2 has sum_k ceil(t_k^2 / Delta) <= this. */
 static long budget_index(double r, double eta1, double delta, long m)
 {
-    double B = up(eta1 * up(r * r));
-    return (long)floor(up(B / delta)) + m;
+    double B = ibc_up(eta1 * ibc_up(r * r));
+    return (long)floor(ibc_up(B / delta)) + m;
 }
 
 /* The separable bound with slack terms at radius s (valid for every r <= s:
@@ -529,10 +469,10 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
                        double ext, double *ropt)
 {
     const long N = CERT_CELLS, m = b->m;
-    double eta1 = up(1.0 + b->eta);
-    double Bs = up(eta1 * up(ext * ext));
+    double eta1 = ibc_up(1.0 + b->eta);
+    double Bs = ibc_up(eta1 * ibc_up(ext * ext));
     *ropt = 0;
-    double T = up(sqrt(Bs));
+    double T = ibc_up(sqrt(Bs));
     double delta = Bs / CERT_BUDGET;
     if (!(delta > 0) || !isfinite(T))
         return 0.0;
@@ -548,13 +488,13 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
         w->G[i] = 0.0;
     for (long i = 0; i < c->n; i++) {
         double *G = w->G + b->k[i] * N;
-        double cj = b->c[i], slack = up(s * b->rho[i]);
+        double cj = b->c[i], slack = ibc_up(s * b->rho[i]);
         /* g is monotone in t inside a cell (z is linear in t, sigma^p monotone),
          * so the smaller end bound holds over the cell. */
         double prev = unit_lower(c, i, cj, w->t[0], slack);
         for (long q = 0; q < N; q++) {
             double cur = unit_lower(c, i, cj, w->t[q + 1], slack);
-            G[q] = dn(G[q] + (prev < cur ? prev : cur));
+            G[q] = ibc_dn(G[q] + (prev < cur ? prev : cur));
             prev = cur;
         }
     }
@@ -566,7 +506,7 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
     for (long q = 0; q < N; q++) {
         double a = w->t[q], bq = w->t[q + 1];
         double d = (a <= 0 && bq >= 0) ? 0.0 : fmin(fabs(a), fabs(bq));
-        double lb = dn(dn(d * d) / delta);
+        double lb = ibc_dn(ibc_dn(d * d) / delta);
         w->ncell[q] = lb > (double)Nmax ? Nmax + 1 : (long)floor(lb > 0 ? lb : 0.0);
     }
     /* DP: V(n) = min over allocations with sum n_k <= n of sum phi_k(n_k).
@@ -587,7 +527,7 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
         if (!isfinite(phi[0]))
             return 0.0;   /* the central cell always counts: cannot happen */
         double mx = fmax(fabs(phi[0]), fabs(phi[Nmax]));
-        S = up(S + mx);
+        S = ibc_up(S + mx);
         long nb = 0;
         for (long n = 0; n <= Nmax; n++)
             if (n == 0 || phi[n] < phi[n - 1]) {
@@ -616,7 +556,7 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
     }
     /* A sum of m terms in round-to-nearest errs by at most (m-1) u / (1 - (m-1) u)
      * times the sum of their magnitudes; 2 m u covers it (u = 2^-53). */
-    double E = up(up(2.0 * (double)m * 0x1p-53) * S);
+    double E = ibc_up(ibc_up(2.0 * (double)m * 0x1p-53) * S);
     long nstar = -1;
     for (long n = Nmax; n >= m; n--)
         if (w->V[n] > E) {
@@ -629,7 +569,7 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
     if (nstar < Nmax) {
         r = sqrt((double)(nstar - m) * delta / eta1) * (1 - 0x1p-40);
         while (r > 0 && budget_index(r, eta1, delta, m) > nstar)
-            r = dn(r * (1 - 0x1p-30));
+            r = ibc_dn(r * (1 - 0x1p-30));
         if (!(r > 0))
             r = 0.0;
     }
@@ -698,9 +638,94 @@ static double sep_radius(const cert_ctx *c, const cert_basis *b, double rmax, do
  * The entry point
  * ---------------------------------------------------------------------- */
 
+void ibc_certify_free(ibc_cert_net *c)
+{
+    if (!c)
+        return;
+    free(c->idx);
+    free(c->al);
+    free(c->au);
+    free(c->nl);
+    free(c->nh);
+    free(c->wt);
+    arb_clear(c->e);
+    basis_clear(&c->basis[0]);
+    basis_clear(&c->basis[1]);
+    free(c);
+}
+
+/* The active neurons, enclosures of their norms (Dot2) and of
+ * a_j = v_j ||w_j||, then both bases. */
+ibc_cert_net *ibc_certify_prepare(const ibc_rnet *f)
+{
+    long h = f->h, D = f->D;
+    ibc_cert_net *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->f = f;
+    arb_init(c->e);
+    arb_set_d(c->e, f->p);
+    c->pint = f->pint;
+    c->idx = malloc((size_t)h * sizeof(long));
+    c->al = malloc((size_t)h * sizeof(double));
+    c->au = malloc((size_t)h * sizeof(double));
+    c->nl = calloc((size_t)h, sizeof(double));
+    c->nh = calloc((size_t)h, sizeof(double));
+    c->wt = malloc((size_t)h * sizeof(double));
+    if (!c->idx || !c->al || !c->au || !c->nl || !c->nh || !c->wt) {
+        ibc_certify_free(c);
+        return NULL;
+    }
+    for (long j = 0; j < h; j++) {
+        const double *w = f->W + j * D;
+        long i = c->n;
+        double v = f->v[j];
+        if (v == 0 || !ibc_norm_enclose_dot2(w, D, c->nl + j, c->nh + j)) {
+            int zero = 1;
+            for (long d = 0; d < D && zero; d++)
+                zero = w[d] == 0;
+            c->nl[j] = c->nh[j] = 0;
+            if (zero || v == 0)
+                continue;   /* contributes nothing to f */
+            /* ||w|| not bounded away from 0 in double (subnormal weights):
+             * a unit of size below 2^-500, enclosed as [0, its bound] */
+            ibc_norm_enclose_dot2(w, D, c->nl + j, c->nh + j);
+        }
+        c->al[i] = v > 0 ? ibc_dn(v * c->nl[j]) : ibc_dn(v * c->nh[j]);
+        c->au[i] = v > 0 ? ibc_up(v * c->nh[j]) : ibc_up(v * c->nl[j]);
+        c->wt[i] = fabs(v) * f->wn[j];
+        if (c->wt[i] > c->wmax)
+            c->wmax = c->wt[i];
+        c->idx[i] = j;
+        c->n++;
+    }
+    /* The clustered basis (it always exists and suits every trained net),
+     * then the centers.  A basis that cannot be built is left empty. */
+    if (basis_clusters(&c->basis[0], c) != IBC_OK)
+        basis_clear(&c->basis[0]);
+    if (f->K > 0 && basis_centers(&c->basis[1], c) != IBC_OK)
+        basis_clear(&c->basis[1]);
+    return c;
+}
+
 int ibc_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x, int y,
                        double rmax, char *err)
 {
+    ibc_cert_net *c = f ? ibc_certify_prepare(f) : NULL;
+    if (f && !c) {
+        if (err)
+            snprintf(err, IBC_ERRLEN, "certify: out of memory (h = %ld)", f->h);
+        return IBC_ENUMERIC;
+    }
+    int rc = ibc_certify_radius_net(res, c, x, y, rmax, err);
+    ibc_certify_free(c);
+    return rc;
+}
+
+int ibc_certify_radius_net(ibc_cert_result *res, const ibc_cert_net *net, const double *x, int y,
+                           double rmax, char *err)
+{
+    const ibc_rnet *f = net ? net->f : NULL;
     if (!res || !f || !x) {
         if (err)
             snprintf(err, IBC_ERRLEN, "certify: NULL argument");
@@ -728,7 +753,7 @@ int ibc_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x,
         return IBC_OK;
     }
     cert_ctx c;
-    int rc = ctx_init(&c, f, x, y);
+    int rc = ctx_init(&c, net, x, y);
     if (rc) {
         ctx_clear(&c);
         if (err)
@@ -736,24 +761,20 @@ int ibc_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x,
         return rc;
     }
     res->lo_ibp = ibp_radius(&c, rmax);
-    /* The clustered basis first (it always exists and suits every trained
-     * net), then the centers, which need only try to beat it. */
+    /* The clustered basis first, then the centers, which need only try to
+     * beat it. */
     double best = -1;
     for (int which = 0; which < 2; which++) {
-        if (which == 1 && f->K <= 0)
-            continue;
-        cert_basis b;
-        rc = which == 0 ? basis_clusters(&b, &c) : basis_centers(&b, &c);
-        if (rc == IBC_OK && b.m > 0) {
+        const cert_basis *b = &net->basis[which];
+        if (b->m > 0) {
             double start = res->lo_ibp > 0 ? 2 * res->lo_ibp : rmax;
-            double r = sep_radius(&c, &b, rmax, start, best > 0 ? best : 0.0);
+            double r = sep_radius(&c, b, rmax, start, best > 0 ? best : 0.0);
             if (r > best) {
                 best = r;
-                res->nbasis = b.m;
-                res->max_slack = b.max_slack;
+                res->nbasis = b->m;
+                res->max_slack = b->max_slack;
             }
         }
-        basis_clear(&b);
     }
     ctx_clear(&c);
     res->lo = best > res->lo_ibp ? best : res->lo_ibp;
