@@ -92,7 +92,7 @@ static void *get_array(reader *r, size_t sz, long n)
 
 /* ---- the job: the phase's input ----------------------------------------- */
 
-static const unsigned long long JOB_MAGIC = 0x31424f4a43424949ULL;   /* "IIBCJOB1" */
+static const unsigned long long JOB_MAGIC = 0x32424f4a43424949ULL;   /* "IIBCJOB2": radius pieces carry lo */
 
 typedef struct {
     long np, ne, D;
@@ -410,8 +410,10 @@ int ibc_repro_robust_next(ibc_repro_robust *R, long *piece, char **in, size_t *i
     bytes b = {0};
     put(&b, &h, sizeof h);
     put(&b, R->jobb, R->jlen);
-    if (h.kind == 1)
+    if (h.kind == 1) {
         put(&b, R->g.clean, sizeof(int) * (size_t)R->J.np);
+        put(&b, R->g.lo, sizeof(double) * (size_t)R->J.np);
+    }
     if (b.oom) {
         free(b.s);
         return -1;
@@ -454,9 +456,20 @@ static int piece_chunk(const job *J, long a, long b, double *out, char *err)
     return rc;
 }
 
+/* A clean point whose certified lower bound exceeds eps cannot be flipped
+ * within eps: PGD's iterates stay in the ball up to a few ulps (its
+ * projection rescales in double), and every flip it reports is verified, so
+ * the point holds.  It is left out of the batch with the same answer (-1);
+ * the margin 1e-9 covers the projection's rounding.  For f_3 that is every
+ * radius below sqrt2/2, 2000 steps each for nothing. */
+static int pgd_needed(double lo, double eps)
+{
+    return !(lo > eps * (1 + 1e-9));
+}
+
 /* The authors' l2 PGD at radius eps[e] over the clean points, as one batch:
  * per clean point the norm of its verified flip, or -1 when it held. */
-static int piece_radius(const job *J, long e, const int *clean, long nc, double *out, char *err)
+static int piece_radius(const job *J, long e, const int *clean, const double *lo, long nc, double *out, char *err)
 {
     long D = J->D, np = J->np;
     double *Xc = malloc(sizeof(double) * (size_t)(nc * D + 1)), *dl = malloc(sizeof(double) * (size_t)(nc * D + 1));
@@ -464,20 +477,25 @@ static int piece_radius(const job *J, long e, const int *clean, long nc, double 
     int rc = Xc && dl && yc && fl ? IBC_OK : IBC_EIO;
     if (rc != IBC_OK)
         snprintf(err, IBC_ERRLEN, "reproduce: out of memory for the PGD rounds");
-    for (long i = 0, q = 0; rc == IBC_OK && i < np; i++)
-        if (clean[i]) {
-            memcpy(Xc + q * D, J->X + i * D, sizeof(double) * (size_t)D);
-            yc[q++] = J->y[i];
+    long nb = 0;   /* the batch: clean points that PGD could still flip */
+    for (long i = 0; rc == IBC_OK && i < np; i++)
+        if (clean[i] && pgd_needed(lo[i], J->eps[e])) {
+            memcpy(Xc + nb * D, J->X + i * D, sizeof(double) * (size_t)D);
+            yc[nb++] = J->y[i];
         }
-    if (rc == IBC_OK) {
+    if (rc == IBC_OK && nb > 0) {
         ibc_pgd_opts po;
         ibc_pgd_opts_default(&po);
         po.steps = REPRO_PGD_STEPS;
         po.step = REPRO_PGD_STEP;
-        rc = ibc_attack_pgd_batch(fl, dl, J->f, Xc, yc, nc, J->eps[e], &po, err);
+        rc = ibc_attack_pgd_batch(fl, dl, J->f, Xc, yc, nb, J->eps[e], &po, err);
     }
-    for (long q = 0; rc == IBC_OK && q < nc; q++)
-        out[q] = fl[q] ? ibc_rnet_norm_up(dl + q * D, D) : -1.0;
+    for (long i = 0, q = 0, b = 0; rc == IBC_OK && i < np; i++)
+        if (clean[i]) {
+            int run = pgd_needed(lo[i], J->eps[e]);
+            out[q++] = run && fl[b] ? ibc_rnet_norm_up(dl + b * D, D) : -1.0;
+            b += run;
+        }
     free(Xc), free(dl), free(yc), free(fl);
     return rc;
 }
@@ -497,9 +515,11 @@ int ibc_repro_robust_piece(const char *in, size_t inlen, char **out, size_t *out
     int rc = IBC_OK;
     long n = 0, nc = 0;
     int *clean = NULL;
+    double *lo = NULL;
     if (h.kind == 0 && h.a >= 0 && h.a < h.b && h.b <= J.np) {
         n = 3 * (h.b - h.a);
-    } else if (h.kind == 1 && h.a >= 0 && h.a < J.ne && (clean = get_array(&r, sizeof(int), J.np)) && !r.bad) {
+    } else if (h.kind == 1 && h.a >= 0 && h.a < J.ne && (clean = get_array(&r, sizeof(int), J.np)) &&
+               (lo = get_array(&r, sizeof(double), J.np)) && !r.bad) {
         for (long i = 0; i < J.np; i++)
             nc += clean[i] != 0;
         n = J.eps[h.a] > 0 ? nc : 0;   /* radius 0: every clean point holds, nothing to run */
@@ -515,8 +535,9 @@ int ibc_repro_robust_piece(const char *in, size_t inlen, char **out, size_t *out
     if (rc == IBC_OK && h.kind == 0)
         rc = piece_chunk(&J, h.a, h.b, o, err);
     else if (rc == IBC_OK && n > 0)
-        rc = piece_radius(&J, h.a, clean, nc, o, err);
+        rc = piece_radius(&J, h.a, clean, lo, nc, o, err);
     free(clean);
+    free(lo);
     job_clear(&J);
     if (rc != IBC_OK) {
         free(o);
