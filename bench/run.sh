@@ -7,6 +7,8 @@
 #   bench/run.sh [-o FILE] [--reps N] [--big-reps N] [--scale-reps N] [--startup-reps N] [--mpmath-n N] [--no-torch]
 #   bench/run.sh --mpi [TRIALS]   the MPI row instead (issue 14): bench/mpi_speedup.sh,
 #                                 small.yaml with 4 repeats at 1 and 2 ranks
+#   bench/run.sh --bracket [--points N]   the per-point radius bracket at the
+#                                 paper's size instead (issue 13): build/bench/bench_bracket
 #
 # Builds nothing: needs build/ (./test.sh, or cmake --preset release &&
 # cmake --build build).  Installs python3-torch, python3-mpmath and
@@ -24,6 +26,14 @@ if [ "${1:-}" = --mpi ]; then
         exit 2
     fi
     exec bench/mpi_speedup.sh "$PWD/build/ibcheck" "$@"
+fi
+if [ "${1:-}" = --bracket ]; then
+    shift
+    if [ ! -x build/bench/bench_bracket ]; then
+        echo "bench: build/bench/bench_bracket not found: build first with ./test.sh" >&2
+        exit 2
+    fi
+    OPENBLAS_NUM_THREADS=1 IBC_THREADS=1 exec build/bench/bench_bracket "$@"
 fi
 
 # Debian's python3 is where apt puts torch and mpmath (a pyenv or venv
