@@ -48,6 +48,11 @@ double ibc_rnet_sigma_pow_d(const ibc_rnet *f, double z);
 double ibc_rnet_eval_d(const ibc_rnet *f, const double *x);
 /* f(x) and grad_x f(x) (length D) in double. */
 double ibc_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad);
+/* The same in two halves, so that a search pays for the gradient only where
+ * it needs it: f(x), with each neuron's gradient coefficient in coef
+ * (length h); then grad = sum_j coef_j u_j.  Bitwise ibc_rnet_grad_d. */
+double ibc_rnet_forward_d(const ibc_rnet *f, const double *x, double *coef);
+void ibc_rnet_backward_d(const ibc_rnet *f, const double *coef, double *grad);
 /* Certified y f(x + delta) in Arb at prec bits (delta may be NULL): the sum
  * x + delta is formed exactly in balls, the weights are exact. */
 void ibc_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const double *delta,

@@ -54,15 +54,17 @@ typedef struct {
     double *s3;
     double *u;      /* a ray direction */
     double *hist;   /* (BISECT_MAX + 1) x D: a radius search's history */
+    double *coef;   /* h: the gradient coefficients of a trial point */
     double *mem;
 } attack_ws;
 
-static int ws_init(attack_ws *w, long D)
+static int ws_init(attack_ws *w, long D, long h)
 {
     w->D = D;
-    w->mem = calloc((size_t)((10 + BISECT_MAX + 1) * D), sizeof(double));
+    w->mem = calloc((size_t)((10 + BISECT_MAX + 1) * D + h), sizeof(double));
     if (!w->mem)
         return 0;
+    w->coef = w->mem + (size_t)((10 + BISECT_MAX + 1) * D);
     w->hist = w->mem + (size_t)10 * (size_t)D;
     double **p[] = {&w->xd, &w->g, &w->g2, &w->d, &w->t, &w->best, &w->s1, &w->s2, &w->s3, &w->u};
     for (int i = 0; i < 10; i++)
@@ -340,7 +342,7 @@ int ibc_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int y, dou
 {
     attack_ws ws;
     memset(delta, 0, (size_t)f->D * sizeof(double));
-    if (!ws_init(&ws, f->D))
+    if (!ws_init(&ws, f->D, f->h))
         return 0;
     if (!(eps > 0) || !isfinite(eps))
         eps = 0;
@@ -492,8 +494,14 @@ static double sphere_descent(attack_ws *ws, const ibc_rnet *f, const double *x, 
         for (long k = 0; k < D; k++)
             t[k] = d[k] - a * t[k];
         rescale(t, t, r, D);
-        double mt = margin_d(f, x, t, y, ws->xd, g2);
+        /* the trial's margin alone; its gradient only if it is accepted
+         * (the same bits as margin_d with a gradient) */
+        for (long k = 0; k < D; k++)
+            ws->xd[k] = x[k] + t[k];
+        double mt = ibc_rnet_forward_d(f, ws->xd, ws->coef);
+        mt = y >= 0 ? mt : -mt;
         if (mt < m) {
+            ibc_rnet_backward_d(f, ws->coef, g2);
             copy(d, t, D);
             m = mt;
             double *sw = g;
@@ -613,7 +621,7 @@ double ibc_attack_structured(double *delta, const ibc_rnet *f, const double *x, 
 {
     attack_ws ws;
     memset(delta, 0, (size_t)f->D * sizeof(double));
-    if (!ws_init(&ws, f->D))
+    if (!ws_init(&ws, f->D, f->h))
         return INFINITY;
     double r = structured_ws(&ws, ws.s1, f, x, y, tmax);
     copy(delta, ws.s1, f->D);
@@ -635,7 +643,7 @@ static double minnorm(double *delta, const ibc_rnet *f, const double *x, int y, 
     long D = f->D;
     attack_ws ws;
     memset(delta, 0, (size_t)D * sizeof(double));
-    if (!(tmax > 0) || !ws_init(&ws, D))
+    if (!(tmax > 0) || !ws_init(&ws, D, f->h))
         return INFINITY;
     double *sdel = ws.s1, *bdel = ws.s2;   /* structured delta, best delta */
     double best = INFINITY, rs = INFINITY;

@@ -131,31 +131,42 @@ double ibc_rnet_eval_d(const ibc_rnet *f, const double *x)
     return ibc_rnet_grad_d(f, x, NULL);
 }
 
-double ibc_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad)
+double ibc_rnet_forward_d(const ibc_rnet *f, const double *x, double *coef)
 {
     long D = f->D, h = f->h;
-    /* Two matrix-vector products through the BLAS (the attacks call this
-     * hundreds of times per point: at the paper's size the scalar loops were
-     * most of a bracket); z and s share one buffer. */
-    double zs[256], *z = h <= 256 ? zs : malloc(sizeof(double) * (size_t)h);
-    if (!z)
-        return NAN;
-    ibc_gemv_d(0, h, D, f->U, x, z);   /* z_j = <x, u_j> */
+    ibc_gemv_d(0, h, D, f->U, x, coef);   /* z_j = <x, u_j> */
     double out = 0;
     for (long j = 0; j < h; j++) {
-        double a = f->v[j] * f->wn[j], zj = z[j];
+        double a = f->v[j] * f->wn[j], zj = coef[j];
         if (zj <= 0) {
-            z[j] = 0;   /* inactive: contributes nothing, and sigma'(0) := 0 */
+            coef[j] = 0;   /* inactive: contributes nothing, and sigma'(0) := 0 */
             continue;
         }
         out += a * ibc_rnet_sigma_pow_d(f, zj);
         /* d/dx sigma(z)^p = p sigma(z)^(p-1) u */
-        z[j] = a * (f->pint == 1 ? 1.0 : f->p * (f->pint ? ibc_rnet_sigma_pow_d(f, zj) / zj : pow(zj, f->p - 1)));
+        coef[j] = a * (f->pint == 1 ? 1.0 : f->p * (f->pint ? ibc_rnet_sigma_pow_d(f, zj) / zj : pow(zj, f->p - 1)));
     }
+    return out;
+}
+
+void ibc_rnet_backward_d(const ibc_rnet *f, const double *coef, double *grad)
+{
+    ibc_gemv_d(1, f->h, f->D, f->U, coef, grad);   /* grad = sum_j coef_j u_j */
+}
+
+double ibc_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad)
+{
+    /* Two matrix-vector products through the BLAS (the attacks call this
+     * hundreds of times per point: at the paper's size the scalar loops were
+     * most of a bracket). */
+    double cs[256], *coef = f->h <= 256 ? cs : malloc(sizeof(double) * (size_t)f->h);
+    if (!coef)
+        return NAN;
+    double out = ibc_rnet_forward_d(f, x, coef);
     if (grad)
-        ibc_gemv_d(1, h, D, f->U, z, grad);   /* grad = sum_j s_j u_j */
-    if (z != zs)
-        free(z);
+        ibc_rnet_backward_d(f, coef, grad);
+    if (coef != cs)
+        free(coef);
     return out;
 }
 
