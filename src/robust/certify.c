@@ -273,7 +273,6 @@ static void basis_assign(cert_basis *b, const struct ibc_cert_net *c)
 {
     const ibc_rnet *f = c->f;
     long D = b->D;
-    double g1 = ibc_up(1 + 2 * ibc_gamma(D)), tiny = (double)(D + 1) * 0x1p-1000;
     double qn = ibc_up(sqrt(ibc_up(1 + b->eta)));
     b->max_slack = 0;
     for (long i = 0; i < c->n; i++) {
@@ -296,7 +295,7 @@ static void basis_assign(cert_basis *b, const struct ibc_cert_net *c)
             double e = w[d] / nt - cb * q[d];
             ss += e * e;
         }
-        double en = ibc_up(sqrt(ibc_up(ibc_up(ss * g1) + tiny)));
+        double en = ibc_up(sqrt(ibc_sumsq_up(ss, D)));
         double wr = ibc_up(nh / nt);   /* ||w|| / n~ */
         double e1 = ibc_up(0x1p-52 * ibc_up(ibc_up(wr + ibc_up(fabs(cb) * qn)) + en));
         double inv = fmax(fabs(ibc_up(1 / nl) - ibc_dn(1 / nt)), fabs(ibc_up(1 / nt) - ibc_dn(1 / nh)));

@@ -58,6 +58,27 @@ static inline double ibc_gamma(long n)
 {
     return ibc_up(1.02 * (double)n * 0x1p-53);
 }
+/* Absolute slack for underflow in a double sum of n products or squares:
+ * each gradual-underflow rounding errs by at most 2^-1075; (n + 1) 2^-1000
+ * covers it with room. */
+static inline double ibc_underflow(long n)
+{
+    return (double)(n + 1) * 0x1p-1000;
+}
+
+/* Bounds of the exact sum of n squares (or |products|) from its plain
+ * double sum ss >= 0: |ss - exact| <= gamma_n exact (+ underflow), so
+ * exact <= ss (1 + 2 gamma_n) and exact >= ss / (1 + 2 gamma_n). */
+static inline double ibc_sumsq_up(double ss, long n)
+{
+    return ibc_up(ibc_up(ss * ibc_up(1 + 2 * ibc_gamma(n))) + ibc_underflow(n));
+}
+
+static inline double ibc_sumsq_dn(double ss, long n)
+{
+    return ibc_dn(ibc_dn(ss / ibc_up(1 + 2 * ibc_gamma(n))) - ibc_underflow(n));
+}
+
 /* Error-free transformations (Knuth's TwoSum; TwoProduct by fma) and the
  * compensated dot product Dot2 of Ogita, Rump and Oishi ("Accurate sum and
  * dot product", SIAM J. Sci. Comput. 26, 2005, Alg. 5.3 and Prop. 5.5): the
@@ -90,8 +111,7 @@ static inline double ibc_dot2(const double *a, const double *b, long n)
 static inline double ibc_dot2_err(double res, double B, long n)
 {
     double g = ibc_gamma(n);
-    return ibc_up(ibc_up(ibc_up(0x1p-52 * fabs(res)) + ibc_up(ibc_up(2 * ibc_up(g * g)) * B)) +
-                  (double)(n + 1) * 0x1p-1000);
+    return ibc_up(ibc_up(ibc_up(0x1p-52 * fabs(res)) + ibc_up(ibc_up(2 * ibc_up(g * g)) * B)) + ibc_underflow(n));
 }
 
 /* Enclosure [nl, nh] of ||w|| (Dot2 for the squares, then its bound);
@@ -99,7 +119,7 @@ static inline double ibc_dot2_err(double res, double B, long n)
 static inline int ibc_norm_enclose_dot2(const double *w, long D, double *nl, double *nh)
 {
     double q = ibc_dot2(w, w, D);
-    double eq = ibc_dot2_err(q, ibc_up(q * ibc_up(1 + 2 * ibc_gamma(D))) + (double)(D + 1) * 0x1p-1000, D);
+    double eq = ibc_dot2_err(q, ibc_sumsq_up(q, D), D);
     double ql = ibc_dn(q - eq);
     *nh = ibc_up(sqrt(ibc_up(q + eq)));
     *nl = ql > 0 ? ibc_dn(sqrt(ql)) : 0.0;

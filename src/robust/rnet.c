@@ -217,14 +217,12 @@ void ibc_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const do
     arb_clear(xd);
 }
 
-/* Enclosures from double sums, with the gamma_D bound of directed.h (plus
- * (D + 1) 2^-1070 for underflow).  ||w|| from q = sum w_i^2: returns 0 when
- * the lower end is not > 0. */
+/* ||w|| from q = sum w_i^2 (plain double sum, directed.h's bounds):
+ * returns 0 when the lower end is not > 0. */
 static int norm_enclose(double q, long D, double *nl, double *nh)
 {
-    double g1 = ibc_up(1 + 2 * ibc_gamma(D)), tiny = (double)(D + 1) * 0x1p-1070;
-    *nh = ibc_up(sqrt(ibc_up(ibc_up(q * g1) + tiny)));
-    double l2 = ibc_dn(ibc_dn(q / g1) - tiny);
+    *nh = ibc_up(sqrt(ibc_sumsq_up(q, D)));
+    double l2 = ibc_sumsq_dn(q, D);
     *nl = l2 > 0 ? ibc_dn(sqrt(l2)) : 0.0;
     return *nl > 0;
 }
@@ -235,8 +233,7 @@ static int norm_enclose(double q, long D, double *nl, double *nh)
  * xn ||w|| (+ underflow). */
 static void proj_enclose(double s, double xn, long D, double nl, double nh, double *zl, double *zu)
 {
-    double tiny = (double)(D + 1) * 0x1p-1070;
-    double e = ibc_up(ibc_up(ibc_up(ibc_gamma(D) + 0x1p-52) * ibc_up(xn * nh)) + tiny);
+    double e = ibc_up(ibc_up(ibc_up(ibc_gamma(D) + 0x1p-52) * ibc_up(xn * nh)) + ibc_underflow(D));
     double sl = ibc_dn(s - e), sh = ibc_up(s + e);
     *zl = sl >= 0 ? ibc_dn(sl / nh) : ibc_dn(sl / nl);
     *zu = sh >= 0 ? ibc_up(sh / nl) : ibc_up(sh / nh);
@@ -270,7 +267,7 @@ int ibc_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *
     if (!f->pint)
         return 0;   /* no correctly bounded double power: Arb decides */
     /* x + delta = xd + xe exactly (TwoSum); <xe, w> is ~2^-53 of <xd, w>
-     * and is added with a plain dot product and its gamma bound. */
+     * and is added with a plain dot product, bounded below. */
     double *xd = malloc(sizeof(double) * (size_t)(2 * D + 1)), *xe = xd + D;
     if (!xd)
         return 0;
@@ -285,9 +282,7 @@ int ibc_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *
         xn2 += xd[d] * xd[d];
         en2 += xe[d] * xe[d];
     }
-    double nl, xn, en, g = ibc_gamma(D), tiny = (double)(D + 1) * 0x1p-1000;
-    norm_enclose(xn2, D, &nl, &xn);
-    norm_enclose(en2, D, &nl, &en);
+    double xn = ibc_up(sqrt(ibc_sumsq_up(xn2, D))), en = ibc_up(sqrt(ibc_sumsq_up(en2, D)));
     /* Every term's enclosure [tl, th] goes in as a midpoint (summed by
      * TwoSum, error bounded as in Dot2) and a radius (summed upward). */
     double S = 0, C = 0, A = 0, R = 0;
@@ -308,8 +303,10 @@ int ibc_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *
         double s = ibc_dot2(xd, w, D), pe = 0;
         for (long d = 0; d < D; d++)
             pe += xe[d] * w[d];
+        /* the Dot2 bound, plus (1 + 2 gamma_D) en ||w||, which bounds |pe| and
+         * its own rounding together (generous: pe is ~2^-53 of s) */
         double es = ibc_up(ibc_dot2_err(s, ibc_up(xn * nhi), D) +
-                           ibc_up(ibc_up(ibc_up(1 + 2 * g) * ibc_up(en * nhi)) + tiny));
+                           ibc_up(ibc_up(ibc_up(1 + 2 * ibc_gamma(D)) * ibc_up(en * nhi)) + ibc_underflow(D)));
         s += pe;   /* rounding of this add: one more ulp below */
         es = ibc_up(es + ibc_up(0x1p-52 * fabs(s)));
         double sl = ibc_dn(s - es), sh = ibc_up(s + es);
