@@ -114,9 +114,14 @@ static ibc_rnet *build_net(long p, const double *mu)
 int main(int argc, char **argv)
 {
     long npts = 20;
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--points") && i + 1 < argc)
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--points") && i + 1 < argc) {
             npts = atol(argv[++i]);
+        } else {
+            fprintf(stderr, "bench_bracket: unknown argument '%s': usage: bench_bracket [--points N]\n", argv[i]);
+            return 2;
+        }
+    }
     if (npts < 1 || npts > 1000) {
         fprintf(stderr, "bench_bracket: --points = %ld is out of range: need 1..1000\n", npts);
         return 2;
