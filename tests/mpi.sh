@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # MPI runs of ibcheck (issue 14), one case per CTest test (label mpi):
-#   mpi.sh IBCHECK MPIRUN CONFIG WORKDIR CASE
+#   mpi.sh IBCHECK MPIRUN CONFIG WORKDIR CASE SERIAL
+# SERIAL: the serial run of CONFIG (the fixture fixture.repro-serial), read only.
 # CASE:
 #   reproduce  small.yaml on 3 ranks: every cell file, results.csv and every
 #              summary file equal the serial run's (wall-clock fields aside);
@@ -22,7 +23,8 @@
 #              any cell (more ranks than cells is allowed: extra ranks idle)
 # Open MPI refuses to run as root unless told: allowed here, for this test only.
 set -uo pipefail
-IBCHECK=$1 MPIRUN=$2 CONFIG=$3 WORK=$4 CASE=$5
+IBCHECK=$1 MPIRUN=$2 CONFIG=$3 WORK=$4 CASE=$5 SERIAL=$6
+[ -f "$SERIAL/results.csv" ] || { echo "FAIL: no serial run in $SERIAL (fixture.repro-serial)" >&2; exit 1; }
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Open MPI's own allocations are not ours to check under LeakSanitizer.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0"
@@ -58,10 +60,9 @@ same_results() {   # same_results DIR_A DIR_B
 
 case $CASE in
 reproduce)
-    "$IBCHECK" reproduce "$CONFIG" -o serial >serial.out 2>serial.err || fail "serial run: $(cat serial.err)"
     "${MPI[@]}" "$IBCHECK" reproduce "$CONFIG" -o par >par.out 2>par.err || fail "3 ranks: $(cat par.err)"
     grep -q "cells computed on 3 ranks" par.err || fail "no summary line of 3 ranks: $(cat par.err)"
-    same_results serial par
+    same_results "$SERIAL" par
     # Resume: remove one cell, rerun; only it is computed again.
     victim=$(ls par/cells/*.json | sed -n 2p)
     touch -d '2001-01-01' par/cells/*.json
@@ -71,7 +72,7 @@ reproduce)
     [ "$(grep -c ' done on rank ' par2.err)" = 1 ] || fail "rerun computed more than one cell: $(cat par2.err)"
     new=$(find par/cells -name '*.json' -newermt '2002-01-01')
     [ "$new" = "$victim" ] || fail "rerun rewrote [$new], expected only $victim"
-    same_results serial par
+    same_results "$SERIAL" par
     echo "ok: rerun recomputed exactly ${victim##*/}"
     ;;
 check)
@@ -114,8 +115,7 @@ kill)
     "${MPI[@]}" "$IBCHECK" reproduce "$CONFIG" -o par >par2.out 2>par2.err || fail "rerun: $(cat par2.err)"
     grep -q "reused" par2.err || fail "no summary line: $(cat par2.err)"
     grep -q " $saved reused" par2.err || fail "rerun did not reuse the $saved saved cells: $(cat par2.err)"
-    "$IBCHECK" reproduce "$CONFIG" -o serial >/dev/null 2>&1 || fail "serial run"
-    same_results serial par
+    same_results "$SERIAL" par
     ;;
 spread)
     "$IBCHECK" reproduce "$CONFIG" --sigma-index 1 -o serial >serial.out 2>serial.err || fail "serial run: $(cat serial.err)"

@@ -4,7 +4,7 @@
 #     ReLU network (p = 1) is broken by the attack while p = 3 is certified;
 #  3. resume: with one finished cell removed, a rerun recomputes only that
 #     cell, and the numbers are bitwise identical (distance.csv).
-# Run as: cmake -DIBCHECK=<path> -DCONFIG=<small.yaml> -DWORKDIR=<dir> -P repro_small.cmake
+# Run as: cmake -DIBCHECK=<path> -DCONFIG=<small.yaml> -DWORKDIR=<dir> -DSERIAL=<the fixture's run> -P repro_small.cmake
 file(REMOVE_RECURSE "${WORKDIR}")
 file(MAKE_DIRECTORY "${WORKDIR}")
 
@@ -16,8 +16,8 @@ function(run_ok)
   set(last_err "${err}" PARENT_SCOPE)
 endfunction()
 
-set(D "${WORKDIR}/full")
-run_ok(reproduce "${CONFIG}" -o "${D}")
+# The full run is the fixture's (fixture.repro-serial, -DSERIAL): read only.
+set(D "${SERIAL}")
 foreach(f results.json results.csv distance.csv contrib.csv cos_p1.csv cos_p3.csv robust.csv figure.png figure.svg figure.gp)
   if(NOT EXISTS "${D}/${f}")
     message(FATAL_ERROR "reproduce did not write ${f}")
