@@ -13,8 +13,8 @@
  *
  * Items, per exponent (medians over the points):
  *   prepare   the network's part of the certificate (once per network)
- *   cert      the certificate at one point (ibc_certify_radius_net)
- *   attack    the structured attack at one point (ibc_attack_structured)
+ *   cert      the certificate at one point (ibc_robust_certify_radius_net)
+ *   attack    the structured attack at one point (ibc_robust_attack_structured)
  *   bracket   cert + attack, against the goal of 50 ms
  *   grad      one double forward + gradient (two matrix-vector products),
  *             the unit the bracket is also quoted in (same run)
@@ -57,14 +57,14 @@ static double median(double *v, long n)
 
 static double gauss(uint64_t *s)
 {
-    double u = 1.0 - ibc_rng_unif(s), v = ibc_rng_unif(s);
+    double u = 1.0 - ibc_util_rng_unif(s), v = ibc_util_rng_unif(s);
     return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
 
 /* The trained-like network on centers mu (K x D). */
 static ibc_rnet *build_net(long p, const double *mu)
 {
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, BD, BK, BK1, (double)p);   /* for K, K1, mu, name */
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, BD, BK, BK1, (double)p);   /* for K, K1, mu, name */
     if (!f)
         return NULL;
     free(f->W), free(f->U), free(f->v), free(f->wn);
@@ -89,7 +89,7 @@ static ibc_rnet *build_net(long p, const double *mu)
             }
             cls = plus ? 1 : -1;
         } else {
-            long k = j < BK ? j : (long)(ibc_rng_unif(&s) * BK) % BK;
+            long k = j < BK ? j : (long)(ibc_util_rng_unif(&s) * BK) % BK;
             memcpy(w, mu + k * BD, sizeof(double) * BD);
             cls = k < BK1 ? 1 : -1;
         }
@@ -133,12 +133,12 @@ int main(int argc, char **argv)
     par.K = BK;
     par.K1 = BK1;
     par.alpha = 0.01;
-    ibc_data *test = ibc_data_alloc_lean(&par, npts, 1);
+    ibc_data *test = ibc_model_data_alloc_lean(&par, npts, 1);
     ibc_vec muv;
-    ibc_data_centers(&muv, test, ibc_prec_double());
+    ibc_model_data_centers(&muv, test, ibc_prec_double());
     double *X = malloc(sizeof(double) * (size_t)(npts * BD)), *tmp = malloc(sizeof(double) * BD),
            *g = malloc(sizeof(double) * BD);
-    ibc_data_rows_d(test, 0, npts, X);
+    ibc_model_data_rows_d(test, 0, npts, X);
     double la[3];
     if (getloadavg(la, 3) < 1)
         la[0] = la[1] = la[2] = -1;
@@ -152,7 +152,7 @@ int main(int argc, char **argv)
         ibc_rnet *f = build_net(p, muv.d);
         double tp = now();
 #ifndef IBC_BENCH_OLD
-        ibc_cert_net *cn = ibc_certify_prepare(f);
+        ibc_cert_net *cn = ibc_robust_certify_prepare(f);
 #endif
         tp = now() - tp;
         double *tc = malloc(sizeof(double) * (size_t)npts), *ta = malloc(sizeof(double) * (size_t)npts),
@@ -165,17 +165,17 @@ int main(int argc, char **argv)
             ibc_cert_result cr;
             double a = now();
 #ifndef IBC_BENCH_OLD
-            if (ibc_certify_radius_net(&cr, cn, x, y, 3.0, err) != IBC_OK) {
+            if (ibc_robust_certify_radius_net(&cr, cn, x, y, 3.0, err) != IBC_OK) {
 #else
-            if (ibc_certify_radius(&cr, f, x, y, 3.0, err) != IBC_OK) {
+            if (ibc_robust_certify_radius(&cr, f, x, y, 3.0, err) != IBC_OK) {
 #endif
                 fprintf(stderr, "bench_bracket: %s\n", err);
                 return 3;
             }
             double b = now();
-            double hi = ibc_attack_structured(tmp, f, x, y, 3.0);
+            double hi = ibc_robust_attack_structured(tmp, f, x, y, 3.0);
             double c = now();
-            ibc_rnet_grad_d(f, x, g);
+            ibc_robust_rnet_grad_d(f, x, g);
             tg[i] = now() - c;
             tc[i] = b - a;
             ta[i] = c - b;
@@ -191,14 +191,14 @@ int main(int argc, char **argv)
                hi_max);
         free(tc), free(ta), free(tb), free(tg);
 #ifndef IBC_BENCH_OLD
-        ibc_certify_free(cn);
+        ibc_robust_certify_free(cn);
 #endif
-        ibc_rnet_free(f);
+        ibc_robust_rnet_free(f);
     }
     if (bad)
         printf("FAIL: %d brackets with lo > hi\n", bad);
     free(X), free(tmp), free(g);
-    ibc_vec_clear(&muv);
-    ibc_data_free(test);
+    ibc_prec_vec_clear(&muv);
+    ibc_model_data_free(test);
     return bad ? 1 : 0;
 }

@@ -9,7 +9,7 @@
  *   mpfr     mpfr:256 (and mpfr:128) gradient at the defaults
  *   naive    the same gradient with the two products as plain MPFR triple loops
  *   old      the same gradient with the product before issue 17
- *            (ibc_gemm_mpfr_approx: arb_mat_approx_mul)
+ *            (ibc_prec_gemm_mpfr_approx: arb_mat_approx_mul)
  *   steps    mpfr:113 and mpfr:256 GD steps (ibc_flow_run) against the double step
  *   kernel   the two products alone as arb_mat_mul at 256 bits (the bound)
  *   arb      arb:256 gradient, when this build has the mode
@@ -51,8 +51,8 @@ static double cpu_now(void) { return clock_s(CLOCK_PROCESS_CPUTIME_ID); }
  * in the matrix products:
  *   _naive: each product is a plain MPFR triple loop (mpfr_mul, mpfr_add),
  *           the floor that any MPFR implementation reaches without a kernel;
- *   _old:   the product before issue 17, ibc_gemm_mpfr_approx (arb_mat_approx_mul);
- *   _prof:  the library's ibc_gemm_mpfr, timed, for the phase profile. ---- */
+ *   _old:   the product before issue 17, ibc_prec_gemm_mpfr_approx (arb_mat_approx_mul);
+ *   _prof:  the library's ibc_prec_gemm_mpfr, timed, for the phase profile. ---- */
 
 /* C (M x N) = op(A) op(B) row-major as in prec/gemm.h, by the schoolbook loop. */
 static void naive_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B,
@@ -74,7 +74,7 @@ static void naive_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr 
     mpfr_clears(acc, t, (mpfr_ptr)0);
 }
 
-/* CPU seconds of ibc_gemm_mpfr in the _prof instantiation: the current
+/* CPU seconds of ibc_prec_gemm_mpfr in the _prof instantiation: the current
  * gradient's so far, and the least over whole gradients (two calls each). */
 static double prof_gemm_cur, prof_gemm_min = INFINITY;
 static long prof_gemm_calls;
@@ -83,7 +83,7 @@ static void prof_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A
                            mpfr_ptr C, long bits)
 {
     double t0 = cpu_now();
-    ibc_gemm_mpfr(ta, tb, M, N, K, A, B, C, bits);
+    ibc_prec_gemm_mpfr(ta, tb, M, N, K, A, B, C, bits);
     prof_gemm_cur += cpu_now() - t0;
     if (++prof_gemm_calls % 2 == 0) {
         if (prof_gemm_cur < prof_gemm_min) prof_gemm_min = prof_gemm_cur;
@@ -101,7 +101,7 @@ static void prof_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A
 #undef FN
 #undef S_GEMM
 #define FN(name) name##_old
-#define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_gemm_mpfr_approx((ta), (tb), (M), (N), (K), (A), (B), (C), (bits))
+#define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_prec_gemm_mpfr_approx((ta), (tb), (M), (N), (K), (A), (B), (C), (bits))
 #include "net/net_impl.h"
 #undef FN
 #undef S_GEMM
@@ -242,7 +242,7 @@ typedef struct {
     double lr;         /* > 0: also take the GD step theta -= lr * grad (double only) */
 } grad_ctx;
 
-/* Data (ibc_data_alloc) and a balanced init at the CLI's default scale
+/* Data (ibc_model_data_alloc) and a balanced init at the CLI's default scale
  * (eps 1e-6), in mode pr.  Returns 0 when the mode cannot hold the net. */
 static int grad_setup(grad_ctx *c, shape s, ibc_prec pr)
 {
@@ -250,16 +250,16 @@ static int grad_setup(grad_ctx *c, shape s, ibc_prec pr)
     ibc_model_params mp;
     ibc_model_default(&mp);
     mp.D = s.D;
-    ibc_data *d = ibc_data_alloc(&mp, s.n, 0);
+    ibc_data *d = ibc_model_data_alloc(&mp, s.n, 0);
     if (!d) return 0;
     ibc_net_params np = {.p = 3, .h = s.h, .loss = IBC_LOSS_EXP, .mean = 1};
     memset(c, 0, sizeof *c);
     c->net = ibc_net_alloc(d, &np, pr);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
     if (!c->net) return 0;
-    ibc_vec_init(&c->th, ibc_net_dim(c->net), pr);
-    ibc_vec_init(&c->g, ibc_net_dim(c->net), pr);
-    ibc_vec_init(&c->l, 1, pr);
+    ibc_prec_vec_init(&c->th, ibc_net_dim(c->net), pr);
+    ibc_prec_vec_init(&c->g, ibc_net_dim(c->net), pr);
+    ibc_prec_vec_init(&c->l, 1, pr);
     if (ibc_net_init_theta(c->net, &c->th, IBC_INIT_BALANCED, "1e-6", 0, err) != IBC_OK) {
         fprintf(stderr, "bench_grad: %s\n", err);
         exit(3);
@@ -269,9 +269,9 @@ static int grad_setup(grad_ctx *c, shape s, ibc_prec pr)
 
 static void grad_clear(grad_ctx *c)
 {
-    ibc_vec_clear(&c->th);
-    ibc_vec_clear(&c->g);
-    ibc_vec_clear(&c->l);
+    ibc_prec_vec_clear(&c->th);
+    ibc_prec_vec_clear(&c->g);
+    ibc_prec_vec_clear(&c->l);
     ibc_net_free(c->net);
 }
 
@@ -317,14 +317,14 @@ typedef struct {
 static void item_step(results *R, int reps)
 {
     for (int t = 1; t <= 2; t++) {
-        ibc_gemm_set_threads(t);
+        ibc_prec_gemm_set_threads(t);
         R->step[t - 1] = time_grad(DEFAULTS, ibc_prec_double(), NULL, 0.2, reps);
         char key[32], what[160];
         snprintf(key, sizeof key, "double_step_t%d", t);
         snprintf(what, sizeof what, "double GD step (grad + update), n=500 D=30 h=100 p=3, IBC_THREADS=%d", t);
         result(key, R->step[t - 1], what);
     }
-    ibc_gemm_set_threads(1);
+    ibc_prec_gemm_set_threads(1);
 }
 
 static void item_big(results *R, int reps)
@@ -339,14 +339,14 @@ static void item_big(results *R, int reps)
     printf("big: data and init for n=20000 D=1000 h=2000 took %.1f s (not timed)\n", now() - t0);
     c.lr = 0.2;
     for (int t = 1; t <= 2; t++) {
-        ibc_gemm_set_threads(t);
+        ibc_prec_gemm_set_threads(t);
         R->big[t - 1] = bench_median(grad_call, &c, reps);
         char key[32], what[160];
         snprintf(key, sizeof key, "double_step_big_t%d", t);
         snprintf(what, sizeof what, "double GD step, n=20000 D=1000 h=2000 p=3, IBC_THREADS=%d", t);
         result(key, R->big[t - 1], what);
     }
-    ibc_gemm_set_threads(1);
+    ibc_prec_gemm_set_threads(1);
     grad_clear(&c);
 }
 
@@ -395,8 +395,8 @@ static void gemm2_call(void *ctx)
 {
     gemm2_ctx *k = ctx;
     for (int s = 0; s < SGD_STEPS; s++) {
-        ibc_gemm_d(0, 1, SGD_BATCH, k->h, k->D, k->X, k->W, k->A);   /* A = X_b W^T */
-        ibc_gemm_d(1, 0, k->h, k->D, SGD_BATCH, k->G, k->X, k->B);   /* B = G^T X_b */
+        ibc_prec_gemm_d(0, 1, SGD_BATCH, k->h, k->D, k->X, k->W, k->A);   /* A = X_b W^T */
+        ibc_prec_gemm_d(1, 0, k->h, k->D, SGD_BATCH, k->G, k->X, k->B);   /* B = G^T X_b */
     }
 }
 
@@ -421,7 +421,7 @@ static void item_sgd(results *R, int reps)
     for (long i = 0; i < big.h * big.D; i++) k.W[i] = c.th.d[i];
     for (long i = 0; i < SGD_BATCH * big.h; i++) k.G[i] = 1e-3 * (double)(i % 7);
     for (int t = 1; t <= 2; t++) {
-        ibc_gemm_set_threads(t);
+        ibc_prec_gemm_set_threads(t);
         R->sgd[t - 1] = bench_pair(gemm2_call, &k, sgd_call, &s, reps);
         char ka[32], kb[32], kr[32], wa[160], wb[160], wr[160];
         snprintf(ka, sizeof ka, "sgd_gemm2_t%d", t);
@@ -433,7 +433,7 @@ static void item_sgd(results *R, int reps)
         pair_report(&R->sgd[t - 1], ka, wa, kb, wb, kr, wr);
     }
     R->have_sgd = 1;
-    ibc_gemm_set_threads(1);
+    ibc_prec_gemm_set_threads(1);
     free(k.X);
     free(k.W);
     free(k.A);
@@ -454,10 +454,10 @@ static double rel_diff(const ibc_vec *a, const ibc_vec *b)
 {
     mpfr_t diff, scale, x;
     mpfr_inits2(64, diff, scale, x, (mpfr_ptr)0);
-    ibc_vec_maxdiff(diff, a, b);
+    ibc_prec_vec_maxdiff(diff, a, b);
     mpfr_set_zero(scale, 1);
     for (long i = 0; i < a->len; i++) {
-        ibc_vec_get_mpfr(x, a, i);
+        ibc_prec_vec_get_mpfr(x, a, i);
         mpfr_abs(x, x, MPFR_RNDN);
         if (mpfr_cmp(x, scale) > 0) mpfr_set(scale, x, MPFR_RNDN);
     }
@@ -499,7 +499,7 @@ static void item_naive(results *R, int reps)
     R->have_naive = 1;
 }
 
-/* The product before issue 17 (ibc_gemm_mpfr_approx) against ours. */
+/* The product before issue 17 (ibc_prec_gemm_mpfr_approx) against ours. */
 static void item_old(results *R, int reps)
 {
     R->old = item_variant(ibc_net_eval_old, "old", "pair_mpfr256_grad_o", "old_mpfr256_grad",
@@ -550,7 +550,7 @@ static void item_steps(results *R, int reps)
     R->have_steps = 1;
 }
 
-/* op(S) (rows x cols) into T as exact midpoints, as ibc_gemm_mpfr loads them. */
+/* op(S) (rows x cols) into T as exact midpoints, as ibc_prec_gemm_mpfr loads them. */
 static void load_arb(arb_mat_t T, int trans, long rows, long cols, mpfr_srcptr S)
 {
     for (long i = 0; i < rows; i++)
@@ -621,7 +621,7 @@ static void item_kernel(results *R, int reps)
 
 /* Phases of the mpfr:256 gradient in CPU time: the _prof instantiation
  * (its products timed inside) alternating with the bare arb_mat_approx_mul
- * that ibc_gemm_mpfr calls, on the same operands.  Each phase is its least
+ * that ibc_prec_gemm_mpfr calls, on the same operands.  Each phase is its least
  * CPU time over the samples, the estimate least disturbed by other jobs, so
  * that the conversion (a difference) is not swamped by a shared machine's noise. */
 static void item_profile(int reps)
@@ -645,7 +645,7 @@ static void item_profile(int reps)
     const double kern = P.a.cpu_min;
     printf("profile of the mpfr:256 gradient at the defaults (least CPU time over %d samples each):\n", reps);
     printf("  whole gradient                                 %9.3f ms  100.0%%\n", 1e3 * tot);
-    printf("  2 x ibc_gemm_mpfr (over %4ld gradients)        %9.3f ms  %5.1f%%\n", prof_gemm_calls / 2, 1e3 * gemm,
+    printf("  2 x ibc_prec_gemm_mpfr (over %4ld gradients)        %9.3f ms  %5.1f%%\n", prof_gemm_calls / 2, 1e3 * gemm,
            100 * gemm / tot);
     printf("  (for comparison: arb_mat_approx_mul alone, the product before issue 17: %.3f ms)\n", 1e3 * kern);
     printf("  the rest: norms, units, loss, backward         %9.3f ms  %5.1f%%\n", 1e3 * rest, 100 * rest / tot);
@@ -704,7 +704,7 @@ static void item_scaling(int reps)
                 if (mode) snprintf(what + strlen(what), sizeof what - strlen(what), " bits=%ld", bits);
                 result(key, tm, what);
             }
-            slope[mode][a] = ibc_loglog_slope(vals[a], t, nvals[a]);
+            slope[mode][a] = ibc_claim_loglog_slope(vals[a], t, nvals[a]);
         }
     printf("scaling: exponent e in cpu time ~ x^e (log-log least squares; other sizes at the defaults)\n");
     printf("  %-15s %7s %7s %7s %7s\n", "cost", "n", "D", "h", "bits");

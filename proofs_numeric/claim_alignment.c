@@ -48,7 +48,7 @@ static int neurons_init(neurons *nr, const ibc_trained *t)
     ibc_net_cosines(net, &t->theta, t->data, nr->C, nr->contrib);
     double top = 0;
     for (long j = 0; j < nr->h; j++) {
-        nr->sign[j] = ibc_vec_get_d(&t->theta, net->h * net->D + j) > 0 ? 1 : -1;
+        nr->sign[j] = ibc_prec_vec_get_d(&t->theta, net->h * net->D + j) > 0 ? 1 : -1;
         if (nr->contrib[j] > top) top = nr->contrib[j];
     }
     nr->n_active = 0;
@@ -91,7 +91,7 @@ static void add_row(ibc_rows *out, const char *what, ibc_prec pr, double measure
     snprintf(bb, sizeof bb, upper ? "<= %.4g" : ">= %.4g", bound);
     double margin = upper ? bound - measured : measured - bound;
     snprintf(gb, sizeof gb, "%+.4f", margin);
-    ibc_rows_add(out, "alignment", what, ibc_prec_str(pr, pb), mb, bb, gb,
+    ibc_claim_rows_add(out, "alignment", what, ibc_prec_str(pr, pb), mb, bb, gb,
                  margin >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-alignment", "%s", params);
 }
 
@@ -121,7 +121,7 @@ static int rows_p3(const ibc_config *cfg, double p, ibc_rows *out, char *err)
     long worst_k = -1;
     double worst = center_alignment(&nr, &worst_k);
     char params[300], base[200];
-    ibc_config_describe(base, sizeof base, cfg, p);
+    ibc_train_config_describe(base, sizeof base, cfg, p);
     snprintf(params, sizeof params, "%s; %ld active neurons; worst center k=%ld", base, nr.n_active, worst_k + 1);
     add_row(out, "min_k max_j cos(w_j, mu_k), active j", cfg->prec, worst, 0.99, 0, params);
     neurons_clear(&nr);
@@ -156,7 +156,7 @@ static int rows_p1(const ibc_config *cfg, ibc_rows *out, char *err)
         if (spread > max_spread) max_spread = spread;
     }
     char params[300], base[200];
-    ibc_config_describe(base, sizeof base, cfg, 1.0);
+    ibc_train_config_describe(base, sizeof base, cfg, 1.0);
     snprintf(params, sizeof params, "%s; %ld active neurons", base, nr.n_active);
     long Kmin = nr.K1 < nr.K - nr.K1 ? nr.K1 : nr.K - nr.K1;
     /* A class-average neuron has cos 1/sqrt(K_class) <= 1/sqrt(min(K1,K2))
@@ -187,10 +187,10 @@ static int rows_window(const ibc_config *cfg, ibc_rows *out, char *err)
             break;                       /* the window closed */
         }
     char params[300], base[200], pb[24], mb[48];
-    ibc_config_describe(base, sizeof base, cfg, 3.0);
+    ibc_train_config_describe(base, sizeof base, cfg, 3.0);
     snprintf(params, sizeof params, "%s; %ld records to t=%g", base, t->rec.n, t->rec.rec[t->rec.n - 1].t);
     snprintf(mb, sizeof mb, "[%g, %g]", t1, t2);
-    ibc_rows_add(out, "alignment", "window [t1, t2] with min_k max_j cos >= 0.99", ibc_prec_str(cfg->prec, pb), mb,
+    ibc_claim_rows_add(out, "alignment", "window [t1, t2] with min_k max_j cos >= 0.99", ibc_prec_str(cfg->prec, pb), mb,
                  "t1 exists", t1 >= 0 ? "window found" : "-", t1 >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-alignment",
                  "%s", params);
     return IBC_OK;
@@ -221,7 +221,7 @@ static int rows_sweep(const ibc_config *cfg, ibc_rows *out, char *err)
             double worst = center_alignment(&nr, &wk);
             double deficit = 1.0 - worst;
             char params[300], base[200];
-            ibc_config_describe(base, sizeof base, &c, p);
+            ibc_train_config_describe(base, sizeof base, &c, p);
             snprintf(params, sizeof params, "%s; worst center k=%ld", base, wk + 1);
             add_row(out, "deficit 1 - min_k max_j cos(w_j, mu_k)", c.prec, deficit, 0.01, 1, params);
             lx[a] = log(sweep_alpha[a]);
@@ -233,7 +233,7 @@ static int rows_sweep(const ibc_config *cfg, ibc_rows *out, char *err)
             /* A deficit of exactly 0 (or NaN) leaves the fit undefined: that is
              * a failed measurement, never a silently missing row. */
             char pb[24];
-            ibc_rows_add(out, "alignment", "deficit exponent e (and constant C)", ibc_prec_str(c.prec, pb),
+            ibc_claim_rows_add(out, "alignment", "deficit exponent e (and constant C)", ibc_prec_str(c.prec, pb),
                          "fit undefined: a deficit <= 0", "|e - 2| <= 0.5", "-", IBC_REFUTED, "L-alignment",
                          "p=%g alpha in {0.05,0.1,0.2}; h=%ld steps=%ld", p, c.h, c.steps);
             continue;
@@ -256,7 +256,7 @@ static int rows_sweep(const ibc_config *cfg, ibc_rows *out, char *err)
          * up to the log factors and the three-point fit's spread (+-0.5). */
         char gb[32];
         snprintf(gb, sizeof gb, "%+.3f", 0.5 - fabs(e - 2.0));
-        ibc_rows_add(out, "alignment", "deficit exponent e (and constant C)", ibc_prec_str(c.prec, pb), mb,
+        ibc_claim_rows_add(out, "alignment", "deficit exponent e (and constant C)", ibc_prec_str(c.prec, pb), mb,
                      "|e - 2| <= 0.5", gb, fabs(e - 2.0) <= 0.5 ? IBC_HOLDS : IBC_REFUTED, "L-alignment", "%s",
                      params);
     }

@@ -36,7 +36,7 @@ static ibc_verdict balance_judge(double r, double bound)
 static void balance_control_row(ibc_rows *out)
 {
     int ok = balance_judge(2.0, 1.0) == IBC_REFUTED && balance_judge(0.5, 1.0) == IBC_HOLDS;
-    ibc_rows_add(out, "balance", "negative control: the drift judgement at 2x and 0.5x a bound", "-",
+    ibc_claim_rows_add(out, "balance", "negative control: the drift judgement at 2x and 0.5x a bound", "-",
                  ok ? "refutes 2x, accepts 0.5x" : "accepts 2x or refutes 0.5x", "refutes 2x, accepts 0.5x", "-",
                  ok ? IBC_HOLDS : IBC_REFUTED, "L-balance", "synthetic drifts, no run: the judgement itself");
 }
@@ -55,7 +55,7 @@ static void balance_row(ibc_rows *out, const char *what, const char *params, ibc
     /* margin: decades between measured and bound (positive = holds) */
     double margin = r > 0 ? log10(bound / r) : INFINITY;
     snprintf(gb, sizeof gb, "%.2f decades", margin);
-    ibc_rows_add(out, "balance", what, ibc_prec_str(pr, pb), ibc_fmt_mpfr(mb, rel, 4), bb, gb,
+    ibc_claim_rows_add(out, "balance", what, ibc_prec_str(pr, pb), ibc_prec_fmt_mpfr(mb, rel, 4), bb, gb,
                  balance_judge(r, bound), "L-balance", "%s", params);
     mpfr_clear(rel);
 }
@@ -64,17 +64,17 @@ static void balance_row(ibc_rows *out, const char *what, const char *params, ibc
 static long sign_flips(const ibc_trained *t, const ibc_config *cfg, char *err)
 {
     ibc_vec th0;
-    ibc_vec_init(&th0, t->theta.len, t->theta.pr);
+    ibc_prec_vec_init(&th0, t->theta.len, t->theta.pr);
     long flips = -1;
     if (ibc_net_init_theta(t->net, &th0, cfg->init, cfg->eps, cfg->model.seed, err) == IBC_OK) {
         flips = 0;
         long off = t->net->h * t->net->D;
         for (long j = 0; j < t->net->h; j++) {
-            double a = ibc_vec_get_d(&th0, off + j), b = ibc_vec_get_d(&t->theta, off + j);
+            double a = ibc_prec_vec_get_d(&th0, off + j), b = ibc_prec_vec_get_d(&t->theta, off + j);
             if ((a > 0) != (b > 0)) flips++;
         }
     }
-    ibc_vec_clear(&th0);
+    ibc_prec_vec_clear(&th0);
     return flips;
 }
 
@@ -87,20 +87,20 @@ static int gd_rows(const ibc_config *cfg, double p, ibc_prec pr, int cached, ibc
         t = ibc_train_cached(cfg, p, pr, err);
         if (!t) return IBC_ENUMERIC;
     } else {
-        int rc = ibc_trained_init(&own, cfg, p, pr, 0, 0, err);
+        int rc = ibc_train_trained_init(&own, cfg, p, pr, 0, 0, err);
         if (rc != IBC_OK) return rc;
         t = &own;
     }
-    ibc_config_describe(params, sizeof params, cfg, p);
+    ibc_train_config_describe(params, sizeof params, cfg, p);
     double u = ldexp(1.0, -(int)pr.bits);
     balance_row(out, "GD corrected invariant drift / max v^2", params, pr,
                 t->stats.balance_drift, t->stats.balance_scale, 8 * u * (double)t->stats.steps);
     long flips = sign_flips(t, cfg, err);
     char pb[24], mb[48];
     snprintf(mb, sizeof mb, "%ld of %ld", flips, cfg->h);
-    ibc_rows_add(out, "balance", "neurons whose sign(v_j) changed", ibc_prec_str(pr, pb), mb, "= 0",
+    ibc_claim_rows_add(out, "balance", "neurons whose sign(v_j) changed", ibc_prec_str(pr, pb), mb, "= 0",
                  flips == 0 ? "0" : "-", flips == 0 ? IBC_HOLDS : IBC_REFUTED, "L-balance", "%s", params);
-    if (!cached) ibc_trained_clear(&own);
+    if (!cached) ibc_train_trained_clear(&own);
     return flips < 0 ? IBC_EINPUT : IBC_OK;
 }
 
@@ -109,7 +109,7 @@ static int gf_row(const ibc_config *cfg, double p, ibc_prec pr, double t_end, ib
     ibc_config c = *cfg;
     c.method = IBC_METHOD_ADAPTIVE;
     ibc_trained t;
-    int rc = ibc_trained_init(&t, &c, p, pr, t_end, 0, err);
+    int rc = ibc_train_trained_init(&t, &c, p, pr, t_end, 0, err);
     if (rc != IBC_OK) return rc;
     char full[300];
     /* tol 0 means 2^-(bits-8), the integrator's default */
@@ -117,11 +117,11 @@ static int gf_row(const ibc_config *cfg, double p, ibc_prec pr, double t_end, ib
     snprintf(full, sizeof full,
              "D=%ld K=%ld K1=%ld alpha=%g n=%ld h=%ld p=%g eps=%s %s %s; GF t=%g tol=2^-%ld: %ld steps, %ld grads, %ld events, %ld sliding",
              c.model.D, c.model.K, c.model.K1, c.model.alpha, c.n, c.h, p, c.eps, c.mean ? "mean" : "sum",
-             ibc_loss_name(c.loss), t_end, pr.bits - 8, t.stats.steps, t.stats.grad_evals, t.stats.events,
+             ibc_net_loss_name(c.loss), t_end, pr.bits - 8, t.stats.steps, t.stats.grad_evals, t.stats.events,
              t.stats.sliding);
     balance_row(out, "GF invariant drift / max v^2", full, pr, t.stats.balance_drift,
                 t.stats.balance_scale, 4.0 * (double)(c.model.D + 1) * tol * (double)t.stats.steps);
-    ibc_trained_clear(&t);
+    ibc_train_trained_clear(&t);
     return IBC_OK;
 }
 

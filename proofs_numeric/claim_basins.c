@@ -119,7 +119,7 @@ static bs_end bs_run(const bs_ctx *b, const ibc_align_problem *pb, int sgn, cons
 {
     const long K = b->K;
     ibc_vec y;
-    ibc_vec_init(&y, K + 1, ibc_prec_double());
+    ibc_prec_vec_init(&y, K + 1, ibc_prec_double());
     for (long i = 0; i <= K; i++) y.d[i] = y0[i];
     double tu, gn;
     ibc_align_flow_run(pb, sgn, &y, h, BS_CHUNK, BS_TMAX, BS_TOL, &tu, &gn);
@@ -135,7 +135,7 @@ static bs_end bs_run(const bs_ctx *b, const ibc_align_problem *pb, int sgn, cons
         for (long k = 0; k < K; k++) d2 += (y.d[k] - x[k]) * (y.d[k] - x[k]);
         e.dist = sqrt(d2);
     }
-    ibc_vec_clear(&y);
+    ibc_prec_vec_clear(&y);
     return e;
 }
 
@@ -170,7 +170,7 @@ static void bs_row(bs_ctx *b, const char *what, const char *measured, const char
                    ibc_verdict v, long p, const char *extra)
 {
     const ibc_model_params *m = &b->cfg->model;
-    ibc_rows_add(b->out, BS_ID, what, "double", measured, bound, margin, v, BS_SRC,
+    ibc_claim_rows_add(b->out, BS_ID, what, "double", measured, bound, margin, v, BS_SRC,
                  "p=%ld D=%ld K=%ld K1=%ld alpha=%g; %s", p, m->D, m->K, m->K1, m->alpha, extra);
 }
 
@@ -186,7 +186,7 @@ static int bs_trainer(bs_ctx *b, long p, const long *reach, char *err)
     double *C = malloc(sizeof(double) * (size_t)(h * K)), *C0 = malloc(sizeof(double) * (size_t)(h * K));
     double *contrib = malloc(sizeof(double) * (size_t)h), *y = malloc(sizeof(double) * (size_t)(K + 1));
     ibc_vec theta0;
-    ibc_vec_init(&theta0, ibc_net_dim(net), t->theta.pr);
+    ibc_prec_vec_init(&theta0, ibc_net_dim(net), t->theta.pr);
     int rc = ibc_net_init_theta(net, &theta0, cfg->init, cfg->eps, cfg->model.seed, err);
     if (rc != IBC_OK) goto done;
     ibc_net_cosines(net, &t->theta, t->data, C, contrib);
@@ -202,7 +202,7 @@ static int bs_trainer(bs_ctx *b, long p, const long *reach, char *err)
         /* active as in the alignment claim: |v_j| ||w_j|| >= 1e-3 of the largest */
         if (!(top > 0 && contrib[j] >= 1e-3 * top)) continue;
         n_active++;
-        int sgn = ibc_vec_get_d(&t->theta, h * D + j) > 0 ? 1 : -1;
+        int sgn = ibc_prec_vec_get_d(&t->theta, h * D + j) > 0 ? 1 : -1;
         ibc_align_class c = ibc_align_classify(C + j * K, K, b->K1, BS_THR);
         int kind = bs_kind(&c, sgn, b->K1, 1);
         cnt[kind]++;
@@ -221,7 +221,7 @@ static int bs_trainer(bs_ctx *b, long p, const long *reach, char *err)
             n2 += y[k] * y[k];
         }
         y[K] = sqrt(fmax(0.0, 1.0 - n2));
-        int sgn0 = ibc_vec_get_d(&theta0, h * D + j) > 0 ? 1 : -1;
+        int sgn0 = ibc_prec_vec_get_d(&theta0, h * D + j) > 0 ? 1 : -1;
         bs_end e = bs_run(b, &pb, sgn0, y, BS_H);
         if (e.kind == kind && (kind > BS_OPP_CENTER || e.k == c.k)) agree++;
     }
@@ -237,7 +237,7 @@ static int bs_trainer(bs_ctx *b, long p, const long *reach, char *err)
              "neuron ends (same center/kind): %ld of %ld", agree, n_active);
     bs_row(b, "agreement: flow from neuron's init vs trained neuron", mb, "-", "-", IBC_INFO, p, extra);
 done:
-    ibc_vec_clear(&theta0);
+    ibc_prec_vec_clear(&theta0);
     free(C);
     free(C0);
     free(contrib);

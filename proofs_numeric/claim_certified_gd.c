@@ -55,8 +55,8 @@ static void align_ball(arb_t out, const ibc_vec *theta, const ibc_data *d, long 
 {
     const long D = d->par.D, K = d->par.K;
     ibc_vec b;
-    ibc_vec_init(&b, theta->len, ibc_prec_arb(prec));
-    ibc_vec_set(&b, theta);
+    ibc_prec_vec_init(&b, theta->len, ibc_prec_arb(prec));
+    ibc_prec_vec_set(&b, theta);
     arb_ptr w = b.a;
     arb_t nrm, dot, mu, best, c;
     arb_init(nrm);
@@ -87,7 +87,7 @@ static void align_ball(arb_t out, const ibc_vec *theta, const ibc_data *d, long 
     arb_clear(mu);
     arb_clear(best);
     arb_clear(c);
-    ibc_vec_clear(&b);
+    ibc_prec_vec_clear(&b);
 }
 
 /* Certified error of a point value x against the ball: |x - mid| + rad
@@ -125,7 +125,7 @@ static double theta_errors(mpfr_ptr worst, mpfr_ptr worst_dev, const ibc_vec *x,
     mpfr_set_zero(worst_dev, 1);
     double scale = 0;
     for (long i = 0; i < x->len; i++) {
-        ibc_vec_get_mpfr(xi, x, i);
+        ibc_prec_vec_get_mpfr(xi, x, i);
         ball_error(e, dv, xi, (arb_srcptr)balls->a + i);
         if (mpfr_cmp(e, worst) > 0)
             mpfr_set(worst, e, MPFR_RNDU);
@@ -149,7 +149,7 @@ static long outside(const ibc_vec *x, const ibc_vec *balls, double *ratio)
     *ratio = 0;
     for (long i = 0; i < x->len; i++) {
         arb_srcptr b = (arb_srcptr)balls->a + i;
-        ibc_vec_get_mpfr(xi, x, i);
+        ibc_prec_vec_get_mpfr(xi, x, i);
         arf_set_mpfr(arb_midref(xb), xi);
         mag_zero(arb_radref(xb));
         if (!arb_contains(b, xb))
@@ -179,20 +179,20 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     ibc_config c = cg_config(cfg);
     char params[240], pa[24], pm[24], prs[64], mb[48], bb[64], gb[48];
-    ibc_config_describe(params, sizeof params, &c, 3);
+    ibc_train_config_describe(params, sizeof params, &c, 3);
     ibc_prec arb = ibc_prec_arb(CG_BITS), mp = ibc_prec_mpfr(CG_BITS);
     ibc_prec_str(arb, pa);
     ibc_trained tb, tm, td;
-    int rc = ibc_trained_init(&tb, &c, 3, arb, 0, 0, err);
+    int rc = ibc_train_trained_init(&tb, &c, 3, arb, 0, 0, err);
     if (rc != IBC_OK)
         return rc;
-    if ((rc = ibc_trained_init(&tm, &c, 3, mp, 0, 0, err)) != IBC_OK) {
-        ibc_trained_clear(&tb);
+    if ((rc = ibc_train_trained_init(&tm, &c, 3, mp, 0, 0, err)) != IBC_OK) {
+        ibc_train_trained_clear(&tb);
         return rc;
     }
-    if ((rc = ibc_trained_init(&td, &c, 3, ibc_prec_double(), 0, 0, err)) != IBC_OK) {
-        ibc_trained_clear(&tb);
-        ibc_trained_clear(&tm);
+    if ((rc = ibc_train_trained_init(&td, &c, 3, ibc_prec_double(), 0, 0, err)) != IBC_OK) {
+        ibc_train_trained_clear(&tb);
+        ibc_train_trained_clear(&tm);
         return rc;
     }
 
@@ -203,12 +203,12 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     for (long k = 0; k < R->n; k++)
         if (k == 1 || k == fifth || k == last - fifth || k == last) {
             snprintf(mb, sizeof mb, "2^%.1f", R->rec[k].log2_rad);
-            ibc_rows_add(out, "certified-gd", "max ball radius of theta", pa, mb, "", "", IBC_INFO, SRC,
+            ibc_claim_rows_add(out, "certified-gd", "max ball radius of theta", pa, mb, "", "", IBC_INFO, SRC,
                          "step %ld, loss %.4g; %s", R->rec[k].step, R->rec[k].loss, params);
         }
     double early = growth(R, 1, fifth), late = growth(R, last - fifth, last);
     snprintf(mb, sizeof mb, "%.3f / %.3f", early, late);
-    ibc_rows_add(out, "certified-gd", "radius growth, bits per step (early / late)", pa, mb, "", "", IBC_INFO, SRC,
+    ibc_claim_rows_add(out, "certified-gd", "radius growth, bits per step (early / late)", pa, mb, "", "", IBC_INFO, SRC,
                  "steps %ld-%ld / %ld-%ld; %s", R->rec[1].step, R->rec[fifth].step, R->rec[last - fifth].step,
                  R->rec[last].step, params);
     /* The run must end with balls well inside BITS: otherwise nothing below
@@ -217,7 +217,7 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     snprintf(mb, sizeof mb, "2^%.1f", final_log2);
     snprintf(bb, sizeof bb, "<= 2^-60 (sharper than double)");
     snprintf(gb, sizeof gb, "%.1f bits", -60 - final_log2);
-    ibc_rows_add(out, "certified-gd", "final max radius of theta", pa, mb, bb, gb,
+    ibc_claim_rows_add(out, "certified-gd", "final max radius of theta", pa, mb, bb, gb,
                  final_log2 <= -60 ? IBC_HOLDS : IBC_REFUTED, SRC, "%s", params);
 
     /* An independent float run at the same BITS lies in the balls. */
@@ -225,7 +225,7 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     long nout = outside(&tm.theta, &tb.theta, &ratio);
     snprintf(prs, sizeof prs, "%s in %s", ibc_prec_str(mp, pm), pa);
     snprintf(mb, sizeof mb, "%d out; max |x-mid|/rad %.2g", (int)(nout < 99999 ? nout : 99999), ratio);
-    ibc_rows_add(out, "certified-gd", "float run inside the balls (theta)", prs, mb, "0 outside", "",
+    ibc_claim_rows_add(out, "certified-gd", "float run inside the balls (theta)", prs, mb, "0 outside", "",
                  nout == 0 ? IBC_HOLDS : IBC_REFUTED, SRC, "%ld entries; %s", tb.theta.len, params);
 
     /* The double run's digits: theta. */
@@ -234,20 +234,20 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     double scale = theta_errors(e, dv, &td.theta, &tb.theta);
     snprintf(prs, sizeof prs, "double vs %s", pa);
     snprintf(mb, sizeof mb, "%.2f digits (err <= %.3g)", digits_of(e, scale), mpfr_get_d(e, MPFR_RNDU));
-    ibc_rows_add(out, "certified-gd", "double run: certified correct digits of theta", prs, mb, "", "", IBC_INFO,
+    ibc_claim_rows_add(out, "certified-gd", "double run: certified correct digits of theta", prs, mb, "", "", IBC_INFO,
                  SRC, "relative to max|theta| = %.4g; %s", scale, params);
     /* The certificate is sharp when the balls are below the double's own
      * deviation: then err <= 2 |double - exact|. */
     double rad = exp2(final_log2), devd = mpfr_get_d(dv, MPFR_RNDN);
     snprintf(mb, sizeof mb, "rad %.3g vs dev %.3g", rad, devd);
     snprintf(gb, sizeof gb, "%.1f decades", rad > 0 ? log10(devd / rad) : INFINITY);
-    ibc_rows_add(out, "certified-gd", "certificate sharp: ball radius <= double's deviation", prs, mb, "rad <= dev",
+    ibc_claim_rows_add(out, "certified-gd", "certificate sharp: ball radius <= double's deviation", prs, mb, "rad <= dev",
                  gb, rad <= devd ? IBC_HOLDS : IBC_REFUTED, SRC, "%s", params);
 
     /* Loss: the exact loss at the exact iterate lies in the arb loss ball. */
     ibc_vec lb, ld;
-    ibc_vec_init(&lb, 1, arb);
-    ibc_vec_init(&ld, 1, ibc_prec_double());
+    ibc_prec_vec_init(&lb, 1, arb);
+    ibc_prec_vec_init(&ld, 1, ibc_prec_double());
     ibc_net_eval(tb.net, &tb.theta, NULL, 0, &lb, NULL, NULL);
     ibc_net_eval(td.net, &td.theta, NULL, 0, &ld, NULL, NULL);
     mpfr_t x;
@@ -255,7 +255,7 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     mpfr_set_d(x, ld.d[0], MPFR_RNDN);
     ball_error(e, dv, x, (arb_srcptr)lb.a);
     snprintf(mb, sizeof mb, "%.2f digits (L = %.10g)", digits_of(e, ld.d[0]), ld.d[0]);
-    ibc_rows_add(out, "certified-gd", "double run: certified correct digits of the loss", prs, mb, "", "", IBC_INFO,
+    ibc_claim_rows_add(out, "certified-gd", "double run: certified correct digits of the loss", prs, mb, "", "", IBC_INFO,
                  SRC, "%s", params);
 
     /* Alignment min_k max_j cos(w_j, mu_k). */
@@ -267,17 +267,17 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     mpfr_set_d(x, arf_get_d(arb_midref(adb), ARF_RND_NEAR), MPFR_RNDN);
     ball_error(e, dv, x, ab);
     snprintf(mb, sizeof mb, "%.2f digits (align = %.10g)", digits_of(e, 1.0), mpfr_get_d(x, MPFR_RNDN));
-    ibc_rows_add(out, "certified-gd", "double run: certified correct digits of the alignment", prs, mb, "", "",
+    ibc_claim_rows_add(out, "certified-gd", "double run: certified correct digits of the alignment", prs, mb, "", "",
                  IBC_INFO, SRC, "min_k max_j cos(w_j, mu_k); %s", params);
     arb_clear(ab);
     arb_clear(adb);
     mpfr_clear(x);
     mpfr_clears(e, dv, (mpfr_ptr)0);
-    ibc_vec_clear(&lb);
-    ibc_vec_clear(&ld);
-    ibc_trained_clear(&tb);
-    ibc_trained_clear(&tm);
-    ibc_trained_clear(&td);
+    ibc_prec_vec_clear(&lb);
+    ibc_prec_vec_clear(&ld);
+    ibc_train_trained_clear(&tb);
+    ibc_train_trained_clear(&tm);
+    ibc_train_trained_clear(&td);
     return IBC_OK;
 }
 
@@ -287,10 +287,10 @@ static int certified_p1(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     ibc_config c = cg_config(cfg);
     char params[240], pa[24], mb[48], e2[IBC_ERRLEN];
-    ibc_config_describe(params, sizeof params, &c, 1);
+    ibc_train_config_describe(params, sizeof params, &c, 1);
     ibc_prec arb = ibc_prec_arb(CG_P1_BITS);
     ibc_trained t;
-    int rc = ibc_trained_init(&t, &c, 1, arb, 0, 0, e2);
+    int rc = ibc_train_trained_init(&t, &c, 1, arb, 0, 0, e2);
     ibc_prec_str(arb, pa);
     if (rc == IBC_ENUMERIC && strstr(e2, "straddle")) {
         /* The message names the step; stats are gone with t, so read it back. */
@@ -299,7 +299,7 @@ static int certified_p1(const ibc_config *cfg, ibc_rows *out, char *err)
         if (s)
             sscanf(s, "at step %ld", &step);
         snprintf(mb, sizeof mb, "step %ld of %ld", step, c.steps);
-        ibc_rows_add(out, "certified-gd", "p = 1: first step with a ball across the kink",
+        ibc_claim_rows_add(out, "certified-gd", "p = 1: first step with a ball across the kink",
                      pa, mb, "", "", IBC_INFO, SRC, "%s", params);
         return IBC_OK;
     }
@@ -308,9 +308,9 @@ static int certified_p1(const ibc_config *cfg, ibc_rows *out, char *err)
         return rc;
     }
     snprintf(mb, sizeof mb, "none through step %ld", c.steps);
-    ibc_rows_add(out, "certified-gd", "p = 1: first step with a ball across the kink",
+    ibc_claim_rows_add(out, "certified-gd", "p = 1: first step with a ball across the kink",
                  pa, mb, "", "", IBC_INFO, SRC, "%s", params);
-    ibc_trained_clear(&t);
+    ibc_train_trained_clear(&t);
     return IBC_OK;
 }
 

@@ -35,15 +35,15 @@ static int direction_rows(const ibc_config *cfg, double p, long n, long h, const
 {
     const int fd_row = eps != NULL && p == 1.0;
     ibc_early_phase ep;
-    int rc = ibc_early_phase_run(&ep, cfg, p, n, h, eps, cfg->prec, err);
+    int rc = ibc_claim_early_phase_run(&ep, cfg, p, n, h, eps, cfg->prec, err);
     if (rc != IBC_OK) return rc;
     char params[400], pb[24], mb[48], bb[64], gb[48];
-    ibc_early_phase_describe(params, sizeof params, cfg, &ep);
+    ibc_claim_early_phase_describe(params, sizeof params, cfg, &ep);
     ibc_prec_str(cfg->prec, pb);
     const double scale = ep.eps_d * (double)n * sqrt((double)h) * ep.X_max * ep.X_max * ep.W_max * ep.W_max;
     long at = 0;
-    double w = ibc_early_phase_worst(&ep, ep.dir, &at);
-    ibc_early_phase_row(out, "direction-approx",
+    double w = ibc_claim_early_phase_worst(&ep, ep.dir, &at);
+    ibc_claim_early_phase_row(out, "direction-approx",
                         p == 1.0 ? "max_t max_j ||dw_hat/dt - s_j P x_a|| <= 4 eps n sqrt(h) X^2 W^2"
                                  : "max_t max_j ||dw_hat/dt - s_j P x_a^(p)|| = c eps n sqrt(h) X^2 W^2",
                         "L-direction", params, cfg->prec, w, ep.t[at], 4.0, scale, p);
@@ -54,10 +54,10 @@ static int direction_rows(const ibc_config *cfg, double p, long n, long h, const
         snprintf(mb, sizeof mb, "%.3g (%ld probes, %ld skipped)", ep.fd_rel, ep.fd_probes, ep.fd_skipped);
         snprintf(bb, sizeof bb, "<= %.3g", ep.fd_bound);
         snprintf(gb, sizeof gb, "%.2f decades", ep.fd_probes > 0 ? log10(ep.fd_bound / ep.fd_rel) : -INFINITY);
-        ibc_rows_add(out, "direction-approx", "|central diff of w_hat - P(-dL/dw)/||w|| | / (n X_max)", pb, mb,
+        ibc_claim_rows_add(out, "direction-approx", "|central diff of w_hat - P(-dL/dw)/||w|| | / (n X_max)", pb, mb,
                      bb, gb, ok ? IBC_HOLDS : IBC_REFUTED, "L-direction", "%s; delta=%.3g", params, ep.fd_delta);
     }
-    ibc_early_phase_clear(&ep);
+    ibc_claim_early_phase_clear(&ep);
     return IBC_OK;
 }
 
@@ -88,7 +88,7 @@ static int tie_rows(const ibc_config *cfg, ibc_rows *out, char *err)
     mp.alpha = 0;
     mp.random_centers = 0;
     const long n = 8, h = 3, D = mp.D;
-    ibc_data *data = ibc_data_alloc(&mp, n, 0);
+    ibc_data *data = ibc_model_data_alloc(&mp, n, 0);
     if (!data) abort();
     const long k0 = data->z[0];
     ibc_net_params par = {.p = 1, .h = h, .loss = IBC_LOSS_EXP, .mean = 0, .loss_scale2 = 0};
@@ -111,8 +111,8 @@ static int tie_rows(const ibc_config *cfg, ibc_rows *out, char *err)
     ibc_prec p256 = ibc_prec_mpfr(256);
     ibc_net *nh = ibc_net_alloc(data, &par, p256);
     ibc_vec tv, lv;
-    ibc_vec_init(&tv, dim, p256);
-    ibc_vec_init(&lv, 1, p256);
+    ibc_prec_vec_init(&tv, dim, p256);
+    ibc_prec_vec_init(&lv, 1, p256);
     mpfr_t L0, Ld, F1, F2, x, dd;
     mpfr_inits2(256, L0, Ld, F1, F2, x, dd, (mpfr_ptr)0);
     for (int k = 0; k <= 2; k++) {
@@ -122,10 +122,10 @@ static int tie_rows(const ibc_config *cfg, ibc_rows *out, char *err)
             if (k == 0) mpfr_set_ui(x, 0, MPFR_RNDN);
             else mpfr_div_2ui(x, x, (unsigned long)e, MPFR_RNDN);
             mpfr_add_d(x, x, th[i], MPFR_RNDN);  /* exact: dyadic */
-            ibc_vec_set_mpfr(&tv, i, x);
+            ibc_prec_vec_set_mpfr(&tv, i, x);
         }
         ibc_net_eval(nh, &tv, NULL, n, &lv, NULL, NULL);
-        ibc_vec_get_mpfr(k == 0 ? L0 : Ld, &lv, 0);
+        ibc_prec_vec_get_mpfr(k == 0 ? L0 : Ld, &lv, 0);
         if (k > 0) {
             mpfr_sub(x, Ld, L0, MPFR_RNDN);
             mpfr_mul_2ui(x, x, (unsigned long)e, MPFR_RNDN);
@@ -141,14 +141,14 @@ static int tie_rows(const ibc_config *cfg, ibc_rows *out, char *err)
     for (int m = 0; m < 2; m++) {
         ibc_net *net = ibc_net_alloc(data, &par, modes[m]);
         ibc_vec t, g;
-        ibc_vec_init(&t, dim, modes[m]);
-        ibc_vec_init(&g, dim, modes[m]);
-        for (long i = 0; i < dim; i++) ibc_vec_set_d(&t, i, th[i]);
+        ibc_prec_vec_init(&t, dim, modes[m]);
+        ibc_prec_vec_init(&g, dim, modes[m]);
+        for (long i = 0; i < dim; i++) ibc_prec_vec_set_d(&t, i, th[i]);
         ibc_net_eval(net, &t, NULL, n, NULL, &g, NULL);
         double gd = 0, scale = fabs(dfd);
         for (long i = 0; i < dim; i++) {
-            gd += ibc_vec_get_d(&g, i) * dir[i];
-            scale += fabs(ibc_vec_get_d(&g, i) * dir[i]);
+            gd += ibc_prec_vec_get_d(&g, i) * dir[i];
+            scale += fabs(ibc_prec_vec_get_d(&g, i) * dir[i]);
         }
         long ties = 0;
         for (long i = 0; i < n; i++) ties += data->z[i] == k0;
@@ -160,30 +160,30 @@ static int tie_rows(const ibc_config *cfg, ibc_rows *out, char *err)
         snprintf(mb, sizeof mb, "%.3g", rel);
         snprintf(bb, sizeof bb, "<= %.0e", DA_TIE_TOL);
         snprintf(gb, sizeof gb, "%.2f decades", rel > 0 ? log10(DA_TIE_TOL / rel) : INFINITY);
-        ibc_rows_add(out, "direction-approx", "ReLU tie <x,w> = 0: <grad, d> vs derivative from the inactive side",
+        ibc_claim_rows_add(out, "direction-approx", "ReLU tie <x,w> = 0: <grad, d> vs derivative from the inactive side",
                      ibc_prec_str(modes[m], pb), mb, bb, gb,
                      ties > 0 && rel <= DA_TIE_TOL ? IBC_HOLDS : IBC_REFUTED, "docs/theory.md §3 sigma'(0)=0", "%s", params);
-        ibc_vec_clear(&t);
-        ibc_vec_clear(&g);
+        ibc_prec_vec_clear(&t);
+        ibc_prec_vec_clear(&g);
         ibc_net_free(net);
     }
     mpfr_clears(L0, Ld, F1, F2, x, dd, (mpfr_ptr)0);
-    ibc_vec_clear(&tv);
-    ibc_vec_clear(&lv);
+    ibc_prec_vec_clear(&tv);
+    ibc_prec_vec_clear(&lv);
     ibc_net_free(nh);
     free(th);
     free(dir);
-    ibc_data_free(data);
+    ibc_model_data_free(data);
     return IBC_OK;
 }
 
 int ibc_claim_direction_approx(const ibc_config *cfg, ibc_rows *out, char *err)
 {
-    int rc = ibc_early_phase_claim(cfg, 0, direction_rows, out, err);
+    int rc = ibc_claim_early_phase_claim(cfg, 0, direction_rows, out, err);
     return rc == IBC_OK ? tie_rows(cfg, out, err) : rc;
 }
 
 int ibc_claim_direction_approx_long(const ibc_config *cfg, ibc_rows *out, char *err)
 {
-    return ibc_early_phase_claim(cfg, 1, direction_rows, out, err);
+    return ibc_claim_early_phase_claim(cfg, 1, direction_rows, out, err);
 }

@@ -69,7 +69,7 @@ static void info_row(ibc_rows *out, const char *claim, const char *what, ibc_pre
                      const char *params)
 {
     char pb[24], mb[48];
-    ibc_rows_add(out, claim, what, ibc_prec_str(pr, pb), fmt_g(mb, v), "-", "-", IBC_INFO, SOURCE,
+    ibc_claim_rows_add(out, claim, what, ibc_prec_str(pr, pb), fmt_g(mb, v), "-", "-", IBC_INFO, SOURCE,
                  "%s", params);
 }
 
@@ -81,15 +81,15 @@ static int sup_rows(const ibc_config *cfg, const char *claim, ibc_rows *out, cha
         ibc_ideal_kind kind = q == 0 ? IBC_IDEAL_F : IBC_IDEAL_FP;
         double p = q == 0 ? 1.0 : 3.0;
         double exact = q == 0 ? sqrt((double)(K1 > K - K1 ? K1 : K - K1)) : 1.0;
-        ibc_rnet *G = ibc_rnet_ideal(kind, D, K, K1, p), *Z = ibc_rnet_zero_like(kind, D, K, K1, p);
+        ibc_rnet *G = ibc_robust_rnet_ideal(kind, D, K, K1, p), *Z = ibc_robust_rnet_zero_like(kind, D, K, K1, p);
         if (!G || !Z) {
-            ibc_rnet_free(G);
-            ibc_rnet_free(Z);
+            ibc_robust_rnet_free(G);
+            ibc_robust_rnet_free(Z);
             snprintf(err, IBC_ERRLEN, "out of memory");
             return IBC_ENUMERIC;
         }
         ibc_dist_result r;
-        int rc = ibc_dist_ideal(&r, Z, G, NSAMP, NSTARTS, STEPS, SEED, err);
+        int rc = ibc_robust_dist_ideal(&r, Z, G, NSAMP, NSTARTS, STEPS, SEED, err);
         if (rc == IBC_OK) {
             char what[72], pb[24], mb[48], bb[64], gb[48];
             double gap = fabs(r.dist - exact);
@@ -97,13 +97,13 @@ static int sup_rows(const ibc_config *cfg, const char *claim, ibc_rows *out, cha
             snprintf(mb, sizeof mb, "%.12g", r.dist);
             snprintf(bb, sizeof bb, "= %.12g +- %.0e", exact, SUP_TOL);
             snprintf(gb, sizeof gb, "%+.3g", SUP_TOL - gap);
-            ibc_rows_add(out, claim, what, ibc_prec_str(ibc_prec_double(), pb), mb, bb, gb,
+            ibc_claim_rows_add(out, claim, what, ibc_prec_str(ibc_prec_double(), pb), mb, bb, gb,
                          gap <= SUP_TOL ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                          "D=%ld K=%ld K1=%ld; closed form %s; %ld starts, %ld points", D, K, K1,
                          q == 0 ? "sqrt(max(K1, K2))" : "1 (a center)", r.starts, r.points);
         }
-        ibc_rnet_free(G);
-        ibc_rnet_free(Z);
+        ibc_robust_rnet_free(G);
+        ibc_robust_rnet_free(Z);
         if (rc != IBC_OK)
             return rc;
     }
@@ -123,7 +123,7 @@ typedef struct {
 } dist_meas;
 
 /* p = 3: how much of dist(f_3, F^(3)) is unequal amplitudes at the centers
- * (ibc_dist_split_fp, src/robust/dist.c), and the subclass sizes behind it. */
+ * (ibc_robust_dist_split_fp, src/robust/dist.c), and the subclass sizes behind it. */
 static int decompose(dist_meas *m, const ibc_rnet *f, const ibc_rnet *G, const ibc_trained *t,
                      char *err)
 {
@@ -140,7 +140,7 @@ static int decompose(dist_meas *m, const ibc_rnet *f, const ibc_rnet *G, const i
         }
     }
     ibc_dist_split s;
-    int rc = ibc_dist_split_fp(&s, NULL, f, G, NSAMP, NSTARTS, STEPS, SEED, err);
+    int rc = ibc_robust_dist_split_fp(&s, NULL, f, G, NSAMP, NSTARTS, STEPS, SEED, err);
     if (rc == IBC_OK) {
         m->amin = s.amin;
         m->amax = s.amax;
@@ -161,28 +161,28 @@ static int measure(dist_meas *m, const ibc_config *cfg, double p, char *err)
     long D = cfg->model.D, K = cfg->model.K, K1 = cfg->model.K1;
     ibc_ideal_kind kind = p == 1.0 ? IBC_IDEAL_F : IBC_IDEAL_FP;
     m->supG = p == 1.0 ? sqrt((double)(K1 > K - K1 ? K1 : K - K1)) : 1.0;
-    ibc_rnet *f = ibc_rnet_from_net(t->net, &t->theta, t->data);
-    ibc_rnet *G = ibc_rnet_ideal(kind, D, K, K1, p);
-    ibc_rnet *d = f && G ? ibc_rnet_difference(f, G) : NULL;
-    ibc_rnet *z = ibc_rnet_zero_like(kind, D, K, K1, p);
+    ibc_rnet *f = ibc_robust_rnet_from_net(t->net, &t->theta, t->data);
+    ibc_rnet *G = ibc_robust_rnet_ideal(kind, D, K, K1, p);
+    ibc_rnet *d = f && G ? ibc_robust_rnet_difference(f, G) : NULL;
+    ibc_rnet *z = ibc_robust_rnet_zero_like(kind, D, K, K1, p);
     int rc = IBC_OK;
     if (!f || !G || !d || !z) {
         snprintf(err, IBC_ERRLEN, "out of memory");
         rc = IBC_ENUMERIC;
     }
     if (rc == IBC_OK)
-        rc = ibc_dist_ideal(&m->r, f, G, NSAMP, NSTARTS, STEPS, SEED, err);
+        rc = ibc_robust_dist_ideal(&m->r, f, G, NSAMP, NSTARTS, STEPS, SEED, err);
     ibc_dist_result own;
     if (rc == IBC_OK)
-        rc = ibc_dist_ideal(&own, z, d, NSAMP, NSTARTS, STEPS, SEED, err);
+        rc = ibc_robust_dist_ideal(&own, z, d, NSAMP, NSTARTS, STEPS, SEED, err);
     if (rc == IBC_OK)
         m->own = own.dist;
     if (rc == IBC_OK && kind == IBC_IDEAL_FP)
         rc = decompose(m, f, G, t, err);
-    ibc_rnet_free(f);
-    ibc_rnet_free(G);
-    ibc_rnet_free(d);
-    ibc_rnet_free(z);
+    ibc_robust_rnet_free(f);
+    ibc_robust_rnet_free(G);
+    ibc_robust_rnet_free(d);
+    ibc_robust_rnet_free(z);
     return rc;
 }
 
@@ -191,7 +191,7 @@ static void dist_rows(ibc_rows *out, const char *claim, const ibc_config *cfg, d
 {
     char base[200], params[240], what[72];
     const char *g = p == 1.0 ? "F" : "F^(3)";
-    ibc_config_describe(base, sizeof base, cfg, p);
+    ibc_train_config_describe(base, sizeof base, cfg, p);
     snprintf(what, sizeof what, "dist(f_%g, %s) at the minimax c", p, g);
     snprintf(params, sizeof params, "c=%.6g c_ls=%.6g; %ld starts, %ld points; %.150s", m->r.c,
              m->r.c_ls, m->r.starts, m->r.points, base);
@@ -221,7 +221,7 @@ static void dist_rows(ibc_rows *out, const char *claim, const ibc_config *cfg, d
     snprintf(mb, sizeof mb, "%.10g", m->spread_asc);
     snprintf(bb, sizeof bb, "= %.10g +- %.0e", m->spread, SUP_TOL);
     snprintf(gb, sizeof gb, "%+.3g", SUP_TOL - gap);
-    ibc_rows_add(out, claim, "dist(G_a, F^(3)) by the estimator", ps, mb, bb, gb,
+    ibc_claim_rows_add(out, claim, "dist(G_a, F^(3)) by the estimator", ps, mb, bb, gb,
                  gap <= SUP_TOL ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                  "closed form: a vertex of the simplex (see claim header); alpha=%g", cfg->model.alpha);
     snprintf(params, sizeof params, "c_a = 2/(amin+amax) = %.6g; alpha=%g, alpha^2=%g",
@@ -232,7 +232,7 @@ static void dist_rows(ibc_rows *out, const char *claim, const ibc_config *cfg, d
     snprintf(mb, sizeof mb, "%.4g", m->r.dist);
     snprintf(bb, sizeof bb, "<= shape + amplitude = %.4g", rhs);
     snprintf(gb, sizeof gb, "%+.4g", rhs - m->r.dist);
-    ibc_rows_add(out, claim, "dist(f_3, F^(3)) <= shape + amplitude parts", ps, mb, bb, gb,
+    ibc_claim_rows_add(out, claim, "dist(f_3, F^(3)) <= shape + amplitude parts", ps, mb, bb, gb,
                  m->r.dist <= rhs ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                  "triangle inequality through G_a; alpha=%g", cfg->model.alpha);
 }
@@ -250,7 +250,7 @@ static void compare_rows(ibc_rows *out, const char *claim, const ibc_config *cfg
     snprintf(mb, sizeof mb, "%.4g", d3);
     snprintf(bb, sizeof bb, "< dist(f_1, F) = %.4g", d1);
     snprintf(gb, sizeof gb, "%+.4g", d1 - d3);
-    ibc_rows_add(out, claim, "dist(f_3, F^(3)) < dist(f_1, F)", ps, mb, bb, gb,
+    ibc_claim_rows_add(out, claim, "dist(f_3, F^(3)) < dist(f_1, F)", ps, mb, bb, gb,
                  d3 < d1 ? IBC_HOLDS : IBC_REFUTED, "MV24 §5.1", "alpha=%g; D=%ld K=%ld K1=%ld",
                  cfg->model.alpha, cfg->model.D, cfg->model.K, cfg->model.K1);
     /* the same on the scale of each ideal: F is sqrt(max(K1, K2)) times
@@ -262,7 +262,7 @@ static void compare_rows(ibc_rows *out, const char *claim, const ibc_config *cfg
     snprintf(mb, sizeof mb, "%.4g", r3);
     snprintf(bb, sizeof bb, "< dist(f_1, F)/sup|F| = %.4g", r1);
     snprintf(gb, sizeof gb, "%+.4g", r1 - r3);
-    ibc_rows_add(out, claim, "dist(f_3, F^(3))/sup|F^(3)| < dist(f_1, F)/sup|F|", ps, mb, bb, gb,
+    ibc_claim_rows_add(out, claim, "dist(f_3, F^(3))/sup|F^(3)| < dist(f_1, F)/sup|F|", ps, mb, bb, gb,
                  vr, "MV24 §5.1",
                  "alpha=%g; relative to each ideal's sup on the sphere; shape part alone %.4g%s",
                  cfg->model.alpha, m3->shape / m3->supG,
@@ -280,7 +280,7 @@ static void compare_rows(ibc_rows *out, const char *claim, const ibc_config *cfg
     snprintf(mb, sizeof mb, "%.4g", ratio);
     snprintf(bb, sizeof bb, "<= %g", RATIO_MAX);
     snprintf(gb, sizeof gb, "%+.4g", RATIO_MAX - ratio);
-    ibc_rows_add(out, claim, "dist(f_3, F^(3))/dist(f_1, F)", ps, mb, bb, gb, v,
+    ibc_claim_rows_add(out, claim, "dist(f_3, F^(3))/dist(f_1, F)", ps, mb, bb, gb, v,
                  "MV24 §5.1, MV25",
                  "alpha=%g; amplitude part %.4g + shape part %.4g of dist(f_3) %.4g (subclass sizes %ld..%ld); paper size (recorded): ratio %.3g, amplitude %.3g of %.3g: %s",
                  cfg->model.alpha, m3->spread, m3->shape, d3, m3->nmin, m3->nmax, IBC_PS_DIST_F3 / IBC_PS_DIST_F1,
@@ -300,7 +300,7 @@ static void paper_row(ibc_rows *out, const char *claim)
     snprintf(mb, sizeof mb, "%.4g", d3);
     snprintf(bb, sizeof bb, "<= 10 x %.0e (MV24 Fig. 2a)", paper);
     snprintf(gb, sizeof gb, "%+.4g", 10 * paper - d3);
-    ibc_rows_add(out, claim, "dist(f_3, F^(3)) at the paper's size vs the paper's ~1e-5", "double", mb, bb, gb,
+    ibc_claim_rows_add(out, claim, "dist(f_3, F^(3)) at the paper's size vs the paper's ~1e-5", "double", mb, bb, gb,
                  near ? IBC_HOLDS : (IBC_PS_AMPLITUDE_F3 >= AMPLITUDE_SHARE * d3 ? IBC_FINDING : IBC_REFUTED),
                  "MV24 §5.1", "recorded run D=1000 n=20000 h=2000 alpha=0.01 (data/findings/distance-paper-scale.md): amplitude part %.3g, shape part %.3g; expected verdict refuted (not replicated)",
                  IBC_PS_AMPLITUDE_F3, IBC_PS_SHAPE_F3);
@@ -312,7 +312,7 @@ static int run_alphas(const ibc_config *cfg0, const double *alphas, int na, cons
     if (cfg0->model.random_centers) {
         /* G is built on e_k; the distance is basis-free, so the default
          * basis measures the same thing. */
-        ibc_rows_add(out, claim, "not run with random centers", "-", "-", "-", "-", IBC_INFO,
+        ibc_claim_rows_add(out, claim, "not run with random centers", "-", "-", "-", "-", IBC_INFO,
                      SOURCE, "the ideal classifiers are built on mu_k = e_k; rerun without --random-centers");
         return IBC_OK;
     }
@@ -344,9 +344,9 @@ static int run_alphas(const ibc_config *cfg0, const double *alphas, int na, cons
         snprintf(params, sizeof params, "log-log least squares over alpha in {%g..%g} (%d values); MV25 bound Otilde(alpha^2) on the sup (balanced data, l2 loss)",
                  alphas[0], alphas[na - 1], na);
         info_row(out, claim, "exponent of dist(f_3, F^(3)) against alpha", cfg0->prec,
-                 ibc_loglog_slope(alphas, d3, na), params);
+                 ibc_claim_loglog_slope(alphas, d3, na), params);
         info_row(out, claim, "exponent of the shape part against alpha", cfg0->prec,
-                 ibc_loglog_slope(alphas, shape, na), params);
+                 ibc_claim_loglog_slope(alphas, shape, na), params);
     }
     return rc;
 }
@@ -368,7 +368,7 @@ static int more_samples_rows(const ibc_config *cfg0, const char *claim, ibc_rows
     snprintf(mb, sizeof mb, "%.4g", m4.spread);
     snprintf(bb, sizeof bb, "< %.4g (n=%ld)", m.spread, cfg0->n);
     snprintf(gb, sizeof gb, "%+.4g", m.spread - m4.spread);
-    ibc_rows_add(out, claim, "amplitude part at n x4 < at n", ibc_prec_str(cfg.prec, pb), mb, bb,
+    ibc_claim_rows_add(out, claim, "amplitude part at n x4 < at n", ibc_prec_str(cfg.prec, pb), mb, bb,
                  gb, m4.spread < m.spread ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                  "n=%ld: subclass sizes %ld..%ld, dist(f_3, F^(3)) = %.4g (was %.4g), shape part %.4g (was %.4g); alpha=%g",
                  cfg.n, m4.nmin, m4.nmax, m4.r.dist, m.r.dist, m4.shape, m.shape, cfg.model.alpha);
@@ -377,7 +377,7 @@ static int more_samples_rows(const ibc_config *cfg0, const char *claim, ibc_rows
     snprintf(mb, sizeof mb, "%.4g", m4.shape);
     snprintf(bb, sizeof bb, "< %.4g (n=%ld)", m.shape, cfg0->n);
     snprintf(gb, sizeof gb, "%+.4g", m.shape - m4.shape);
-    ibc_rows_add(out, claim, "shape part at n x4 < at n", ibc_prec_str(cfg.prec, pb), mb, bb, gb,
+    ibc_claim_rows_add(out, claim, "shape part at n x4 < at n", ibc_prec_str(cfg.prec, pb), mb, bb, gb,
                  m4.shape < m.shape ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                  "n=%ld; ratio %.3g (1/sqrt(n) scaling gives 2); alpha=%g", cfg.n, m.shape / m4.shape,
                  cfg.model.alpha);

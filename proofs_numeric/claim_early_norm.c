@@ -31,32 +31,32 @@ static int early_norm_rows(const ibc_config *cfg, double p, long n, long h, cons
                            char *err)
 {
     ibc_early_phase ep;
-    int rc = ibc_early_phase_run(&ep, cfg, p, n, h, eps, cfg->prec, err);
+    int rc = ibc_claim_early_phase_run(&ep, cfg, p, n, h, eps, cfg->prec, err);
     if (rc != IBC_OK) return rc;
     char params[400];
-    ibc_early_phase_describe(params, sizeof params, cfg, &ep);
+    ibc_claim_early_phase_describe(params, sizeof params, cfg, &ep);
     const double W2 = ep.W_max * ep.W_max, sh = sqrt((double)h);
     long at = 0;
-    double w = ibc_early_phase_worst(&ep, ep.norm2, &at);
-    ibc_early_phase_row(out, "early-norm",
+    double w = ibc_claim_early_phase_worst(&ep, ep.norm2, &at);
+    ibc_claim_early_phase_row(out, "early-norm",
                         p == 1.0 ? "max_t max_j ||w_j||^2 <= 2 eps W_max^2/sqrt(h)"
                                  : "max_t max_j ||w_j||^2 = c eps W_max^2/sqrt(h)",
                         "L-earlynorm", params, cfg->prec, w, ep.t[at], 2.0, ep.eps_d * W2 / sh, p);
-    w = ibc_early_phase_worst(&ep, ep.fmax, &at);
-    ibc_early_phase_row(out, "early-norm",
+    w = ibc_claim_early_phase_worst(&ep, ep.fmax, &at);
+    ibc_claim_early_phase_row(out, "early-norm",
                         p == 1.0 ? "max_t max_i |f(x_i)| <= 2 eps sqrt(h) X_max W_max^2"
                                  : "max_t max_i |f(x_i)| = c eps sqrt(h) X_max W_max^2",
                         "L-earlynorm", params, cfg->prec, w, ep.t[at], 2.0, ep.eps_d * sh * ep.X_max * W2, p);
-    ibc_early_phase_clear(&ep);
+    ibc_claim_early_phase_clear(&ep);
     return IBC_OK;
 }
 
 int ibc_claim_early_norm(const ibc_config *cfg, ibc_rows *out, char *err)
 {
-    return ibc_early_phase_claim(cfg, 0, early_norm_rows, out, err);
+    return ibc_claim_early_phase_claim(cfg, 0, early_norm_rows, out, err);
 }
 
 int ibc_claim_early_norm_long(const ibc_config *cfg, ibc_rows *out, char *err)
 {
-    return ibc_early_phase_claim(cfg, 1, early_norm_rows, out, err);
+    return ibc_claim_early_phase_claim(cfg, 1, early_norm_rows, out, err);
 }

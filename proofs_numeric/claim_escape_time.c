@@ -33,7 +33,7 @@
  *    is below it altogether) the run is made in the high-precision mode, on
  *    a small net (MPFR costs ~100x per step).  There double and MPFR first
  *    run eps = 1e-16 and 1e-64 and must agree to rounding (bound:
- *    ibc_escape_agree_bound); the MPFR series 1e-16 ... 1e-400 gives the
+ *    ibc_claim_escape_agree_bound); the MPFR series 1e-16 ... 1e-400 gives the
  *    slope rows.
  * Mutants killed (tests/mutants): flow-gd-half-lr (18 rows),
  * claim-escape-flow-law (10 rows: lead slope at every eta, network slope at
@@ -97,13 +97,13 @@ static double lambda_named(const ibc_data *data, double p)
             memset(u, 0, sizeof(double) * (size_t)D);
             for (long k = c ? K1 : 0; k < (c ? K : K1); k++)
                 for (long d = 0; d < D; d++) u[d] += mpfr_get_d(data->mu + k * D + d, MPFR_RNDN);
-            double l = (c ? -1.0 : 1.0) * ibc_escape_G(data, p, u);
+            double l = (c ? -1.0 : 1.0) * ibc_claim_escape_G(data, p, u);
             if (l > best) best = l;
         }
     } else {
         for (long k = 0; k < K; k++) {
             for (long d = 0; d < D; d++) u[d] = mpfr_get_d(data->mu + k * D + d, MPFR_RNDN);
-            double l = (k < K1 ? 1.0 : -1.0) * ibc_escape_G(data, p, u);
+            double l = (k < K1 ? 1.0 : -1.0) * ibc_claim_escape_G(data, p, u);
             if (l > best) best = l;
         }
     }
@@ -173,9 +173,9 @@ static int series_run(esc_series *s, const ibc_config *cfg, double p, long n, lo
                       char *err)
 {
     for (int i = 0; i < s->m; i++) {
-        s->x[i] = ibc_escape_log_inv_eps(s->eps[i]);
-        int rc = ibc_escape_run(&s->e[i], cfg, p, n, h, s->eps[i], s->pr[i],
-                                ibc_escape_cap(cfg->lr, lambda_guess, s->x[i]), s->record_every, err);
+        s->x[i] = ibc_claim_escape_log_inv_eps(s->eps[i]);
+        int rc = ibc_claim_escape_run(&s->e[i], cfg, p, n, h, s->eps[i], s->pr[i],
+                                ibc_claim_escape_cap(cfg->lr, lambda_guess, s->x[i]), s->record_every, err);
         if (rc != IBC_OK) return rc;
         if (s->e[i].rc != IBC_OK || !s->e[i].escaped) {
             snprintf(err, IBC_ERRLEN, "escape-time: p=%g eps=%s: %s", p, s->eps[i],
@@ -195,7 +195,7 @@ static void rel_row(ibc_rows *out, const char *what, const char *prec, double me
     snprintf(mb, sizeof mb, "%.5g (%+.3f%%)", measured, 100.0 * rel);
     snprintf(bb, sizeof bb, "%.5g +- %.2g%%", pred, 100.0 * tol);
     snprintf(gb, sizeof gb, "%+.3f%%", 100.0 * (tol - fabs(rel)));
-    ibc_rows_add(out, "escape-time", what, prec, mb, bb, gb, fabs(rel) <= tol ? IBC_HOLDS : IBC_REFUTED,
+    ibc_claim_rows_add(out, "escape-time", what, prec, mb, bb, gb, fabs(rel) <= tol ? IBC_HOLDS : IBC_REFUTED,
                  "L-escape", "%s", params);
 }
 
@@ -228,17 +228,17 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
             last = &s->e[i];
         }
     }
-    ibc_rows_add(out, "escape-time", "escape time t_esc per eps", pb, tl, "-", "-", IBC_INFO, "L-escape",
+    ibc_claim_rows_add(out, "escape-time", "escape time t_esc per eps", pb, tl, "-", "-", IBC_INFO, "L-escape",
                  "%s; eps: %s", params, el);
     snprintf(mb, sizeof mb, "%.5f (neuron %ld, center %ld)", last->lambda_dir, last->lead, last->lead_center);
-    ibc_rows_add(out, "escape-time", "lambda = sign(v) G_n(w_hat), leading neuron, smallest eps", pb, mb, "-", "-",
+    ibc_claim_rows_add(out, "escape-time", "lambda = sign(v) G_n(w_hat), leading neuron, smallest eps", pb, mb, "-", "-",
                  IBC_INFO, "L-escape", "%s", params);
     /* Two methods for lambda: the growth of 1 - L in the linear window, and
      * docs/theory.md's value from the subclass counts, against G_n at the leading
      * neuron's direction. */
     rel_row(out, "lambda from the growth of 1-L (window 1e-8..1e-3) vs G_n", pb, last->lambda_growth,
             last->lambda_dir, ESC_LAMBDA_TOL, params);
-    ibc_data *data = ibc_data_alloc(&c->model, c->n, 0);
+    ibc_data *data = ibc_model_data_alloc(&c->model, c->n, 0);
     if (data) {
         double ctol, lc = lambda_counts(data, p, last->lead_sign, last->lead_center, &ctol);
         if (isfinite(lc))
@@ -246,12 +246,12 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
                     p == 1.0 ? "G_n vs THEORY from counts: sqrt(sum_c n_k^2)/n - n_o s/(2n sqrt(2pi))"
                              : "G_n vs THEORY from counts: (n_k/n)(1 + 3 s^2), s = alpha/sqrt(D)",
                     pb, last->lambda_dir, lc, ctol, params);
-        ibc_data_free(data);
+        ibc_model_data_free(data);
     }
     const double gd = slope_pred(c->lr, last->lambda_dir), flow = 1.0 / last->lambda_dir;
     char what[96];
     snprintf(what, sizeof what, "LS slope t_esc vs log(1/eps), %d eps <= 1e-16, vs eta/log(1+eta lambda)", m);
-    rel_row(out, what, pb, ibc_ls_slope(x, t, m), gd, ESC_NET_TOL, params);
+    rel_row(out, what, pb, ibc_claim_ls_slope(x, t, m), gd, ESC_NET_TOL, params);
     /* The same slope for the leading neuron's own escape (|v| ||w|| = 1e-4). */
     m = 0;
     for (int i = 0; i < s->m; i++)
@@ -259,7 +259,7 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
             x[m] = s->x[i];
             t[m++] = last->lead < IBC_ESCAPE_HMAX ? s->e[i].unit_t[last->lead] : NAN;
         }
-    const double slope = ibc_ls_slope(x, t, m);
+    const double slope = ibc_claim_ls_slope(x, t, m);
     snprintf(what, sizeof what, "LS slope of lead neuron's t(v w = %g) vs log(1/eps) vs GD law", IBC_ESCAPE_UNIT);
     rel_row(out, what, pb, slope, gd, ESC_TOL, params);
     /* The GD law holds and the flow law is outside the same window: the row
@@ -269,7 +269,7 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
     snprintf(mb, sizeof mb, "%.3f%% (GD law: %.3f%%)", 100.0 * dflow, 100.0 * dgd);
     snprintf(bb, sizeof bb, "> %.2g%% (flow law 1/lambda = %.5g)", 100.0 * ESC_TOL, flow);
     snprintf(gb, sizeof gb, "%+.3f%%", 100.0 * (dflow - ESC_TOL));
-    ibc_rows_add(out, "escape-time", "lead slope: distance to flow law 1/lambda > tol (laws told apart)", pb, mb,
+    ibc_claim_rows_add(out, "escape-time", "lead slope: distance to flow law 1/lambda > tol (laws told apart)", pb, mb,
                  bb, gb, dflow > ESC_TOL ? IBC_HOLDS : IBC_REFUTED, "L-escape", "%s; eta lambda = %.4f", params,
                  c->lr * last->lambda_dir);
 }
@@ -281,13 +281,13 @@ static int escape_rows(const ibc_config *cfg, double p, int extended, int large_
 {
     esc_series s = {.m = extended ? 6 : 5, .eps = {"1e-4", "1e-8", "1e-16", "1e-32", "1e-64", "1e-128"}};
     for (int i = 0; i < s.m; i++) s.pr[i] = cfg->prec;
-    ibc_data *data = ibc_data_alloc(&cfg->model, cfg->n, 0);
+    ibc_data *data = ibc_model_data_alloc(&cfg->model, cfg->n, 0);
     if (!data) {
         snprintf(err, IBC_ERRLEN, "cannot generate data: n = %ld", cfg->n);
         return IBC_EINPUT;
     }
     double lam_named = lambda_named(data, p);
-    ibc_data_free(data);
+    ibc_model_data_free(data);
     ibc_config c = *cfg;
     if (large_eta) {
         if (!(lam_named > 0)) {
@@ -303,7 +303,7 @@ static int escape_rows(const ibc_config *cfg, double p, int extended, int large_
     series_params(params, sizeof params, &c, p);
     if (!large_eta) {
         snprintf(mb, sizeof mb, "%.5f", lam_named);
-        ibc_rows_add(out, "escape-time",
+        ibc_claim_rows_add(out, "escape-time",
                      p == 1.0 ? "lambda at mu_+/sqrt(K1), mu_-/sqrt(K2) (max)" : "lambda at mu_k (max over k)",
                      ibc_prec_str(c.prec, pb), mb, "-", "-", IBC_INFO, "L-escape", "%s", params);
     }
@@ -325,13 +325,13 @@ static int escape_rows_hi(const ibc_config *c, double p, ibc_rows *out, char *er
     /* Agreement of the two modes on the same GD run (bound: escape_run.h). */
     for (int i = 0; i < 4; i += 2) {
         double rel = fabs(s.t[i] / s.t[i + 1] - 1.0);
-        double bound = ibc_escape_agree_bound(&s.e[i + 1], c->n, c->model.D);
+        double bound = ibc_claim_escape_agree_bound(&s.e[i + 1], c->n, c->model.D);
         snprintf(mb, sizeof mb, "%.3g (t=%.6f vs %.6f)", rel, s.t[i], s.t[i + 1]);
         snprintf(bb, sizeof bb, "<= %.3g", bound);
         snprintf(gb, sizeof gb, "%.2f decades", rel > 0 ? log10(bound / rel) : INFINITY);
         char what[72];
         snprintf(what, sizeof what, "|t_esc(double)/t_esc(%s) - 1| at eps=%s", ibc_prec_str(c->prec_hi, pb), s.eps[i]);
-        ibc_rows_add(out, "escape-time", what, "double", mb, bb, gb, rel <= bound ? IBC_HOLDS : IBC_REFUTED,
+        ibc_claim_rows_add(out, "escape-time", what, "double", mb, bb, gb, rel <= bound ? IBC_HOLDS : IBC_REFUTED,
                      "L-escape", "%s", params);
     }
     series_rows(&s, c, p, c->prec_hi, out);
@@ -358,7 +358,7 @@ static int escape_claim(const ibc_config *cfg, long hA, int extended, const ibc_
 int ibc_claim_escape_time(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     ibc_config small;
-    ibc_escape_small_config(&small, cfg);
+    ibc_claim_escape_small_config(&small, cfg);
     return escape_claim(cfg, cfg->h < 20 ? cfg->h : 20, 0, &small, out, err);
 }
 

@@ -84,7 +84,7 @@ static void ev_row(ev_ctx *e, const char *what, const char *measured, const char
     char gb[32];
     if (isnan(margin)) snprintf(gb, sizeof gb, "-");
     else snprintf(gb, sizeof gb, "%+.3g", margin);
-    ibc_rows_add(e->out, EV_ID, what, e->prs, measured, bound, gb, v, EV_SRC, "%s", params);
+    ibc_claim_rows_add(e->out, EV_ID, what, e->prs, measured, bound, gb, v, EV_SRC, "%s", params);
 }
 
 static void ev_params(char *buf, size_t len, const ibc_config *cfg, long p, double alpha, const char *extra)

@@ -56,11 +56,11 @@ int ibc_claim_ideal_generalization(const ibc_config *cfg, ibc_rows *out, char *e
         snprintf(err, IBC_ERRLEN, CLAIM ": K = %ld; this claim allows 2 <= K <= %d", K, IBC_KKT_KMAX);
         return IBC_EINPUT;
     }
-    ibc_rnet *clf[2] = { ibc_rnet_ideal(IBC_IDEAL_F, K, K, K1, 1.0),
-                         ibc_rnet_ideal(IBC_IDEAL_FP, K, K, K1, PEXP) };
+    ibc_rnet *clf[2] = { ibc_robust_rnet_ideal(IBC_IDEAL_F, K, K, K1, 1.0),
+                         ibc_robust_rnet_ideal(IBC_IDEAL_FP, K, K, K1, PEXP) };
     if (!clf[0] || !clf[1]) {
-        ibc_rnet_free(clf[0]);
-        ibc_rnet_free(clf[1]);
+        ibc_robust_rnet_free(clf[0]);
+        ibc_robust_rnet_free(clf[1]);
         snprintf(err, IBC_ERRLEN, CLAIM ": out of memory");
         return IBC_ENUMERIC;
     }
@@ -78,20 +78,20 @@ int ibc_claim_ideal_generalization(const ibc_config *cfg, ibc_rows *out, char *e
                 long D = ibc_mc_D[id];
                 double a = sqrt((double)D / ((double)K * sh[t].x[ix]));
                 ibc_mc_sampler sm;
-                ibc_mc_init(&sm, cfg, a, D, sh[t].stream + (unsigned long)(id * IBC_MC_NX + ix));
+                ibc_claim_mc_init(&sm, cfg, a, D, sh[t].stream + (unsigned long)(id * IBC_MC_NX + ix));
                 long e = 0;
                 for (long i = 0; i < sh[t].n; i++) {
-                    int y = ibc_mc_draw(&sm, c);
-                    e += ibc_mc_flipped(clf[t], c, NULL, y);
+                    int y = ibc_claim_mc_draw(&sm, c);
+                    e += ibc_claim_mc_flipped(clf[t], c, NULL, y);
                 }
-                ibc_mc_clear(&sm);
+                ibc_claim_mc_clear(&sm);
                 sh[t].k[id][ix] = e;
                 /* the exponents of T-F and T-Fp, as stated */
                 sh[t].u[id][ix] = t == 0 ? (double)D / (4 * a * a * (double)K) : (double)D / (a * a * (double)K);
             }
     for (int t = 0; t < 2; t++)
-        ibc_mc_shape_rows(&sh[t], cfg, out);
-    ibc_rnet_free(clf[0]);
-    ibc_rnet_free(clf[1]);
+        ibc_claim_mc_shape_rows(&sh[t], cfg, out);
+    ibc_robust_rnet_free(clf[0]);
+    ibc_robust_rnet_free(clf[1]);
     return IBC_OK;
 }

@@ -44,7 +44,7 @@ static void coords(arb_ptr c, mpfr_srcptr x, long K)
 static void fmt_bracket(char *out, size_t n, mpfr_srcptr lo, mpfr_srcptr hi)
 {
     char a[64], b[64];
-    snprintf(out, n, "[%s, %s]", ibc_fmt_mpfr(a, lo, 9), ibc_fmt_mpfr(b, hi, 9));
+    snprintf(out, n, "[%s, %s]", ibc_prec_fmt_mpfr(a, lo, 9), ibc_prec_fmt_mpfr(b, hi, 9));
 }
 
 /* Brackets r_F at x (class y) around the closed form r; the bracket is
@@ -58,7 +58,7 @@ static int bracket_point(ibc_ideal_bracket *br, int certify, mpfr_srcptr x, long
     arb_init(a);
     arb_init(b);
     ibc_vec dv;
-    ibc_vec_init(&dv, D, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&dv, D, ibc_prec_mpfr(BITS));
     mpfr_ptr d = dv.m;
     mpfr_t best;
     mpfr_init2(best, RBITS);
@@ -87,7 +87,7 @@ static int bracket_point(ibc_ideal_bracket *br, int certify, mpfr_srcptr x, long
     _arb_vec_clear(c, K);
     arb_clear(a);
     arb_clear(b);
-    ibc_vec_clear(&dv);
+    ibc_prec_vec_clear(&dv);
     mpfr_clear(best);
     return rc;
 }
@@ -102,7 +102,7 @@ static int centers_row(ibc_rows *out, long K, long K1, char *err)
     arb_init(bound);
     arb_ptr c = _arb_vec_init(K);
     ibc_vec xv;
-    ibc_vec_init(&xv, K, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&xv, K, ibc_prec_mpfr(BITS));
     mpfr_ptr x = xv.m;
     mpfr_t lo, hi, m, mk, q;
     mpfr_init2(lo, BITS);
@@ -151,10 +151,10 @@ static int centers_row(ibc_rows *out, long K, long K1, char *err)
     if (rc == IBC_OK) {
         char meas[96], bnd[96], mg[64], qs[64];
         fmt_bracket(meas, sizeof meas, lo, hi);
-        ibc_fmt_mpfr(qs, q, 4);
+        ibc_prec_fmt_mpfr(qs, q, 4);
         ibc_ideal_bound_str(bnd, sizeof bnd, "1/sqrt(K) =", bound, TOL);
-        ibc_fmt_mpfr(mg, m, 3);
-        ibc_rows_add(out, CLAIM, "r_F(mu_k), alpha=0: [cert lo, attack hi]", "arb:128,mpfr:256",
+        ibc_prec_fmt_mpfr(mg, m, 3);
+        ibc_claim_rows_add(out, CLAIM, "r_F(mu_k), alpha=0: [cert lo, attack hi]", "arb:128,mpfr:256",
                      meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                      "K=%ld K1=%ld D=%ld k=all %ld; cert pieces=%ld; random attack >= %s r",
                      K, K1, K, K, pieces, qs);
@@ -166,7 +166,7 @@ static int centers_row(ibc_rows *out, long K, long K1, char *err)
     arb_clear(rk);
     arb_clear(bound);
     _arb_vec_clear(c, K);
-    ibc_vec_clear(&xv);
+    ibc_prec_vec_clear(&xv);
     mpfr_clear(lo);
     mpfr_clear(hi);
     mpfr_clear(m);
@@ -189,7 +189,7 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
     arb_init(rmin);
     arb_ptr c = _arb_vec_init(K);
     ibc_vec xv;
-    ibc_vec_init(&xv, D, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&xv, D, ibc_prec_mpfr(BITS));
     mpfr_ptr x = xv.m;
     mpfr_t sd, g, lo, hi, m, mk, q;
     mpfr_init2(q, 64);
@@ -246,7 +246,7 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
     }
     if (rc == IBC_OK) {
         char meas[96], bnd[96], mg[64], qs[64];
-        ibc_fmt_mpfr(qs, q, 4);
+        ibc_prec_fmt_mpfr(qs, q, 4);
         if (first) {
             snprintf(meas, sizeof meas, "no decidable sample");
             ok = 0;
@@ -254,8 +254,8 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
             fmt_bracket(meas, sizeof meas, lo, hi);
         }
         ibc_ideal_bound_str(bnd, sizeof bnd, "closed form", rmin, TOL);
-        ibc_fmt_mpfr(mg, m, 3);
-        ibc_rows_add(out, CLAIM, "r_F(x), noisy x, smallest r: [cert lo, attack hi]", "arb:128,mpfr:256",
+        ibc_prec_fmt_mpfr(mg, m, 3);
+        ibc_claim_rows_add(out, CLAIM, "r_F(x), noisy x, smallest r: [cert lo, attack hi]", "arb:128,mpfr:256",
                      meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                      "K=%ld K1=%ld D=%ld alpha=%g samples=%d seed=%lu misclassified=%d; "
                      "random attack >= %s r", K, K1, D, alpha, NSAMP, seed, nmis, qs);
@@ -267,7 +267,7 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
     arb_clear(r);
     arb_clear(rmin);
     _arb_vec_clear(c, K);
-    ibc_vec_clear(&xv);
+    ibc_prec_vec_clear(&xv);
     mpfr_clear(sd);
     mpfr_clear(g);
     mpfr_clear(lo);
@@ -290,7 +290,7 @@ static int branches_row(ibc_rows *out, long K, long K1, char *err)
     arb_init(r);
     arb_ptr c = _arb_vec_init(K);
     ibc_vec xv;
-    ibc_vec_init(&xv, K, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&xv, K, ibc_prec_mpfr(BITS));
     mpfr_ptr x = xv.m;
     mpfr_t m, mk;
     mpfr_init2(m, 64);
@@ -340,8 +340,8 @@ static int branches_row(ibc_rows *out, long K, long K1, char *err)
         char meas[96], mg[64];
         ok &= hits[0] > 0 && hits[1] > 0;
         snprintf(meas, sizeof meas, "%ld points: %ld on a/sqrt(Ky), %ld on (a-b)/sqrt(K)", npts, hits[0], hits[1]);
-        ibc_fmt_mpfr(mg, m, 3);
-        ibc_rows_add(out, CLAIM, "r_F(x), constructed x, both branches: closed form in bracket", "arb:128,mpfr:256",
+        ibc_prec_fmt_mpfr(mg, m, 3);
+        ibc_claim_rows_add(out, CLAIM, "r_F(x), constructed x, both branches: closed form in bracket", "arb:128,mpfr:256",
                      meas, "every bracket; each branch active >= 1", mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                      "K=%ld K1=%ld D=%ld; x = mu_k + beta mu_l, beta in {-1, -0.5, 0, 0.3}, and a mixture; "
                      "bracket [cert r(1-2^-20), attack r(1+2^-20)]", K, K1, K);
@@ -353,7 +353,7 @@ static int branches_row(ibc_rows *out, long K, long K1, char *err)
     }
     arb_clear(r);
     _arb_vec_clear(c, K);
-    ibc_vec_clear(&xv);
+    ibc_prec_vec_clear(&xv);
     mpfr_clear(m);
     mpfr_clear(mk);
     return rc;

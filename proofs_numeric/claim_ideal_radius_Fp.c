@@ -103,8 +103,8 @@ static int class_bracket(ibc_ideal_bracket *br, int *ok, cert_cache *cc, double 
     long m = 0;
     ibc_ideal_clf f, f64;
     ibc_vec xv, dv;
-    ibc_vec_init(&xv, K, ibc_prec_mpfr(BITS));
-    ibc_vec_init(&dv, K, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&xv, K, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&dv, K, ibc_prec_mpfr(BITS));
     mpfr_ptr x = xv.m, d = dv.m;
     mpfr_t sm, best;
     mpfr_init2(sm, BITS);
@@ -143,8 +143,8 @@ static int class_bracket(ibc_ideal_bracket *br, int *ok, cert_cache *cc, double 
     }
     ibc_ideal_clf_clear(&f);
     ibc_ideal_clf_clear(&f64);
-    ibc_vec_clear(&xv);
-    ibc_vec_clear(&dv);
+    ibc_prec_vec_clear(&xv);
+    ibc_prec_vec_clear(&dv);
     mpfr_clear(sm);
     mpfr_clear(best);
     arb_clear(rk);
@@ -194,14 +194,14 @@ static int fp_row(ibc_rows *out, cert_cache *cc, double p, long K, char *err)
     }
     if (rc == IBC_OK) {
         char meas[96], bnd[96], mg[64], a[64], b[64], sps[48], qs[64];
-        ibc_fmt_mpfr(qs, q, 4);
-        snprintf(meas, sizeof meas, "[%s, %s]", ibc_fmt_mpfr(a, lo, 9), ibc_fmt_mpfr(b, hi, 9));
+        ibc_prec_fmt_mpfr(qs, q, 4);
+        snprintf(meas, sizeof meas, "[%s, %s]", ibc_prec_fmt_mpfr(a, lo, 9), ibc_prec_fmt_mpfr(b, hi, 9));
         ibc_ideal_bound_str(bnd, sizeof bnd, "sqrt(c/(1+c)) = KKT =", rmin, TOL);
-        ibc_fmt_mpfr(mg, m, 3);
+        ibc_prec_fmt_mpfr(mg, m, 3);
         int o = 0;
         for (int i = 0; i < ns; i++)
             o += snprintf(sps + o, sizeof sps - (size_t)o, "%s%ld", i ? "," : "", sp[i]);
-        ibc_rows_add(out, CLAIM, "r_Fp(mu_k): [cert lo, attack hi], min over k", "arb:128,mpfr:256",
+        ibc_claim_rows_add(out, CLAIM, "r_Fp(mu_k): [cert lo, attack hi], min over k", "arb:128,mpfr:256",
                      meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                      "p=%g K=%ld K1 in {%s} D=K k=all; shown K_opp=%ld; random attack >= %s r",
                      p, K, sps, komin, qs);
@@ -227,7 +227,7 @@ static int fp_row(ibc_rows *out, cert_cache *cc, double p, long K, char *err)
 static int noisy_row(ibc_rows *out, const ibc_config *cfg, double p, const ibc_data *test, char *err)
 {
     long D = cfg->model.D, K = cfg->model.K, K1 = cfg->model.K1;
-    ibc_rnet *G = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, p);
+    ibc_rnet *G = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, p);
     double *x = malloc(sizeof(double) * (size_t)D), *delta = calloc((size_t)D, sizeof(double));
     ibc_ideal_kkt_result kr;
     ibc_ideal_kkt_result_init(&kr, K);
@@ -250,15 +250,15 @@ static int noisy_row(ibc_rows *out, const ibc_config *cfg, double p, const ibc_d
         arb_get_ubound_arf(hi_end, kr.r, PREC);
         double rl = arf_get_d(lo_end, ARF_RND_DOWN), rh = arf_get_d(hi_end, ARF_RND_UP);
         ibc_cert_result cr;
-        rc = ibc_certify_radius(&cr, G, x, y, 2.0, err);
+        rc = ibc_robust_certify_radius(&cr, G, x, y, 2.0, err);
         if (rc != IBC_OK)
             break;
-        double hi_att = ibc_attack_minnorm(delta, G, x, y, 2.0, &o);
+        double hi_att = ibc_robust_attack_minnorm(delta, G, x, y, 2.0, &o);
         /* The KKT minimiser as an attack: just past the boundary it must flip. */
         for (long d = 0; d < D; d++)
             delta[d] = d < K ? kr.delta[d] * (1 + 1e-9) : 0.0;
-        int kkt_flip = ibc_rnet_flipped(G, x, delta, y, 128) == 1;
-        double hi_kkt = ibc_rnet_norm_up(delta, D);
+        int kkt_flip = ibc_robust_rnet_flipped(G, x, delta, y, 128) == 1;
+        double hi_kkt = ibc_robust_rnet_norm_up(delta, D);
         ok &= cr.lo <= rh && rl <= hi_att && kkt_flip && hi_kkt <= rh * (1 + 2e-9) + 1e-15;
         worst_lo = fmin(worst_lo, cr.lo / rh);
         worst_hi = fmax(worst_hi, hi_att / rl);
@@ -272,13 +272,13 @@ static int noisy_row(ibc_rows *out, const ibc_config *cfg, double p, const ibc_d
         snprintf(b, sizeof b, "cert <= KKT r <= attack; cert >= %.2f r", NOISY_TIGHT);
         snprintf(mg, sizeof mg, "%+.4f", worst_lo - NOISY_TIGHT);
         ok &= worst_lo >= NOISY_TIGHT && npts > 0;
-        ibc_rows_add(out, CLAIM, "r_Fp at noisy x: KKT (Arb) vs certificate and attacks", "arb:128,double",
+        ibc_claim_rows_add(out, CLAIM, "r_Fp at noisy x: KKT (Arb) vs certificate and attacks", "arb:128,double",
                      m, b, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                      "p=%g D=%ld K=%ld K1=%ld alpha=%g seed=%lu test points=%ld (worst over points)", p, D, K, K1,
                      cfg->model.alpha, cfg->model.seed, npts);
     }
     ibc_ideal_kkt_result_clear(&kr);
-    ibc_rnet_free(G);
+    ibc_robust_rnet_free(G);
     free(x);
     free(delta);
     return rc;
@@ -298,13 +298,13 @@ int ibc_claim_ideal_radius_Fp(const ibc_config *cfg, ibc_rows *out, char *err)
      * on it); the KKT enumeration handles K <= IBC_KKT_KMAX. */
     if (rc != IBC_OK || cfg->model.K > IBC_KKT_KMAX || cfg->model.random_centers)
         return rc;
-    ibc_data *test = ibc_data_alloc(&cfg->model, NOISY_PTS, 1);
+    ibc_data *test = ibc_model_data_alloc(&cfg->model, NOISY_PTS, 1);
     if (!test) {
         snprintf(err, IBC_ERRLEN, "ideal-radius-Fp: cannot draw %d test points", NOISY_PTS);
         return IBC_EINPUT;
     }
     for (size_t i = 0; i < sizeof PS / sizeof PS[0] && rc == IBC_OK; i++)
         rc = noisy_row(out, cfg, PS[i], test, err);
-    ibc_data_free(test);
+    ibc_model_data_free(test);
     return rc;
 }

@@ -8,7 +8,7 @@
  * With C unknown the checkable content is the shape (see ideal_mc.h and
  * claim_ideal_generalization.c): each statement is sampled where its event
  * occurs (0.5%..30%), at D in {30, 100, 1000} and six x = D/(alpha^2 K),
- * alpha = sqrt(D/(Kx)).  Rows, per statement (ibc_mc_shape_rows):
+ * alpha = sqrt(D/(Kx)).  Rows, per statement (ibc_claim_mc_shape_rows):
  *   - events per cell at each D (info);
  *   - ln P falls linearly in u = rho^2 x (T-F), delta^2 x/(2K) (T-Fp):
  *     pooled weighted fit C - 3 SE > 0, every D with >= 3 cells of >= 5
@@ -50,7 +50,7 @@ int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
         snprintf(err, IBC_ERRLEN, CLAIM ": K = %ld; this claim allows 2 <= K <= %d", K, IBC_KKT_KMAX);
         return IBC_EINPUT;
     }
-    ibc_rnet *F = ibc_rnet_ideal(IBC_IDEAL_F, K, K, K1, 1.0);
+    ibc_rnet *F = ibc_robust_rnet_ideal(IBC_IDEAL_F, K, K, K1, 1.0);
     if (!F) {
         snprintf(err, IBC_ERRLEN, CLAIM ": out of memory");
         return IBC_ENUMERIC;
@@ -72,15 +72,15 @@ int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
                 long D = ibc_mc_D[id];
                 double a = sqrt((double)D / ((double)K * sh[t].x[ix]));
                 ibc_mc_sampler sm;
-                ibc_mc_init(&sm, cfg, a, D, sh[t].stream + (unsigned long)(id * IBC_MC_NX + ix));
+                ibc_claim_mc_init(&sm, cfg, a, D, sh[t].stream + (unsigned long)(id * IBC_MC_NX + ix));
                 long e = 0;
                 for (long i = 0; i < sh[t].n; i++) {
-                    int y = ibc_mc_draw(&sm, c);
+                    int y = ibc_claim_mc_draw(&sm, c);
                     if (t == 0) {
                         /* ((1+rho)/sqrt K) d0: own-class coordinates down, the others up */
                         for (long q = 0; q < K; q++)
                             d[q] = -y * (q < K1 ? 1.0 : -1.0) * (1 + RHO) / (double)K;
-                        e += !ibc_mc_flipped(F, c, d, y);
+                        e += !ibc_claim_mc_flipped(F, c, d, y);
                         continue;
                     }
                     double r = ibc_ideal_kkt_radius_Fp_d(c, K, K1, y, PEXP);
@@ -92,23 +92,23 @@ int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
                     }
                     e += r < (s2 - DELTA) / 2;
                 }
-                ibc_mc_clear(&sm);
+                ibc_claim_mc_clear(&sm);
                 sh[t].k[id][ix] = e;
                 /* the exponents of T-F and T-Fp, as stated */
                 sh[t].u[id][ix] = t == 0 ? (double)D * RHO * RHO / (a * a * (double)K)
                                          : (double)D * DELTA * DELTA / (2 * a * a * (double)(K * K));
             }
     for (int t = 0; t < 2 && rc == IBC_OK; t++)
-        ibc_mc_shape_rows(&sh[t], cfg, out);
+        ibc_claim_mc_shape_rows(&sh[t], cfg, out);
     /* the mean exact radii in the paper's regime */
     for (int id = 0; id < IBC_MC_ND && rc == IBC_OK; id++) {
         long D = ibc_mc_D[id];
         ibc_mc_sampler sm;
         unsigned long stream = STREAM + 0x200 + (unsigned long)id;
-        ibc_mc_init(&sm, cfg, 0.1, D, stream);
+        ibc_claim_mc_init(&sm, cfg, 0.1, D, stream);
         double srF = 0, srFp = 0;
         for (long i = 0; i < NMEAN; i++) {
-            int y = ibc_mc_draw(&sm, c);
+            int y = ibc_claim_mc_draw(&sm, c);
             double r = ibc_ideal_kkt_radius_Fp_d(c, K, K1, y, PEXP);
             if (isnan(r)) {
                 snprintf(err, IBC_ERRLEN, CLAIM ": the KKT radius failed at alpha=0.1 D=%ld sample %ld", D, i);
@@ -118,19 +118,19 @@ int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
             srFp += r;
             srF += ibc_ideal_kkt_radius_F_d(c, K, K1, y);
         }
-        ibc_mc_clear(&sm);
+        ibc_claim_mc_clear(&sm);
         if (rc != IBC_OK)
             break;
         char meas[96], bnd[96], mg[48];
         snprintf(meas, sizeof meas, "r_F %.5f, r_F(3) %.5f", srF / NMEAN, srFp / NMEAN);
         snprintf(bnd, sizeof bnd, "1/sqrt(K) = %.5f, sqrt2/2 = %.5f", 1 / sK, s2 / 2);
         snprintf(mg, sizeof mg, "%+.4f", srFp / NMEAN - s2 / 2);
-        ibc_rows_add(out, CLAIM, "mean radii of F and F^(3) at alpha = 0.1", "double", meas, bnd, mg, IBC_INFO,
+        ibc_claim_rows_add(out, CLAIM, "mean radii of F and F^(3) at alpha = 0.1", "double", meas, bnd, mg, IBC_INFO,
                      "T-F, T-Fp",
                      "alpha=0.1 D=%ld K=%ld K1=%ld n=%d stream=%#lx; exact radii: closed form (F), KKT (F^(3)); "
                      "info: the theorems bound probabilities, not means; margin: mean r_F(3) - sqrt2/2",
                      D, K, K1, NMEAN, stream);
     }
-    ibc_rnet_free(F);
+    ibc_robust_rnet_free(F);
     return rc;
 }

@@ -144,7 +144,7 @@ static int ld_sample_grid(ld_sample *s, ibc_loss loss, char *err)
     mp.K = 2;
     mp.K1 = 1;
     mp.alpha = 0;
-    ibc_data *d = ibc_data_alloc(&mp, 2, 0);
+    ibc_data *d = ibc_model_data_alloc(&mp, 2, 0);
     if (!d) {
         snprintf(err, IBC_ERRLEN, "loss-derivative: cannot allocate the sampling data");
         return IBC_EINPUT;
@@ -159,10 +159,10 @@ static int ld_sample_grid(ld_sample *s, ibc_loss loss, char *err)
     ibc_prec pr = ibc_prec_mpfr(LD_BITS);
     ibc_net *net = ibc_net_alloc(d, &np, pr);
     ibc_vec th, g;
-    ibc_vec_init(&th, ibc_net_dim(net), pr);
-    ibc_vec_init(&g, ibc_net_dim(net), pr);
-    ibc_vec_set_d(&th, 0, 1.0);      /* w_1 = e_1 */
-    ibc_vec_set_d(&th, 3, 1.0);      /* w_2 = e_2 */
+    ibc_prec_vec_init(&th, ibc_net_dim(net), pr);
+    ibc_prec_vec_init(&g, ibc_net_dim(net), pr);
+    ibc_prec_vec_set_d(&th, 0, 1.0);      /* w_1 = e_1 */
+    ibc_prec_vec_set_d(&th, 3, 1.0);      /* w_2 = e_2 */
     mpfr_t yh, r, gap, hq, ay;
     mpfr_inits2(LD_BITS, yh, r, gap, hq, ay, (mpfr_ptr)0);
     for (int j = 0; j < 2; j++) {
@@ -174,13 +174,13 @@ static int ld_sample_grid(ld_sample *s, ibc_loss loss, char *err)
     for (long k = -LD_GRID; k <= LD_GRID; k++) {
         mpfr_set_si(yh, k, MPFR_RNDN);
         mpfr_div_si(yh, yh, LD_GRID, MPFR_RNDN);
-        ibc_vec_set_mpfr(&th, 4, yh);
-        ibc_vec_set_mpfr(&th, 5, yh);
+        ibc_prec_vec_set_mpfr(&th, 4, yh);
+        ibc_prec_vec_set_mpfr(&th, 5, yh);
         ibc_net_eval(net, &th, NULL, 2, NULL, &g, NULL);
         mpfr_abs(ay, yh, MPFR_RNDN);
         for (int j = 0; j < 2; j++) {
             int y = j == 0 ? 1 : -1;
-            ibc_vec_get_mpfr(r, &g, 4 + j);           /* dl/dyhat */
+            ibc_prec_vec_get_mpfr(r, &g, 4 + j);           /* dl/dyhat */
             mpfr_neg(r, r, MPFR_RNDN);
             mpfr_sub_si(r, r, y, MPFR_RNDN);          /* r = -dl/dyhat - y */
             mpfr_abs(r, r, MPFR_RNDN);
@@ -200,10 +200,10 @@ static int ld_sample_grid(ld_sample *s, ibc_loss loss, char *err)
         }
     }
     mpfr_clears(yh, r, gap, hq, ay, (mpfr_ptr)0);
-    ibc_vec_clear(&th);
-    ibc_vec_clear(&g);
+    ibc_prec_vec_clear(&th);
+    ibc_prec_vec_clear(&g);
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
     return IBC_OK;
 }
 
@@ -266,9 +266,9 @@ static int ld_rows(ibc_loss loss, ibc_rows *out, char *err)
                  "MVT on balls containing 0; %ld evals, depth %d",
                  lname, y, LD_PREC, LD_DEPTH, info.evals, info.depth);
         int ok1 = info.outcome == IBC_POS_PROVED;
-        snprintf(mb, sizeof mb, "%s, %ld pieces", ibc_pos_outcome_name(info.outcome), info.pieces);
+        snprintf(mb, sizeof mb, "%s, %ld pieces", ibc_ideal_pos_outcome_name(info.outcome), info.pieces);
         snprintf(gb, sizeof gb, "min h >= %.4f", info2.outcome == IBC_POS_PROVED ? cl : 0.0);
-        ibc_rows_add(out, "loss-derivative", "2|yhat| - |-dl/dyhat - y| >= 0 certified (Arb)", "arb:128",
+        ibc_claim_rows_add(out, "loss-derivative", "2|yhat| - |-dl/dyhat - y| >= 0 certified (Arb)", "arb:128",
                      mb, "h > 0 on [-1,1]", gb, ok1 ? IBC_HOLDS : IBC_REFUTED, "L-lossderiv",
                      "%s", params);
         /* Sampling row: holds when the sampled minimum is positive, Arb proves
@@ -284,7 +284,7 @@ static int ld_rows(ibc_loss loss, ibc_rows *out, char *err)
         snprintf(mb, sizeof mb, "%.6f", smp.hmin[j]);
         snprintf(bb, sizeof bb, "> 0, within %.0e of Arb bound", LD_SLACK);
         snprintf(gb, sizeof gb, "%+.4f", smp.hmin[j]);
-        ibc_rows_add(out, "loss-derivative", "min_yhat (2|yhat| - |-dl/dyhat - y|)/|yhat| sampled",
+        ibc_claim_rows_add(out, "loss-derivative", "min_yhat (2|yhat| - |-dl/dyhat - y|)/|yhat| sampled",
                      "mpfr:256", mb, bb, gb, ok2 ? IBC_HOLDS : IBC_REFUTED, "L-lossderiv", "%s", params);
     }
     for (int j = 0; j < 2; j++) mpfr_clear(smp.hmin_m[j]);

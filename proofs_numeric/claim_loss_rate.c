@@ -48,7 +48,7 @@ static int lr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
     const ibc_recorder *rc = &t->rec;
     long n = t->net->n, scale = t->net->par.mean ? n : 1;
     char base[200], params[512], pb[24], mb[48], gb[48], bb[64];
-    ibc_config_describe(base, sizeof base, cfg, p);
+    ibc_train_config_describe(base, sizeof base, cfg, p);
     ibc_prec_str(cfg->prec, pb);
 
     /* t2: the first record with L_sum < 1 */
@@ -62,7 +62,7 @@ static int lr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
     if (k2 < 0 || k2 + 1 >= rc->n) {
         /* the instance missed the theorem's regime: refuted, not a quiet info */
         snprintf(params, sizeof params, "%s; L_sum never fell below 1 before the last record", base);
-        ibc_rows_add(out, "loss-rate", "envelope a* after t2", pb, "no t2", "> 0", "-", IBC_REFUTED,
+        ibc_claim_rows_add(out, "loss-rate", "envelope a* after t2", pb, "no t2", "> 0", "-", IBC_REFUTED,
                      "L-rate", "%s", params);
         mpfr_clears(ls, inv2, x, amin, (mpfr_ptr)0);
         return IBC_OK;
@@ -106,7 +106,7 @@ static int lr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
              above, rc->n - k2 - 1);
     snprintf(mb, sizeof mb, "a* = %.6g", a);
     snprintf(gb, sizeof gb, "%+.4g", a);
-    ibc_rows_add(out, "loss-rate", p == 1 ? "largest a: L <= L2/(L2 a (t-t2)+1), L_sum, t=t_mean/n (p = 1)"
+    ibc_claim_rows_add(out, "loss-rate", p == 1 ? "largest a: L <= L2/(L2 a (t-t2)+1), L_sum, t=t_mean/n (p = 1)"
                                           : "largest a: L <= L2/(L2 a (t-t2)+1), L_sum, t=t_mean/n (p = 3)",
                  pb, mb, "> 0, envelope holds", gb, a > 0 && above == 0 ? IBC_HOLDS : IBC_REFUTED, "L-rate",
                  "%s", params);
@@ -128,14 +128,14 @@ static int lr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
         hi = fmax(hi, c);
         m++;
     }
-    double slope = ibc_ls_slope(lt, th2, m), expo = ibc_ls_slope(lt, ll, m);
+    double slope = ibc_claim_ls_slope(lt, th2, m), expo = ibc_claim_ls_slope(lt, ll, m);
     free(lt);
     const ibc_record *re = &rc->rec[rc->n - 1];
     snprintf(params, sizeof params,
              "%s; %d records, t_mean in [%g, %g]; 1/gamma_bar(end) = %.4g; 1/gamma_tilde(end) = %.4g",
              base, m, tend / 10, tend, 1 / re->gamma_bar, 1 / re->gamma_tilde);
     snprintf(mb, sizeof mb, "%.5g", slope);
-    ibc_rows_add(out, "loss-rate", p == 1 ? "slope of ||theta||^2 vs log t, last decade (p = 1)"
+    ibc_claim_rows_add(out, "loss-rate", p == 1 ? "slope of ||theta||^2 vs log t, last decade (p = 1)"
                                                   : "slope of ||theta||^2 vs log t, last decade (p = 3)", pb, mb, "(info)", "-",
                  IBC_INFO, "L-rate", "%s", params);
     /* The rate itself: the least-squares exponent s of log L against log t
@@ -151,14 +151,14 @@ static int lr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
     snprintf(mb, sizeof mb, "%.5g", expo);
     snprintf(bb, sizeof bb, "in [%.3f, %.3f]", slo, shi);
     snprintf(gb, sizeof gb, "%+.3g", fmin(expo - slo, shi - expo));
-    ibc_rows_add(out, "loss-rate", p == 1 ? "exponent of L against t, last decade (p = 1)"
+    ibc_claim_rows_add(out, "loss-rate", p == 1 ? "exponent of L against t, last decade (p = 1)"
                                           : "exponent of L against t, last decade (p = 3)",
                  pb, mb, bb, gb, m >= 10 && expo >= slo && expo <= shi ? IBC_HOLDS : IBC_REFUTED, "L-rate",
                  "%s", params);
     snprintf(params, sizeof params, "%s; L = L_mean, t = t_mean (eta*step), %d records, last decade; max/min = %.4g",
              base, m, hi / lo);
     snprintf(mb, sizeof mb, "[%.4g, %.4g]", lo, hi);
-    ibc_rows_add(out, "loss-rate", p == 1 ? "range of L t log t, last decade (p = 1)"
+    ibc_claim_rows_add(out, "loss-rate", p == 1 ? "range of L t log t, last decade (p = 1)"
                                                   : "range of L t log t, last decade (p = 3)", pb, mb, "(info)", "-", IBC_INFO,
                  "L-rate", "%s", params);
     mpfr_clears(ls, inv2, x, amin, (mpfr_ptr)0);

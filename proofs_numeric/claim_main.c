@@ -16,23 +16,23 @@ int main(void)
     }
     ibc_prec_blas_setup();
     ibc_config cfg;
-    ibc_config_default(&cfg);
+    ibc_train_config_default(&cfg);
     ibc_rows rows;
-    ibc_rows_init(&rows);
+    ibc_claim_rows_init(&rows);
     int rc = def->run(&cfg, &rows, err);
     if (rc != IBC_OK) {
         fprintf(stderr, "ibcheck: %s: %s\n", def->id, err);
-        ibc_rows_clear(&rows);
+        ibc_claim_rows_clear(&rows);
         ibc_claim_cache_clear();
         return IBC_ENUMERIC;   /* at the defaults a failure is numerical, never bad input */
     }
     ibc_report_rows(stdout, &rows, IBC_FMT_MD);
-    int refuted = ibc_rows_refuted(&rows);
+    int refuted = ibc_claim_rows_refuted(&rows);
     if (rows.n == 0) {
         fprintf(stderr, "ibcheck: %s emitted no rows\n", def->id);
         refuted = IBC_ENUMERIC;   /* a claim that judges nothing is broken */
     }
-    ibc_rows_clear(&rows);
+    ibc_claim_rows_clear(&rows);
     ibc_claim_cache_clear();
     return refuted;
 }

@@ -66,7 +66,7 @@ static double mg_xmax(const ibc_net *net)
     for (long i = 0; i < net->n; i++) {
         double s = 0;
         for (long d = 0; d < net->D; d++) {
-            double x = ibc_vec_get_d(&net->X, i * net->D + d);
+            double x = ibc_prec_vec_get_d(&net->X, i * net->D + d);
             s += x * x;
         }
         m = fmax(m, sqrt(s));
@@ -135,7 +135,7 @@ static void mg_mono_row(ibc_rows *out, const char *what, ibc_prec pr, const mg_m
         snprintf(full, sizeof full, "%s; L_sum never fell below 1: the instance missed the lemma's regime",
                  params);
     }
-    ibc_rows_add(out, "margin", what, ibc_prec_str(pr, pb), mb, "0 beyond rounding bound B", gb, v,
+    ibc_claim_rows_add(out, "margin", what, ibc_prec_str(pr, pb), mb, "0 beyond rounding bound B", gb, v,
                  "L-margin", "%s", full);
 }
 
@@ -161,7 +161,7 @@ static void mg_sandwich_row(ibc_rows *out, const ibc_trained *t, double p, const
     snprintf(gb, sizeof gb, "%+.3g B", worst + 1);
     snprintf(full, sizeof full, "%s; %ld records with L_sum<1; min lower slack %.3g, min upper slack %.3g",
              params, m, lo, hi);
-    ibc_rows_add(out, "margin",
+    ibc_claim_rows_add(out, "margin",
                  p == 1 ? "sandwich gb - log n/N <= gt <= gb: worst slack (p = 1)"
                         : "sandwich gb - log n/N <= gt <= gb: worst slack (p = 3)",
                  ibc_prec_str(pr, pb), mb, ">= -B (rounding)", gb,
@@ -179,9 +179,9 @@ static void mg_field(void *ctx, double t, const ibc_vec *y, ibc_vec *dy)
     ibc_net_eval((ibc_net *)ctx, y, NULL, 0, NULL, dy, NULL);
     mpfr_init2(x, dy->pr.bits);
     for (long i = 0; i < dy->len; i++) {
-        ibc_vec_get_mpfr(x, dy, i);
+        ibc_prec_vec_get_mpfr(x, dy, i);
         mpfr_neg(x, x, MPFR_RNDN);
-        ibc_vec_set_mpfr(dy, i, x);
+        ibc_prec_vec_set_mpfr(dy, i, x);
     }
     mpfr_clear(x);
 }
@@ -192,8 +192,8 @@ static void mg_dot(mpfr_t r, const ibc_vec *a, const ibc_vec *b)
     mpfr_inits2(mpfr_get_prec(r), x, y, (mpfr_ptr)0);
     mpfr_set_zero(r, 1);
     for (long i = 0; i < a->len; i++) {
-        ibc_vec_get_mpfr(x, a, i);
-        ibc_vec_get_mpfr(y, b, i);
+        ibc_prec_vec_get_mpfr(x, a, i);
+        ibc_prec_vec_get_mpfr(y, b, i);
         mpfr_fma(r, x, y, r, MPFR_RNDN);
     }
     mpfr_clears(x, y, (mpfr_ptr)0);
@@ -203,11 +203,11 @@ static void mg_dot(mpfr_t r, const ibc_vec *a, const ibc_vec *b)
 static void mg_norm2_after(mpfr_t r, ibc_net *net, const ibc_vec *theta, double s)
 {
     ibc_vec y;
-    ibc_vec_init(&y, theta->len, theta->pr);
-    ibc_vec_set(&y, theta);
+    ibc_prec_vec_init(&y, theta->len, theta->pr);
+    ibc_prec_vec_set(&y, theta);
     ibc_flow_rk4_field(mg_field, net, &y, 0.0, s, 1);
     mg_dot(r, &y, &y);
-    ibc_vec_clear(&y);
+    ibc_prec_vec_clear(&y);
 }
 
 /* Central difference (N(s) - N(-s)) / (2 s) of N = ||theta||^2. */
@@ -238,8 +238,8 @@ static int mg_euler_rows(const ibc_config *cfg, const char *label, const ibc_tra
     char pb[24], mb[48], bb[64], gb[48], params[512];
     ibc_prec_str(pr, pb);
     if (t->net->par.loss != IBC_LOSS_EXP) {
-        ibc_rows_add(out, "margin", "Euler identity (stated for exp loss)", pb, "skipped", "-", "-",
-                     IBC_INFO, "L-margin", "%s: loss is %s", label, ibc_loss_name(t->net->par.loss));
+        ibc_claim_rows_add(out, "margin", "Euler identity (stated for exp loss)", pb, "skipped", "-", "-",
+                     IBC_INFO, "L-margin", "%s: loss is %s", label, ibc_net_loss_name(t->net->par.loss));
         return IBC_OK;
     }
     ibc_net_params par = t->net->par;
@@ -247,10 +247,10 @@ static int mg_euler_rows(const ibc_config *cfg, const char *label, const ibc_tra
     ibc_net *net = ibc_net_alloc(t->data, &par, pr);
     long dim = ibc_net_dim(net);
     ibc_vec th, g, f;
-    ibc_vec_init(&th, dim, pr);
-    ibc_vec_init(&g, dim, pr);
-    ibc_vec_init(&f, net->n, pr);
-    ibc_vec_set(&th, &t->theta);
+    ibc_prec_vec_init(&th, dim, pr);
+    ibc_prec_vec_init(&g, dim, pr);
+    ibc_prec_vec_init(&f, net->n, pr);
+    ibc_prec_vec_set(&th, &t->theta);
     ibc_net_eval(net, &th, NULL, 0, NULL, &g, &f);
     long bits = pr.bits + 32;
     mpfr_t rhs, lhs, q, e, d1, d2, dr, err;
@@ -258,7 +258,7 @@ static int mg_euler_rows(const ibc_config *cfg, const char *label, const ibc_tra
     /* 2 sum_i e^-q_i q_i from the outputs f_i */
     mpfr_set_zero(rhs, 1);
     for (long i = 0; i < net->n; i++) {
-        ibc_vec_get_mpfr(q, &f, i);
+        ibc_prec_vec_get_mpfr(q, &f, i);
         if (net->y[i] < 0) mpfr_neg(q, q, MPFR_RNDN);
         mpfr_neg(e, q, MPFR_RNDN);
         mpfr_exp(e, e, MPFR_RNDN);
@@ -279,7 +279,7 @@ static int mg_euler_rows(const ibc_config *cfg, const char *label, const ibc_tra
     snprintf(mb, sizeof mb, "%.2e", rel1);
     snprintf(bb, sizeof bb, "<= 2^%d (rounding)", 32 - (int)pr.bits);
     snprintf(gb, sizeof gb, "%.1f decades", rel1 > 0 ? log10(b1 / rel1) : INFINITY);
-    ibc_rows_add(out, "margin", p == 1 ? "Euler: -<theta,grad L> vs 2 sum e^-q q, rel. (p = 1)"
+    ibc_claim_rows_add(out, "margin", p == 1 ? "Euler: -<theta,grad L> vs 2 sum e^-q q, rel. (p = 1)"
                                        : "Euler: -<theta,grad L> vs 2 sum e^-q q, rel. (p = 3)",
                  pb, mb, bb, gb, rel1 <= b1 ? IBC_HOLDS : IBC_REFUTED, "L-margin", "%s", params);
     /* method 2: (1/2) dN/dt by central differences along the flow */
@@ -303,13 +303,13 @@ static int mg_euler_rows(const ibc_config *cfg, const char *label, const ibc_tra
     snprintf(mb, sizeof mb, "%.2e", rel2);
     snprintf(bb, sizeof bb, "<= %.2e (|D(tau)-D(tau/2)|)", b2);
     snprintf(gb, sizeof gb, "%.1f decades", rel2 > 0 ? log10(b2 / rel2) : INFINITY);
-    ibc_rows_add(out, "margin", p == 1 ? "Euler: FD of ||theta(t)||^2 vs 2 sum e^-q q, rel. (p = 1)"
+    ibc_claim_rows_add(out, "margin", p == 1 ? "Euler: FD of ||theta(t)||^2 vs 2 sum e^-q q, rel. (p = 1)"
                                        : "Euler: FD of ||theta(t)||^2 vs 2 sum e^-q q, rel. (p = 3)",
                  pb, mb, bb, gb, rel2 <= b2 ? IBC_HOLDS : IBC_REFUTED, "L-margin", "%s", params);
     mpfr_clears(rhs, lhs, q, e, d1, d2, dr, err, (mpfr_ptr)0);
-    ibc_vec_clear(&th);
-    ibc_vec_clear(&g);
-    ibc_vec_clear(&f);
+    ibc_prec_vec_clear(&th);
+    ibc_prec_vec_clear(&g);
+    ibc_prec_vec_clear(&f);
     ibc_net_free(net);
     return IBC_OK;
 }
@@ -322,14 +322,14 @@ static int mg_rerun(ibc_recorder *rec, ibc_vec *out_theta, const ibc_trained *t,
                     ibc_prec pr, const ibc_flow_opts *o0, char *err)
 {
     ibc_net *net = ibc_net_alloc(t->data, &t->net->par, pr);
-    ibc_vec_init(out_theta, ibc_net_dim(net), pr);
-    ibc_vec_set(out_theta, theta);
+    ibc_prec_vec_init(out_theta, ibc_net_dim(net), pr);
+    ibc_prec_vec_set(out_theta, theta);
     ibc_flow_opts o = *o0;
-    o.obs = ibc_recorder_observe;
+    o.obs = ibc_flow_recorder_observe;
     o.obs_ctx = rec;
     ibc_flow_stats st;
     ibc_flow_stats_init(&st);
-    ibc_recorder_init(rec, NULL, 0);
+    ibc_flow_recorder_init(rec, NULL, 0);
     int rc = ibc_flow_run(net, out_theta, &o, &st, err);
     ibc_flow_stats_clear(&st);
     ibc_net_free(net);
@@ -347,10 +347,10 @@ static int mg_small_rows(const ibc_config *cfg, ibc_rows *out, char *err)
     c.method = IBC_METHOD_ADAPTIVE;
     double t_start = 400;   /* past L_sum < 1 on this instance (L_sum = 0.2 at t = 300) */
     ibc_trained t;
-    int rc = ibc_trained_init(&t, &c, 3.0, cfg->prec, t_start, 0, err);
+    int rc = ibc_train_trained_init(&t, &c, 3.0, cfg->prec, t_start, 0, err);
     if (rc != IBC_OK) return rc;
     char base[200], params[512], pb[24], mb[48], gb[48];
-    ibc_config_describe(base, sizeof base, &c, 3.0);
+    ibc_train_config_describe(base, sizeof base, &c, 3.0);
 
     /* The same window [t_start, t_start + MG_WINDOW] in both modes, from the
      * same state (exact in the higher mode). */
@@ -372,12 +372,12 @@ static int mg_small_rows(const ibc_config *cfg, ibc_rows *out, char *err)
     if (rc != IBC_OK) {
         for (int m = 0; m < 2; m++) {
             if (m < ran) {
-                ibc_recorder_clear(&rec[m]);
-                ibc_vec_clear(&th[m]);
+                ibc_flow_recorder_clear(&rec[m]);
+                ibc_prec_vec_clear(&th[m]);
             }
             ibc_net_free(nets[m]);
         }
-        ibc_trained_clear(&t);
+        ibc_train_trained_clear(&t);
         return rc;
     }
     for (int m = 0; m < 2; m++) {
@@ -398,7 +398,7 @@ static int mg_small_rows(const ibc_config *cfg, ibc_rows *out, char *err)
     long viol[2][MG_PROBES], beyond[2] = {0, 0};
     int probe = slope > 0 && B > 0;     /* needs gamma_tilde defined over the window */
     if (!probe)
-        ibc_rows_add(out, "margin", "gt drops at increments B/4..B/256 per step", ibc_prec_str(modes[0], pb),
+        ibc_claim_rows_add(out, "margin", "gt drops at increments B/4..B/256 per step", ibc_prec_str(modes[0], pb),
                      "not run", "-", "-", IBC_REFUTED, "L-margin",
                      "%s; L_sum >= 1 in the window (no slope): the instance missed the lemma's regime", base);
     for (int k = 0; k < MG_PROBES && rc == IBC_OK && probe; k++) {
@@ -418,8 +418,8 @@ static int mg_small_rows(const ibc_config *cfg, ibc_rows *out, char *err)
                 viol[m][k] = mm.viol;
                 beyond[m] += mm.viol - mm.viol_round;
             }
-            ibc_recorder_clear(&pr_rec);
-            ibc_vec_clear(&pth);
+            ibc_flow_recorder_clear(&pr_rec);
+            ibc_prec_vec_clear(&pth);
         }
     }
     if (rc == IBC_OK && probe) {
@@ -433,7 +433,7 @@ static int mg_small_rows(const ibc_config *cfg, ibc_rows *out, char *err)
              * would be real; double: violations are expected, none beyond B */
             long bad = m == 0 ? beyond[0] : viol[1][0] + viol[1][1] + viol[1][2] + viol[1][3];
             snprintf(gb, sizeof gb, "%ld", -bad);
-            ibc_rows_add(out, "margin",
+            ibc_claim_rows_add(out, "margin",
                          m == 0 ? "gt drops at increments B/4..B/256 per step: rounding only"
                                 : "gt drops at increments B/4..B/256 per step (hi prec)",
                          ibc_prec_str(modes[m], pb), mb, m == 0 ? "0 beyond B" : "0", gb,
@@ -441,11 +441,11 @@ static int mg_small_rows(const ibc_config *cfg, ibc_rows *out, char *err)
         }
     }
     for (int m = 0; m < 2; m++) {
-        ibc_recorder_clear(&rec[m]);
-        ibc_vec_clear(&th[m]);
+        ibc_flow_recorder_clear(&rec[m]);
+        ibc_prec_vec_clear(&th[m]);
         ibc_net_free(nets[m]);
     }
-    ibc_trained_clear(&t);
+    ibc_train_trained_clear(&t);
     return rc;
 }
 
@@ -458,7 +458,7 @@ int ibc_claim_margin(const ibc_config *cfg, ibc_rows *out, char *err)
         double p = i == 0 ? 3.0 : 1.0;
         const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
         if (!t) return IBC_ENUMERIC;
-        ibc_config_describe(base, sizeof base, cfg, p);
+        ibc_train_config_describe(base, sizeof base, cfg, p);
         mg_mono mm;
         mg_monotone(&t->rec, t->net, &mm);
         /* LL20 covers GF, and GD with small eta for C^2 nets (p = 3); not
@@ -466,7 +466,7 @@ int ibc_claim_margin(const ibc_config *cfg, ibc_rows *out, char *err)
         char what[72];
         snprintf(what, sizeof what, p == 1 ? "gt non-decreasing along %s (p = 1, not C^2: outside LL20)"
                                            : "gt non-decreasing along %s (p = 3)",
-                 ibc_method_name(cfg->method));
+                 ibc_flow_method_name(cfg->method));
         mg_mono_row(out, what, cfg->prec, &mm, p != 1 && cfg->method != IBC_METHOD_SGD, base);
         mg_sandwich_row(out, t, p, base, cfg->prec);
         char label[240];
@@ -480,9 +480,9 @@ int ibc_claim_margin(const ibc_config *cfg, ibc_rows *out, char *err)
     c.method = IBC_METHOD_ADAPTIVE;
     c.h = cfg->h < 20 ? cfg->h : 20;
     ibc_trained t;
-    rc = ibc_trained_init(&t, &c, 3.0, cfg->prec, cfg->lr * (double)cfg->steps / 4, 0, err);
+    rc = ibc_train_trained_init(&t, &c, 3.0, cfg->prec, cfg->lr * (double)cfg->steps / 4, 0, err);
     if (rc != IBC_OK) return rc;
-    ibc_config_describe(base, sizeof base, &c, 3.0);
+    ibc_train_config_describe(base, sizeof base, &c, 3.0);
     char params[400];
     snprintf(params, sizeof params, "%s; adaptive GF to t=%g, tol 2^-%ld", base, t.stats.t, cfg->prec.bits - 8);
     mg_mono mm;
@@ -490,7 +490,7 @@ int ibc_claim_margin(const ibc_config *cfg, ibc_rows *out, char *err)
     mg_mono_row(out, "gt non-decreasing along adaptive GF (p = 3)", cfg->prec, &mm, 1, params);
     snprintf(params, sizeof params, "%s; state: GF at t=%g", base, t.stats.t);
     rc = mg_euler_rows(cfg, params, &t, 3.0, out);
-    ibc_trained_clear(&t);
+    ibc_train_trained_clear(&t);
     if (rc == IBC_OK) rc = mg_small_rows(cfg, out, err);
     return rc;
 }

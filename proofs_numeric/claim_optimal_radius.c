@@ -39,10 +39,10 @@ typedef struct {
 static int flip_within(const ibc_rnet *f, const double *x, const double *delta, int y, double bound,
                        double *norm)
 {
-    double nn = delta ? ibc_rnet_norm_up(delta, f->D) : 0.0;
+    double nn = delta ? ibc_robust_rnet_norm_up(delta, f->D) : 0.0;
     if (norm)
         *norm = nn;
-    return nn <= bound && ibc_rnet_flipped(f, x, delta, y, PREC) == 1;
+    return nn <= bound && ibc_robust_rnet_flipped(f, x, delta, y, PREC) == 1;
 }
 
 /* (i) for one classifier: pairs whose midpoint flips one of the two
@@ -64,7 +64,7 @@ static void pairs_row(ibc_rows *out, const ibc_rnet *f, long K, long K1, const c
             const double *mk = f->mu + k * D, *ml = f->mu + l * D;
             for (long q = 0; q < D; q++)
                 m[q] = 0.5 * (mk[q] + ml[q]);
-            ibc_rnet_margin_arb(g, f, m, NULL, 1, PREC);
+            ibc_robust_rnet_margin_arb(g, f, m, NULL, 1, PREC);
             /* the label m gets decides which center flips: f(m) > 0 flips
              * mu_l (class -1), f(m) < 0 flips mu_k; f(m) = 0 flips both */
             int first_l = !arb_is_negative(g);
@@ -100,7 +100,7 @@ static void pairs_row(ibc_rows *out, const ibc_rnet *f, long K, long K1, const c
         snprintf(sb, sizeof sb, "shifted by s <= 2^%d", (int)lround(log2(smax)));
     else
         snprintf(sb, sizeof sb, "at m itself");
-    ibc_rows_add(out, CLAIM, "pairs (k,l): a center flipped at the midpoint", "arb:128", meas, bnd, mg,
+    ibc_claim_rows_add(out, CLAIM, "pairs (k,l): a center flipped at the midpoint", "arb:128", meas, bnd, mg,
                  ok == total ? IBC_HOLDS : IBC_REFUTED, SOURCE, "%s; %s; f(m) = 0 exactly at %ld pairs; flips %s",
                  f->name, params, zero, sb);
     arb_clear(g);
@@ -112,7 +112,7 @@ static void pairs_row(ibc_rows *out, const ibc_rnet *f, long K, long K1, const c
  * §4: r_F(mu_k) = 1/sqrt K along -(mu_y - mu_-y)/sqrt K; r_{F^(p)}(mu_k) =
  * sqrt(c/(1+c)), toward one opposite center for p >= 2, spread evenly over
  * all K_opp of them for p = 1).  With delta* the minimiser: (1 + REL)
- * delta* must flip, (1 - REL) delta* must NOT flip (ibc_rnet_flipped must
+ * delta* must flip, (1 - REL) delta* must NOT flip (ibc_robust_rnet_flipped must
  * say 0: a verifier that calls small margins flips fails here), and the
  * certified lower bound lo must satisfy (1 - CERT_GAP) r <= lo <= ||(1 +
  * REL) delta*||: above the flip is impossible, and the certifier's
@@ -166,14 +166,14 @@ static int exact_flip_row(ibc_rows *out, const ibc_rnet *f, ibc_ideal_kind kind,
         double *dd = malloc(sizeof(double) * (size_t)K);
         for (long q = 0; q < K; q++)
             dd[q] = (1 + EXACT_REL) * d[q];
-        flip_bad += ibc_rnet_flipped(f, x, dd, y, PREC) != 1;
-        nu = ibc_rnet_norm_up(dd, K);
+        flip_bad += ibc_robust_rnet_flipped(f, x, dd, y, PREC) != 1;
+        nu = ibc_robust_rnet_norm_up(dd, K);
         for (long q = 0; q < K; q++)
             dd[q] = (1 - EXACT_REL) * d[q];
-        noflip_bad += ibc_rnet_flipped(f, x, dd, y, PREC) != 0;
+        noflip_bad += ibc_robust_rnet_flipped(f, x, dd, y, PREC) != 0;
         free(dd);
         ibc_cert_result cr;
-        rc = ibc_certify_radius(&cr, f, x, y, rd, err);
+        rc = ibc_robust_certify_radius(&cr, f, x, y, rd, err);
         if (rc != IBC_OK)
             break;
         cert_bad += !(cr.lo <= nu && cr.lo >= (1 - CERT_GAP) * rd);
@@ -187,7 +187,7 @@ static int exact_flip_row(ibc_rows *out, const ibc_rnet *f, ibc_ideal_kind kind,
                  cert_bad, K, qmin, qmax);
         snprintf(bnd, sizeof bnd, "0 bad: flip / no flip / lo in [%.2f r, flip]", 1 - CERT_GAP);
         snprintf(mg, sizeof mg, "%ld", -bad);
-        ibc_rows_add(out, CLAIM, "at every center: (1 + 1e-6) r flips, (1 - 1e-6) r does not", "arb:128", meas,
+        ibc_claim_rows_add(out, CLAIM, "at every center: (1 + 1e-6) r flips, (1 - 1e-6) r does not", "arb:128", meas,
                      bnd, mg, bad == 0 ? IBC_HOLDS : IBC_REFUTED, "§4",
                      "%s; K=%ld K1=%ld; r exact (%s), delta* the minimiser of docs/theory.md §4", f->name, K, K1,
                      kind == IBC_IDEAL_F ? "1/sqrt K" : "sqrt(c/(1+c))");
@@ -249,7 +249,7 @@ static int exact_row(ibc_rows *out, ibc_ideal_kind kind, double p, long K, long 
         else
             snprintf(name, sizeof name, "F^(%g)", p);
         /* equality (p >= 2) holds: only a radius certainly above fails */
-        ibc_rows_add(out, CLAIM, "exact min over pairs of min(r(mu_k), r(mu_l))", "arb:128", meas, bnd, mg,
+        ibc_claim_rows_add(out, CLAIM, "exact min over pairs of min(r(mu_k), r(mu_l))", "arb:128", meas, bnd, mg,
                      arb_gt(rmin, h) ? IBC_REFUTED : IBC_HOLDS, SOURCE,
                      "%s; K=%ld K1=%ld; %s at every center", name, K, K1,
                      kind == IBC_IDEAL_F ? "closed form" : "certified KKT radius");
@@ -267,7 +267,7 @@ static int flips_at(const ibc_rnet *f, const double *x, const double *u, int y, 
 {
     for (long q = 0; q < f->D; q++)
         buf[q] = x[q] + t * u[q];
-    return y * ibc_rnet_eval_d(f, buf) <= 0;
+    return y * ibc_robust_rnet_eval_d(f, buf) <= 0;
 }
 
 /* For each of the nl rays x + t u_j (U: nl x D), the smallest t in (0, T]
@@ -356,7 +356,7 @@ static void attack_row(ibc_rows *out, const clf *cl, const ibc_vec *X, const dou
         }
         memcpy(x, cl->centers ? c : xi, sizeof(double) * (size_t)D);
         rad[i] = INFINITY;
-        if (ibc_rnet_flipped(f, x, NULL, y, PREC) == 1) {
+        if (ibc_robust_rnet_flipped(f, x, NULL, y, PREC) == 1) {
             rad[i] = 0;
             mis++;
             flipped++;
@@ -397,7 +397,7 @@ static void attack_row(ibc_rows *out, const clf *cl, const ibc_vec *X, const dou
     snprintf(meas, sizeof meas, "%.4f (%ld/%ld), median r %.4f", frac, flipped, n, rad[n / 2]);
     snprintf(bnd, sizeof bnd, ">= min(K1,K2)/K = %.3f at r <= %.4f", need, T);
     snprintf(mg, sizeof mg, "%+.4f", frac - need);
-    ibc_rows_add(out, CLAIM, "fraction flipped by the midpoint attack within sqrt2/2 + 2 alpha", "double+arb:128",
+    ibc_claim_rows_add(out, CLAIM, "fraction flipped by the midpoint attack within sqrt2/2 + 2 alpha", "double+arb:128",
                  meas, bnd, mg, !cl->judged ? IBC_INFO : frac >= need ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                  "%s; alpha=%g, %ld test samples (stream 1), %ld misclassified; rays in span(mu) toward "
                  "(mu_z+mu_l)/2; %s",
@@ -422,9 +422,9 @@ int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err)
     clf cls[NCLF];
     memset(cls, 0, sizeof cls);
     int rc = IBC_OK;
-    cls[0].f = ibc_rnet_ideal(IBC_IDEAL_F, K, K, K1, 1.0);
+    cls[0].f = ibc_robust_rnet_ideal(IBC_IDEAL_F, K, K, K1, 1.0);
     for (int i = 0; i < 4; i++)
-        cls[1 + i].f = ibc_rnet_ideal(IBC_IDEAL_FP, K, K, K1, PS[i]);
+        cls[1 + i].f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, K, K, K1, PS[i]);
     for (int i = 0; i < 5; i++) {
         cls[i].centers = 1;
         cls[i].judged = i == 3;          /* F^(3) */
@@ -436,7 +436,7 @@ int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err)
         const ibc_trained *t = ibc_train_cached(cfg, p, cfg->prec, err);
         if (!t)
             return IBC_ENUMERIC;
-        cls[5 + i].f = ibc_rnet_from_net(t->net, &t->theta, t->data);
+        cls[5 + i].f = ibc_robust_rnet_from_net(t->net, &t->theta, t->data);
         cls[5 + i].judged = p == 3.0;
         if (!cls[5 + i].f)
             rc = IBC_ENUMERIC;
@@ -444,8 +444,8 @@ int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err)
     if (rc != IBC_OK)
         snprintf(err, IBC_ERRLEN, CLAIM ": out of memory");
     char base[2][200], tparams[240];
-    ibc_config_describe(base[0], sizeof base[0], cfg, 1.0);
-    ibc_config_describe(base[1], sizeof base[1], cfg, 3.0);
+    ibc_train_config_describe(base[0], sizeof base[0], cfg, 1.0);
+    ibc_train_config_describe(base[1], sizeof base[1], cfg, 3.0);
     /* (i) */
     for (int i = 0; i < NCLF && rc == IBC_OK; i++) {
         if (i < 5)
@@ -463,14 +463,14 @@ int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err)
         rc = exact_row(out, IBC_IDEAL_FP, PS[i], K, K1, err);
     /* (ii) */
     if (rc == IBC_OK) {
-        ibc_data *data = ibc_data_alloc(&cfg->model, NTEST, 1);
+        ibc_data *data = ibc_model_data_alloc(&cfg->model, NTEST, 1);
         if (!data) {
             snprintf(err, IBC_ERRLEN, CLAIM ": could not draw the test set");
             rc = IBC_EINPUT;
         } else {
             ibc_vec X, mu;
-            ibc_data_round(&X, data, ibc_prec_double());
-            ibc_data_centers(&mu, data, ibc_prec_double());
+            ibc_model_data_round(&X, data, ibc_prec_double());
+            ibc_model_data_centers(&mu, data, ibc_prec_double());
             double alpha = cfg->model.alpha, T = sqrt(2.0) / 2 + 2 * alpha;
             static const int which[] = { 0, 3, 5, 6 };    /* F, F^(3), f_1, f_3 */
             for (int j = 0; j < 4; j++) {
@@ -482,12 +482,12 @@ int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err)
                     snprintf(tparams, sizeof tparams, "%s", base[which[j] - 5]);
                 attack_row(out, cl, &X, mu.d, data, alpha, T, tparams);
             }
-            ibc_vec_clear(&X);
-            ibc_vec_clear(&mu);
-            ibc_data_free(data);
+            ibc_prec_vec_clear(&X);
+            ibc_prec_vec_clear(&mu);
+            ibc_model_data_free(data);
         }
     }
     for (int i = 0; i < NCLF; i++)
-        ibc_rnet_free(cls[i].f);
+        ibc_robust_rnet_free(cls[i].f);
     return rc;
 }

@@ -68,7 +68,7 @@ static void p1_row(ibc_rows *out, const char *what, long k, long n, double bound
     snprintf(m, sizeof m, "%ld/%ld = %.2f (CP 95%% lower %.2f)", k, n, (double)k / (double)n, lower);
     snprintf(b, sizeof b, "<= 1 - min(K1,K2)/K = %.2f", bound);
     snprintf(mg, sizeof mg, "%+.2f", bound - lower);
-    ibc_rows_add(out, "robust-accuracy-curve", what, prec, m, b, mg, lower <= bound ? IBC_HOLDS : IBC_REFUTED,
+    ibc_claim_rows_add(out, "robust-accuracy-curve", what, prec, m, b, mg, lower <= bound ? IBC_HOLDS : IBC_REFUTED,
                  "MV25 P1", "%s", params);
 }
 
@@ -88,7 +88,7 @@ int ibc_claim_robust_accuracy_curve(const ibc_config *cfg, ibc_rows *out, char *
     char pb[24], base[240], params[300], what[72], m[48], b[64], mg[32];
     ibc_prec_str(cfg->prec, pb);
     for (int i = 0; i < 2; i++) {
-        ibc_config_describe(base, sizeof base, cfg, ps[i]);
+        ibc_train_config_describe(base, sizeof base, cfg, ps[i]);
         snprintf(params, sizeof params, "%s test points=%d", base, IBC_CLAIM_NPTS);
         ibc_claim_bracket_rows(out, "robust-accuracy-curve", set[i], pb, params);
         for (size_t g = 0; g < sizeof grid / sizeof grid[0]; g++) {
@@ -97,7 +97,7 @@ int ibc_claim_robust_accuracy_curve(const ibc_config *cfg, ibc_rows *out, char *
             snprintf(m, sizeof m, "%.2f / %.2f / %.2f", c.cert, c.attack, c.pgd);
             snprintf(b, sizeof b, "cert <= attack (both certified)");
             snprintf(mg, sizeof mg, "%+.2f", c.attack - c.cert);
-            ibc_rows_add(out, "robust-accuracy-curve", what, pb, m, b, mg,
+            ibc_claim_rows_add(out, "robust-accuracy-curve", what, pb, m, b, mg,
                          c.cert <= c.attack ? IBC_HOLDS : IBC_REFUTED, "§7", "%s", params);
         }
         rac_point co = curve_at(set[i], ropt), ca = curve_at(set[i], ropt + 2 * alpha);
@@ -108,17 +108,17 @@ int ibc_claim_robust_accuracy_curve(const ibc_config *cfg, ibc_rows *out, char *
     }
     /* The paper's qualitative result as checks. */
     rac_point c1 = curve_at(set[0], 1.5 * rK), c3 = curve_at(set[1], 1.5 * rK);
-    ibc_config_describe(base, sizeof base, cfg, 1.0);
+    ibc_train_config_describe(base, sizeof base, cfg, 1.0);
     snprintf(m, sizeof m, "%.2f", c1.attack);
     snprintf(b, sizeof b, "<= %.2f (MV24 Fig. (e))", RAC_LOSE);
     snprintf(mg, sizeof mg, "%+.2f", RAC_LOSE - c1.attack);
-    ibc_rows_add(out, "robust-accuracy-curve", "f_1 attack robust accuracy at 1.5/sqrt K (loses)", pb, m, b, mg,
+    ibc_claim_rows_add(out, "robust-accuracy-curve", "f_1 attack robust accuracy at 1.5/sqrt K (loses)", pb, m, b, mg,
                  c1.attack <= RAC_LOSE ? IBC_HOLDS : IBC_REFUTED, "T-F", "%s", base);
-    ibc_config_describe(base, sizeof base, cfg, 3.0);
+    ibc_train_config_describe(base, sizeof base, cfg, 3.0);
     snprintf(m, sizeof m, "%.2f", c3.cert);
     snprintf(b, sizeof b, ">= %.2f (MV24 Fig. (e))", RAC_KEEP);
     snprintf(mg, sizeof mg, "%+.2f", c3.cert - RAC_KEEP);
-    ibc_rows_add(out, "robust-accuracy-curve", "f_3 certified robust accuracy at 1.5/sqrt K (keeps)", pb, m, b, mg,
+    ibc_claim_rows_add(out, "robust-accuracy-curve", "f_3 certified robust accuracy at 1.5/sqrt K (keeps)", pb, m, b, mg,
                  c3.cert >= RAC_KEEP ? IBC_HOLDS : IBC_REFUTED, "T-Fp", "%s", base);
     return IBC_OK;
 }

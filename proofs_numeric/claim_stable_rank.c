@@ -54,7 +54,7 @@ static double sr_gram(const ibc_vec *theta, long h, long D, double *A)
     double *W = malloc(sizeof(double) * (size_t)(h * D));
     if (!W) abort();
     for (long i = 0; i < h * D; i++) {
-        W[i] = ibc_vec_get_d(theta, i);
+        W[i] = ibc_prec_vec_get_d(theta, i);
         f2 += W[i] * W[i];
     }
     for (long a = 0; a < D; a++)
@@ -185,7 +185,7 @@ static void sr_row(ibc_rows *out, const char *what, ibc_prec pr, const char *mea
 {
     char pb[24], gb[48];
     snprintf(gb, sizeof gb, "%+.4g", margin);
-    ibc_rows_add(out, "stable-rank", what, ibc_prec_str(pr, pb), measured, bound, gb,
+    ibc_claim_rows_add(out, "stable-rank", what, ibc_prec_str(pr, pb), measured, bound, gb,
                  margin >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-stablerank", "%s", params);
 }
 
@@ -211,15 +211,15 @@ static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
 
     /* Learned directions: the centers (p > 2) or the two class averages (p = 1). */
     ibc_vec mu;
-    ibc_data_centers(&mu, t->data, ibc_prec_double());
+    ibc_model_data_centers(&mu, t->data, ibc_prec_double());
     long nu = p == 1 ? 2 : K;
     for (long k = 0; k < K; k++)
         for (long a = 0; a < D; a++) {
-            double m = ibc_vec_get_d(&mu, k * D + a);
+            double m = ibc_prec_vec_get_d(&mu, k * D + a);
             if (p == 1) U[(k < K1 ? 0 : 1) * D + a] += m / sqrt((double)(k < K1 ? K1 : K - K1));
             else U[k * D + a] = m;
         }
-    ibc_vec_clear(&mu);
+    ibc_prec_vec_clear(&mu);
     double lo, hi, pic, mratio;
     sr_bracket(A, D, U, nu, f2, &lo, &hi, &pic, &mratio);
 
@@ -235,7 +235,7 @@ static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
         for (long k = 0; k < K; k++) {
             int learned = 0;
             for (long j = 0; j < h; j++) {
-                int sj = ibc_vec_get_d(&t->theta, h * D + j) > 0 ? 1 : -1;
+                int sj = ibc_prec_vec_get_d(&t->theta, h * D + j) > 0 ? 1 : -1;
                 if (con[j] >= 1e-3 * top && sj == (k < K1 ? 1 : -1) && C[j * K + k] >= 0.99) learned = 1;
             }
             nc += learned;
@@ -245,7 +245,7 @@ static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
     }
 
     char base[200], params[512], mb[48], bb[64];
-    ibc_config_describe(base, sizeof base, cfg, p);
+    ibc_train_config_describe(base, sizeof base, cfg, p);
     const char *caveat = "caveat: MMV24 assume positively correlated same-label data; "
                          "subclasses here are orthogonal: empirical";
     snprintf(mb, sizeof mb, "%.6f", sr);

@@ -41,7 +41,7 @@ static const char *const tiny_eps[TINY_N_EPS] = {"1e-8", "1e-100", "1e-200", "1e
 int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     ibc_config c;
-    ibc_escape_small_config(&c, cfg);
+    ibc_claim_escape_small_config(&c, cfg);
     const double p = 3.0;
     const double floor_d = 4 * DBL_MIN * sqrt((double)c.model.D);
     ibc_prec modes[2] = {cfg->prec_hi, cfg->prec};
@@ -49,7 +49,7 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
     double x[TINY_N_EPS];
     int below[TINY_N_EPS];
     for (int i = 0; i < TINY_N_EPS; i++) {
-        x[i] = ibc_escape_log_inv_eps(tiny_eps[i]);
+        x[i] = ibc_claim_escape_log_inv_eps(tiny_eps[i]);
         below[i] = x[i] > -log(floor_d);      /* eps < floor_d */
     }
 
@@ -57,8 +57,8 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
     double lambda = 0.1;    /* a guess, only for the step cap of the first run */
     for (int m = 0; m < 2; m++)
         for (int i = 0; i < TINY_N_EPS; i++) {
-            int rc = ibc_escape_run(&e[m][i], &c, p, c.n, c.h, tiny_eps[i], modes[m],
-                                    ibc_escape_cap(c.lr, lambda, x[i]), 0, err);
+            int rc = ibc_claim_escape_run(&e[m][i], &c, p, c.n, c.h, tiny_eps[i], modes[m],
+                                    ibc_claim_escape_cap(c.lr, lambda, x[i]), 0, err);
             if (rc != IBC_OK) return rc;
             if (m == 0 && e[m][i].escaped && e[m][i].lambda_dir > 0) lambda = e[m][i].lambda_dir;
         }
@@ -89,7 +89,7 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
                 int ok = r->rc == IBC_ENUMERIC;
                 snprintf(mb, sizeof mb, "%s", ok ? "refused: underflow (IBC_ENUMERIC)"
                                                  : r->escaped ? "ran and escaped" : "ran, no refusal");
-                ibc_rows_add(out, "tiny-init", what, pb, mb, bb, ok ? "0" : "-", ok ? IBC_HOLDS : IBC_REFUTED,
+                ibc_claim_rows_add(out, "tiny-init", what, pb, mb, bb, ok ? "0" : "-", ok ? IBC_HOLDS : IBC_REFUTED,
                              "design card", "%s", params);
                 continue;
             }
@@ -98,7 +98,7 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
             double agree = 0, agree_bound = INFINITY;
             if (m == 1 && e[0][i].escaped) {
                 agree = fabs(r->t_esc / e[0][i].t_esc - 1.0);
-                agree_bound = ibc_escape_agree_bound(&e[0][i], c.n, c.model.D);
+                agree_bound = ibc_claim_escape_agree_bound(&e[0][i], c.n, c.model.D);
             }
             int ok = r->rc == IBC_OK && r->escaped && fabs(slope_rel) <= TINY_TOL && r->align >= TINY_ALIGN
                      && agree <= agree_bound;
@@ -117,7 +117,7 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
             else
                 snprintf(bb, sizeof bb, "escapes, slope %.4f+-5%%, cos>=%.2f", spred, TINY_ALIGN);
             snprintf(gb, sizeof gb, "%+.2f%%", r->escaped ? 100 * (TINY_TOL - fabs(slope_rel)) : -INFINITY);
-            ibc_rows_add(out, "tiny-init", what, pb, mb, bb, gb, ok ? IBC_HOLDS : IBC_REFUTED, "design card", "%s",
+            ibc_claim_rows_add(out, "tiny-init", what, pb, mb, bb, gb, ok ? IBC_HOLDS : IBC_REFUTED, "design card", "%s",
                          params);
             if (ok) smallest[m] = tiny_eps[i];
         }
@@ -125,7 +125,7 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
     for (int m = 0; m < 2; m++) {
         char pb[24], mb[48];
         snprintf(mb, sizeof mb, "%s", smallest[m] ? smallest[m] : "none");
-        ibc_rows_add(out, "tiny-init", "smallest eps whose escape + alignment check holds", ibc_prec_str(modes[m], pb),
+        ibc_claim_rows_add(out, "tiny-init", "smallest eps whose escape + alignment check holds", ibc_prec_str(modes[m], pb),
                      mb, "-", "-", IBC_INFO, "design card", "%s; double init floor %.3g", params, floor_d);
     }
     return IBC_OK;

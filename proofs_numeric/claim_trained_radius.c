@@ -81,7 +81,7 @@ static void add(ibc_rows *out, const char *what, const char *prec, const char *m
     char mg[32] = "";
     if (isfinite(margin))
         snprintf(mg, sizeof mg, "%+.4f", margin);
-    ibc_rows_add(out, "trained-radius", what, prec, measured, bound, mg, v, src, "%s", params);
+    ibc_claim_rows_add(out, "trained-radius", what, prec, measured, bound, mg, v, src, "%s", params);
 }
 
 /* The K sweep's smaller runs: K1 = K/2, n = 250, h = 50, D >= K. */
@@ -126,7 +126,7 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
     double alpha = cfg->model.alpha;
 
     /* f_3 */
-    ibc_config_describe(base, sizeof base, cfg, 3.0);
+    ibc_train_config_describe(base, sizeof base, cfg, 3.0);
     snprintf(params, sizeof params, "%s test points=%d pgd steps=%d", base, IBC_CLAIM_NPTS, IBC_CLAIM_PGD_STEPS);
     ibc_claim_bracket_rows(out, "trained-radius", s3, pb, params);
     long n3;
@@ -155,7 +155,7 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
         "info: PGD's masking", NAN, IBC_INFO, "MV25 P1", params);
 
     /* f_1 */
-    ibc_config_describe(base, sizeof base, cfg, 1.0);
+    ibc_train_config_describe(base, sizeof base, cfg, 1.0);
     snprintf(params, sizeof params, "%s test points=%d pgd steps=%d", base, IBC_CLAIM_NPTS, IBC_CLAIM_PGD_STEPS);
     ibc_claim_bracket_rows(out, "trained-radius", s1, pb, params);
     double hi1 = median_of(s1, 1, NULL);
@@ -179,13 +179,13 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
         const ibc_claim_bracket_set *sk = ibc_claim_brackets(&c, 1.0, IBC_CLAIM_NPTS_K, &rc, err);
         if (!sk)
             return rc;
-        ibc_config_describe(base, sizeof base, &c, 1.0);
+        ibc_train_config_describe(base, sizeof base, &c, 1.0);
         snprintf(params, sizeof params, "%s test points=%d", base, IBC_CLAIM_NPTS_K);
         f1_row(out, sk, Ks[i], alpha, pb, params);
         kd[i] = (double)Ks[i];
         hik[i] = median_of(sk, 1, NULL);
     }
-    double slope = ibc_loglog_slope(kd, hik, 3);
+    double slope = ibc_claim_loglog_slope(kd, hik, 3);
     double tol = log((1 + 2 * alpha) / (1 - 2 * alpha)) / log(kd[2] / kd[0]);
     snprintf(m, sizeof m, "%.4f", slope);
     snprintf(b, sizeof b, "-1/2 +- %.3f", tol);

@@ -71,11 +71,11 @@ static void transfer_rows(ibc_rows *out, const char *inst, double nu, double p, 
     snprintf(m, sizeof m, "%.4g", nu);
     snprintf(b, sizeof b, "<= %.4g (hypothesis)", nmax);
     if (!(nu <= nmax)) {
-        ibc_rows_add(out, "transfer", what, "double", m, b, "", IBC_INFO, "MV25 P3",
+        ibc_claim_rows_add(out, "transfer", what, "double", m, b, "", IBC_INFO, "MV25 P3",
                      "%s; hypothesis not met: the proposition says nothing here", params);
         return;
     }
-    ibc_rows_add(out, "transfer", what, "double", m, b, "", IBC_INFO, "MV25 P3", "%s; hypothesis met", params);
+    ibc_claim_rows_add(out, "transfer", what, "double", m, b, "", IBC_INFO, "MV25 P3", "%s; hypothesis met", params);
     double up = ibc_util_cp_upper(ok, n);
     snprintf(what, sizeof what, "%s: fraction certified at r(nu) = %.4f", inst, r);
     if (isfinite(ratio))
@@ -84,13 +84,13 @@ static void transfer_rows(ibc_rows *out, const char *inst, double nu, double p, 
         snprintf(m, sizeof m, "%ld/%ld (CP 95%% upper %.3f)", ok, n, up);
     if (P <= 0) {
         snprintf(b, sizeof b, "P(nu) = %.3g: vacuous", P);
-        ibc_rows_add(out, "transfer", what, "Arb (certified)", m, b, "", IBC_INFO, "MV25 P3",
+        ibc_claim_rows_add(out, "transfer", what, "Arb (certified)", m, b, "", IBC_INFO, "MV25 P3",
                      "%s; no probability is claimed at this nu (see the centers row)", params);
         return;
     }
     snprintf(b, sizeof b, ">= P(nu) = %.6f", P);
     snprintf(mg, sizeof mg, "%+.3f", up - P);
-    ibc_rows_add(out, "transfer", what, "Arb (certified)", m, b, mg, up >= P ? IBC_HOLDS : IBC_REFUTED,
+    ibc_claim_rows_add(out, "transfer", what, "Arb (certified)", m, b, mg, up >= P ? IBC_HOLDS : IBC_REFUTED,
                  "MV25 P3", "%s", params);
 }
 
@@ -101,7 +101,7 @@ static int perturbed_rows(ibc_rows *out, const ibc_model_params *mp, const ibc_d
     long K = mp->K, K1 = mp->K1, D = mp->D;
     const double p = 3.0;
     double r = tf_radius(nu, p);
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, p);
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, p);
     double *x = malloc(sizeof(double) * (size_t)D), *d = malloc(sizeof(double) * (size_t)D);
     int rc = IBC_OK;
     if (!f || !x || !d) {
@@ -115,10 +115,10 @@ static int perturbed_rows(ibc_rows *out, const ibc_model_params *mp, const ibc_d
     snprintf(params, sizeof params, "F^(3), v x (1 -+ nu) on K+/K-, D=%ld K=%ld K1=%ld alpha=%g test points=%d",
              D, K, K1, mp->alpha, TF_NPTS_B);
     if (check_dist) {
-        ibc_rnet *G = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, p);
+        ibc_rnet *G = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, p);
         ibc_dist_result dr;
-        rc = G ? ibc_dist_ideal(&dr, f, G, 1000, 12, 100, 1, err) : IBC_ENUMERIC;
-        ibc_rnet_free(G);
+        rc = G ? ibc_robust_dist_ideal(&dr, f, G, 1000, 12, 100, 1, err) : IBC_ENUMERIC;
+        ibc_robust_rnet_free(G);
         if (rc != IBC_OK)
             goto done;
         if (!(dr.dist <= nu * (1 + 1e-9))) {
@@ -134,7 +134,7 @@ static int perturbed_rows(ibc_rows *out, const ibc_model_params *mp, const ibc_d
         for (long q = 0; q < D; q++)
             x[q] = mpfr_get_d(test->X + i * D + q, MPFR_RNDN);
         ibc_cert_result cr;
-        rc = ibc_certify_radius(&cr, f, x, test->y[i], TF_RMAX, err);
+        rc = ibc_robust_certify_radius(&cr, f, x, test->y[i], TF_RMAX, err);
         if (rc != IBC_OK)
             break;
         double lo = cr.misclassified ? 0 : cr.lo;
@@ -156,7 +156,7 @@ static int perturbed_rows(ibc_rows *out, const ibc_model_params *mp, const ibc_d
         for (long q = 0; q < D; q++)
             x[q] = q == k;
         ibc_cert_result cr;
-        rc = ibc_certify_radius(&cr, f, x, 1, TF_RMAX, err);
+        rc = ibc_robust_certify_radius(&cr, f, x, 1, TF_RMAX, err);
         if (rc != IBC_OK)
             break;
         lomin = fmin(lomin, cr.lo);
@@ -166,7 +166,7 @@ static int perturbed_rows(ibc_rows *out, const ibc_model_params *mp, const ibc_d
             double t = R / sqrt(2.0) * (1 + side * TF_REL);
             for (long q = 0; q < D; q++)
                 d[q] = q == k ? -t : q == l ? t : 0.0;
-            bad += ibc_rnet_flipped(f, x, d, 1, 128) != (side > 0);
+            bad += ibc_robust_rnet_flipped(f, x, d, 1, 128) != (side > 0);
         }
     }
     if (rc != IBC_OK)
@@ -177,13 +177,13 @@ static int perturbed_rows(ibc_rows *out, const ibc_model_params *mp, const ibc_d
     snprintf(m, sizeof m, "lo [%.4f, %.4f], R/r = %.3g", lomin, lomax, R / r);
     snprintf(b, sizeof b, "r = %.4f <= lo <= R = %.6f", r, R);
     snprintf(mg, sizeof mg, "%+.4f", fmin(lomin - r, R - lomax));
-    ibc_rows_add(out, "transfer", what, "Arb (certified)", m, b, mg, holds ? IBC_HOLDS : IBC_REFUTED, "MV25 P3",
+    ibc_claim_rows_add(out, "transfer", what, "Arb (certified)", m, b, mg, holds ? IBC_HOLDS : IBC_REFUTED, "MV25 P3",
                  "%s; R = sqrt2/(1 + ((1+nu)/(1-nu))^(1/3)) toward mu_l; (1 -+ %g) R: %ld of %ld flip checks wrong",
                  params, TF_REL, bad, 2 * K1);
 done:
     free(x);
     free(d);
-    ibc_rnet_free(f);
+    ibc_robust_rnet_free(f);
     return rc;
 }
 
@@ -200,7 +200,7 @@ static void threshold_row(ibc_rows *out)
     char mb[48], gb[48];
     snprintf(mb, sizeof mb, "%.3g", worst);
     snprintf(gb, sizeof gb, "%+.3g", 1e-15 - worst);
-    ibc_rows_add(out, "transfer", "r(nu) at the hypothesis threshold nu = (sqrt2/8)^p, p = 1..4", "double", mb,
+    ibc_claim_rows_add(out, "transfer", "r(nu) at the hypothesis threshold nu = (sqrt2/8)^p, p = 1..4", "double", mb,
                  "|r| <= 1e-15 (r vanishes there)", gb, worst <= 1e-15 ? IBC_HOLDS : IBC_REFUTED, "MV25 Prop 3",
                  "r(nu) = (sqrt2 - 8 nu^(1/p))/2 against the threshold of the hypothesis dist <= (sqrt2/8)^p");
 }
@@ -215,17 +215,17 @@ int ibc_claim_transfer(const ibc_config *cfg, ibc_rows *out, char *err)
     const ibc_claim_bracket_set *s = ibc_claim_brackets(cfg, 3.0, IBC_CLAIM_NPTS, &rc, err);
     if (!s)
         return rc;
-    ibc_rnet *G = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3.0);
+    ibc_rnet *G = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3.0);
     ibc_dist_result dr;
-    rc = G ? ibc_dist_ideal(&dr, s->f, G, 2000, 24, 200, 0, err) : IBC_ENUMERIC;
-    ibc_rnet_free(G);
+    rc = G ? ibc_robust_dist_ideal(&dr, s->f, G, 2000, 24, 200, 0, err) : IBC_ENUMERIC;
+    ibc_robust_rnet_free(G);
     if (rc != IBC_OK)
         return rc;
     double nu = dr.dist, r = tf_radius(nu, 3.0);
     long ok = 0;
     for (long i = 0; i < s->npts; i++)
         ok += !s->br[i].misclassified && s->br[i].lo >= r;
-    ibc_config_describe(base, sizeof base, cfg, 3.0);
+    ibc_train_config_describe(base, sizeof base, cfg, 3.0);
     snprintf(params, sizeof params, "%s test points=%d c=%.4g", base, IBC_CLAIM_NPTS, dr.c);
     transfer_rows(out, "trained f_3", nu, 3.0, K, D, cfg->model.alpha, ok, s->npts, NAN, params);
 
@@ -236,7 +236,7 @@ int ibc_claim_transfer(const ibc_config *cfg, ibc_rows *out, char *err)
     mp.random_centers = 0;
     if (mp.K > mp.D)
         return IBC_OK;
-    ibc_data *test = ibc_data_alloc(&mp, TF_NPTS_B, 1);
+    ibc_data *test = ibc_model_data_alloc(&mp, TF_NPTS_B, 1);
     if (!test) {
         snprintf(err, IBC_ERRLEN, "transfer: cannot draw %d test points at D = %ld", TF_NPTS_B, mp.D);
         return IBC_ENUMERIC;
@@ -244,6 +244,6 @@ int ibc_claim_transfer(const ibc_config *cfg, ibc_rows *out, char *err)
     static const double FR[] = { 1e-3, 0.1, 0.5, 0.99 };
     for (int j = 0; j < 4 && rc == IBC_OK; j++)
         rc = perturbed_rows(out, &mp, test, FR[j] * pow(sqrt(2.0) / 8, 3.0), j == 3, err);
-    ibc_data_free(test);
+    ibc_model_data_free(test);
     return rc;
 }

@@ -17,7 +17,7 @@
 /* Grid times that also get the probes t +- delta (interior only). */
 static int ep_is_probe(long k) { return k > 0 && k < EP_GRID - 1 && k % EP_PROBE_EVERY == 0; }
 
-void ibc_early_phase_clear(ibc_early_phase *ep)
+void ibc_claim_early_phase_clear(ibc_early_phase *ep)
 {
     free(ep->t);
     free(ep->norm2);
@@ -27,7 +27,7 @@ void ibc_early_phase_clear(ibc_early_phase *ep)
     memset(ep, 0, sizeof *ep);
 }
 
-double ibc_early_phase_worst(const ibc_early_phase *ep, const double *series, long *at)
+double ibc_claim_early_phase_worst(const ibc_early_phase *ep, const double *series, long *at)
 {
     double w = -INFINITY;
     for (long k = 0; k < ep->n_rec; k++)
@@ -47,7 +47,7 @@ static double max_neuron_norm2(const ibc_vec *theta, long h, long D)
     for (long j = 0; j < h; j++) {
         mpfr_set_zero(s, 1);
         for (long d = 0; d < D; d++) {
-            ibc_vec_get_mpfr(x, theta, j * D + d);
+            ibc_prec_vec_get_mpfr(x, theta, j * D + d);
             mpfr_fma(s, x, x, s, MPFR_RNDN);
         }
         if (mpfr_cmp(s, best) > 0) mpfr_set(best, s, MPFR_RNDN);
@@ -81,8 +81,8 @@ static void direction_rates(const ibc_vec *theta, const ibc_vec *grad, long h, l
     for (long j = 0; j < h; j++) {
         double *w = What + j * D, *u = U + j * D;
         for (long d = 0; d < D; d++) {
-            w[d] = ibc_vec_get_d(theta, j * D + d);
-            u[d] = -ibc_vec_get_d(grad, j * D + d);
+            w[d] = ibc_prec_vec_get_d(theta, j * D + d);
+            u[d] = -ibc_prec_vec_get_d(grad, j * D + d);
         }
         double nw = norm_d(w, D);
         for (long d = 0; d < D; d++) {
@@ -136,7 +136,7 @@ static int same_pattern(const double *X, long n, long D, long h, const ibc_vec *
             int sg[3];
             for (int m = 0; m < 3; m++) {
                 double s = 0;
-                for (long d = 0; d < D; d++) s += X[i * D + d] * ibc_vec_get_d(th[m], j * D + d);
+                for (long d = 0; d < D; d++) s += X[i * D + d] * ibc_prec_vec_get_d(th[m], j * D + d);
                 sg[m] = s > 0;
             }
             if (sg[0] != sg[1] || sg[1] != sg[2]) return 0;
@@ -157,13 +157,13 @@ static double fd_probe(ibc_early_phase *ep, const ibc_record *lo, const ibc_reco
     const double dt = hi->t - lo->t;
     double big = 0, Rmax = 0;
     for (long i = 0; i < dim; i++) {
-        double a = fabs(ibc_vec_get_d(&r->theta, i));
+        double a = fabs(ibc_prec_vec_get_d(&r->theta, i));
         if (a > big) big = a;
     }
     for (long j = 0; j < h; j++) {
         for (long d = 0; d < D; d++) {
-            wl[d] = ibc_vec_get_d(&lo->theta, j * D + d);
-            wh[d] = ibc_vec_get_d(&hi->theta, j * D + d);
+            wl[d] = ibc_prec_vec_get_d(&lo->theta, j * D + d);
+            wh[d] = ibc_prec_vec_get_d(&hi->theta, j * D + d);
         }
         double nl = norm_d(wl, D), nh = norm_d(wh, D), e = 0;
         for (long d = 0; d < D; d++) {
@@ -203,7 +203,7 @@ static void eps_round_down(char *buf, size_t len, double emax)
     if (atof(buf) > emax) snprintf(buf, len, "%.2fe%d", m - 0.01, ex);
 }
 
-int ibc_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, long n, long h,
+int ibc_claim_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, long n, long h,
                         const char *eps, ibc_prec pr, char *err)
 {
     memset(ep, 0, sizeof *ep);
@@ -214,11 +214,11 @@ int ibc_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, lo
     const long D = cfg->model.D;
     ep->D = D;
     int rc = IBC_OK;
-    ibc_data *data = ibc_data_alloc(&cfg->model, n, 0);
+    ibc_data *data = ibc_model_data_alloc(&cfg->model, n, 0);
     if (!data) {
         snprintf(err, IBC_ERRLEN, "cannot generate data: D = %ld, K = %ld, K1 = %ld, n = %ld", D,
                  cfg->model.K, cfg->model.K1, n);
-        ibc_early_phase_clear(ep);
+        ibc_claim_early_phase_clear(ep);
         return IBC_EINPUT;
     }
     /* The lemma's setting: the sum loss; MMV24 state it for exp and 2*logistic. */
@@ -232,11 +232,11 @@ int ibc_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, lo
     int *sg = malloc(sizeof(int) * (size_t)h);
     if (!net || !X || !U || !What || !sg) abort();
     ibc_vec theta, grad, f;
-    ibc_vec_init(&theta, dim, pr);
-    ibc_vec_init(&grad, dim, pr);
-    ibc_vec_init(&f, n, pr);
+    ibc_prec_vec_init(&theta, dim, pr);
+    ibc_prec_vec_init(&grad, dim, pr);
+    ibc_prec_vec_init(&f, n, pr);
     ibc_recorder rec;
-    ibc_recorder_init(&rec, NULL, 1);
+    ibc_flow_recorder_init(&rec, NULL, 1);
     double *times = NULL;
     long *grid_at = NULL;
 
@@ -271,7 +271,7 @@ int ibc_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, lo
         goto done;
     }
     if ((rc = ibc_net_init_theta(net, &theta, IBC_INIT_BALANCED, ep->eps, cfg->model.seed, err)) != IBC_OK) goto done;
-    for (long j = 0; j < h; j++) sg[j] = ibc_vec_get_d(&theta, h * D + j) > 0 ? 1 : -1;
+    for (long j = 0; j < h; j++) sg[j] = ibc_prec_vec_get_d(&theta, h * D + j) > 0 ? 1 : -1;
     ep->T = log(1.0 / (sqrt((double)h) * ep->eps_d)) / (4.0 * (double)n * ep->X_max);
     ep->fd_delta = EP_DELTA_FRAC * ep->T;
 
@@ -296,7 +296,7 @@ int ibc_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, lo
     o.tol = 0;
     o.record_t = times;
     o.n_record_t = m;
-    o.obs = ibc_recorder_observe;
+    o.obs = ibc_flow_recorder_observe;
     o.obs_ctx = &rec;
     rc = ibc_flow_run(net, &theta, &o, &ep->st, err);
     if (rc != IBC_OK) goto done;
@@ -324,7 +324,7 @@ int ibc_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, lo
         ibc_net_eval(net, &r->theta, NULL, 0, NULL, &grad, &f);
         double fm = 0;
         for (long i = 0; i < n; i++) {
-            double fi = fabs(ibc_vec_get_d(&f, i));
+            double fi = fabs(ibc_prec_vec_get_d(&f, i));
             if (!(fi <= fm)) fm = fi;
         }
         ep->fmax[k] = fm;
@@ -344,23 +344,23 @@ int ibc_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, lo
 done:
     free(times);
     free(grid_at);
-    ibc_recorder_clear(&rec);
-    ibc_vec_clear(&theta);
-    ibc_vec_clear(&grad);
-    ibc_vec_clear(&f);
+    ibc_flow_recorder_clear(&rec);
+    ibc_prec_vec_clear(&theta);
+    ibc_prec_vec_clear(&grad);
+    ibc_prec_vec_clear(&f);
     free(X);
     free(U);
     free(What);
     free(sg);
     ibc_net_free(net);
-    ibc_data_free(data);
-    if (rc != IBC_OK) ibc_early_phase_clear(ep);
+    ibc_model_data_free(data);
+    if (rc != IBC_OK) ibc_claim_early_phase_clear(ep);
     return rc;
 }
 
 /* ---- the claim ---- */
 
-void ibc_early_phase_describe(char *buf, size_t len, const ibc_config *cfg, const ibc_early_phase *ep)
+void ibc_claim_early_phase_describe(char *buf, size_t len, const ibc_config *cfg, const ibc_early_phase *ep)
 {
     snprintf(buf, len,
              "D=%ld K=%ld K1=%ld alpha=%g n=%ld h=%ld p=%g eps=%s (max %.3g) balanced sum %s; "
@@ -370,7 +370,7 @@ void ibc_early_phase_describe(char *buf, size_t len, const ibc_config *cfg, cons
              ep->st.steps, ep->st.events, ep->n_rec);
 }
 
-void ibc_early_phase_row(ibc_rows *out, const char *claim, const char *what, const char *source,
+void ibc_claim_early_phase_row(ibc_rows *out, const char *claim, const char *what, const char *source,
                          const char *params, ibc_prec pr, double worst, double t_at, double c_lemma, double scale,
                          double p)
 {
@@ -381,16 +381,16 @@ void ibc_early_phase_row(ibc_rows *out, const char *claim, const char *what, con
         snprintf(mb, sizeof mb, "%.4g (ratio %.3g at t=%.3g)", worst, worst / bound, t_at);
         snprintf(bb, sizeof bb, "<= %.4g", bound);
         snprintf(gb, sizeof gb, "%.2f decades", log10(bound / worst));
-        ibc_rows_add(out, claim, what, pb, mb, bb, gb, worst <= bound ? IBC_HOLDS : IBC_REFUTED, source, "%s",
+        ibc_claim_rows_add(out, claim, what, pb, mb, bb, gb, worst <= bound ? IBC_HOLDS : IBC_REFUTED, source, "%s",
                      params);
     } else {
         snprintf(mb, sizeof mb, "c = %.4g", worst / scale);
         snprintf(bb, sizeof bb, "(p = 1 lemma: c = %g)", c_lemma);
-        ibc_rows_add(out, claim, what, pb, mb, bb, "-", IBC_INFO, source, "%s", params);
+        ibc_claim_rows_add(out, claim, what, pb, mb, bb, "-", IBC_INFO, source, "%s", params);
     }
 }
 
-int ibc_early_phase_claim(const ibc_config *cfg, int full, ibc_early_rows_fn rows, ibc_rows *out, char *err)
+int ibc_claim_early_phase_claim(const ibc_config *cfg, int full, ibc_early_rows_fn rows, ibc_rows *out, char *err)
 {
     /* Small nets by default, where located events stay cheap: each costs
      * ~140 gradients, and their number grows like n h log(1/eps).  At the

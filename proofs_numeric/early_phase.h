@@ -36,30 +36,30 @@ typedef struct {
  * width h, in mode pr (adaptive GF, tolerance the flow's default).  eps is a
  * decimal string, or NULL for the largest eps Lemma 3 allows (eps_max rounded
  * down to 3 digits).  IBC_OK, or an error status + err; ep is then released
- * with ibc_early_phase_clear. */
-int ibc_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, long n, long h,
+ * with ibc_claim_early_phase_clear. */
+int ibc_claim_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, long n, long h,
                         const char *eps, ibc_prec pr, char *err);
-void ibc_early_phase_clear(ibc_early_phase *ep);
+void ibc_claim_early_phase_clear(ibc_early_phase *ep);
 /* One line naming the data model, sizes, eps, X_max, W_max, T and the run. */
-void ibc_early_phase_describe(char *buf, size_t len, const ibc_config *cfg, const ibc_early_phase *ep);
+void ibc_claim_early_phase_describe(char *buf, size_t len, const ibc_config *cfg, const ibc_early_phase *ep);
 /* One row for a lemma's bound c_lemma * scale on the worst value over the
  * records (at time t_at): HOLDS/REFUTED for p = 1, where the lemma claims it;
  * for other p an INFO row with the constant c = worst/scale that would make
  * "<= c * scale" hold. */
-void ibc_early_phase_row(ibc_rows *out, const char *claim, const char *what, const char *source,
+void ibc_claim_early_phase_row(ibc_rows *out, const char *claim, const char *what, const char *source,
                          const char *params, ibc_prec pr, double worst, double t_at, double c_lemma, double scale,
                          double p);
 /* Max over records of a per-record series (norm2, fmax, dir). */
-double ibc_early_phase_worst(const ibc_early_phase *ep, const double *series, long *at);
+double ibc_claim_early_phase_worst(const ibc_early_phase *ep, const double *series, long *at);
 
 /* The rows one claim emits for one run (exponent p, n samples, width h,
- * eps as in ibc_early_phase_run). */
+ * eps as in ibc_claim_early_phase_run). */
 typedef int (*ibc_early_rows_fn)(const ibc_config *cfg, double p, long n, long h, const char *eps,
                                  ibc_rows *out, char *err);
 /* The runs both claims make: p = 1 at the largest eps (n, h up to 200, 20;
  * full: cfg's n, h), p = 1 at cfg->eps (n, h up to 100, 10), and p = 3 at
  * the largest eps (as the first). */
-int ibc_early_phase_claim(const ibc_config *cfg, int full, ibc_early_rows_fn rows, ibc_rows *out, char *err);
+int ibc_claim_early_phase_claim(const ibc_config *cfg, int full, ibc_early_rows_fn rows, ibc_rows *out, char *err);
 /* The `long` variants (not in claims.h yet): the default n and h at the
  * largest eps. */
 int ibc_claim_early_norm_long(const ibc_config *cfg, ibc_rows *out, char *err);

@@ -12,29 +12,29 @@
 
 #define ESC_RECORD_EVERY 4
 
-double ibc_escape_G(const ibc_data *data, double p, const double *u)
+double ibc_claim_escape_G(const ibc_data *data, double p, const double *u)
 {
     const long D = data->par.D, n = data->n;
     ibc_net_params np = {.p = p, .h = 1, .loss = IBC_LOSS_EXP, .mean = 1};
     ibc_net *net = ibc_net_alloc(data, &np, ibc_prec_double());
     ibc_vec th, f;
-    ibc_vec_init(&th, D + 1, ibc_prec_double());
-    ibc_vec_init(&f, n, ibc_prec_double());
+    ibc_prec_vec_init(&th, D + 1, ibc_prec_double());
+    ibc_prec_vec_init(&f, n, ibc_prec_double());
     double nu = 0;
     for (long d = 0; d < D; d++) nu += u[d] * u[d];
     nu = sqrt(nu);
-    for (long d = 0; d < D; d++) ibc_vec_set_d(&th, d, u[d] / nu);
-    ibc_vec_set_d(&th, D, 1.0);          /* f(x_i) = sigma(<x_i, u>)^p */
+    for (long d = 0; d < D; d++) ibc_prec_vec_set_d(&th, d, u[d] / nu);
+    ibc_prec_vec_set_d(&th, D, 1.0);          /* f(x_i) = sigma(<x_i, u>)^p */
     ibc_net_eval(net, &th, NULL, 0, NULL, NULL, &f);
     double s = 0;
-    for (long i = 0; i < n; i++) s += (double)data->y[i] * ibc_vec_get_d(&f, i);
-    ibc_vec_clear(&th);
-    ibc_vec_clear(&f);
+    for (long i = 0; i < n; i++) s += (double)data->y[i] * ibc_prec_vec_get_d(&f, i);
+    ibc_prec_vec_clear(&th);
+    ibc_prec_vec_clear(&f);
     ibc_net_free(net);
     return s / (double)n;
 }
 
-double ibc_escape_agree_bound(const ibc_escape *ref, long n, long D)
+double ibc_claim_escape_agree_bound(const ibc_escape *ref, long n, long D)
 {
     /* Each GD step rounds the gradient's sums (<= n + D terms) and the
      * update: a relative perturbation <= (n + D) u of the norms.  In the
@@ -67,12 +67,12 @@ static double log_unit(const ibc_vec *theta, long j, long h, long D)
     mpfr_inits2(64, s, x, (mpfr_ptr)0);
     mpfr_set_zero(s, 1);
     for (long d = 0; d < D; d++) {
-        ibc_vec_get_mpfr(x, theta, j * D + d);
+        ibc_prec_vec_get_mpfr(x, theta, j * D + d);
         mpfr_fma(s, x, x, s, MPFR_RNDN);
     }
     mpfr_log(s, s, MPFR_RNDN);
     double r = 0.5 * mpfr_get_d(s, MPFR_RNDN);
-    ibc_vec_get_mpfr(x, theta, h * D + j);
+    ibc_prec_vec_get_mpfr(x, theta, h * D + j);
     mpfr_abs(x, x, MPFR_RNDN);
     mpfr_log(x, x, MPFR_RNDN);
     r += mpfr_get_d(x, MPFR_RNDN);
@@ -85,7 +85,7 @@ static double loss_drop(const ibc_vec *loss, long bits)
 {
     mpfr_t l;
     mpfr_init2(l, bits);
-    ibc_vec_get_mpfr(l, loss, 0);
+    ibc_prec_vec_get_mpfr(l, loss, 0);
     mpfr_ui_sub(l, 1, l, MPFR_RNDN);
     double d = mpfr_get_d(l, MPFR_RNDN);
     mpfr_clear(l);
@@ -100,12 +100,12 @@ static void row_direction(double *u, const ibc_vec *theta, long j, long D)
     mpfr_inits2(80, m, x, (mpfr_ptr)0);
     mpfr_set_zero(m, 1);
     for (long d = 0; d < D; d++) {
-        ibc_vec_get_mpfr(x, theta, j * D + d);
+        ibc_prec_vec_get_mpfr(x, theta, j * D + d);
         mpfr_abs(x, x, MPFR_RNDN);
         mpfr_max(m, m, x, MPFR_RNDN);
     }
     for (long d = 0; d < D; d++) {
-        ibc_vec_get_mpfr(x, theta, j * D + d);
+        ibc_prec_vec_get_mpfr(x, theta, j * D + d);
         if (!mpfr_zero_p(m)) mpfr_div(x, x, m, MPFR_RNDN);
         u[d] = mpfr_get_d(x, MPFR_RNDN);
     }
@@ -117,10 +117,10 @@ static double min_max_cos(const ibc_net *net, const ibc_vec *theta, const ibc_da
                           const ibc_vec *loss)
 {
     ibc_recorder r;
-    ibc_recorder_init(&r, data, 0);
-    ibc_recorder_observe(&r, net, theta, t, step, loss);
+    ibc_flow_recorder_init(&r, data, 0);
+    ibc_flow_recorder_observe(&r, net, theta, t, step, loss);
     double a = r.rec[0].align;
-    ibc_recorder_clear(&r);
+    ibc_flow_recorder_clear(&r);
     return a;
 }
 
@@ -146,7 +146,7 @@ static int esc_observe(void *ctx, const ibc_net *net, const ibc_vec *theta, doub
         o->have_hi = 1;
         o->hi_t = t;
         o->hi_drop = d;
-        ibc_vec_set(&o->snap, theta);
+        ibc_prec_vec_set(&o->snap, theta);
     }
     if (d >= IBC_ESCAPE_DROP) {
         ibc_escape *e = o->e;
@@ -165,17 +165,17 @@ static int esc_observe(void *ctx, const ibc_net *net, const ibc_vec *theta, doub
     return 0;
 }
 
-int ibc_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long h, const char *eps,
+int ibc_claim_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long h, const char *eps,
                    ibc_prec pr, long max_steps, long record_every, char *err)
 {
     memset(e, 0, sizeof *e);
     e->t_esc = e->align = e->lambda_growth = e->lambda_dir = NAN;
     e->lead = e->lead_center = -1;
     for (long j = 0; j < IBC_ESCAPE_HMAX; j++) e->unit_t[j] = NAN;
-    ibc_data *data = ibc_data_alloc(&cfg->model, n, 0);
+    ibc_data *data = ibc_model_data_alloc(&cfg->model, n, 0);
     ibc_net_params np = {.p = p, .h = h, .loss = IBC_LOSS_EXP, .mean = 1};
     if (!data || ibc_net_check(&np, err) != IBC_OK) {
-        if (data) ibc_data_free(data);
+        if (data) ibc_model_data_free(data);
         else snprintf(err, IBC_ERRLEN, "cannot generate data: D = %ld, K = %ld, K1 = %ld, n = %ld",
                       cfg->model.D, cfg->model.K, cfg->model.K1, n);
         return IBC_EINPUT;
@@ -183,9 +183,9 @@ int ibc_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long 
     ibc_net *net = ibc_net_alloc(data, &np, pr);
     const long D = cfg->model.D, dim = ibc_net_dim(net);
     ibc_vec theta;
-    ibc_vec_init(&theta, dim, pr);
+    ibc_prec_vec_init(&theta, dim, pr);
     esc_obs o = {.data = data, .e = e, .bits = pr.bits + 64, .h = h, .D = D};
-    ibc_vec_init(&o.snap, dim, pr);
+    ibc_prec_vec_init(&o.snap, dim, pr);
     e->rc = ibc_net_init_theta(net, &theta, IBC_INIT_BALANCED, eps, cfg->model.seed, e->msg);
     if (e->rc == IBC_EINPUT) {
         snprintf(err, IBC_ERRLEN, "%s", e->msg);
@@ -220,8 +220,8 @@ int ibc_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long 
                     e->lead = j;
                 }
             row_direction(u, &o.snap, e->lead, D);
-            double sv = ibc_vec_get_d(&o.snap, h * D + e->lead) > 0 ? 1.0 : -1.0;
-            e->lambda_dir = sv * ibc_escape_G(data, p, u);
+            double sv = ibc_prec_vec_get_d(&o.snap, h * D + e->lead) > 0 ? 1.0 : -1.0;
+            e->lambda_dir = sv * ibc_claim_escape_G(data, p, u);
             e->lead_sign = sv > 0 ? 1 : -1;
             const long K = data->par.K, K1 = data->par.K1;
             double cbest = -INFINITY;
@@ -238,20 +238,20 @@ int ibc_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long 
             free(contrib);
         }
     }
-    ibc_vec_clear(&theta);
-    ibc_vec_clear(&o.snap);
+    ibc_prec_vec_clear(&theta);
+    ibc_prec_vec_clear(&o.snap);
     ibc_net_free(net);
-    ibc_data_free(data);
+    ibc_model_data_free(data);
     return e->rc == IBC_EINPUT ? IBC_EINPUT : IBC_OK;
 }
 
-long ibc_escape_cap(double eta, double lambda, double x)
+long ibc_claim_escape_cap(double eta, double lambda, double x)
 {
     double l = lambda > 0.01 ? lambda : 0.01;
     return (long)(3.0 * (x + 20.0) / log1p(eta * l)) + 1000;
 }
 
-double ibc_escape_log_inv_eps(const char *eps)
+double ibc_claim_escape_log_inv_eps(const char *eps)
 {
     mpfr_t x;
     mpfr_init2(x, 64);
@@ -262,7 +262,7 @@ double ibc_escape_log_inv_eps(const char *eps)
     return r;
 }
 
-void ibc_escape_small_config(ibc_config *c, const ibc_config *cfg)
+void ibc_claim_escape_small_config(ibc_config *c, const ibc_config *cfg)
 {
     *c = *cfg;
     c->model.D = 6;

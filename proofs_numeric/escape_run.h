@@ -47,25 +47,25 @@ typedef struct {
  * record_every steps (<= 0: every 4).  Returns IBC_OK
  * when the run could be made (its outcome, refusal included, is in e), or an
  * error status + err on bad input. */
-int ibc_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long h, const char *eps,
+int ibc_claim_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long h, const char *eps,
                    ibc_prec pr, long max_steps, long record_every, char *err);
 /* G_n(u) = (1/n) sum_i y_i sigma(<x_i, u>)^p for a unit u (length D, double),
  * through a one-neuron network on the same data. */
-double ibc_escape_G(const ibc_data *data, double p, const double *u);
+double ibc_claim_escape_G(const ibc_data *data, double p, const double *u);
 
 /* log(1/eps) for a decimal string eps, through MPFR (eps itself may lie far
  * below double's range). */
-double ibc_escape_log_inv_eps(const char *eps);
+double ibc_claim_escape_log_inv_eps(const char *eps);
 /* A GD step cap far above the predicted escape at log(1/eps) = x for growth
  * rate lambda (floored at 0.01): a failed escape costs at most this. */
-long ibc_escape_cap(double eta, double lambda, double x);
+long ibc_claim_escape_cap(double eta, double lambda, double x);
 /* Largest |t_esc(a)/t_esc(b) - 1| that rounding alone explains between a
  * double run and a higher-precision run b = ref of the same GD (derivation
  * in claim_escape_time.c); ref must have escaped with its lambda read. */
-double ibc_escape_agree_bound(const ibc_escape *ref, long n, long D);
+double ibc_claim_escape_agree_bound(const ibc_escape *ref, long n, long D);
 /* The small configuration of the high-precision runs: cfg with D = 6, K = 2,
  * K1 = 1, n = 20, h = 6 (each MPFR GD step then costs ~0.1 ms). */
-void ibc_escape_small_config(ibc_config *c, const ibc_config *cfg);
+void ibc_claim_escape_small_config(ibc_config *c, const ibc_config *cfg);
 /* The `long` variant of `escape-time` (not in claims.h yet). */
 int ibc_claim_escape_time_long(const ibc_config *cfg, ibc_rows *out, char *err);
 

@@ -12,7 +12,7 @@ const long ibc_mc_D[IBC_MC_ND] = { 30, 100, 1000 };
 
 /* ---- ideal_mc.h ---------------------------------------------------------- */
 
-void ibc_mc_init(ibc_mc_sampler *m, const ibc_config *cfg, double alpha, long D,
+void ibc_claim_mc_init(ibc_mc_sampler *m, const ibc_config *cfg, double alpha, long D,
                  unsigned long stream)
 {
     ibc_model_randinit(m->st, cfg->model.seed, stream);
@@ -22,13 +22,13 @@ void ibc_mc_init(ibc_mc_sampler *m, const ibc_config *cfg, double alpha, long D,
     m->s = alpha / sqrt((double)D);
 }
 
-void ibc_mc_clear(ibc_mc_sampler *m)
+void ibc_claim_mc_clear(ibc_mc_sampler *m)
 {
     gmp_randclear(m->st);
     mpfr_clear(m->g);
 }
 
-int ibc_mc_draw(ibc_mc_sampler *m, double *c)
+int ibc_claim_mc_draw(ibc_mc_sampler *m, double *c)
 {
     long z = (long)gmp_urandomm_ui(m->st, (unsigned long)m->K);
     for (long k = 0; k < m->K; k++) {
@@ -38,7 +38,7 @@ int ibc_mc_draw(ibc_mc_sampler *m, double *c)
     return z < m->K1 ? 1 : -1;
 }
 
-double ibc_mc_worst_drop(const long *k, int m, long n)
+double ibc_claim_mc_worst_drop(const long *k, int m, long n)
 {
     double worst = -INFINITY;
     for (int i = 1; i < m; i++) {
@@ -52,21 +52,21 @@ double ibc_mc_worst_drop(const long *k, int m, long n)
     return worst;
 }
 
-int ibc_mc_flipped(const ibc_rnet *f, const double *x, const double *delta, int y)
+int ibc_claim_mc_flipped(const ibc_rnet *f, const double *x, const double *delta, int y)
 {
     double xd[IBC_KKT_KMAX];
     const double *z = x;
     if (f->D > IBC_KKT_KMAX)
-        return ibc_rnet_flipped(f, x, delta, y, 128) != 0;
+        return ibc_robust_rnet_flipped(f, x, delta, y, 128) != 0;
     if (delta) {
         for (long k = 0; k < f->D; k++)
             xd[k] = x[k] + delta[k];
         z = xd;
     }
-    double m = y * ibc_rnet_eval_d(f, z);
+    double m = y * ibc_robust_rnet_eval_d(f, z);
     if (fabs(m) > 1e-9)
         return m <= 0;
-    return ibc_rnet_flipped(f, x, delta, y, 128) != 0;
+    return ibc_robust_rnet_flipped(f, x, delta, y, 128) != 0;
 }
 
 /* ---- the shape test ------------------------------------------------------ */
@@ -117,7 +117,7 @@ static int decay_fit(const double *u, const long *k, long n, int m, double *C, d
     return q;
 }
 
-void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *out)
+void ibc_claim_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *out)
 {
     long K = cfg->model.K, K1 = cfg->model.K1, n = s->n;
     char what[96], meas[96], bnd[96], mg[48];
@@ -134,7 +134,7 @@ void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *o
             o += snprintf(meas + o, sizeof meas - (size_t)o, "%s%ld", ix ? "/" : "", k[ix]);
         snprintf(meas + o, sizeof meas - (size_t)o, " of %ld", n);
         snprintf(what, sizeof what, "%s: events per cell at D = %ld", s->event, ibc_mc_D[id]);
-        ibc_rows_add(out, s->claim, what, "double", meas, "counts, no bound", "-", IBC_INFO, s->source,
+        ibc_claim_rows_add(out, s->claim, what, "double", meas, "counts, no bound", "-", IBC_INFO, s->source,
                      "x = D/(a^2K) = %g/%g/%g/%g/%g/%g (a = sqrt(D/(Kx))); u = %s = %.4g..%.4g; K=%ld K1=%ld seed=%lu "
                      "streams %#lx+; per-D fit C = %.4g +- %.3g over %d cells",
                      s->x[0], s->x[1], s->x[2], s->x[3], s->x[4], s->x[5], s->uname, s->u[id][0],
@@ -164,7 +164,7 @@ void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *o
             snprintf(meas, sizeof meas, "C = %.4g +- %.3g (%d cells)", Cp[0], sep[0], qp[0]);
         snprintf(mg, sizeof mg, "%+.3g", few < 0 ? Cp[0] - ZCI * sep[0] : -INFINITY);
         snprintf(what, sizeof what, "%s: ln P falls in u, all cells", s->event);
-        ibc_rows_add(out, s->claim, what, "double", meas, "C - 3 SE > 0, >= 3 cells per D", mg,
+        ibc_claim_rows_add(out, s->claim, what, "double", meas, "C - 3 SE > 0, >= 3 cells per D", mg,
                      ok ? IBC_HOLDS : IBC_REFUTED, s->source,
                      "fit ln P = b - C u, u = %s, weights from the CP95 intervals, cells with >= %d events; the "
                      "theorem (%s, C unknown) is checkable as exponential decay in u; the grid is placed where "
@@ -185,7 +185,7 @@ void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *o
             snprintf(meas, sizeof meas, "%d/%d cells with events", qp[1], qp[2]);
         snprintf(mg, sizeof mg, "%+.3g", m1);
         snprintf(what, sizeof what, "%s: the tail keeps decaying", s->event);
-        ibc_rows_add(out, s->claim, what, "double", meas, "tail C > 0 and >= head C/2, at 3 SE", mg,
+        ibc_claim_rows_add(out, s->claim, what, "double", meas, "tail C > 0 and >= head C/2, at 3 SE", mg,
                      m1 >= 0 && fit ? IBC_HOLDS : IBC_REFUTED, s->source,
                      "C fitted on the upper (tail) and the lower (head) half of the x grid, pooled over D; holds "
                      "when tail C - 3 SE > 0 and tail C + 3 SE >= head C/2 (a Gaussian tail's rate falls by <= 2x "
@@ -209,7 +209,7 @@ void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *o
         snprintf(mg, sizeof mg, "%+.3g", few < 0 ? hi - lo : -INFINITY);
         snprintf(what, sizeof what, "%s: one C fits every D", s->event);
         snprintf(bnd, sizeof bnd, "3-SE intervals share a value");
-        ibc_rows_add(out, s->claim, what, "double", meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, s->source,
+        ibc_claim_rows_add(out, s->claim, what, "double", meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, s->source,
                      "D = %ld/%ld/%ld, each fitted alone (+-%.3g/%.3g/%.3g SE); the bound %s depends on (a, D) "
                      "only through u = %s; margin: min upper - max lower end; K=%ld K1=%ld n=%ld",
                      ibc_mc_D[0], ibc_mc_D[1], ibc_mc_D[2], seD[0], seD[1], seD[2], s->bound, s->uname, K, K1, n);
@@ -226,7 +226,7 @@ void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *o
                 rev[ix] = s->k[id][IBC_MC_NX - 1 - ix];
                 tot += rev[ix];
             }
-            double w = ibc_mc_worst_drop(rev, IBC_MC_NX, n);
+            double w = ibc_claim_mc_worst_drop(rev, IBC_MC_NX, n);
             if (w > worst) {
                 worst = w;
                 wD = ibc_mc_D[id];
@@ -235,7 +235,7 @@ void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *o
         snprintf(meas, sizeof meas, "largest drop %.3g SE (D=%ld)", worst, wD);
         snprintf(mg, sizeof mg, "%+.3g", 3 - worst);
         snprintf(what, sizeof what, "%s: P non-decreasing in alpha at fixed D", s->event);
-        ibc_rows_add(out, s->claim, what, "double", meas, "<= 3 SE", mg, worst <= 3 ? IBC_HOLDS : IBC_REFUTED,
+        ibc_claim_rows_add(out, s->claim, what, "double", meas, "<= 3 SE", mg, worst <= 3 ? IBC_HOLDS : IBC_REFUTED,
                      s->source,
                      "along the x grid at each D; %ld events in all; SE of the difference of two binomial "
                      "frequencies (variance at max(k,1)/n); K=%ld K1=%ld n=%ld",
@@ -252,7 +252,7 @@ void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *o
             }
         snprintf(meas, sizeof meas, "C = %.4g", cmin);
         snprintf(what, sizeof what, "%s: largest C of the bound over all cells", s->event);
-        ibc_rows_add(out, s->claim, what, "double", meas, "none: > 0 for any data", "-", IBC_INFO, s->source,
+        ibc_claim_rows_add(out, s->claim, what, "double", meas, "none: > 0 for any data", "-", IBC_INFO, s->source,
                      "min over cells of -ln(p_up/A)/u, p_up the CP95 upper end, A = %g; cannot fail (>= ln(A)/u "
                      "> 0 whenever p_up <= 1), so not judged; the shape rows test the bound %s",
                      s->A, s->bound);

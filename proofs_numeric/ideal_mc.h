@@ -1,7 +1,7 @@
 /* Monte Carlo over the data model for the claims about the ideal classifiers
  * (ideal-generalization, ideal-robust-prob; docs/theory.md §4 T-F, T-Fp): a seeded
  * sampler of center coordinates, binomial confidence bounds, and the shape
- * test of an exponential tail bound (ibc_mc_shape_rows).  Lives in
+ * test of an exponential tail bound (ibc_claim_mc_shape_rows).  Lives in
  * ideal_mc.c. */
 #ifndef IBC_IDEAL_MC_H
 #define IBC_IDEAL_MC_H
@@ -28,17 +28,17 @@ typedef struct {
 } ibc_mc_sampler;
 
 /* Seeded by (cfg->model.seed, stream): bitwise reproducible. */
-void ibc_mc_init(ibc_mc_sampler *m, const ibc_config *cfg, double alpha, long D,
+void ibc_claim_mc_init(ibc_mc_sampler *m, const ibc_config *cfg, double alpha, long D,
                  unsigned long stream);
-void ibc_mc_clear(ibc_mc_sampler *m);
+void ibc_claim_mc_clear(ibc_mc_sampler *m);
 /* One sample's center coordinates into c (length K); returns its label y. */
-int ibc_mc_draw(ibc_mc_sampler *m, double *c);
+int ibc_claim_mc_draw(ibc_mc_sampler *m, double *c);
 
 /* Is y f(x + delta) <= 0 (delta may be NULL)?  The double margin, or the
  * rnet certificate (Arb) when it is too small to trust its sign; undecided
  * counts as flipped.  Meant for the ideal classifiers in center coordinates
  * (f->D <= IBC_KKT_KMAX takes the fast path). */
-int ibc_mc_flipped(const ibc_rnet *f, const double *x, const double *delta, int y);
+int ibc_claim_mc_flipped(const ibc_rnet *f, const double *x, const double *delta, int y);
 
 /* Clopper-Pearson intervals: util/cp.h (ibc_util_cp_lower/upper). */
 #include "util/cp.h"
@@ -46,7 +46,7 @@ int ibc_mc_flipped(const ibc_rnet *f, const double *x, const double *delta, int 
  * units of the binomial standard error of the difference (each frequency's
  * variance taken at max(k, 1)/n so that zero counts do not give zero error);
  * <= 0 when the frequencies never drop. */
-double ibc_mc_worst_drop(const long *k, int m, long n);
+double ibc_claim_mc_worst_drop(const long *k, int m, long n);
 
 /* One statement "P(event) <= A exp(-C u)" of T-F / T-Fp, sampled on the
  * shape grid: k[id][ix] events in n draws at D = ibc_mc_D[id] and
@@ -70,6 +70,6 @@ typedef struct {
  * decay constant (C > 0 at 99.7%), one C across D (the per-D intervals
  * share a value), P non-increasing in u at fixed D, and the largest C of
  * the bound (info: it cannot fail). */
-void ibc_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *out);
+void ibc_claim_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_rows *out);
 
 #endif

@@ -67,7 +67,7 @@ int main(int argc, char **argv)
         return 2;
     }
     ibc_config cfg;
-    ibc_config_default(&cfg);
+    ibc_train_config_default(&cfg);
     int rc = 0;
     if (strcmp(argv[1], "train") == 0) {
         if (!ibc_train_cached(&cfg, p, cfg.prec, err)) rc = 3;

@@ -63,7 +63,7 @@ case_() {
 # gradient's G^T X is 100 x 30 x 500 (1.5e6 multiply-adds, threaded).
 case_ "double gd" --method gd --steps 400
 case_ "double sgd" --method sgd --batch 100 --steps 400
-# Above ibc_gemm_d's threading threshold (3e7 multiply-adds): 2000 x 200 x 100
+# Above ibc_prec_gemm_d's threading threshold (3e7 multiply-adds): 2000 x 200 x 100
 # is split over the threads, block by block.
 case_ "double gd threaded" --D 100 --n 2000 --h 200 --method gd --steps 30
 case_ "double sgd threaded" --D 100 --n 2000 --h 200 --method sgd --batch 1000 --steps 30

@@ -496,17 +496,17 @@ static void test_flow(void)
     const long K = pb.K;
     ibc_align_flow_ctx fc = {.pb = &pb, .sgn = -1};
     ibc_vec y, dy, ym, dym;
-    ibc_vec_init(&y, K + 1, ibc_prec_double());
-    ibc_vec_init(&dy, K + 1, ibc_prec_double());
-    ibc_vec_init(&ym, K + 1, ibc_prec_mpfr(BITS));
-    ibc_vec_init(&dym, K + 1, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&y, K + 1, ibc_prec_double());
+    ibc_prec_vec_init(&dy, K + 1, ibc_prec_double());
+    ibc_prec_vec_init(&ym, K + 1, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&dym, K + 1, ibc_prec_mpfr(BITS));
     double n2 = 0;
     for (long i = 0; i <= K; i++) {
         y.d[i] = 0.3 * sin(1.0 + (double)i) + (i == 2 ? 0.5 : 0);
         n2 += y.d[i] * y.d[i];
     }
     for (long i = 0; i <= K; i++) y.d[i] /= sqrt(n2);
-    ibc_vec_set(&ym, &y);
+    ibc_prec_vec_set(&ym, &y);
     ibc_align_flow_field(&fc, 0, &y, &dy);
     ibc_align_flow_field(&fc, 0, &ym, &dym);
     /* against -(g - lambda c), -(-lambda r) from Arb */
@@ -520,7 +520,7 @@ static void test_flow(void)
         double ref = k < K ? -arf_get_d(arb_midref(rg + k), ARF_RND_NEAR)
                            : arf_get_d(arb_midref(lam), ARF_RND_NEAR) * y.d[K];
         if (!(fabs(dy.d[k] - ref) <= 1e-13)) ok = 0;
-        if (!(fabs(ibc_vec_get_d(&dym, k) - ref) <= 1e-15)) okm = 0;
+        if (!(fabs(ibc_prec_vec_get_d(&dym, k) - ref) <= 1e-15)) okm = 0;
     }
     check(ok, "flow field (double) = -(rgrad G, -lambda r) for v < 0");
     check(okm, "flow field (MPFR 256) = the same");
@@ -547,10 +547,10 @@ static void test_flow(void)
     _arb_vec_clear(c, K);
     _arb_vec_clear(rg, K);
     arb_clear(lam);
-    ibc_vec_clear(&y);
-    ibc_vec_clear(&dy);
-    ibc_vec_clear(&ym);
-    ibc_vec_clear(&dym);
+    ibc_prec_vec_clear(&y);
+    ibc_prec_vec_clear(&dy);
+    ibc_prec_vec_clear(&ym);
+    ibc_prec_vec_clear(&dym);
 }
 
 int main(void)

@@ -26,7 +26,7 @@ static long count_outside(const ibc_vec *b, const ibc_vec *hi, double *lrad)
     mpfr_init2(m, hi->pr.bits);
     *lrad = -INFINITY;
     for (long i = 0; i < b->len; i++) {
-        ibc_vec_get_mpfr(m, hi, i);
+        ibc_prec_vec_get_mpfr(m, hi, i);
         arf_set_mpfr(arb_midref(x), m);
         mag_zero(arb_radref(x));
         arb_srcptr bi = (arb_srcptr)b->a + i;
@@ -49,12 +49,12 @@ static void check_grad(const ibc_data *d, double p, long steps_before)
     ibc_net *na = ibc_net_alloc(d, &q, pa), *nm = ibc_net_alloc(d, &q, pm);
     long dim = ibc_net_dim(na);
     ibc_vec ta, tm, ga, gm, la, lm;
-    ibc_vec_init(&ta, dim, pa);
-    ibc_vec_init(&tm, dim, pm);
-    ibc_vec_init(&ga, dim, pa);
-    ibc_vec_init(&gm, dim, pm);
-    ibc_vec_init(&la, 1, pa);
-    ibc_vec_init(&lm, 1, pm);
+    ibc_prec_vec_init(&ta, dim, pa);
+    ibc_prec_vec_init(&tm, dim, pm);
+    ibc_prec_vec_init(&ga, dim, pa);
+    ibc_prec_vec_init(&gm, dim, pm);
+    ibc_prec_vec_init(&la, 1, pa);
+    ibc_prec_vec_init(&lm, 1, pm);
     ibc_net_init_theta(nm, &tm, IBC_INIT_GAUSSIAN, "0.5", 3, err);
     if (steps_before > 0) {   /* move units close to their kinks */
         ibc_flow_opts o;
@@ -66,7 +66,7 @@ static void check_grad(const ibc_data *d, double p, long steps_before)
         ibc_flow_run(nm, &tm, &o, &st, err);
         ibc_flow_stats_clear(&st);
     }
-    ibc_vec_set(&ta, &tm);   /* exact: the same point */
+    ibc_prec_vec_set(&ta, &tm);   /* exact: the same point */
     ibc_net_eval(na, &ta, NULL, 0, &la, &ga, NULL);
     ibc_net_eval(nm, &tm, NULL, 0, &lm, &gm, NULL);
     double lr, lr2;
@@ -77,7 +77,7 @@ static void check_grad(const ibc_data *d, double p, long steps_before)
     report(name, lr <= -90, "max radius 2^%.1f (need <= 2^-90), %ld kink units", lr, na->kinks);
     ibc_vec *v[] = {&ta, &tm, &ga, &gm, &la, &lm};
     for (int i = 0; i < 6; i++)
-        ibc_vec_clear(v[i]);
+        ibc_prec_vec_clear(v[i]);
     ibc_net_free(na);
     ibc_net_free(nm);
 }
@@ -87,7 +87,7 @@ static int train(const ibc_data *d, double p, ibc_prec pr, ibc_method m, long st
 {
     ibc_net_params q = {.p = p, .h = 8, .loss = IBC_LOSS_EXP, .mean = 1};
     ibc_net *net = ibc_net_alloc(d, &q, pr);
-    ibc_vec_init(th, ibc_net_dim(net), pr);
+    ibc_prec_vec_init(th, ibc_net_dim(net), pr);
     ibc_net_init_theta(net, th, IBC_INIT_BALANCED, "1e-3", 0, err);
     ibc_flow_opts o;
     ibc_flow_opts_default(&o);
@@ -125,31 +125,31 @@ int main(void)
     if (fd >= 0)
         close(fd);
     ibc_config cfg;
-    ibc_config_default(&cfg);
+    ibc_train_config_default(&cfg);
     cfg.prec = ibc_prec_arb(1024);
     cfg.model.D = 12;
     cfg.model.K = 4;
     cfg.model.K1 = 2;
     cfg.h = 8;
     cfg.n = 40;
-    int rs = ibc_netio_save(path, &cfg, 3, &ta, &sa, err);
+    int rs = ibc_train_netio_save(path, &cfg, 3, &ta, &sa, err);
     ibc_config c2;
     double p2;
     ibc_vec tl;
-    int rl = rs == IBC_OK ? ibc_netio_load(path, &c2, &p2, &tl, err) : rs;
+    int rl = rs == IBC_OK ? ibc_train_netio_load(path, &c2, &p2, &tl, err) : rs;
     long bad = 0;
     if (rl == IBC_OK) {
         for (long i = 0; i < ta.len; i++) {
             arb_srcptr a = (arb_srcptr)ta.a + i, b = (arb_srcptr)tl.a + i;
             bad += !arb_contains(b, a);
         }
-        ibc_vec_clear(&tl);
+        ibc_prec_vec_clear(&tl);
     }
     report("arb network saves and reloads with its radii", rs == IBC_OK && rl == IBC_OK && bad == 0,
            "save %d load %d, %ld balls shrank", rs, rl, bad);
     unlink(path);
-    ibc_vec_clear(&ta);
-    ibc_vec_clear(&tm);
+    ibc_prec_vec_clear(&ta);
+    ibc_prec_vec_clear(&tm);
     ibc_flow_stats_clear(&sa);
     ibc_flow_stats_clear(&sm);
 
@@ -160,21 +160,21 @@ int main(void)
     report("p = 1: certification stops at the first kink straddle",
            r1 == IBC_ENUMERIC && s1.kink_step >= 0 && strstr(err, "straddle") != NULL,
            "rc %d, kink step %ld: %s", r1, s1.kink_step, r1 ? err : "");
-    ibc_vec_clear(&t1);
+    ibc_prec_vec_clear(&t1);
     ibc_flow_stats_clear(&s1);
     int rp = train(d, 2.5, ibc_prec_arb(128), IBC_METHOD_GD, 1, &t1, &s1, err);
     report("non-integer p refused in arb mode", rp == IBC_EINPUT, "rc %d: %s", rp, err);
-    ibc_vec_clear(&t1);
+    ibc_prec_vec_clear(&t1);
     ibc_flow_stats_clear(&s1);
     int rad = train(d, 3, ibc_prec_arb(128), IBC_METHOD_ADAPTIVE, 1, &t1, &s1, err);
     report("adaptive method refused in arb mode", rad == IBC_EINPUT, "rc %d: %s", rad, err);
-    ibc_vec_clear(&t1);
+    ibc_prec_vec_clear(&t1);
     ibc_flow_stats_clear(&s1);
 
     ibc_prec pr;
     int ok1 = ibc_prec_parse(&pr, "arb:256", err) == IBC_OK && pr.mode == IBC_ARB && pr.bits == 256;
     int ok2 = ibc_prec_parse(&pr, "arb:52", err) == IBC_EINPUT && strstr(err, "53 <= BITS <= 65536");
     report("parse arb:BITS", ok1 && ok2, "arb:256 %s, arb:52 refused: %s", ok1 ? "ok" : "bad", err);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
     return failures ? 1 : 0;
 }

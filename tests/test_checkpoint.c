@@ -44,7 +44,7 @@ static int same_state(const ibc_flow_state *a, const ibc_flow_state *b)
 
 static void small_config(ibc_config *c, ibc_method m, ibc_prec pr)
 {
-    ibc_config_default(c);
+    ibc_train_config_default(c);
     c->model.D = 6;
     c->model.K = 4;
     c->model.K1 = 2;
@@ -79,8 +79,8 @@ static int capture_fn(void *ctx, const ibc_vec *theta, const ibc_flow_state *s, 
     capture *c = ctx;
     c->calls++;
     if (s->step == c->at) {
-        ibc_vec_init(&c->theta, theta->len, theta->pr);
-        ibc_vec_set(&c->theta, theta);
+        ibc_prec_vec_init(&c->theta, theta->len, theta->pr);
+        ibc_prec_vec_set(&c->theta, theta);
         ibc_flow_state_copy(&c->st, s);
     }
     return IBC_OK;
@@ -101,12 +101,12 @@ static void flow_opts(ibc_flow_opts *o, const ibc_config *c)
 static void test_flow_resume(ibc_method m, ibc_prec pr, long k)
 {
     char name[96], pb[24], path[96], err[IBC_ERRLEN];
-    snprintf(name, sizeof name, "%s %s resume at step %ld", ibc_method_name(m), ibc_prec_str(pr, pb), k);
+    snprintf(name, sizeof name, "%s %s resume at step %ld", ibc_flow_method_name(m), ibc_prec_str(pr, pb), k);
     ibc_config c;
     small_config(&c, m, pr);
     c.steps = 0;                       /* the data, the net and the initial theta only */
     ibc_trained t0;
-    if (ibc_trained_init(&t0, &c, 1.0, pr, 0, 0, err) != IBC_OK) {
+    if (ibc_train_trained_init(&t0, &c, 1.0, pr, 0, 0, err) != IBC_OK) {
         report(name, 0, "setup: %s", err);
         return;
     }
@@ -117,8 +117,8 @@ static void test_flow_resume(ibc_method m, ibc_prec pr, long k)
 
     /* A: uninterrupted. */
     ibc_vec A;
-    ibc_vec_init(&A, dim, pr);
-    ibc_vec_set(&A, &t0.theta);
+    ibc_prec_vec_init(&A, dim, pr);
+    ibc_prec_vec_set(&A, &t0.theta);
     ibc_flow_stats sa;
     ibc_flow_stats_init(&sa);
     int rca = ibc_flow_run(t0.net, &A, &o, &sa, err);
@@ -127,8 +127,8 @@ static void test_flow_resume(ibc_method m, ibc_prec pr, long k)
     capture cap = {.at = k};
     ibc_flow_state_init(&cap.st);
     ibc_vec B;
-    ibc_vec_init(&B, dim, pr);
-    ibc_vec_set(&B, &t0.theta);
+    ibc_prec_vec_init(&B, dim, pr);
+    ibc_prec_vec_set(&B, &t0.theta);
     ibc_flow_stats sb;
     ibc_flow_stats_init(&sb);
     ibc_flow_opts ob = o;
@@ -146,10 +146,10 @@ static void test_flow_resume(ibc_method m, ibc_prec pr, long k)
     ibc_ckpt_meta meta = {1, 1}, lm;
     ibc_vec L;
     ibc_flow_state ls;
-    int rcs = cap.theta.len == dim ? ibc_netio_ckpt_save(path, &c, 1.0, &meta, &cap.theta, &cap.st, err) : IBC_EINPUT;
-    int rcl = rcs == IBC_OK ? ibc_netio_ckpt_load(path, &lc, &lp, &lm, &L, &ls, err) : rcs;
+    int rcs = cap.theta.len == dim ? ibc_train_netio_ckpt_save(path, &c, 1.0, &meta, &cap.theta, &cap.st, err) : IBC_EINPUT;
+    int rcl = rcs == IBC_OK ? ibc_train_netio_ckpt_load(path, &lc, &lp, &lm, &L, &ls, err) : rcs;
     if (rcl != IBC_OK) {
-        ibc_vec_init(&L, 0, pr);
+        ibc_prec_vec_init(&L, 0, pr);
         ibc_flow_state_init(&ls);
     }
     report(name, rcl == IBC_OK && same_vec(&L, &cap.theta) && same_state(&ls, &cap.st)
@@ -159,12 +159,12 @@ static void test_flow_resume(ibc_method m, ibc_prec pr, long k)
 
     /* C: resumed from the loaded checkpoint. */
     ibc_vec C;
-    ibc_vec_init(&C, dim, pr);
+    ibc_prec_vec_init(&C, dim, pr);
     ibc_flow_stats sc;
     ibc_flow_stats_init(&sc);
     int rcc = IBC_EINPUT;
     if (rcl == IBC_OK) {
-        ibc_vec_set(&C, &L);
+        ibc_prec_vec_set(&C, &L);
         ibc_flow_opts oc = o;
         oc.resume = &ls;
         rcc = ibc_flow_run(t0.net, &C, &oc, &sc, err);
@@ -181,12 +181,12 @@ static void test_flow_resume(ibc_method m, ibc_prec pr, long k)
         /* corr off by one ulp-scale term: the drift no longer matches */
         mpfr_t x;
         mpfr_init2(x, pr.bits);
-        ibc_vec_get_mpfr(x, &ls.corr, 0);
+        ibc_prec_vec_get_mpfr(x, &ls.corr, 0);
         mpfr_mul_2si(x, x, 1, MPFR_RNDN);
         mpfr_add_d(x, x, 1e-3, MPFR_RNDN);
-        ibc_vec_set_mpfr(&ls.corr, 0, x);
+        ibc_prec_vec_set_mpfr(&ls.corr, 0, x);
         mpfr_clear(x);
-        ibc_vec_set(&C, &L);
+        ibc_prec_vec_set(&C, &L);
         ibc_flow_stats_clear(&sc);
         ibc_flow_stats_init(&sc);
         ibc_flow_opts oc = o;
@@ -200,7 +200,7 @@ static void test_flow_resume(ibc_method m, ibc_prec pr, long k)
         long tmp = ls.perm[0];
         ls.perm[0] = ls.perm[1];
         ls.perm[1] = tmp;
-        ibc_vec_set(&C, &L);
+        ibc_prec_vec_set(&C, &L);
         ibc_flow_opts oc = o;
         oc.resume = &ls;
         ibc_flow_stats_clear(&sc);
@@ -211,15 +211,15 @@ static void test_flow_resume(ibc_method m, ibc_prec pr, long k)
     }
     ibc_flow_state_clear(&ls);
     ibc_flow_state_clear(&cap.st);
-    ibc_vec_clear(&cap.theta);
-    ibc_vec_clear(&A);
-    ibc_vec_clear(&B);
-    ibc_vec_clear(&C);
-    ibc_vec_clear(&L);
+    ibc_prec_vec_clear(&cap.theta);
+    ibc_prec_vec_clear(&A);
+    ibc_prec_vec_clear(&B);
+    ibc_prec_vec_clear(&C);
+    ibc_prec_vec_clear(&L);
     ibc_flow_stats_clear(&sa);
     ibc_flow_stats_clear(&sb);
     ibc_flow_stats_clear(&sc);
-    ibc_trained_clear(&t0);
+    ibc_train_trained_clear(&t0);
     unlink(path);
 }
 
@@ -228,21 +228,21 @@ static void test_flow_resume(ibc_method m, ibc_prec pr, long k)
 static void test_trained_ckpt(ibc_method m)
 {
     char name[64], path[96], err[IBC_ERRLEN];
-    snprintf(name, sizeof name, "trained %s checkpoint", ibc_method_name(m));
+    snprintf(name, sizeof name, "trained %s checkpoint", ibc_flow_method_name(m));
     path_in_dir(path, sizeof path, "run.ckpt");
     ibc_config c;
     small_config(&c, m, ibc_prec_double());
     c.steps = 250;
     ibc_trained a, b, r;
-    int rca = ibc_trained_init(&a, &c, 1.0, c.prec, 0, 0, err);
+    int rca = ibc_train_trained_init(&a, &c, 1.0, c.prec, 0, 0, err);
     ibc_ckpt_opts ck = {.path = path, .every = 100, .resume = 0};
-    int rcb = ibc_trained_init_ckpt(&b, &c, 1.0, &ck, NULL, err);
+    int rcb = ibc_train_trained_init_ckpt(&b, &c, 1.0, &ck, NULL, err);
     ibc_config lc;
     double lp;
     ibc_ckpt_meta lm = {0, 0};
     ibc_vec L;
     ibc_flow_state ls;
-    int rcl = ibc_netio_ckpt_load(path, &lc, &lp, &lm, &L, &ls, err);
+    int rcl = ibc_train_netio_ckpt_load(path, &lc, &lp, &lm, &L, &ls, err);
     report(name, rca == IBC_OK && rcb == IBC_OK && same_vec(&a.theta, &b.theta) && rcl == IBC_OK
            && ls.step == 200 && lm.every == 100 && lm.blas_threads == threads_env(),
            "plain == checkpointed run; checkpoint at step %ld (need 200), every %ld, BLAS threads %ld (need %ld)",
@@ -250,20 +250,20 @@ static void test_trained_ckpt(ibc_method m)
     long resumed = -1;
     ck.resume = 1;
     ck.every = 0;                     /* keep the checkpoint's period */
-    int rcr = ibc_trained_init_ckpt(&r, &c, 1.0, &ck, &resumed, err);
+    int rcr = ibc_train_trained_init_ckpt(&r, &c, 1.0, &ck, &resumed, err);
     report(name, rcr == IBC_OK && resumed == 200 && same_vec(&a.theta, &r.theta)
            && r.stats.steps == a.stats.steps && r.stats.grad_evals == a.stats.grad_evals,
            "resumed at step %ld: theta, steps %ld, grad_evals %ld as the plain run", resumed, r.stats.steps,
            r.stats.grad_evals);
     if (rcr == IBC_OK)
-        ibc_trained_clear(&r);
+        ibc_train_trained_clear(&r);
     /* Another BLAS thread count changes a double run's bits: refused. */
     openblas_set_num_threads((int)threads_env() + 1);
-    rcr = ibc_trained_init_ckpt(&r, &c, 1.0, &ck, NULL, err);
+    rcr = ibc_train_trained_init_ckpt(&r, &c, 1.0, &ck, NULL, err);
     report(name, rcr == IBC_EINPUT && strstr(err, "BLAS threads"), "resume at %ld BLAS threads refused: %s",
            threads_env() + 1, rcr == IBC_EINPUT ? err : "accepted");
     if (rcr == IBC_OK)
-        ibc_trained_clear(&r);
+        ibc_train_trained_clear(&r);
     ibc_prec_blas_setup();
     /* A resume that differs in one parameter is refused, naming it. */
     struct { const char *key; ibc_config c; double p; } bad[4];
@@ -280,22 +280,22 @@ static void test_trained_ckpt(ibc_method m)
     bad[3].key = "p";
     bad[3].p = 2.0;
     for (int i = 0; i < 4; i++) {
-        int rc = ibc_trained_init_ckpt(&r, &bad[i].c, bad[i].p, &ck, NULL, err);
+        int rc = ibc_train_trained_init_ckpt(&r, &bad[i].c, bad[i].p, &ck, NULL, err);
         char want[40];
         snprintf(want, sizeof want, "%s = ", bad[i].key);
         report(name, rc == IBC_EINPUT && strstr(err, want) && !strchr(err, '\n'), "different %s refused: %s",
                bad[i].key, rc == IBC_EINPUT ? err : "accepted");
         if (rc == IBC_OK)
-            ibc_trained_clear(&r);
+            ibc_train_trained_clear(&r);
     }
     if (rcl == IBC_OK) {
-        ibc_vec_clear(&L);
+        ibc_prec_vec_clear(&L);
         ibc_flow_state_clear(&ls);
     }
     if (rca == IBC_OK)
-        ibc_trained_clear(&a);
+        ibc_train_trained_clear(&a);
     if (rcb == IBC_OK)
-        ibc_trained_clear(&b);
+        ibc_train_trained_clear(&b);
     unlink(path);
 }
 
@@ -307,11 +307,11 @@ static void test_adaptive_refused(void)
     small_config(&c, IBC_METHOD_ADAPTIVE, ibc_prec_double());
     ibc_ckpt_opts ck = {.path = path, .every = 10, .resume = 0};
     ibc_trained t;
-    int rc = ibc_trained_init_ckpt(&t, &c, 1.0, &ck, NULL, err);
+    int rc = ibc_train_trained_init_ckpt(&t, &c, 1.0, &ck, NULL, err);
     report("adaptive with checkpoints refused", rc == IBC_EINPUT && strstr(err, "adaptive") && access(path, F_OK) != 0,
            "%s", rc == IBC_EINPUT ? err : "accepted");
     if (rc == IBC_OK)
-        ibc_trained_clear(&t);
+        ibc_train_trained_clear(&t);
 }
 
 /* A GD step size so large that double overflows within a few steps: the
@@ -328,7 +328,7 @@ static void test_fault_keeps_checkpoint(void)
     c.steps = 1000;
     ibc_ckpt_opts ck = {.path = path, .every = 1, .resume = 0};
     ibc_trained t;
-    int rc = ibc_trained_init_ckpt(&t, &c, 1.0, &ck, NULL, err);
+    int rc = ibc_train_trained_init_ckpt(&t, &c, 1.0, &ck, NULL, err);
     long fault = -1;
     const char *at = strstr(err, "at step ");
     if (rc == IBC_ENUMERIC && at)
@@ -336,14 +336,14 @@ static void test_fault_keeps_checkpoint(void)
     report(name, rc == IBC_ENUMERIC && fault >= 2 && strstr(err, "kept") && !strchr(err, '\n'),
            "status %d (need %d); %s", rc, IBC_ENUMERIC, rc == IBC_OK ? "finished" : err);
     if (rc == IBC_OK)
-        ibc_trained_clear(&t);
+        ibc_train_trained_clear(&t);
     ibc_config lc;
     double lp;
     ibc_ckpt_meta lm;
     ibc_vec L;
     ibc_flow_state ls;
-    int rcl = ibc_netio_ckpt_load(path, &lc, &lp, &lm, &L, &ls, e2);
-    report(name, rcl == IBC_OK && ls.step == fault - 1 && ibc_vec_is_finite(&L) && ibc_vec_is_finite(&ls.corr),
+    int rcl = ibc_train_netio_ckpt_load(path, &lc, &lp, &lm, &L, &ls, e2);
+    report(name, rcl == IBC_OK && ls.step == fault - 1 && ibc_prec_vec_is_finite(&L) && ibc_prec_vec_is_finite(&ls.corr),
            "checkpoint loads: step %ld (need fault step - 1 = %ld), theta and corr finite%s%s", ls.step, fault - 1,
            rcl ? ": " : "", rcl ? e2 : "");
     if (rcl == IBC_OK && fault >= 2) {
@@ -354,30 +354,30 @@ static void test_fault_keeps_checkpoint(void)
         ibc_config c0 = c;
         c0.steps = 0;
         ibc_trained t0;
-        int rc0 = ibc_trained_init(&t0, &c0, 1.0, c0.prec, 0, 0, e2);
+        int rc0 = ibc_train_trained_init(&t0, &c0, 1.0, c0.prec, 0, 0, e2);
         ibc_flow_opts o;
         flow_opts(&o, &c);
         ibc_vec th;
-        ibc_vec_init(&th, L.len, L.pr);
+        ibc_prec_vec_init(&th, L.len, L.pr);
         ibc_flow_stats st;
         ibc_flow_stats_init(&st);
         int rcp = IBC_EINPUT;
         if (rc0 == IBC_OK) {
-            ibc_vec_set(&th, &t0.theta);
+            ibc_prec_vec_set(&th, &t0.theta);
             o.steps = fault - 1;
             rcp = ibc_flow_run(t0.net, &th, &o, &st, e2);
         }
         report(name, rcp == IBC_OK && same_vec(&th, &L), "checkpoint == plain flow of %ld steps", fault - 1);
         if (rc0 == IBC_OK) {
-            ibc_vec_set(&th, &t0.theta);
+            ibc_prec_vec_set(&th, &t0.theta);
             o.steps = fault;
             rcp = ibc_flow_run(t0.net, &th, &o, &st, e2);
             report(name, rcp == IBC_ENUMERIC, "plain flow of %ld steps faults too (status %d)", fault, rcp);
-            ibc_trained_clear(&t0);
+            ibc_train_trained_clear(&t0);
         }
         ibc_flow_stats_clear(&st);
-        ibc_vec_clear(&th);
-        ibc_vec_clear(&L);
+        ibc_prec_vec_clear(&th);
+        ibc_prec_vec_clear(&L);
         ibc_flow_state_clear(&ls);
     }
     unlink(path);
@@ -414,9 +414,9 @@ static int edit_and_load(const char *src, const char *dst, void (*edit)(cJSON *)
     ibc_ckpt_meta m;
     ibc_vec th;
     ibc_flow_state s;
-    int rc = ibc_netio_ckpt_load(dst, &c, &p, &m, &th, &s, err);
+    int rc = ibc_train_netio_ckpt_load(dst, &c, &p, &m, &th, &s, err);
     if (rc == IBC_OK) {
-        ibc_vec_clear(&th);
+        ibc_prec_vec_clear(&th);
         ibc_flow_state_clear(&s);
     }
     return rc;
@@ -448,7 +448,7 @@ static void test_damaged(void)
     small_config(&c, IBC_METHOD_SGD, ibc_prec_mpfr(128));
     c.steps = 20;
     ibc_trained t;
-    int rc = ibc_trained_init(&t, &c, 1.0, c.prec, 0, 0, err);
+    int rc = ibc_train_trained_init(&t, &c, 1.0, c.prec, 0, 0, err);
     if (rc != IBC_OK) {
         report("damaged checkpoints", 0, "setup: %s", err);
         return;
@@ -457,15 +457,15 @@ static void test_damaged(void)
     ibc_flow_state_init(&s);
     s.step = 10;
     s.grad_evals = 10;
-    ibc_vec_init(&s.Q0, c.h, c.prec);
-    ibc_vec_init(&s.corr, c.h, c.prec);
-    ibc_vec_set_d(&s.corr, 0, 1.0 / 3);
+    ibc_prec_vec_init(&s.Q0, c.h, c.prec);
+    ibc_prec_vec_init(&s.corr, c.h, c.prec);
+    ibc_prec_vec_set_d(&s.corr, 0, 1.0 / 3);
     s.n = c.n;
     s.pos = 7;
     s.perm = malloc((size_t)c.n * sizeof(long));
     for (long i = 0; i < c.n; i++) s.perm[i] = c.n - 1 - i;
     ibc_ckpt_meta meta = {5, 0};
-    rc = ibc_netio_ckpt_save(path, &c, 1.0, &meta, &t.theta, &s, err);
+    rc = ibc_train_netio_ckpt_save(path, &c, 1.0, &meta, &t.theta, &s, err);
     report("damaged checkpoints", rc == IBC_OK, "the good file saves%s%s", rc ? ": " : "", rc ? err : "");
     struct { const char *what, *want; void (*edit)(cJSON *); } cases[] = {
         {"step beyond steps", "state.step", e_step},
@@ -485,7 +485,7 @@ static void test_damaged(void)
                r == IBC_EINPUT ? err : "accepted");
     }
     ibc_flow_state_clear(&s);
-    ibc_trained_clear(&t);
+    ibc_train_trained_clear(&t);
     unlink(path);
     unlink(bad);
 }

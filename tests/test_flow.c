@@ -58,8 +58,8 @@ static long ode_len(int kind) { return kind == 0 ? 3 : 2; }
 
 static void ode_init(int kind, ibc_vec *y, ibc_prec pr)
 {
-    ibc_vec_init(y, ode_len(kind), pr);
-    for (long i = 0; i < y->len; i++) ibc_vec_set_d(y, i, kind == 0 ? y0_decay[i] : y0_rot[i]);
+    ibc_prec_vec_init(y, ode_len(kind), pr);
+    for (long i = 0; i < y->len; i++) ibc_prec_vec_set_d(y, i, kind == 0 ? y0_decay[i] : y0_rot[i]);
 }
 
 /* max_i |y_i - exact_i(t)| / max_i |exact_i(t)|, exact solution at 512 bits. */
@@ -86,7 +86,7 @@ static double ode_error(int kind, const ibc_vec *y, double t)
     }
     double worst = 0, scale = 0;
     for (long i = 0; i < len; i++) {
-        ibc_vec_get_mpfr(a, y, i);
+        ibc_prec_vec_get_mpfr(a, y, i);
         mpfr_sub(a, a, ex[i], MPFR_RNDN);
         double e = fabs(mpfr_get_d(a, MPFR_RNDN));
         if (!(e <= worst)) worst = e;
@@ -110,7 +110,7 @@ static void check_rk4_order(int kind)
         ode_init(kind, &y, ibc_prec_mpfr(128));
         ibc_flow_rk4_field(ode_field, &c, &y, 0.0, t1, N[k]);
         err[k] = ode_error(kind, &y, t1);
-        ibc_vec_clear(&y);
+        ibc_prec_vec_clear(&y);
     }
     /* Fourth order: halving the step divides the error by 2^4 = 16 up to
      * O(h) relative corrections (the next term of the local error is
@@ -151,7 +151,7 @@ static void check_gbs(int kind, ibc_prec pr, double tol, double need)
            "measured %.3e, tol %.0e (rc %d, %ld steps, %ld rejected, %ld evals, 2*tol*steps %.1e)", e, need, rc,
            st.steps, st.rejected, c.evals, 2 * tol * (double)st.steps);
     ibc_flow_stats_clear(&st);
-    ibc_vec_clear(&y);
+    ibc_prec_vec_clear(&y);
 }
 
 /* y' = 1 from y(0) = 0 (every component zero at the start): the exact
@@ -161,13 +161,13 @@ static void check_gbs(int kind, ibc_prec pr, double tol, double need)
  * is relative to |y| alone is 0/0 at the start. */
 static void const_field(void *vctx, double t, const ibc_vec *y, ibc_vec *dy)
 {
-    for (long i = 0; i < y->len; i++) ibc_vec_set_d(dy, i, 1.0);
+    for (long i = 0; i < y->len; i++) ibc_prec_vec_set_d(dy, i, 1.0);
 }
 
 static void check_gbs_from_zero(ibc_prec pr, double tol, double need)
 {
     ibc_vec y;
-    ibc_vec_init(&y, 3, pr);   /* zeroed */
+    ibc_prec_vec_init(&y, 3, pr);   /* zeroed */
     ibc_flow_stats st;
     ibc_flow_stats_init(&st);
     char err[IBC_ERRLEN] = "";
@@ -176,7 +176,7 @@ static void check_gbs_from_zero(ibc_prec pr, double tol, double need)
     mpfr_t a;
     mpfr_init2(a, 512);
     for (long i = 0; i < 3; i++) {
-        ibc_vec_get_mpfr(a, &y, i);
+        ibc_prec_vec_get_mpfr(a, &y, i);
         mpfr_sub_ui(a, a, 1, MPFR_RNDN);
         e = fmax(e, fabs(mpfr_get_d(a, MPFR_RNDN)));
     }
@@ -186,7 +186,7 @@ static void check_gbs_from_zero(ibc_prec pr, double tol, double need)
     report(name, rc == IBC_OK && le(e, need), "measured %.3e, tol %.0e (rc %d '%s', %ld steps, %ld rejected)", e,
            need, rc, err, st.steps, st.rejected);
     ibc_flow_stats_clear(&st);
-    ibc_vec_clear(&y);
+    ibc_prec_vec_clear(&y);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -212,7 +212,7 @@ static ibc_net *make_net(const ibc_data *d, double p, long h, ibc_prec pr)
 static void init_theta(const ibc_net *net, ibc_vec *theta, const char *eps, unsigned long seed)
 {
     char err[IBC_ERRLEN];
-    ibc_vec_init(theta, ibc_net_dim(net), net->pr);
+    ibc_prec_vec_init(theta, ibc_net_dim(net), net->pr);
     if (ibc_net_init_theta(net, theta, IBC_INIT_BALANCED, eps, seed, err) != IBC_OK) {
         fprintf(stderr, "init_theta: %s\n", err);
         exit(2);
@@ -224,9 +224,9 @@ static double rel_diff(const ibc_vec *a, const ibc_vec *b)
 {
     mpfr_t r;
     mpfr_init2(r, 64);
-    ibc_vec_maxdiff(r, a, b);
+    ibc_prec_vec_maxdiff(r, a, b);
     double d = mpfr_get_d(r, MPFR_RNDN), m = 0;
-    for (long i = 0; i < b->len; i++) m = fmax(m, fabs(ibc_vec_get_d(b, i)));
+    for (long i = 0; i < b->len; i++) m = fmax(m, fabs(ibc_prec_vec_get_d(b, i)));
     mpfr_clear(r);
     return m > 0 ? d / m : INFINITY;
 }
@@ -240,8 +240,8 @@ static void check_gd_balance(ibc_prec pr)
     ibc_net *net = make_net(d, 3, SH, pr);
     ibc_vec theta, Q0, Q1;
     init_theta(net, &theta, "1e-3", 17);
-    ibc_vec_init(&Q0, SH, pr);
-    ibc_vec_init(&Q1, SH, pr);
+    ibc_prec_vec_init(&Q0, SH, pr);
+    ibc_prec_vec_init(&Q1, SH, pr);
     ibc_net_balance(net, &theta, &Q0, NULL, 0, NULL);
     ibc_flow_opts o;
     ibc_flow_opts_default(&o);
@@ -280,8 +280,8 @@ static void check_gd_balance(ibc_prec pr)
     mpfr_inits2(pr.bits + 64, a, b, (mpfr_ptr)0);
     double unc = 0;
     for (long j = 0; j < SH; j++) {
-        ibc_vec_get_mpfr(a, &Q1, j);
-        ibc_vec_get_mpfr(b, &Q0, j);
+        ibc_prec_vec_get_mpfr(a, &Q1, j);
+        ibc_prec_vec_get_mpfr(b, &Q0, j);
         mpfr_sub(a, a, b, MPFR_RNDN);
         unc = fmax(unc, fabs(mpfr_get_d(a, MPFR_RNDN)));
     }
@@ -290,11 +290,11 @@ static void check_gd_balance(ibc_prec pr)
     snprintf(name, sizeof name, "gd balance %s: UNcorrected drift/scale", ibc_prec_str(pr, ps));
     report(name, unc >= 1e6 * bound, "measured %.3e = %.1e x bound, need >= 1e6 x bound", unc, unc / bound);
     ibc_flow_stats_clear(&st);
-    ibc_vec_clear(&theta);
-    ibc_vec_clear(&Q0);
-    ibc_vec_clear(&Q1);
+    ibc_prec_vec_clear(&theta);
+    ibc_prec_vec_clear(&Q0);
+    ibc_prec_vec_clear(&Q1);
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 static int run_sgd(ibc_prec pr, unsigned long seed, ibc_vec *theta)
@@ -315,7 +315,7 @@ static int run_sgd(ibc_prec pr, unsigned long seed, ibc_vec *theta)
     int rc = ibc_flow_run(net, theta, &o, &st, err);
     ibc_flow_stats_clear(&st);
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
     return rc;
 }
 
@@ -342,9 +342,9 @@ static void check_sgd_seed(ibc_prec pr)
     snprintf(name, sizeof name, "sgd %s: other seed -> different theta", ibc_prec_str(pr, ps));
     report(name, rcc == IBC_OK && other > a.len / 2, "entries differing %ld of %ld (need > half), rel diff %.3e",
            other, a.len, rel_diff(&a, &c));
-    ibc_vec_clear(&a);
-    ibc_vec_clear(&b);
-    ibc_vec_clear(&c);
+    ibc_prec_vec_clear(&a);
+    ibc_prec_vec_clear(&b);
+    ibc_prec_vec_clear(&c);
 }
 
 /* One adaptive GF run of the small p = 3 problem; returns rc, fills theta. */
@@ -410,11 +410,11 @@ static void check_gf_p3(void)
      * trajectory is visible at that level). */
     double r = rel_diff(&th[1], &th[2]);
     double grow = 0;
-    for (long i = 0; i < th[2].len; i++) grow = fmax(grow, fabs(ibc_vec_get_d(&th[2], i)));
+    for (long i = 0; i < th[2].len; i++) grow = fmax(grow, fabs(ibc_prec_vec_get_d(&th[2], i)));
     report("gf p=3 t_end=2: theta(double) vs theta(mpfr:113)", le(r, 1e-8),
            "max rel diff %.3e, tol 1e-8 (max|theta(T)| %.3e from 1e-3)", r, grow);
-    for (int m = 0; m < 3; m++) ibc_vec_clear(&th[m]);
-    ibc_data_free(d);
+    for (int m = 0; m < 3; m++) ibc_prec_vec_clear(&th[m]);
+    ibc_model_data_free(d);
 }
 
 /* The initial weights of the p = 1 runs: a run with located switching
@@ -504,7 +504,7 @@ static void check_gf_p1_events(void)
             printf("info %-52s max rel diff %.3e (%ld rejected, h_min %.2e)\n", name, rd, st.rejected, st.h_min);
         }
         ibc_flow_stats_clear(&st);
-        ibc_vec_clear(&ta);
+        ibc_prec_vec_clear(&ta);
     }
     /* The adaptive method is meant to reach ~2^-bits in MPFR too (docs/theory.md §3):
      * the same run at mpfr:113 must finish. */
@@ -521,10 +521,10 @@ static void check_gf_p1_events(void)
             report("gf p=1 mpfr:113 events=1: vs RK4 20000 steps", le(rd, 1e-4), "max rel diff %.3e, tol 1e-4", rd);
         }
         ibc_flow_stats_clear(&st);
-        ibc_vec_clear(&ta);
+        ibc_prec_vec_clear(&ta);
     }
-    ibc_vec_clear(&tr);
-    ibc_data_free(d);
+    ibc_prec_vec_clear(&tr);
+    ibc_model_data_free(d);
 }
 
 /* GD with lr = 1e300 must stop with IBC_ENUMERIC, a message naming the
@@ -544,8 +544,8 @@ static void check_nan_fault(ibc_prec pr, int contradict)
         mpfr_t a;
         mpfr_init2(a, pr.bits);
         for (long c = 0; c < SD; c++) {
-            ibc_vec_get_mpfr(a, &net->X, c);
-            ibc_vec_set_mpfr(&net->X, SD + c, a);
+            ibc_prec_vec_get_mpfr(a, &net->X, c);
+            ibc_prec_vec_set_mpfr(&net->X, SD + c, a);
         }
         net->y[1] = -net->y[0];
         mpfr_clear(a);
@@ -561,18 +561,18 @@ static void check_nan_fault(ibc_prec pr, int contradict)
     ibc_flow_stats_init(&st);
     char err[IBC_ERRLEN] = "";
     int rc = ibc_flow_run(net, &theta, &o, &st, err);
-    int fin = ibc_vec_is_finite(&theta);
+    int fin = ibc_prec_vec_is_finite(&theta);
     double tmax = 0;
-    for (long i = 0; i < theta.len; i++) tmax = fmax(tmax, fabs(ibc_vec_get_d(&theta, i)));
+    for (long i = 0; i < theta.len; i++) tmax = fmax(tmax, fabs(ibc_prec_vec_get_d(&theta, i)));
     char name[128], ps[24];
     snprintf(name, sizeof name, "nan fault %s: GD lr=1e300%s", ibc_prec_str(pr, ps), contradict ? " (contradictory pair)" : "");
     report(name, rc == IBC_ENUMERIC && strstr(err, "step") && fin && st.steps < o.steps,
            "rc %d (want %d), theta finite %d (max |theta| %.3g), steps done %ld of %ld, message '%s'", rc, IBC_ENUMERIC,
            fin, tmax, st.steps, o.steps, err);
     ibc_flow_stats_clear(&st);
-    ibc_vec_clear(&theta);
+    ibc_prec_vec_clear(&theta);
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 int main(void)

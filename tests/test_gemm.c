@@ -174,7 +174,7 @@ static void one_case(int g, long bits, shape sh, int route, int ta, int tb)
     mpfr_ptr A = mat_new(M * K, bits), B = mat_new(K * N, bits), C = mat_new(M * N, bits), R = mat_new(M * N, bits);
     fill(g, ta, tb, M, N, K, A, B, bits);
     reference(ta, tb, M, N, K, A, B, R, bits);
-    ibc_gemm_exact_mpfr(ta, tb, M, N, K, A, B, C, route);
+    ibc_prec_gemm_exact_mpfr(ta, tb, M, N, K, A, B, C, route);
     long bad = mismatches(C, R, M * N);
     char name[96];
     snprintf(name, sizeof name, "%s %ld bits %ldx%ldx%ld t%d%d %s", gen_name[g], bits, M, K, N, ta, tb,
@@ -193,9 +193,9 @@ static void threads_case(void)
     mpfr_ptr A = mat_new(M * K, bits), B = mat_new(K * N, bits), C1 = mat_new(M * N, bits), C4 = mat_new(M * N, bits);
     fill(GEN_RANDOM, 0, 1, M, N, K, A, B, bits);
     openblas_set_num_threads(1);
-    ibc_gemm_exact_mpfr(0, 1, M, N, K, A, B, C1, 0);
+    ibc_prec_gemm_exact_mpfr(0, 1, M, N, K, A, B, C1, 0);
     openblas_set_num_threads(4);
-    ibc_gemm_exact_mpfr(0, 1, M, N, K, A, B, C4, 0);
+    ibc_prec_gemm_exact_mpfr(0, 1, M, N, K, A, B, C4, 0);
     openblas_set_num_threads(1);
     long bad = 0;
     for (long i = 0; i < M * N; i++)
@@ -216,7 +216,7 @@ static void special_case(void)
     mpfr_set_inf(A + 0 * K + 1, 1);    /* row 0: +inf */
     mpfr_set_nan(A + 2 * K + 3);       /* row 2: NaN */
     mpfr_set_inf(B + 1 * N + 2, -1);   /* column 2: -inf in the same k as row 0's +inf */
-    ibc_gemm_exact_mpfr(0, 0, M, N, K, A, B, C, -1);
+    ibc_prec_gemm_exact_mpfr(0, 0, M, N, K, A, B, C, -1);
     int ok = mpfr_inf_p(C + 0) && mpfr_nan_p(C + 2 * N) && mpfr_nan_p(C + 2 * N + 1) && mpfr_inf_p(C + 1 * N + 2) &&
              mpfr_number_p(C + 1 * N + 1);
     report("NaN and infinities as mpfr_sum", ok, "C00 inf, row 2 NaN, C12 inf, C11 finite");
@@ -247,19 +247,19 @@ int main(void)
         one_case(g, 8192, (shape){4, 3, 5}, -1, 0, 0);
         checks += 3;
     }
-    report("automatic route at 8192 bits, K = 5", ibc_gemm_exact_route(5, 8192) == 1, "fmpz (over 256 slices)");
-    report("automatic route at 256 bits, K = 500", ibc_gemm_exact_route(500, 256) == 0, "dgemm slices");
+    report("automatic route at 8192 bits, K = 5", ibc_prec_gemm_exact_route(5, 8192) == 1, "fmpz (over 256 slices)");
+    report("automatic route at 256 bits, K = 500", ibc_prec_gemm_exact_route(500, 256) == 0, "dgemm slices");
     threads_case();
     special_case();
     checks += 4;
     ibc_gemm_stats st;
-    ibc_gemm_exact_stats(&st);
+    ibc_prec_gemm_exact_stats(&st);
     report("every way of settling an entry was taken", st.exact > 0 && st.bound > 0 && st.fallback > 0,
            "%ld entries: %ld exact, %ld within the bound, %ld exact-sum fallbacks; %ld fmpz products", st.entries,
            st.exact, st.bound, st.fallback, st.fmpz_calls);
     checks++;
     printf("%ld checks, %d failed; the reference needed arf_sum for %ld entries\n", checks, failures, ref_exact_sums);
-    ibc_gemm_exact_release();
+    ibc_prec_gemm_exact_release();
     gmp_randclear(rs);
     mpfr_free_cache();
     flint_cleanup();

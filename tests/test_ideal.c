@@ -40,7 +40,7 @@ static void test_positivity(void)
     double c = 1.001;
     int rc = ibc_ideal_certify_positive(&in, quad, &c, lo, hi, 60, 100000, PREC);
     printf("      x^2-2x+1.001 on [0,2]: %s, %ld pieces, %ld evals\n",
-           ibc_pos_outcome_name(in.outcome), in.pieces, in.evals);
+           ibc_ideal_pos_outcome_name(in.outcome), in.pieces, in.evals);
     check(rc == IBC_OK && in.outcome == IBC_POS_PROVED, "prove x^2 - 2x + 1.001 > 0 on [0, 2]");
     c = 0.999;
     rc = ibc_ideal_certify_positive(&in, quad, &c, lo, hi, 60, 100000, PREC);
@@ -62,7 +62,7 @@ static void test_positivity(void)
 static void test_definitions(void)
 {
     ibc_vec x;
-    ibc_vec_init(&x, 6, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&x, 6, ibc_prec_mpfr(BITS));
     mpfr_t v, p, lo, hi;
     mpfr_inits2(BITS, v, p, lo, hi, (mpfr_ptr)0);
     mpfr_set_ui(x.m + 1, 1, MPFR_RNDN);
@@ -102,7 +102,7 @@ static void test_definitions(void)
     check(ok, "directed rounding: RNDD <= exact (256 bits) <= RNDU at 40 bits, 50 points");
     gmp_randclear(st);
     mpfr_clears(v, p, lo, hi, (mpfr_ptr)0);
-    ibc_vec_clear(&x);
+    ibc_prec_vec_clear(&x);
 }
 
 /* Bracket for F at x (length D) around the claimed radius r: certificate +
@@ -123,7 +123,7 @@ static int bracket_F(mpfr_srcptr x, long D, long K, long K1, int y, const arb_t 
     ibc_ideal_clf_init(&f, IBC_IDEAL_F, D, K, K1, 1.0, BITS);
     ibc_ideal_clf_init(&f64, IBC_IDEAL_F, D, K, K1, 1.0, 64);
     ibc_vec d;
-    ibc_vec_init(&d, D, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&d, D, ibc_prec_mpfr(BITS));
     mpfr_t best;
     mpfr_init2(best, 64);
     long Ky = y > 0 ? K1 : K - K1;
@@ -142,7 +142,7 @@ static int bracket_F(mpfr_srcptr x, long D, long K, long K1, int y, const arb_t 
     if (lo_out)
         *lo_out = mpfr_get_d(br.lo, MPFR_RNDN);
     mpfr_clear(best);
-    ibc_vec_clear(&d);
+    ibc_prec_vec_clear(&d);
     ibc_ideal_clf_clear(&f);
     ibc_ideal_clf_clear(&f64);
     ibc_ideal_bracket_clear(&br);
@@ -168,7 +168,7 @@ static void test_F_random_points(void)
         static const double alphas[] = { 0.0, 0.2, 0.4, 0.8, 1.6, 3.2 };
         double alpha = alphas[t % 6];
         ibc_vec x;
-        ibc_vec_init(&x, D, ibc_prec_mpfr(BITS));
+        ibc_prec_vec_init(&x, D, ibc_prec_mpfr(BITS));
         for (long j = 0; j < D; j++) {
             mpfr_nrandom(x.m + j, st, MPFR_RNDN);
             mpfr_mul_d(x.m + j, x.m + j, alpha / sqrt((double)D), MPFR_RNDN);
@@ -192,7 +192,7 @@ static void test_F_random_points(void)
         }
         arb_clear(r);
         _arb_vec_clear(c, K);
-        ibc_vec_clear(&x);
+        ibc_prec_vec_clear(&x);
     }
     printf("      %ld random points (%ld misclassified): %ld bracketed\n", n, mis, held);
     check(held == n, "closed form r_F(x) within [certified lower, attack upper], width <= 4e-6 r");
@@ -238,8 +238,8 @@ static int bracket_Fp(double p, long K, long K1, long k, const arb_t r)
     ibc_ideal_clf f;
     ibc_ideal_clf_init(&f, IBC_IDEAL_FP, K, K, K1, p, BITS);
     ibc_vec x, d;
-    ibc_vec_init(&x, K, ibc_prec_mpfr(BITS));
-    ibc_vec_init(&d, K, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&x, K, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&d, K, ibc_prec_mpfr(BITS));
     mpfr_set_ui(x.m + k, 1, MPFR_RNDN);
     mpfr_t sm;
     mpfr_init2(sm, BITS);
@@ -251,8 +251,8 @@ static int bracket_Fp(double p, long K, long K1, long k, const arb_t r)
         rc = ibc_ideal_bracket_attack(&br, &f, x.m, y, d.m, r, REL);
     int ok = rc == IBC_OK && ibc_ideal_bracket_holds(&br, r, TOL);
     mpfr_clear(sm);
-    ibc_vec_clear(&x);
-    ibc_vec_clear(&d);
+    ibc_prec_vec_clear(&x);
+    ibc_prec_vec_clear(&d);
     ibc_ideal_clf_clear(&f);
     ibc_ideal_bracket_clear(&br);
     arb_clear(rk);
@@ -288,7 +288,7 @@ static void test_wrong_radius(void)
 {
     long K = 10, K1 = 4;
     ibc_vec x;
-    ibc_vec_init(&x, K, ibc_prec_mpfr(BITS));
+    ibc_prec_vec_init(&x, K, ibc_prec_mpfr(BITS));
     mpfr_set_ui(x.m + 0, 1, MPFR_RNDN);
     arb_t r;
     arb_init(r);
@@ -325,7 +325,7 @@ static void test_wrong_radius(void)
     check(!bracket_Fp(1.5, K, K1, 0, w), "F^(1.5): r (1 - 1e-5) rejected");
     arb_clear(w);
     arb_clear(r);
-    ibc_vec_clear(&x);
+    ibc_prec_vec_clear(&x);
 }
 
 int main(void)

@@ -26,12 +26,12 @@ static ibc_model_params params(long D, long K, long K1, double alpha, int random
 /* Rows from the streams against the master rounded, entry by entry. */
 static void check_rows(const char *name, const ibc_model_params *par, long n)
 {
-    ibc_data *m = ibc_data_alloc(par, n, 1);
-    ibc_data *l = ibc_data_alloc_lean(par, n, 1);
+    ibc_data *m = ibc_model_data_alloc(par, n, 1);
+    ibc_data *l = ibc_model_data_alloc_lean(par, n, 1);
     const long D = par->D;
     double *x = malloc(sizeof(double) * (size_t)(n * D));
     double *part = malloc(sizeof(double) * (size_t)(n * D));
-    ibc_data_rows_d(l, 0, n, x);
+    ibc_model_data_rows_d(l, 0, n, x);
     long bad = 0, labels = 0;
     for (long i = 0; i < n * D; i++) {
         double r = mpfr_get_d(m->X + i, MPFR_RNDN);
@@ -42,19 +42,19 @@ static void check_rows(const char *name, const ibc_model_params *par, long n)
     /* Counter-based: a sub-range of rows, and rows generated on 2 threads,
      * are the same bits as the whole set on one. */
     long i0 = n / 3, i1 = n - 2;
-    ibc_data_rows_d(l, i0, i1, part);
+    ibc_model_data_rows_d(l, i0, i1, part);
     int same = memcmp(part, x + i0 * D, sizeof(double) * (size_t)((i1 - i0) * D)) == 0;
-    ibc_gemm_set_threads(2);
-    ibc_data_rows_d(l, 0, n, part);
-    ibc_gemm_set_threads(1);
+    ibc_prec_gemm_set_threads(2);
+    ibc_model_data_rows_d(l, 0, n, part);
+    ibc_prec_gemm_set_threads(1);
     same = same && memcmp(part, x, sizeof(double) * (size_t)(n * D)) == 0;
     char nm[96];
     snprintf(nm, sizeof nm, "%s: sub-range and 2 threads", name);
     report(nm, same, "rows %ld..%ld", i0, i1);
     free(x);
     free(part);
-    ibc_data_free(m);
-    ibc_data_free(l);
+    ibc_model_data_free(m);
+    ibc_model_data_free(l);
 }
 
 /* Trains from the master and from the lean data; theta must agree bitwise. */
@@ -62,13 +62,13 @@ static void check_training(const char *name, ibc_method method, ibc_prec pr, ibc
 {
     ibc_model_params par = params(12, 4, 2, 0.2, 0, 3);
     const long n = 64;
-    ibc_data *dm = ibc_data_alloc(&par, n, 0);
-    ibc_data *dl = ibc_data_alloc_lean(&par, n, 0);
+    ibc_data *dm = ibc_model_data_alloc(&par, n, 0);
+    ibc_data *dl = ibc_model_data_alloc_lean(&par, n, 0);
     ibc_net_params np = {.p = 3, .h = 10, .loss = IBC_LOSS_EXP, .mean = 1};
     ibc_net *nm = ibc_net_alloc(dm, &np, pr), *nl = ibc_net_alloc(dl, &np, pr);
     ibc_vec tm, tl;
-    ibc_vec_init(&tm, ibc_net_dim(nm), pr);
-    ibc_vec_init(&tl, ibc_net_dim(nl), pr);
+    ibc_prec_vec_init(&tm, ibc_net_dim(nm), pr);
+    ibc_prec_vec_init(&tl, ibc_net_dim(nl), pr);
     char err[IBC_ERRLEN];
     int rc = ibc_net_init_theta(nm, &tm, init, "1e-2", 3, err);
     rc |= ibc_net_init_theta(nl, &tl, init, "1e-2", 3, err);
@@ -76,8 +76,8 @@ static void check_training(const char *name, ibc_method method, ibc_prec pr, ibc
     mpfr_t a, b;
     mpfr_inits2(pr.bits, a, b, (mpfr_ptr)0);
     for (long i = 0; i < nm->X.len; i++) {
-        ibc_vec_get_mpfr(a, &nm->X, i);
-        ibc_vec_get_mpfr(b, &nl->X, i);
+        ibc_prec_vec_get_mpfr(a, &nm->X, i);
+        ibc_prec_vec_get_mpfr(b, &nl->X, i);
         xdiff += !mpfr_equal_p(a, b);
     }
     ibc_flow_opts o;
@@ -95,8 +95,8 @@ static void check_training(const char *name, ibc_method method, ibc_prec pr, ibc
     long tdiff = 0;
     double moved = 0;
     for (long i = 0; i < tm.len; i++) {
-        ibc_vec_get_mpfr(a, &tm, i);
-        ibc_vec_get_mpfr(b, &tl, i);
+        ibc_prec_vec_get_mpfr(a, &tm, i);
+        ibc_prec_vec_get_mpfr(b, &tl, i);
         tdiff += !mpfr_equal_p(a, b);
         moved = fmax(moved, fabs(mpfr_get_d(a, MPFR_RNDN)));
     }
@@ -106,12 +106,12 @@ static void check_training(const char *name, ibc_method method, ibc_prec pr, ibc
     mpfr_clears(a, b, (mpfr_ptr)0);
     ibc_flow_stats_clear(&sm);
     ibc_flow_stats_clear(&sl);
-    ibc_vec_clear(&tm);
-    ibc_vec_clear(&tl);
+    ibc_prec_vec_clear(&tm);
+    ibc_prec_vec_clear(&tl);
     ibc_net_free(nm);
     ibc_net_free(nl);
-    ibc_data_free(dm);
-    ibc_data_free(dl);
+    ibc_model_data_free(dm);
+    ibc_model_data_free(dl);
 }
 
 /* n > IBC_NET_BLOCK rows: the loss alone (blocked) against the loss beside
@@ -120,16 +120,16 @@ static void check_blocked_loss(void)
 {
     ibc_model_params par = params(20, 5, 2, 0.3, 0, 1);
     const long n = 2 * IBC_NET_BLOCK + 300;
-    ibc_data *d = ibc_data_alloc_lean(&par, n, 0);
+    ibc_data *d = ibc_model_data_alloc_lean(&par, n, 0);
     ibc_net_params np = {.p = 3, .h = 40, .loss = IBC_LOSS_EXP, .mean = 1};
     ibc_net *net = ibc_net_alloc(d, &np, ibc_prec_double());
     ibc_vec th, l1, l2, g, f1, f2;
-    ibc_vec_init(&th, ibc_net_dim(net), net->pr);
-    ibc_vec_init(&l1, 1, net->pr);
-    ibc_vec_init(&l2, 1, net->pr);
-    ibc_vec_init(&g, ibc_net_dim(net), net->pr);
-    ibc_vec_init(&f1, n, net->pr);
-    ibc_vec_init(&f2, n, net->pr);
+    ibc_prec_vec_init(&th, ibc_net_dim(net), net->pr);
+    ibc_prec_vec_init(&l1, 1, net->pr);
+    ibc_prec_vec_init(&l2, 1, net->pr);
+    ibc_prec_vec_init(&g, ibc_net_dim(net), net->pr);
+    ibc_prec_vec_init(&f1, n, net->pr);
+    ibc_prec_vec_init(&f2, n, net->pr);
     char err[IBC_ERRLEN];
     int rc = ibc_net_init_theta(net, &th, IBC_INIT_GAUSSIAN, "0.5", 1, err);
     ibc_net_eval(net, &th, NULL, 0, &l1, NULL, &f1);
@@ -139,41 +139,41 @@ static void check_blocked_loss(void)
     report("blocked loss = one-product loss (double, n = 2348)", rc == IBC_OK && same && blocked_rows == IBC_NET_BLOCK,
            "loss %.17g vs %.17g, workspace %ld rows while blocked", l1.d[0], l2.d[0], blocked_rows);
     ibc_vec *v[] = {&th, &l1, &l2, &g, &f1, &f2};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) ibc_vec_clear(v[i]);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) ibc_prec_vec_clear(v[i]);
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 /* The initial weights: one stream per neuron, so 2 threads give the same bits. */
 static void check_init_threads(void)
 {
     ibc_model_params par = params(300, 10, 6, 0.1, 0, 2);
-    ibc_data *d = ibc_data_alloc_lean(&par, 10, 0);
+    ibc_data *d = ibc_model_data_alloc_lean(&par, 10, 0);
     ibc_net_params np = {.p = 3, .h = 200, .loss = IBC_LOSS_EXP, .mean = 1};
     ibc_net *net = ibc_net_alloc(d, &np, ibc_prec_double());
     int ok = 1;
     for (int init = 0; init < 2; init++) {
         ibc_vec a, b;
-        ibc_vec_init(&a, ibc_net_dim(net), net->pr);
-        ibc_vec_init(&b, ibc_net_dim(net), net->pr);
+        ibc_prec_vec_init(&a, ibc_net_dim(net), net->pr);
+        ibc_prec_vec_init(&b, ibc_net_dim(net), net->pr);
         char err[IBC_ERRLEN];
         ok &= ibc_net_init_theta(net, &a, (ibc_init)init, "1e-3", 2, err) == IBC_OK;
-        ibc_gemm_set_threads(2);
+        ibc_prec_gemm_set_threads(2);
         ok &= ibc_net_init_theta(net, &b, (ibc_init)init, "1e-3", 2, err) == IBC_OK;
-        ibc_gemm_set_threads(1);
+        ibc_prec_gemm_set_threads(1);
         ok &= memcmp(a.d, b.d, sizeof(double) * (size_t)a.len) == 0;
-        ibc_vec_clear(&a);
-        ibc_vec_clear(&b);
+        ibc_prec_vec_clear(&a);
+        ibc_prec_vec_clear(&b);
     }
     report("initial theta: 1 and 2 threads (balanced, gaussian)", ok, "D = 300, h = 200");
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 int main(void)
 {
     ibc_model_params p;
-    /* 800 rows of 51: enough work (30 D n > 1e6) for ibc_par_range to
+    /* 800 rows of 51: enough work (30 D n > 1e6) for ibc_prec_par_range to
      * really use its second thread */
     p = params(51, 4, 2, 0.1, 0, 0);
     check_rows("rows = rounded master (e_k, D = 51)", &p, 800);

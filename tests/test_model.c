@@ -32,15 +32,15 @@ static void check_modes(void)
     ibc_model_params par;
     ibc_model_default(&par);
     const long n = 200;
-    ibc_data *d = ibc_data_alloc(&par, n, 0);
+    ibc_data *d = ibc_model_data_alloc(&par, n, 0);
     if (!d) {
-        report("modes: ibc_data_alloc(default, 200)", 0, "returned NULL");
+        report("modes: ibc_model_data_alloc(default, 200)", 0, "returned NULL");
         return;
     }
     ibc_vec xd, x53, x113;
-    ibc_data_round(&xd, d, ibc_prec_double());
-    ibc_data_round(&x53, d, ibc_prec_mpfr(53));
-    ibc_data_round(&x113, d, ibc_prec_mpfr(113));
+    ibc_model_data_round(&xd, d, ibc_prec_double());
+    ibc_model_data_round(&x53, d, ibc_prec_mpfr(53));
+    ibc_model_data_round(&x113, d, ibc_prec_mpfr(113));
     const long len = n * par.D;
     int len_ok = xd.len == len && x53.len == len && x113.len == len;
     report("modes: lengths n*D", len_ok, "double %ld, mpfr:53 %ld, mpfr:113 %ld, expected %ld",
@@ -78,31 +78,31 @@ static void check_modes(void)
            "entries with bits beyond double = %ld of %ld (need > half; noise is irrational-like)", finer, len);
     report("modes: data non-trivial", nonzero > len / 2, "nonzero entries %ld of %ld (need > half)", nonzero, len);
 done:
-    ibc_vec_clear(&xd);
-    ibc_vec_clear(&x53);
-    ibc_vec_clear(&x113);
+    ibc_prec_vec_clear(&xd);
+    ibc_prec_vec_clear(&x53);
+    ibc_prec_vec_clear(&x113);
 
     /* Same seed: identical master data (all 256 bits, labels, subclasses). */
-    ibc_data *d2 = ibc_data_alloc(&par, n, 0);
+    ibc_data *d2 = ibc_model_data_alloc(&par, n, 0);
     long diff_same = d2 ? data_diff(d, d2) : -1;
     report("seed: same seed -> identical data", diff_same == 0, "entries differing = %ld, tol 0", diff_same);
     /* Different seed: different data (all entries are continuous draws; a
      * coincidence has probability 0). */
     ibc_model_params par3 = par;
     par3.seed = par.seed + 1;
-    ibc_data *d3 = ibc_data_alloc(&par3, n, 0);
+    ibc_data *d3 = ibc_model_data_alloc(&par3, n, 0);
     long diff_seed = d3 ? data_diff(d, d3) : -1;
     report("seed: other seed -> different data", diff_seed > len / 2,
            "entries differing = %ld of %ld (need > half)", diff_seed, len + 2 * n);
     /* Test stream (stream 1) differs from the training stream. */
-    ibc_data *d4 = ibc_data_alloc(&par, n, 1);
+    ibc_data *d4 = ibc_model_data_alloc(&par, n, 1);
     long diff_stream = d4 ? data_diff(d, d4) : -1;
     report("seed: stream 1 differs from stream 0", diff_stream > len / 2,
            "entries differing = %ld of %ld (need > half)", diff_stream, len + 2 * n);
-    ibc_data_free(d2);
-    ibc_data_free(d3);
-    ibc_data_free(d4);
-    ibc_data_free(d);
+    ibc_model_data_free(d2);
+    ibc_model_data_free(d3);
+    ibc_model_data_free(d4);
+    ibc_model_data_free(d);
 }
 
 /* max |mu mu^T - I| over the K x K Gram matrix, formed at 512 bits (products
@@ -168,10 +168,10 @@ static void check_centers_and_noise(int random)
     par.random_centers = random;
     par.seed = 12345;
     const long n = 2000, K = par.K, D = par.D;
-    ibc_data *d = ibc_data_alloc(&par, n, 0);
+    ibc_data *d = ibc_model_data_alloc(&par, n, 0);
     if (!d) {
         snprintf(name, sizeof name, "%s: alloc", tag);
-        report(name, 0, "ibc_data_alloc returned NULL");
+        report(name, 0, "ibc_model_data_alloc returned NULL");
         return;
     }
     if (!random) {
@@ -205,13 +205,13 @@ static void check_centers_and_noise(int random)
         /* Another seed gives another basis. */
         ibc_model_params p2 = par;
         p2.seed = par.seed + 1;
-        ibc_data *d2 = ibc_data_alloc(&p2, 10, 0);
+        ibc_data *d2 = ibc_model_data_alloc(&p2, 10, 0);
         long same = 0;
         for (long i = 0; d2 && i < K * D; i++)
             if (mpfr_equal_p(d->mu + i, d2->mu + i)) same++;
         snprintf(name, sizeof name, "%s: other seed -> other basis", tag);
         report(name, d2 && same < K * D / 10, "entries equal = %ld of %ld (need < 10%%)", same, K * D);
-        ibc_data_free(d2);
+        ibc_model_data_free(d2);
     }
     long lab = label_errors(d);
     snprintf(name, sizeof name, "%s: y = +1 iff z < K1", tag);
@@ -238,7 +238,7 @@ static void check_centers_and_noise(int random)
     snprintf(name, sizeof name, "%s: mean ||x - mu_z||^2 = alpha^2", tag);
     report(name, fabs(m - a2) <= 5 * sdm, "measured %.6e vs alpha^2 %.6e: |diff| = %.3e, tol 5 sd = %.3e", m, a2,
            fabs(m - a2), 5 * sdm);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 static void check_rejects(void)
@@ -273,12 +273,12 @@ static void check_rejects(void)
         memset(err, 0, sizeof err);
         int rc = ibc_model_check(&par, cases[c].n, err);
         size_t len = strnlen(err, IBC_ERRLEN);
-        ibc_data *d = ibc_data_alloc(&par, cases[c].n, 0);
+        ibc_data *d = ibc_model_data_alloc(&par, cases[c].n, 0);
         char name[96];
         snprintf(name, sizeof name, "check: rejects %s", cases[c].what);
         report(name, rc == IBC_EINPUT && len > 0 && len < IBC_ERRLEN && !strchr(err, '\n') && d == NULL,
                "rc = %d (want %d), message '%s', alloc %s", rc, IBC_EINPUT, err, d ? "non-NULL" : "NULL");
-        ibc_data_free(d);
+        ibc_model_data_free(d);
     }
     /* Edge cases that must be accepted: K1 = K - 1, K = D, alpha = 0, n = 1. */
     ibc_model_params e = base;

@@ -50,7 +50,7 @@ static ibc_net *make_net(const ibc_data *d, ibc_net_params q, ibc_prec pr)
 static void init_theta(const ibc_net *net, ibc_vec *theta, ibc_init init, const char *eps, unsigned long seed)
 {
     char err[IBC_ERRLEN];
-    ibc_vec_init(theta, ibc_net_dim(net), net->pr);
+    ibc_prec_vec_init(theta, ibc_net_dim(net), net->pr);
     if (ibc_net_init_theta(net, theta, init, eps, seed, err) != IBC_OK) {
         fprintf(stderr, "ibc_net_init_theta(%s) failed: %s\n", eps, err);
         exit(2);
@@ -68,8 +68,8 @@ static double min_preact(const ibc_net *net, const ibc_vec *theta)
         for (long j = 0; j < h; j++) {
             mpfr_set_zero(s, 1);
             for (long d = 0; d < D; d++) {
-                ibc_vec_get_mpfr(a, &net->X, i * D + d);
-                ibc_vec_get_mpfr(b, theta, j * D + d);
+                ibc_prec_vec_get_mpfr(a, &net->X, i * D + d);
+                ibc_prec_vec_get_mpfr(b, theta, j * D + d);
                 mpfr_fma(s, a, b, s, MPFR_RNDN);
             }
             double v = fabs(mpfr_get_d(s, MPFR_RNDN));
@@ -103,7 +103,7 @@ static void check_fd(double p, ibc_loss loss, int mean)
         mp = min_preact(net, &theta);
         draws++;
         if (mp >= 1e-3 || draws >= 200) break;
-        ibc_vec_clear(&theta);
+        ibc_prec_vec_clear(&theta);
         seed++;
     }
     /* Round theta to 160 bits, so theta_c +- 2^-80 is exact at 256 bits
@@ -114,17 +114,17 @@ static void check_fd(double p, ibc_loss loss, int mean)
     for (long c = 0; c < dim; c++) mpfr_prec_round(theta.m + c, 160, MPFR_RNDN), mpfr_prec_round(theta.m + c, 256, MPFR_RNDN);
     mp = min_preact(net, &theta);
     char name[128];
-    snprintf(name, sizeof name, "fd p=%g %s %s: min |<x_i,w_j>| (kinks)", p, ibc_loss_name(loss), mean ? "mean" : "sum");
+    snprintf(name, sizeof name, "fd p=%g %s %s: min |<x_i,w_j>| (kinks)", p, ibc_net_loss_name(loss), mean ? "mean" : "sum");
     report(name, mp >= 1e-3, "measured %.3e after %d draw(s), need >= 1e-3", mp, draws);
 
     ibc_vec grad, L;
-    ibc_vec_init(&grad, dim, pr);
-    ibc_vec_init(&L, 1, pr);
+    ibc_prec_vec_init(&grad, dim, pr);
+    ibc_prec_vec_init(&L, 1, pr);
     ibc_net_eval(net, &theta, NULL, 0, &L, &grad, NULL);
     mpfr_set_ui_2exp(hstep, 1, -80, MPFR_RNDN);
     double gmax = 0, worst = 0;
     for (long c = 0; c < dim; c++) {
-        double g = fabs(ibc_vec_get_d(&grad, c));
+        double g = fabs(ibc_prec_vec_get_d(&grad, c));
         if (g > gmax) gmax = g;
     }
     /* Every coordinate (dim = h*D + h = 35, which covers the ~40 random
@@ -153,14 +153,14 @@ static void check_fd(double p, ibc_loss loss, int mean)
      * The bound is absolute (set by L's scale), so the error is normalised by
      * ||grad||_inf, not by each coordinate.  Any formula error is O(1). */
     double rel = gmax > 0 ? worst / gmax : INFINITY;
-    snprintf(name, sizeof name, "fd p=%g %s %s: max|fd - grad|/|grad|_inf", p, ibc_loss_name(loss), mean ? "mean" : "sum");
+    snprintf(name, sizeof name, "fd p=%g %s %s: max|fd - grad|/|grad|_inf", p, ibc_net_loss_name(loss), mean ? "mean" : "sum");
     report(name, le(rel, 1e-40) && gmax > 1e-6, "measured %.3e (|grad|_inf %.3e), tol 1e-40", rel, gmax);
     mpfr_clears(t, hstep, Lp, Lm, fd, a, step, b, (mpfr_ptr)0);
-    ibc_vec_clear(&grad);
-    ibc_vec_clear(&L);
-    ibc_vec_clear(&theta);
+    ibc_prec_vec_clear(&grad);
+    ibc_prec_vec_clear(&L);
+    ibc_prec_vec_clear(&theta);
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -184,7 +184,7 @@ static void check_relu_trap(void)
         mpfr_add(theta.m + c, theta.m + c, t, MPFR_RNDN);
     }
     ibc_vec grad;
-    ibc_vec_init(&grad, dim, pr);
+    ibc_prec_vec_init(&grad, dim, pr);
     ibc_net_eval(net, &theta, NULL, 0, NULL, &grad, NULL);
 
     /* Independent direct loop at 256 bits on the master data:
@@ -259,10 +259,10 @@ static void check_relu_trap(void)
     free(pre);
     free(g);
     mpfr_clears(t, s, a, e, q, sr, sl, ab, (mpfr_ptr)0);
-    ibc_vec_clear(&grad);
-    ibc_vec_clear(&theta);
+    ibc_prec_vec_clear(&grad);
+    ibc_prec_vec_clear(&theta);
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -277,8 +277,8 @@ static void unit_scale(const double *X, long n, long D, const ibc_vec *theta, lo
         double xp = pow(sqrt(xx), p), s = 0;
         for (long j = 0; j < h; j++) {
             double ww = 0;
-            for (long d = 0; d < D; d++) ww += ibc_vec_get_d(theta, j * D + d) * ibc_vec_get_d(theta, j * D + d);
-            s += fabs(ibc_vec_get_d(theta, h * D + j)) * sqrt(ww) * xp;
+            for (long d = 0; d < D; d++) ww += ibc_prec_vec_get_d(theta, j * D + d) * ibc_prec_vec_get_d(theta, j * D + d);
+            s += fabs(ibc_prec_vec_get_d(theta, h * D + j)) * sqrt(ww) * xp;
         }
         S[i] = s;
     }
@@ -300,12 +300,12 @@ static void check_forward(void)
     /* mpfr:256 gets the double theta lifted exactly, and the double data
      * (through ibc_net_forward), so all three see identical inputs and only
      * the arithmetic differs. */
-    ibc_vec_init(&t256, dim, ibc_prec_mpfr(256));
-    ibc_vec_set(&t256, &td);
-    ibc_vec_init(&fd, n, ibc_prec_double());
-    ibc_vec_init(&ffw, n, ibc_prec_double());
-    ibc_vec_init(&f53, n, ibc_prec_mpfr(53));
-    ibc_vec_init(&f256, n, ibc_prec_mpfr(256));
+    ibc_prec_vec_init(&t256, dim, ibc_prec_mpfr(256));
+    ibc_prec_vec_set(&t256, &td);
+    ibc_prec_vec_init(&fd, n, ibc_prec_double());
+    ibc_prec_vec_init(&ffw, n, ibc_prec_double());
+    ibc_prec_vec_init(&f53, n, ibc_prec_mpfr(53));
+    ibc_prec_vec_init(&f256, n, ibc_prec_mpfr(256));
     long same_theta = 0;
     for (long c = 0; c < dim; c++)
         if (td.d[c] == mpfr_get_d(t53.m + c, MPFR_RNDN)) same_theta++;
@@ -344,14 +344,14 @@ static void check_forward(void)
     mpfr_inits2(400, x, y, (mpfr_ptr)0);
     long finite = 1;
     for (long i = 0; i < n; i++) {
-        ibc_vec_get_mpfr(x, &fd, i);
-        ibc_vec_get_mpfr(y, &f53, i);
+        ibc_prec_vec_get_mpfr(x, &fd, i);
+        ibc_prec_vec_get_mpfr(y, &f53, i);
         mpfr_sub(y, x, y, MPFR_RNDN);
         double e53 = fabs(mpfr_get_d(y, MPFR_RNDN)) / S[i];
-        ibc_vec_get_mpfr(y, &f256, i);
+        ibc_prec_vec_get_mpfr(y, &f256, i);
         mpfr_sub(y, x, y, MPFR_RNDN);
         double e256 = fabs(mpfr_get_d(y, MPFR_RNDN)) / S[i];
-        double r = fabs(mpfr_get_d(y, MPFR_RNDN)) / fabs(ibc_vec_get_d(&f256, i));
+        double r = fabs(mpfr_get_d(y, MPFR_RNDN)) / fabs(ibc_prec_vec_get_d(&f256, i));
         if (!(e53 <= w53)) w53 = e53;
         if (!(e256 <= w256)) w256 = e256;
         if (r > relf) relf = r;
@@ -368,11 +368,11 @@ static void check_forward(void)
     mpfr_clears(x, y, (mpfr_ptr)0);
     free(S);
     ibc_vec *vs[] = {&td, &t53, &t256, &fd, &f53, &f256, &ffw};
-    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) ibc_vec_clear(vs[i]);
+    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) ibc_prec_vec_clear(vs[i]);
     ibc_net_free(nd);
     ibc_net_free(n53);
     ibc_net_free(n256);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -386,7 +386,7 @@ static void check_euler(double p, ibc_prec pr, double tol_brief)
     const long dim = ibc_net_dim(net);
     ibc_vec theta, grad;
     init_theta(net, &theta, IBC_INIT_GAUSSIAN, "0.3", 9);
-    ibc_vec_init(&grad, dim, pr);
+    ibc_prec_vec_init(&grad, dim, pr);
     ibc_net_eval(net, &theta, NULL, 0, NULL, &grad, NULL);
     mpfr_t r;
     mpfr_init2(r, 64);
@@ -405,26 +405,26 @@ static void check_euler(double p, ibc_prec pr, double tol_brief)
     double kmax = 0, scale = 0;
     {
         ibc_vec Xd;
-        ibc_data_round(&Xd, d, ibc_prec_double());
+        ibc_model_data_round(&Xd, d, ibc_prec_double());
         double *xn = malloc((size_t)n * sizeof(double)), *gg = malloc((size_t)n * sizeof(double));
         /* g_i = -y_i exp(-y_i f_i) / n from a double forward pass (a scale only). */
         ibc_vec fo;
-        ibc_vec_init(&fo, n, pr);
+        ibc_prec_vec_init(&fo, n, pr);
         ibc_net_eval(net, &theta, NULL, 0, NULL, NULL, &fo);
         for (long i = 0; i < n; i++) {
             double s = 0;
             for (long c = 0; c < D; c++) s += Xd.d[i * D + c] * Xd.d[i * D + c];
             xn[i] = sqrt(s);
-            double f = ibc_vec_get_d(&fo, i);
+            double f = ibc_prec_vec_get_d(&fo, i);
             gg[i] = exp(-nt->y[i] * f) / n;
         }
         for (long j = 0; j < h; j++) {
-            double ww = 0, v = ibc_vec_get_d(&theta, h * D + j);
-            for (long c = 0; c < D; c++) ww += ibc_vec_get_d(&theta, j * D + c) * ibc_vec_get_d(&theta, j * D + c);
+            double ww = 0, v = ibc_prec_vec_get_d(&theta, h * D + j);
+            for (long c = 0; c < D; c++) ww += ibc_prec_vec_get_d(&theta, j * D + c) * ibc_prec_vec_get_d(&theta, j * D + c);
             double wn = sqrt(ww), k = 0, s = 0;
             for (long i = 0; i < n; i++) {
                 double pre = 0;
-                for (long c = 0; c < D; c++) pre += Xd.d[i * D + c] * ibc_vec_get_d(&theta, j * D + c);
+                for (long c = 0; c < D; c++) pre += Xd.d[i * D + c] * ibc_prec_vec_get_d(&theta, j * D + c);
                 if (pre <= 0) continue;
                 double a = pre / wn;
                 k += gg[i] * pow(a, p - 1) * xn[i];
@@ -436,8 +436,8 @@ static void check_euler(double p, ibc_prec pr, double tol_brief)
         }
         free(xn);
         free(gg);
-        ibc_vec_clear(&fo);
-        ibc_vec_clear(&Xd);
+        ibc_prec_vec_clear(&fo);
+        ibc_prec_vec_clear(&Xd);
     }
     double u = ldexp(1.0, -(int)pr.bits);
     double bound = (n + 2.5 * D + 10) * u * kmax / scale;
@@ -447,10 +447,10 @@ static void check_euler(double p, ibc_prec pr, double tol_brief)
     report(name, le(res, tol), "measured %.3e, tol %.3e = min(brief %.0e, derived bound %.3e)", res, tol, tol_brief,
            bound);
     mpfr_clear(r);
-    ibc_vec_clear(&theta);
-    ibc_vec_clear(&grad);
+    ibc_prec_vec_clear(&theta);
+    ibc_prec_vec_clear(&grad);
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -466,11 +466,11 @@ static void check_balance_step(double p)
     const double eta = 0.5;
     ibc_vec theta, grad, th1, Q0, Q1, corr;
     init_theta(net, &theta, IBC_INIT_GAUSSIAN, "0.5", 21);
-    ibc_vec_init(&grad, dim, pr);
-    ibc_vec_init(&th1, dim, pr);
-    ibc_vec_init(&Q0, h, pr);
-    ibc_vec_init(&Q1, h, pr);
-    ibc_vec_init(&corr, h, pr);
+    ibc_prec_vec_init(&grad, dim, pr);
+    ibc_prec_vec_init(&th1, dim, pr);
+    ibc_prec_vec_init(&Q0, h, pr);
+    ibc_prec_vec_init(&Q1, h, pr);
+    ibc_prec_vec_init(&corr, h, pr);
     ibc_net_eval(net, &theta, NULL, 0, NULL, &grad, NULL);
     ibc_net_balance(net, &theta, &Q0, &grad, eta, &corr);
     mpfr_t t, sc;
@@ -484,8 +484,8 @@ static void check_balance_step(double p)
     double worst = 0, scale = 0, cmax = 0;
     for (long j = 0; j < h; j++) {
         double s = 0;
-        for (long c = 0; c < D; c++) s += pow(ibc_vec_get_d(&th1, j * D + c), 2) + pow(ibc_vec_get_d(&theta, j * D + c), 2);
-        s += pow(ibc_vec_get_d(&th1, h * D + j), 2) + pow(ibc_vec_get_d(&theta, h * D + j), 2);
+        for (long c = 0; c < D; c++) s += pow(ibc_prec_vec_get_d(&th1, j * D + c), 2) + pow(ibc_prec_vec_get_d(&theta, j * D + c), 2);
+        s += pow(ibc_prec_vec_get_d(&th1, h * D + j), 2) + pow(ibc_prec_vec_get_d(&theta, h * D + j), 2);
         if (s > scale) scale = s;
     }
     for (long j = 0; j < h; j++) {
@@ -507,9 +507,9 @@ static void check_balance_step(double p)
            worst / scale, cmax / scale);
     mpfr_clears(t, sc, (mpfr_ptr)0);
     ibc_vec *vs[] = {&theta, &grad, &th1, &Q0, &Q1, &corr};
-    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) ibc_vec_clear(vs[i]);
+    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) ibc_prec_vec_clear(vs[i]);
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -525,22 +525,22 @@ static void check_tiny(void)
     ibc_net *nm = make_net(d, q, ibc_prec_mpfr(128));
     char err[IBC_ERRLEN] = "";
     ibc_vec td;
-    ibc_vec_init(&td, ibc_net_dim(nd), ibc_prec_double());
+    ibc_prec_vec_init(&td, ibc_net_dim(nd), ibc_prec_double());
     int rc = ibc_net_init_theta(nd, &td, IBC_INIT_BALANCED, "1e-400", 1, err);
     report("tiny: eps=1e-400 in double refused", rc != IBC_OK && err[0] != '\0', "rc = %d (want != 0), message '%s'",
            rc, err);
-    ibc_vec_clear(&td);
+    ibc_prec_vec_clear(&td);
 
     ibc_vec tt, t1, ft, f1;
-    ibc_vec_init(&tt, ibc_net_dim(nm), nm->pr);
-    ibc_vec_init(&t1, ibc_net_dim(nm), nm->pr);
-    ibc_vec_init(&ft, n, nm->pr);
-    ibc_vec_init(&f1, n, nm->pr);
+    ibc_prec_vec_init(&tt, ibc_net_dim(nm), nm->pr);
+    ibc_prec_vec_init(&t1, ibc_net_dim(nm), nm->pr);
+    ibc_prec_vec_init(&ft, n, nm->pr);
+    ibc_prec_vec_init(&f1, n, nm->pr);
     int rct = ibc_net_init_theta(nm, &tt, IBC_INIT_BALANCED, "1e-400", 1, err);
     int rc1 = ibc_net_init_theta(nm, &t1, IBC_INIT_BALANCED, "1", 1, err);
     report("tiny: eps=1e-400 in mpfr:128 accepted", rct == IBC_OK && rc1 == IBC_OK, "rc = %d, %d (want 0)", rct, rc1);
     ibc_vec loss;
-    ibc_vec_init(&loss, 1, nm->pr);
+    ibc_prec_vec_init(&loss, 1, nm->pr);
     ibc_net_eval(nm, &tt, NULL, 0, &loss, NULL, &ft);
     ibc_net_eval(nm, &t1, NULL, 0, NULL, NULL, &f1);
     /* f is 2-homogeneous in theta, and the balanced init with one seed gives
@@ -555,23 +555,23 @@ static void check_tiny(void)
     double *S = malloc((size_t)n * sizeof(double));
     {
         ibc_vec Xd, t1d;
-        ibc_data_round(&Xd, d, ibc_prec_double());
-        ibc_vec_init(&t1d, t1.len, ibc_prec_double());
-        ibc_vec_set(&t1d, &t1);
+        ibc_model_data_round(&Xd, d, ibc_prec_double());
+        ibc_prec_vec_init(&t1d, t1.len, ibc_prec_double());
+        ibc_prec_vec_set(&t1d, &t1);
         unit_scale(Xd.d, n, D, &t1d, h, p, S);
-        ibc_vec_clear(&Xd);
-        ibc_vec_clear(&t1d);
+        ibc_prec_vec_clear(&Xd);
+        ibc_prec_vec_clear(&t1d);
     }
     int finite = 1;
     double worst = 0, lo = INFINITY, hi = 0;
     for (long i = 0; i < n; i++) {
-        ibc_vec_get_mpfr(x, &ft, i);
+        ibc_prec_vec_get_mpfr(x, &ft, i);
         if (!mpfr_number_p(x)) finite = 0;
         mpfr_div(x, x, s800, MPFR_RNDN);              /* f_i(eps) / 1e-800 */
         double a = fabs(mpfr_get_d(x, MPFR_RNDN));
         if (a > 0 && a < lo) lo = a;
         if (a > hi) hi = a;
-        ibc_vec_get_mpfr(y, &f1, i);
+        ibc_prec_vec_get_mpfr(y, &f1, i);
         mpfr_sub(x, x, y, MPFR_RNDN);
         double e = fabs(mpfr_get_d(x, MPFR_RNDN)) / S[i];
         if (!(e <= worst)) worst = e;
@@ -582,17 +582,17 @@ static void check_tiny(void)
     report("tiny: f(1e-400) == 1e-800 f(1) (homogeneity)", finite && le(worst, c * u),
            "max |diff|/S_i = %.3e, tol (2(5D+h+16)+8)u = %.3e", worst, c * u);
     /* The loss at tiny init is exactly l(0) = 1 to 128 bits (f ~ 1e-800). */
-    ibc_vec_get_mpfr(x, &loss, 0);
+    ibc_prec_vec_get_mpfr(x, &loss, 0);
     mpfr_sub_ui(x, x, 1, MPFR_RNDN);
     double le1 = fabs(mpfr_get_d(x, MPFR_RNDN));
     report("tiny: mean exp loss == 1", le(le1, 4 * u), "|L - 1| = %.3e, tol 4u = %.3e", le1, 4 * u);
     free(S);
     mpfr_clears(x, y, s800, (mpfr_ptr)0);
     ibc_vec *vs[] = {&tt, &t1, &ft, &f1, &loss};
-    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) ibc_vec_clear(vs[i]);
+    for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) ibc_prec_vec_clear(vs[i]);
     ibc_net_free(nd);
     ibc_net_free(nm);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -629,7 +629,7 @@ static void check_bad_input(void)
         ibc_net *net = make_net(d, net_params(3, 5, IBC_LOSS_EXP, 1), modes[m]);
         for (size_t c = 0; c < sizeof eps_bad / sizeof eps_bad[0]; c++) {
             ibc_vec th;
-            ibc_vec_init(&th, ibc_net_dim(net), modes[m]);
+            ibc_prec_vec_init(&th, ibc_net_dim(net), modes[m]);
             memset(err, 0, sizeof err);
             int rc = ibc_net_init_theta(net, &th, IBC_INIT_BALANCED, eps_bad[c], 1, err);
             char name[96], ps[24];
@@ -637,11 +637,11 @@ static void check_bad_input(void)
                      eps_bad[c]);
             report(name, rc == IBC_EINPUT && err[0] && !strchr(err, '\n'), "rc = %d (want %d), '%s'", rc, IBC_EINPUT,
                    err);
-            ibc_vec_clear(&th);
+            ibc_prec_vec_clear(&th);
         }
         ibc_net_free(net);
     }
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 /* A minibatch (rows given, as SGD passes them) must read each sample's
@@ -655,34 +655,34 @@ static void check_minibatch_rows(void)
     mp.D = 8;
     mp.K = 4;
     mp.K1 = 2;
-    ibc_data *d = ibc_data_alloc(&mp, 16, 0);
+    ibc_data *d = ibc_model_data_alloc(&mp, 16, 0);
     ibc_net *net = make_net(d, net_params(3, 6, IBC_LOSS_EXP, 0), ibc_prec_double());
     ibc_vec theta;
     init_theta(net, &theta, IBC_INIT_GAUSSIAN, "0.5", 3);
     const long rows[] = {7, 2, 11, 5, 0}, nb = 5, D = mp.D;
     ibc_vec Xq, f, loss;
-    ibc_vec_init(&Xq, nb * D, net->pr);
-    ibc_vec_init(&f, nb, net->pr);
-    ibc_vec_init(&loss, 1, net->pr);
+    ibc_prec_vec_init(&Xq, nb * D, net->pr);
+    ibc_prec_vec_init(&f, nb, net->pr);
+    ibc_prec_vec_init(&loss, 1, net->pr);
     for (long i = 0; i < nb; i++)
-        for (long c = 0; c < D; c++) ibc_vec_set_d(&Xq, i * D + c, ibc_vec_get_d(&net->X, rows[i] * D + c));
+        for (long c = 0; c < D; c++) ibc_prec_vec_set_d(&Xq, i * D + c, ibc_prec_vec_get_d(&net->X, rows[i] * D + c));
     ibc_net_forward(net, &theta, &Xq, nb, &f);
     double ref = 0;
     int mixed = 0;
     for (long i = 0; i < nb; i++) {
-        ref += exp(-(double)net->y[rows[i]] * ibc_vec_get_d(&f, i));
+        ref += exp(-(double)net->y[rows[i]] * ibc_prec_vec_get_d(&f, i));
         mixed |= net->y[rows[i]] != net->y[i];
     }
     ibc_net_eval(net, &theta, rows, nb, &loss, NULL, NULL);
-    double rel = fabs(ibc_vec_get_d(&loss, 0) - ref) / ref;
+    double rel = fabs(ibc_prec_vec_get_d(&loss, 0) - ref) / ref;
     report("minibatch loss reads y[rows[i]] (rows 7,2,11,5,0)", mixed && le(rel, 1e-13),
           "rel. err %.2e (tol 1e-13), labels differ from the first rows: %s", rel, mixed ? "yes" : "no (bad test)");
-    ibc_vec_clear(&Xq);
-    ibc_vec_clear(&f);
-    ibc_vec_clear(&loss);
-    ibc_vec_clear(&theta);
+    ibc_prec_vec_clear(&Xq);
+    ibc_prec_vec_clear(&f);
+    ibc_prec_vec_clear(&loss);
+    ibc_prec_vec_clear(&theta);
     ibc_net_free(net);
-    ibc_data_free(d);
+    ibc_model_data_free(d);
 }
 
 int main(void)

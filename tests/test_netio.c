@@ -19,7 +19,7 @@ static char dir[] = "/tmp/ibc_test_netio.XXXXXX";
 
 static void small_config(ibc_config *c)
 {
-    ibc_config_default(c);
+    ibc_train_config_default(c);
     c->model.D = 4;
     c->model.K = 3;
     c->model.K1 = 1;
@@ -56,7 +56,7 @@ static void fill_double(ibc_vec *v)
     const double vals[] = {1.0 / 3, -0.0, 1e-300, 4.9406564584124654e-324, DBL_MAX, -DBL_MIN, 0.1, M_PI,
                            -2.2250738585072009e-308, 1 + DBL_EPSILON, 0.0, -1e300, 3.0, 7e-10, 0.5};
     for (long i = 0; i < v->len; i++)
-        ibc_vec_set_d(v, i, vals[i % (long)(sizeof vals / sizeof *vals)]);
+        ibc_prec_vec_set_d(v, i, vals[i % (long)(sizeof vals / sizeof *vals)]);
 }
 
 static void fill_mpfr(ibc_vec *v)
@@ -74,7 +74,7 @@ static void fill_mpfr(ibc_vec *v)
         case 6: mpfr_set_ui(x, 1, MPFR_RNDN); mpfr_nextbelow(x); break;
         default: mpfr_set_si(x, -(long)i, MPFR_RNDN); mpfr_sqrt_ui(x, (unsigned long)i, MPFR_RNDN); break;
         }
-        ibc_vec_set_mpfr(v, i, x);
+        ibc_prec_vec_set_mpfr(v, i, x);
     }
     mpfr_clear(x);
 }
@@ -104,7 +104,7 @@ static void round_trip(ibc_prec pr, const char *name)
     c.prec = pr;
     long dim = c.h * c.model.D + c.h;
     ibc_vec theta, back;
-    ibc_vec_init(&theta, dim, pr);
+    ibc_prec_vec_init(&theta, dim, pr);
     if (pr.mode == IBC_DOUBLE)
         fill_double(&theta);
     else
@@ -116,17 +116,17 @@ static void round_trip(ibc_prec pr, const char *name)
     char path[128], err[IBC_ERRLEN] = "";
     snprintf(path, sizeof path, "%s/%s.json", dir, name);
     double p = 1 + 1.0 / 3, q = 0;
-    CHECK(ibc_netio_save(path, &c, p, &theta, &st, err) == IBC_OK, "%s save: %s", name, err);
-    int rc = ibc_netio_load(path, &got, &q, &back, err);
+    CHECK(ibc_train_netio_save(path, &c, p, &theta, &st, err) == IBC_OK, "%s save: %s", name, err);
+    int rc = ibc_train_netio_load(path, &got, &q, &back, err);
     CHECK(rc == IBC_OK, "%s load: %s", name, err);
     if (rc == IBC_OK) {
         CHECK(bits_equal(&theta, &back), "%s: theta differs after the round trip", name);
         CHECK(same_config(&c, &got), "%s: configuration differs after the round trip", name);
         CHECK(memcmp(&p, &q, sizeof p) == 0, "%s: p = %a read back as %a", name, p, q);
-        ibc_vec_clear(&back);
+        ibc_prec_vec_clear(&back);
     }
     ibc_flow_stats_clear(&st);
-    ibc_vec_clear(&theta);
+    ibc_prec_vec_clear(&theta);
 }
 
 /* ---- damaged files ---- */
@@ -146,17 +146,17 @@ static void expect_reject(const char *label, const char *text, size_t len, const
     snprintf(path, sizeof path, "%s/bad.json", dir);
     write_text(path, text, len);
     ibc_config c;
-    ibc_config_default(&c);
+    ibc_train_config_default(&c);
     ibc_vec theta = {{IBC_DOUBLE, 53}, 99, (double *)1, NULL, NULL};   /* garbage: load must overwrite */
     double p = 7;
-    int rc = ibc_netio_load(path, &c, &p, &theta, err);
+    int rc = ibc_train_netio_load(path, &c, &p, &theta, err);
     CHECK(rc == IBC_EINPUT, "%s: accepted (rc %d)", label, rc);
     CHECK(strncmp(err, path, strlen(path)) == 0 && !strchr(err, '\n'), "%s: message '%s'", label, err);
     CHECK(!want || strstr(err, want), "%s: message '%s' lacks '%s'", label, err, want);
     CHECK(theta.len == 0 && theta.d == NULL && theta.m == NULL, "%s: theta not left empty", label);
     CHECK(p == 7 && c.n == 500, "%s: outputs changed on failure", label);
     if (rc == IBC_OK)
-        ibc_vec_clear(&theta);
+        ibc_prec_vec_clear(&theta);
     unlink(path);
 }
 
@@ -206,11 +206,11 @@ static void test_rejection(void)
     small_config(&c);
     long dim = c.h * c.model.D + c.h;
     ibc_vec theta;
-    ibc_vec_init(&theta, dim, ibc_prec_double());
+    ibc_prec_vec_init(&theta, dim, ibc_prec_double());
     fill_double(&theta);
     char path[128], err[IBC_ERRLEN];
     snprintf(path, sizeof path, "%s/good.json", dir);
-    CHECK(ibc_netio_save(path, &c, 3, &theta, NULL, err) == IBC_OK, "save: %s", err);
+    CHECK(ibc_train_netio_save(path, &c, 3, &theta, NULL, err) == IBC_OK, "save: %s", err);
     FILE *f = fopen(path, "rb");
     size_t n = fread(good_text, 1, sizeof good_text - 1, f);
     fclose(f);
@@ -251,15 +251,15 @@ static void test_rejection(void)
     ibc_vec back;
     double p;
     snprintf(path, sizeof path, "%s/none.json", dir);
-    CHECK(ibc_netio_load(path, &got, &p, &back, err) == IBC_EINPUT && strstr(err, "cannot open"), "missing: %s", err);
+    CHECK(ibc_train_netio_load(path, &got, &p, &back, err) == IBC_EINPUT && strstr(err, "cannot open"), "missing: %s", err);
 
     /* an MPFR value with more bits than the saved mode is not exact: refused */
     ibc_vec m;
-    ibc_vec_init(&m, dim, ibc_prec_mpfr(64));
+    ibc_prec_vec_init(&m, dim, ibc_prec_mpfr(64));
     fill_mpfr(&m);
     snprintf(path, sizeof path, "%s/m.json", dir);
-    CHECK(ibc_netio_save(path, &c, 3, &m, NULL, err) == IBC_OK, "save m: %s", err);
-    ibc_vec_clear(&m);
+    CHECK(ibc_train_netio_save(path, &c, 3, &m, NULL, err) == IBC_OK, "save m: %s", err);
+    ibc_prec_vec_clear(&m);
     f = fopen(path, "rb");
     n = fread(good_text, 1, sizeof good_text - 1, f);
     fclose(f);
@@ -278,19 +278,19 @@ static void test_rejection(void)
     /* save refuses what load would refuse, and writes nothing */
     snprintf(path, sizeof path, "%s/refused.json", dir);
     c.model.K1 = 5;
-    CHECK(ibc_netio_save(path, &c, 3, &theta, NULL, err) == IBC_EINPUT && access(path, F_OK) != 0,
+    CHECK(ibc_train_netio_save(path, &c, 3, &theta, NULL, err) == IBC_EINPUT && access(path, F_OK) != 0,
           "bad config saved");
     small_config(&c);
-    CHECK(ibc_netio_save(path, &c, 0.5, &theta, NULL, err) == IBC_EINPUT && access(path, F_OK) != 0, "bad p saved");
+    CHECK(ibc_train_netio_save(path, &c, 0.5, &theta, NULL, err) == IBC_EINPUT && access(path, F_OK) != 0, "bad p saved");
     c.h = 2;
-    CHECK(ibc_netio_save(path, &c, 3, &theta, NULL, err) == IBC_EINPUT && access(path, F_OK) != 0, "bad dim saved");
+    CHECK(ibc_train_netio_save(path, &c, 3, &theta, NULL, err) == IBC_EINPUT && access(path, F_OK) != 0, "bad dim saved");
     small_config(&c);
-    ibc_vec_set_d(&theta, 0, NAN);
-    CHECK(ibc_netio_save(path, &c, 3, &theta, NULL, err) != IBC_OK && access(path, F_OK) != 0, "NaN saved");
+    ibc_prec_vec_set_d(&theta, 0, NAN);
+    CHECK(ibc_train_netio_save(path, &c, 3, &theta, NULL, err) != IBC_OK && access(path, F_OK) != 0, "NaN saved");
     snprintf(path, sizeof path, "%s/no/such/dir.json", dir);
     fill_double(&theta);
-    CHECK(ibc_netio_save(path, &c, 3, &theta, NULL, err) == IBC_EIO, "missing dir: %s", err);
-    ibc_vec_clear(&theta);
+    CHECK(ibc_train_netio_save(path, &c, 3, &theta, NULL, err) == IBC_EIO, "missing dir: %s", err);
+    ibc_prec_vec_clear(&theta);
 }
 
 int main(void)

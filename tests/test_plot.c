@@ -1,4 +1,4 @@
-/* Unit test of the reproduce figure (ibc_plot_repro): synthetic summary CSVs
+/* Unit test of the reproduce figure (ibc_report_plot_repro): synthetic summary CSVs
  * of the driver's shapes go in, and the outputs are read back independently:
  * the PNG signature and IHDR size, the SVG root element, the mean/min/max
  * data block of panel (a) against a mean computed here, atomicity (no
@@ -311,12 +311,12 @@ int main(void)
     char *plain = make_dir(base, "plain");
     write_csvs(plain);
     err[0] = '\0';
-    int st = ibc_plot_repro(plain, NK, err);
+    int st = ibc_report_plot_repro(plain, NK, err);
     report("plain dir: status", st == IBC_OK, "status %d %s", st, err);
     if (st == IBC_OK)
         check_figure("plain", plain);
     /* A second run replaces the figure (rename over an existing file). */
-    st = ibc_plot_repro(plain, NK, err);
+    st = ibc_report_plot_repro(plain, NK, err);
     report("plain dir, rerun over an existing figure", st == IBC_OK && count_tmp(plain) == 0, "status %d", st);
 
     /* The kept script is runnable by hand (no suffix): it redraws both
@@ -337,7 +337,7 @@ int main(void)
      * backslash: none may reach gnuplot or a shell as syntax. */
     char *odd = make_dir(base, "my run 'q\" $x \\n");
     write_csvs(odd);
-    st = ibc_plot_repro(odd, NK, err);
+    st = ibc_report_plot_repro(odd, NK, err);
     report("odd dir name: status", st == IBC_OK, "status %d %s", st, st ? err : "");
     if (st == IBC_OK)
         check_figure("odd name", odd);
@@ -351,7 +351,7 @@ int main(void)
     }
     char *rel = make_dir(".", "rel");
     write_csvs(rel);
-    st = ibc_plot_repro("rel", NK, err);
+    st = ibc_report_plot_repro("rel", NK, err);
     report("relative dir: status and figure", st == IBC_OK && exists(rel, "figure.png") && exists(rel, "figure.svg"),
            "status %d %s", st, st ? err : "");
     if (chdir(cwd) != 0) {
@@ -365,7 +365,7 @@ int main(void)
     write_csvs(longdir);
     snprintf(path, sizeof path, "%s/robust.csv", longdir);
     unlink(path);
-    st = ibc_plot_repro(longdir, NK, err);
+    st = ibc_report_plot_repro(longdir, NK, err);
     report("long dir name, missing robust.csv: err names it",
            st == IBC_EIO && strstr(err, "robust.csv: cannot open") && strlen(err) < IBC_ERRLEN - 1, "%s", err);
 
@@ -384,7 +384,7 @@ int main(void)
         strcat(hdr, "\n");
         write_file(sparse, "cos_p3.csv", hdr);
     }
-    st = ibc_plot_repro(sparse, NK, err);
+    st = ibc_report_plot_repro(sparse, NK, err);
     char *gps = slurp(sparse, "figure.gp", NULL);
     report("header-only CSVs: figure drawn, panels marked",
            st == IBC_OK && exists(sparse, "figure.png") && gps && strstr(gps, "no data in contrib.csv") &&
@@ -397,7 +397,7 @@ int main(void)
     write_csvs(miss);
     snprintf(path, sizeof path, "%s/contrib.csv", miss);
     unlink(path);
-    st = ibc_plot_repro(miss, NK, err);
+    st = ibc_report_plot_repro(miss, NK, err);
     report("missing contrib.csv: IBC_EIO naming it", st == IBC_EIO && strstr(err, "contrib.csv") != NULL,
            "status %d: %s", st, err);
     report("missing contrib.csv: nothing written",
@@ -408,24 +408,24 @@ int main(void)
     char *bad = make_dir(base, "bad");
     write_csvs(bad);
     write_file(bad, "robust.csv", "p,eps,pgd,attack,cert\n1,0,1,1,1\n1,0.2,zero,nan,nan\n");
-    st = ibc_plot_repro(bad, NK, err);
+    st = ibc_report_plot_repro(bad, NK, err);
     report("non-number in robust.csv: IBC_EIO, file and line",
            st == IBC_EIO && strstr(err, "robust.csv") && strstr(err, "line 3") && strstr(err, "zero"), "%s", err);
     write_file(bad, "robust.csv", "p,eps,pgd,attack,cert\n2,0,1,1,1\n");
-    st = ibc_plot_repro(bad, NK, err);
+    st = ibc_report_plot_repro(bad, NK, err);
     report("p = 2 in robust.csv: IBC_EIO", st == IBC_EIO && strstr(err, "robust.csv") && strstr(err, "p = 2"),
            "%s", err);
     write_file(bad, "robust.csv", "p,eps,pgd,attack,cert\n1,0,1,1,1,7\n");
-    st = ibc_plot_repro(bad, NK, err);
+    st = ibc_report_plot_repro(bad, NK, err);
     report("extra field in robust.csv: IBC_EIO", st == IBC_EIO && strstr(err, "line 2"), "%s", err);
     write_file(bad, "robust.csv", "p,eps,pgd,attack\n");
-    st = ibc_plot_repro(bad, NK, err);
+    st = ibc_report_plot_repro(bad, NK, err);
     report("short header in robust.csv: IBC_EIO", st == IBC_EIO && strstr(err, "header"), "%s", err);
     write_csvs(bad);
-    st = ibc_plot_repro(bad, NK - 1, err);
+    st = ibc_report_plot_repro(bad, NK - 1, err);
     report("cos header for K=10 read with K=9: IBC_EIO", st == IBC_EIO && strstr(err, "cos_p1.csv"), "%s", err);
     report("malformed CSVs: nothing written", !exists(bad, "figure.png") && !exists(bad, "figure.gp"), "%s", "");
-    st = ibc_plot_repro(bad, 1, err);
+    st = ibc_report_plot_repro(bad, 1, err);
     report("K = 1: IBC_EINPUT", st == IBC_EINPUT, "%s", err);
 
     /* 5. No gnuplot on PATH: IBC_ENOTOOL, the install hint, nothing written. */
@@ -433,7 +433,7 @@ int main(void)
     char *nogp = make_dir(base, "nognuplot");
     write_csvs(nogp);
     setenv("PATH", empty, 1);
-    st = ibc_plot_repro(nogp, NK, err);
+    st = ibc_report_plot_repro(nogp, NK, err);
     report("PATH without gnuplot: IBC_ENOTOOL", st == IBC_ENOTOOL && strstr(err, "gnuplot not found") &&
            strstr(err, "gnuplot-nox"), "status %d: %s", st, err);
     report("PATH without gnuplot: nothing written",
@@ -458,7 +458,7 @@ int main(void)
     write_csvs(fail);
     write_file(fail, "figure.png", "old");
     setenv("PATH", fakebin, 1);
-    st = ibc_plot_repro(fail, NK, err);
+    st = ibc_report_plot_repro(fail, NK, err);
     report("failing gnuplot: IBC_EIO with its error line",
            st == IBC_EIO && strstr(err, "line 7: fake failure") && !strchr(err, '\n'), "%s", err);
     char *old = slurp(fail, "figure.png", NULL);
@@ -468,7 +468,7 @@ int main(void)
     free(old);
     /* A gnuplot that exits 0 and draws nothing. */
     write_file(fakebin, "gnuplot", "#!/bin/sh\nexit 0\n");
-    st = ibc_plot_repro(fail, NK, err);
+    st = ibc_report_plot_repro(fail, NK, err);
     report("gnuplot exiting 0 without output: IBC_EIO", st == IBC_EIO && count_tmp(fail) == 0, "%s", err);
 
     if (saved_path)

@@ -22,13 +22,13 @@ static const char *const awkward[] = {
 
 static void fill_rows(ibc_rows *r)
 {
-    ibc_rows_add(r, "balance", "v^2 - |w|^2", "double", "1.5e-12", "<= 1e-10", "+9.8e-11", IBC_HOLDS,
+    ibc_claim_rows_add(r, "balance", "v^2 - |w|^2", "double", "1.5e-12", "<= 1e-10", "+9.8e-11", IBC_HOLDS,
                  "L-balance", "p=%d, eta=%g", 3, 0.2);
-    ibc_rows_add(r, awkward[0], awkward[1], awkward[2], awkward[3], awkward[4], awkward[5], IBC_REFUTED,
+    ibc_claim_rows_add(r, awkward[0], awkward[1], awkward[2], awkward[3], awkward[4], awkward[5], IBC_REFUTED,
                  awkward[6], "%s", awkward[7]);
-    ibc_rows_add(r, "ideal-radius-F", "r_F(mu_k)", "arb:128", "0.316", "= 1/sqrt(10)", "0", IBC_INFO,
+    ibc_claim_rows_add(r, "ideal-radius-F", "r_F(mu_k)", "arb:128", "0.316", "= 1/sqrt(10)", "0", IBC_INFO,
                  "T-F, §4", "K=%d", 10);
-    ibc_rows_add(r, "x", "y", "z", awkward[8], "", "", IBC_FINDING, "src", NULL);
+    ibc_claim_rows_add(r, "x", "y", "z", awkward[8], "", "", IBC_FINDING, "src", NULL);
 }
 
 static char *render(const ibc_rows *r, ibc_format f)
@@ -36,7 +36,7 @@ static char *render(const ibc_rows *r, ibc_format f)
     char *buf = NULL;
     size_t len = 0;
     FILE *m = open_memstream(&buf, &len);
-    CHECK(ibc_report_rows(m, r, f) == 0, "ibc_report_rows(%s) failed", ibc_format_name(f));
+    CHECK(ibc_report_rows(m, r, f) == 0, "ibc_report_rows(%s) failed", ibc_report_format_name(f));
     fclose(m);
     return buf;
 }
@@ -44,7 +44,7 @@ static char *render(const ibc_rows *r, ibc_format f)
 static const char *cell_of(const ibc_row *row, int c)
 {
     const char *v[9] = {row->claim, row->what, row->params, row->precision, row->measured, row->bound,
-                        row->margin, ibc_verdict_name(row->verdict), row->source};
+                        row->margin, ibc_claim_verdict_name(row->verdict), row->source};
     return v[c];
 }
 
@@ -152,47 +152,47 @@ static void test_format_parse(void)
     char err[IBC_ERRLEN];
     ibc_format f;
     for (int i = 0; i < 4; i++) {
-        CHECK(ibc_format_parse(&f, names[i], err) == IBC_OK && (int)f == i, "parse %s", names[i]);
-        CHECK(strcmp(ibc_format_name(f), names[i]) == 0, "name %s", names[i]);
+        CHECK(ibc_report_format_parse(&f, names[i], err) == IBC_OK && (int)f == i, "parse %s", names[i]);
+        CHECK(strcmp(ibc_report_format_name(f), names[i]) == 0, "name %s", names[i]);
     }
-    CHECK(ibc_format_parse(&f, "xml", err) == IBC_EINPUT, "xml accepted");
+    CHECK(ibc_report_format_parse(&f, "xml", err) == IBC_EINPUT, "xml accepted");
     CHECK(strstr(err, "xml") && strstr(err, "md, csv, tex, json") && !strchr(err, '\n'), "xml message: %s", err);
 }
 
 static void test_rows(void)
 {
     ibc_rows r;
-    ibc_rows_init(&r);
+    ibc_claim_rows_init(&r);
     char longs[400];
     memset(longs, 'x', sizeof longs - 1);
     longs[sizeof longs - 1] = '\0';
     for (int i = 0; i < 100; i++)   /* forces several reallocations */
-        CHECK(ibc_rows_add(&r, longs, longs, longs, longs, longs, longs, IBC_HOLDS, longs, "%s-%d", longs, i),
+        CHECK(ibc_claim_rows_add(&r, longs, longs, longs, longs, longs, longs, IBC_HOLDS, longs, "%s-%d", longs, i),
               "add failed");
     CHECK(r.n == 100, "n = %ld", r.n);
     CHECK(strlen(r.row[0].params) == sizeof r.row[0].params - 1, "params not truncated to fit");
     CHECK(strlen(r.row[99].claim) == sizeof r.row[99].claim - 1, "claim not truncated to fit");
-    CHECK(ibc_rows_refuted(&r) == IBC_HOLDS, "refuted with all holds");
-    ibc_rows_add(&r, "c", "w", "p", "m", "b", "g", IBC_REFUTED, "s", NULL);
-    CHECK(ibc_rows_refuted(&r) == IBC_REFUTED, "refuted missed");
+    CHECK(ibc_claim_rows_refuted(&r) == IBC_HOLDS, "refuted with all holds");
+    ibc_claim_rows_add(&r, "c", "w", "p", "m", "b", "g", IBC_REFUTED, "s", NULL);
+    CHECK(ibc_claim_rows_refuted(&r) == IBC_REFUTED, "refuted missed");
     /* a cut never splits a UTF-8 character */
     char mus[200] = "";
     for (int i = 0; i < 60; i++)
         strcat(mus, "μ");
-    ibc_row *row = ibc_rows_add(&r, mus, mus, "", "", "", "", IBC_INFO, "", "%s", mus);
+    ibc_row *row = ibc_claim_rows_add(&r, mus, mus, "", "", "", "", IBC_INFO, "", "%s", mus);
     CHECK(strlen(row->claim) % 2 == 0 && strlen(row->claim) >= sizeof row->claim - 2, "claim cut mid-character");
     CHECK(strlen(row->params) % 2 == 0, "params cut mid-character");
-    ibc_rows_clear(&r);
+    ibc_claim_rows_clear(&r);
     CHECK(r.n == 0 && r.row == NULL, "clear");
-    CHECK(strcmp(ibc_verdict_name(IBC_HOLDS), "holds") == 0 && strcmp(ibc_verdict_name(IBC_REFUTED), "REFUTED") == 0
-          && strcmp(ibc_verdict_name(IBC_INFO), "info") == 0 && strcmp(ibc_verdict_name(IBC_FINDING), "finding") == 0,
+    CHECK(strcmp(ibc_claim_verdict_name(IBC_HOLDS), "holds") == 0 && strcmp(ibc_claim_verdict_name(IBC_REFUTED), "REFUTED") == 0
+          && strcmp(ibc_claim_verdict_name(IBC_INFO), "info") == 0 && strcmp(ibc_claim_verdict_name(IBC_FINDING), "finding") == 0,
           "verdict names");
 }
 
 static void expect_bad(const ibc_config *c, const char *want)
 {
     char err[IBC_ERRLEN] = "";
-    CHECK(ibc_config_check(c, err) == IBC_EINPUT, "accepted; expected '%s'", want);
+    CHECK(ibc_train_config_check(c, err) == IBC_EINPUT, "accepted; expected '%s'", want);
     CHECK(strstr(err, want) != NULL && !strchr(err, '\n'), "message '%s' lacks '%s'", err, want);
 }
 
@@ -200,13 +200,13 @@ static void test_config(void)
 {
     ibc_config c, d;
     char err[IBC_ERRLEN];
-    ibc_config_default(&d);
+    ibc_train_config_default(&d);
     CHECK(d.model.D == 30 && d.model.K == 10 && d.model.K1 == 6 && d.model.alpha == 0.1 && d.n == 500
           && d.h == 100 && strcmp(d.eps, "1e-6") == 0 && d.init == IBC_INIT_BALANCED && d.loss == IBC_LOSS_EXP
           && d.mean == 1 && d.method == IBC_METHOD_GD && d.lr == 0.2 && d.steps == 20000 && d.batch == 100
           && d.model.seed == 0 && d.model.random_centers == 0 && d.prec.mode == IBC_DOUBLE
           && d.prec_hi.mode == IBC_MPFR && d.prec_hi.bits == 128, "defaults");
-    CHECK(ibc_config_check(&d, err) == IBC_OK, "defaults rejected: %s", err);
+    CHECK(ibc_train_config_check(&d, err) == IBC_OK, "defaults rejected: %s", err);
     c = d; c.model.K1 = 10; expect_bad(&c, "K1 = 10 is out of range: need 1 <= K1 < K = 10");
     c = d; c.model.K1 = 0; expect_bad(&c, "K1 = 0");
     c = d; c.model.K = 31; expect_bad(&c, "K = 31 is out of range");
@@ -220,7 +220,7 @@ static void test_config(void)
     c = d; strcpy(c.eps, ""); expect_bad(&c, "eps = ");
     c = d; strcpy(c.eps, "nan"); expect_bad(&c, "eps = nan");
     c = d; strcpy(c.eps, "1e-1000");
-    CHECK(ibc_config_check(&c, err) == IBC_OK, "eps 1e-1000 rejected: %s", err);
+    CHECK(ibc_train_config_check(&c, err) == IBC_OK, "eps 1e-1000 rejected: %s", err);
     c = d; c.lr = INFINITY; expect_bad(&c, "lr = inf");
     c = d; c.lr = 0; expect_bad(&c, "lr = 0");
     c = d; c.steps = -1; expect_bad(&c, "steps = -1");
@@ -236,15 +236,15 @@ static void test_fmt(void)
     mpfr_t x;
     mpfr_init2(x, 256);
     mpfr_set_ui_2exp(x, 1, -100000, MPFR_RNDN);
-    ibc_fmt_mpfr(buf, x, 5);
+    ibc_prec_fmt_mpfr(buf, x, 5);
     CHECK(strstr(buf, "e-30103") != NULL, "2^-100000 printed as %s", buf);
     mpfr_const_pi(x, MPFR_RNDN);
     mpfr_neg(x, x, MPFR_RNDN);
     mpfr_mul_2si(x, x, -2000000000L, MPFR_RNDN);
-    ibc_fmt_mpfr(buf, x, 100);       /* clamped: must fit 48 bytes */
+    ibc_prec_fmt_mpfr(buf, x, 100);       /* clamped: must fit 48 bytes */
     CHECK(strlen(buf) < 48, "overlong %s", buf);
     mpfr_clear(x);
-    CHECK(strcmp(ibc_fmt_d(buf, 1.0 / 3, 4), "0.3333") == 0, "fmt_d: %s", buf);
+    CHECK(strcmp(ibc_prec_fmt_d(buf, 1.0 / 3, 4), "0.3333") == 0, "fmt_d: %s", buf);
 }
 
 /* ---- atomic output ---- */
@@ -295,13 +295,13 @@ static void test_atomic(void)
 int main(void)
 {
     ibc_rows r;
-    ibc_rows_init(&r);
+    ibc_claim_rows_init(&r);
     fill_rows(&r);
     test_md(&r);
     test_csv(&r);
     test_tex(&r);
     test_json(&r);
-    ibc_rows_clear(&r);
+    ibc_claim_rows_clear(&r);
     test_format_parse();
     test_rows();
     test_config();

@@ -119,7 +119,7 @@ static double at(const cJSON *o, const char *key, long i)
  * as broken when its verified attack has norm hi <= eps.  Recomputed the
  * slow way, at every eps separately and by other entry points, the counts
  * must be the same:
- *  - certified at eps: a fresh ibc_certify_radius capped at rmax = eps (not
+ *  - certified at eps: a fresh ibc_robust_certify_radius capped at rmax = eps (not
  *    the prepared network the cell uses) reaches eps;
  *  - broken at eps: the structured attack rerun with the cell's horizon
  *    finds a flip, re-verified here in 128-bit balls, of outward-rounded
@@ -130,7 +130,7 @@ static void compare(const char *name, ibc_rnet *f, const ibc_repro_config *c, co
 {
     char *job = NULL;
     size_t jlen = 0;
-    if (!f || repro_job_make(c, f, test, &job, &jlen) != IBC_OK) {
+    if (!f || ibc_repro_job_make(c, f, test, &job, &jlen) != IBC_OK) {
         check(0, "a job");
         return;
     }
@@ -148,25 +148,25 @@ static void compare(const char *name, ibc_rnet *f, const ibc_repro_config *c, co
         double eps = ibc_repro_eps(c, e);
         long kc = 0, ka = 0, kc_fold = 0, ka_fold = 0;
         for (long i = 0; i < np; i++) {
-            ibc_data_rows_d(test, i, i + 1, x);
+            ibc_model_data_rows_d(test, i, i + 1, x);
             int y = test->y[i];
             char err[IBC_ERRLEN];
             ibc_cert_result cr;
             /* at eps = 0 certified means clean: certified y f(x) > 0 */
-            int ok = ibc_certify_radius(&cr, f, x, y, eps > 0 ? eps : 1.0, err) == IBC_OK;
+            int ok = ibc_robust_certify_radius(&cr, f, x, y, eps > 0 ? eps : 1.0, err) == IBC_OK;
             if (!ok) check(0, err);
             int clean = ok && !cr.misclassified;
             int cert = clean && (eps == 0 || cr.lo >= eps);
             /* the attack of the brackets, rerun from scratch with the cell's
              * search horizon; its flip re-verified in 128-bit balls */
-            double r = clean ? ibc_attack_structured(delta, f, x, y, tmax) : 0;
-            int broken = !clean || (r <= eps && ibc_rnet_norm_up(delta, D) <= eps &&
-                                    ibc_rnet_flipped(f, x, delta, y, 128) == 1);
+            double r = clean ? ibc_robust_attack_structured(delta, f, x, y, tmax) : 0;
+            int broken = !clean || (r <= eps && ibc_robust_rnet_norm_up(delta, D) <= eps &&
+                                    ibc_robust_rnet_flipped(f, x, delta, y, 128) == 1);
             /* the same attack with its horizon cut to eps: it scans its rays
              * only up to eps, so it can miss a flip that the full scan finds
              * beyond eps and then shrinks below it; never the reverse */
-            double rb = clean && eps > 0 ? ibc_attack_structured(delta, f, x, y, eps) : INFINITY;
-            int broken_budget = !clean || (rb <= eps && ibc_rnet_flipped(f, x, delta, y, 128) == 1);
+            double rb = clean && eps > 0 ? ibc_robust_attack_structured(delta, f, x, y, eps) : INFINITY;
+            int broken_budget = !clean || (rb <= eps && ibc_robust_rnet_flipped(f, x, delta, y, 128) == 1);
             /* the per-point brackets of the cell */
             double lo = at(o, "radius_lo", i), hi = at(o, "radius_hi", i);
             if (hi < 0)
@@ -218,11 +218,11 @@ int main(void)
     mp.K1 = c.K1;
     mp.alpha = 0.2;
     /* F^(3) as the network: its brackets are cheap and well defined */
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, c.D, c.K, c.K1, 3.0);
-    ibc_data *test = ibc_data_alloc(&mp, 30, 1);
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, c.D, c.K, c.K1, 3.0);
+    ibc_data *test = ibc_model_data_alloc(&mp, 30, 1);
     char *job = NULL;
     size_t jlen = 0;
-    check(f && test && repro_job_make(&c, f, test, &job, &jlen) == IBC_OK, "a job of F^(3) and 30 test points");
+    check(f && test && ibc_repro_job_make(&c, f, test, &job, &jlen) == IBC_OK, "a job of F^(3) and 30 test points");
     char *a = job ? run_phase(job, jlen, 0) : NULL, *b = job ? run_phase(job, jlen, 1) : NULL;
     check(a && b, "both folds finish");
     char *sa = a ? strip_seconds(a) : NULL, *sb = b ? strip_seconds(b) : NULL;
@@ -256,11 +256,11 @@ int main(void)
     c61.eps_stop = 1.2;
     c61.eps_count = 61;
     compare("curves of F^(3) = per-eps", f, &c61, test);
-    ibc_rnet *f1 = ibc_rnet_ideal(IBC_IDEAL_F, c.D, c.K, c.K1, 1.0);
+    ibc_rnet *f1 = ibc_robust_rnet_ideal(IBC_IDEAL_F, c.D, c.K, c.K1, 1.0);
     compare("curves of F = per-eps", f1, &c61, test);
-    ibc_rnet_free(f1);
-    ibc_data_free(test);
-    ibc_rnet_free(f);
+    ibc_robust_rnet_free(f1);
+    ibc_model_data_free(test);
+    ibc_robust_rnet_free(f);
     printf("%s\n", failures ? "FAILED" : "all ok");
     return failures != 0;
 }

@@ -31,8 +31,8 @@ static double arb_mid_d(const arb_t r)
  * exactly its norm bound. */
 static int verified(const ibc_rnet *f, const double *x, int y, const double *delta, double r)
 {
-    return isfinite(r) && ibc_rnet_flipped(f, x, delta, y, PREC) == 1 &&
-           ibc_rnet_norm_up(delta, f->D) == r;
+    return isfinite(r) && ibc_robust_rnet_flipped(f, x, delta, y, PREC) == 1 &&
+           ibc_robust_rnet_norm_up(delta, f->D) == r;
 }
 
 static int class_of(long k)
@@ -42,7 +42,7 @@ static int class_of(long k)
 
 static void opts(ibc_pgd_opts *o, long steps, long restarts, unsigned long seed)
 {
-    ibc_pgd_opts_default(o);
+    ibc_robust_pgd_opts_default(o);
     o->steps = steps;
     o->restarts = restarts;
     o->seed = seed;
@@ -59,7 +59,7 @@ static void test_fp_centers(void)
     arb_init(ex);
     for (size_t ip = 0; ip < sizeof ps / sizeof ps[0]; ip++) {
         double p = ps[ip];
-        ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, DIM, NK, NK1, p);
+        ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, DIM, NK, NK1, p);
         int all_ver = 1, sound = 1;
         double worst_s = 0, worst_m = 0, ratio_s = 0, ratio_m = 0, t_s = 0, t_m = 0;
         long nm = 0;
@@ -70,7 +70,7 @@ static void test_fp_centers(void)
             memset(x, 0, sizeof x);
             x[k] = 1.0;
             double t0 = wall();
-            double rs = ibc_attack_structured(delta, f, x, y, TMAX);
+            double rs = ibc_robust_attack_structured(delta, f, x, y, TMAX);
             t_s += wall() - t0;
             all_ver &= verified(f, x, y, delta, rs);
             sound &= rs >= exact - SOUND;
@@ -78,7 +78,7 @@ static void test_fp_centers(void)
             ratio_s = fmax(ratio_s, rs / exact);
             if (k == 0 || k == NK - 1) {   /* one center of each class */
                 t0 = wall();
-                double rm = ibc_attack_minnorm(delta, f, x, y, TMAX, &o);
+                double rm = ibc_robust_attack_minnorm(delta, f, x, y, TMAX, &o);
                 t_m += wall() - t0;
                 nm++;
                 all_ver &= verified(f, x, y, delta, rm);
@@ -105,7 +105,7 @@ static void test_fp_centers(void)
         }
         printf("time F^(%g): structured %.2f ms/call, minnorm %.2f ms/call\n", p,
                1e3 * t_s / NK, 1e3 * t_m / (double)nm);
-        ibc_rnet_free(f);
+        ibc_robust_rnet_free(f);
     }
     arb_clear(ex);
 }
@@ -114,7 +114,7 @@ static void test_fp_centers(void)
  * cross-checked against min(a/sqrt Ky, (a-b)/sqrt K) computed here. */
 static void test_f_noisy(void)
 {
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_F, DIM, NK, NK1, 1.0);
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_F, DIM, NK, NK1, 1.0);
     double x[DIM], delta[DIM];
     ibc_pgd_opts o;
     opts(&o, 300, 2, 11);
@@ -154,10 +154,10 @@ static void test_f_noisy(void)
         nfirst += r1 < r2;
         cf_ok &= fabs(direct - rF) <= 1e-12;
         double t0 = wall();
-        double rm = ibc_attack_minnorm(delta, f, x, y, TMAX, &o);
+        double rm = ibc_robust_attack_minnorm(delta, f, x, y, TMAX, &o);
         t_m += wall() - t0;
         all_ver &= verified(f, x, y, delta, rm);
-        double rs = ibc_attack_structured(delta, f, x, y, TMAX);
+        double rs = ibc_robust_attack_structured(delta, f, x, y, TMAX);
         all_ver &= verified(f, x, y, delta, rs);
         sound &= rm >= rF - SOUND && rs >= rF - SOUND;
         worst = fmax(worst, fabs(rm / rF - 1));
@@ -171,12 +171,12 @@ static void test_f_noisy(void)
         double rpred = b > 0 ? r2 : r1;
         nmask += rpred > rF * (1 + REL);
         double eps = rpred * (1 + REL);
-        int up = ibc_attack_pgd(delta, f, x, y, eps, &o0);
-        pgd_ok &= up && ibc_rnet_flipped(f, x, delta, y, PREC) == 1 &&
-                  ibc_rnet_norm_up(delta, DIM) <= eps * (1 + 1e-12);
+        int up = ibc_robust_attack_pgd(delta, f, x, y, eps, &o0);
+        pgd_ok &= up && ibc_robust_rnet_flipped(f, x, delta, y, PREC) == 1 &&
+                  ibc_robust_rnet_norm_up(delta, DIM) <= eps * (1 + 1e-12);
         if (rpred > rF * (1 + REL))
-            pgd_ok &= !ibc_attack_pgd(delta, f, x, y, rpred * (1 - REL), &o0);
-        pgd_ok &= !ibc_attack_pgd(delta, f, x, y, rF * (1 - REL), &o0);
+            pgd_ok &= !ibc_robust_attack_pgd(delta, f, x, y, rpred * (1 - REL), &o0);
+        pgd_ok &= !ibc_robust_attack_pgd(delta, f, x, y, rF * (1 - REL), &o0);
     }
     report("F noisy: closed form = direct min(a/sqrtKy,(a-b)/sqrtK)", cf_ok,
            "%ld points, %ld on the a/sqrt(Ky) branch", npts, nfirst);
@@ -188,10 +188,10 @@ static void test_f_noisy(void)
     printf("time F noisy: minnorm %.2f ms/call\n", 1e3 * t_m / (double)npts);
     _arb_vec_clear(c, NK);
     arb_clear(r);
-    ibc_rnet_free(f);
+    ibc_robust_rnet_free(f);
 }
 
-/* (2b) The batched PGD (ibc_attack_pgd_batch, GEMM products) against the
+/* (2b) The batched PGD (ibc_robust_attack_pgd_batch, GEMM products) against the
  * single-point one on F and F^(3) at the noisy points of (2) and a grid of
  * radii: the same flip verdict at every point and radius, every batched
  * flip certified within the ball, and on F the flips at the radius the
@@ -202,7 +202,7 @@ static void test_pgd_batch(void)
     static const double eps[NE] = {0.2, 0.45, 0.7, 0.95, 1.3};
     for (int q = 0; q < 2; q++) {
         double p = q == 0 ? 1.0 : 3.0;
-        ibc_rnet *f = ibc_rnet_ideal(q == 0 ? IBC_IDEAL_F : IBC_IDEAL_FP, DIM, NK, NK1, p);
+        ibc_rnet *f = ibc_robust_rnet_ideal(q == 0 ? IBC_IDEAL_F : IBC_IDEAL_FP, DIM, NK, NK1, p);
         double X[NP * DIM], dl[NP * DIM], delta[DIM];
         int y[NP], fl[NP];
         rng_state = 777 + (uint64_t)q;
@@ -219,22 +219,22 @@ static void test_pgd_batch(void)
         int same = 1, cert = 1, ok = 1;
         long flips = 0, n = 0;
         for (int e = 0; e < NE; e++) {
-            ok &= ibc_attack_pgd_batch(fl, dl, f, X, y, NP, eps[e], &o, err) == IBC_OK;
+            ok &= ibc_robust_attack_pgd_batch(fl, dl, f, X, y, NP, eps[e], &o, err) == IBC_OK;
             for (long i = 0; i < NP; i++) {
-                int one = ibc_attack_pgd(delta, f, X + i * DIM, y[i], eps[e], &o);
+                int one = ibc_robust_attack_pgd(delta, f, X + i * DIM, y[i], eps[e], &o);
                 same &= one == fl[i];
                 flips += fl[i];
                 n++;
                 if (fl[i])
-                    cert &= ibc_rnet_flipped(f, X + i * DIM, dl + i * DIM, y[i], PREC) == 1 &&
-                            ibc_rnet_norm_up(dl + i * DIM, DIM) <= eps[e] * (1 + 1e-12);
+                    cert &= ibc_robust_rnet_flipped(f, X + i * DIM, dl + i * DIM, y[i], PREC) == 1 &&
+                            ibc_robust_rnet_norm_up(dl + i * DIM, DIM) <= eps[e] * (1 + 1e-12);
             }
         }
         report(q == 0 ? "PGD batch = PGD per point on F" : "PGD batch = PGD per point on F^(3)", ok && same,
                "%ld of %ld (point, radius) pairs flip", flips, n);
         report(q == 0 ? "PGD batch: flips certified in the ball (F)" : "PGD batch: flips certified in the ball (F^(3))",
                cert, "%s", "");
-        ibc_rnet_free(f);
+        ibc_robust_rnet_free(f);
     }
 }
 
@@ -245,7 +245,7 @@ static void test_pgd_batch(void)
  * sqrt2/2. */
 static void test_masking(void)
 {
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, DIM, NK, NK1, 3.0);
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, DIM, NK, NK1, 3.0);
     double x[DIM] = {0}, delta[DIM];
     x[0] = 1.0;
     arb_t ex;
@@ -255,14 +255,14 @@ static void test_masking(void)
     ibc_pgd_opts o;
     opts(&o, 2000, 0, 3);
     double t0 = wall();
-    double rp = ibc_attack_minnorm_pgd(delta, f, x, 1, TMAX, &o);
+    double rp = ibc_robust_attack_minnorm_pgd(delta, f, x, 1, TMAX, &o);
     double tp = wall() - t0;
     int ver = verified(f, x, 1, delta, rp);
     opts(&o, 2000, 4, 3);
-    double rp4 = ibc_attack_minnorm_pgd(delta, f, x, 1, TMAX, &o);
+    double rp4 = ibc_robust_attack_minnorm_pgd(delta, f, x, 1, TMAX, &o);
     ver &= verified(f, x, 1, delta, rp4);
     opts(&o, 300, 2, 3);
-    double rm = ibc_attack_minnorm(delta, f, x, 1, TMAX, &o);
+    double rm = ibc_robust_attack_minnorm(delta, f, x, 1, TMAX, &o);
     ver &= verified(f, x, 1, delta, rm);
     printf("info F^(3) at mu_0: plain PGD (2000 steps, step 0.1) minnorm %.6f = %.4f x sqrt2/2 "
            "(overestimate %.4f); with 4 random restarts %.6f; full minnorm %.6f; exact %.6f "
@@ -274,7 +274,7 @@ static void test_masking(void)
     report("masking: minnorm <= plain PGD", rm <= rp + SOUND && rm <= rp4 + SOUND,
            "%.6f <= %.6f", rm, fmin(rp, rp4));
     arb_clear(ex);
-    ibc_rnet_free(f);
+    ibc_robust_rnet_free(f);
 }
 
 /* (5) linf PGD on F.  For x of class + with a = <x, mu+> > 0 and
@@ -288,7 +288,7 @@ static void test_masking(void)
  * from e = a/K1 = 1/6 on (random starts with <delta, mu-> > 0 unmask it). */
 static void test_linf(void)
 {
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_F, DIM, NK, NK1, 1.0);
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_F, DIM, NK, NK1, 1.0);
     double x[DIM] = {0}, delta[DIM];
     ibc_pgd_opts o;
     opts(&o, 200, 0, 5);
@@ -296,34 +296,34 @@ static void test_linf(void)
     x[0] = 1.0;
     x[7] = 0.05;
     double rinf = (1.0 - 0.05) / NK;
-    int up = ibc_attack_pgd(delta, f, x, 1, rinf * (1 + REL), &o);
+    int up = ibc_robust_attack_pgd(delta, f, x, 1, rinf * (1 + REL), &o);
     double mx = 0;
     for (long d = 0; d < DIM; d++)
         mx = fmax(mx, fabs(delta[d]));
-    up &= ibc_rnet_flipped(f, x, delta, 1, PREC) == 1 && mx <= rinf * (1 + REL);
-    int down = ibc_attack_pgd(delta, f, x, 1, rinf * (1 - REL), &o);
+    up &= ibc_robust_rnet_flipped(f, x, delta, 1, PREC) == 1 && mx <= rinf * (1 + REL);
+    int down = ibc_robust_attack_pgd(delta, f, x, 1, rinf * (1 - REL), &o);
     report("linf PGD flips F at (a-b)/K (1+1e-3), x = e0 + .05 e7", up, "max|delta| %.6f", mx);
     report("linf PGD cannot flip F at (a-b)/K (1-1e-3) (sound)", !down, "%s", "");
     x[7] = 0.0;
     rinf = 1.0 / NK;
-    int m0 = ibc_attack_pgd(delta, f, x, 1, rinf * (1 + REL), &o);
-    int m1 = ibc_attack_pgd(delta, f, x, 1, (1.0 / NK1) * (1 + REL), &o);
-    int m2 = ibc_attack_pgd(delta, f, x, 1, (1.0 / NK1) * (1 - REL), &o);
+    int m0 = ibc_robust_attack_pgd(delta, f, x, 1, rinf * (1 + REL), &o);
+    int m1 = ibc_robust_attack_pgd(delta, f, x, 1, (1.0 / NK1) * (1 + REL), &o);
+    int m2 = ibc_robust_attack_pgd(delta, f, x, 1, (1.0 / NK1) * (1 - REL), &o);
     o.restarts = 8;
-    int r0 = ibc_attack_pgd(delta, f, x, 1, rinf * (1 + REL), &o);
-    int r1 = ibc_attack_pgd(delta, f, x, 1, rinf * (1 - REL), &o);
+    int r0 = ibc_robust_attack_pgd(delta, f, x, 1, rinf * (1 + REL), &o);
+    int r1 = ibc_robust_attack_pgd(delta, f, x, 1, rinf * (1 - REL), &o);
     report("linf PGD from 0 at e0 masked: flips from 1/K1, not 1/K",
            !m0 && m1 && !m2, "flip at 1.001/K %d, 1.001/K1 %d, 0.999/K1 %d", m0, m1, m2);
     report("linf PGD, 8 random starts at e0: flip at 1/K (1+1e-3)", r0 && !r1,
            "%d %d", r0, r1);
-    ibc_rnet_free(f);
+    ibc_robust_rnet_free(f);
 }
 
 /* (6) Same seed, same delta, bitwise; and the structured attack is
  * deterministic too. */
 static void test_determinism(void)
 {
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, DIM, NK, NK1, 3.0);
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, DIM, NK, NK1, 3.0);
     double x[DIM], d1[DIM], d2[DIM];
     rng_state = 99;
     for (long d = 0; d < DIM; d++)
@@ -331,18 +331,18 @@ static void test_determinism(void)
     x[2] += 1.0;
     ibc_pgd_opts o;
     opts(&o, 300, 3, 42);
-    int a = ibc_attack_pgd(d1, f, x, 1, 0.6, &o);
-    int b = ibc_attack_pgd(d2, f, x, 1, 0.6, &o);
+    int a = ibc_robust_attack_pgd(d1, f, x, 1, 0.6, &o);
+    int b = ibc_robust_attack_pgd(d2, f, x, 1, 0.6, &o);
     int same = a == b && memcmp(d1, d2, sizeof d1) == 0;
     o.seed = 43;
-    ibc_attack_pgd(d2, f, x, 1, 0.6, &o);
+    ibc_robust_attack_pgd(d2, f, x, 1, 0.6, &o);
     int differ = memcmp(d1, d2, sizeof d1) != 0;   /* the seed is used */
-    double r1 = ibc_attack_minnorm(d1, f, x, 1, TMAX, &o);
-    double r2 = ibc_attack_minnorm(d2, f, x, 1, TMAX, &o);
+    double r1 = ibc_robust_attack_minnorm(d1, f, x, 1, TMAX, &o);
+    double r2 = ibc_robust_attack_minnorm(d2, f, x, 1, TMAX, &o);
     same &= r1 == r2 && memcmp(d1, d2, sizeof d1) == 0;
     report("determinism: same seed, same delta bitwise", same && differ,
            "(another seed gives another delta: %d)", differ);
-    ibc_rnet_free(f);
+    ibc_robust_rnet_free(f);
 }
 
 /* Timings on a network of the claims' size (D = 30, h = 100): random W, v
@@ -357,35 +357,35 @@ static void test_timing(void)
         ibc_net_params par = {.p = p, .h = h, .loss = IBC_LOSS_EXP, .mean = 1, .loss_scale2 = 0};
         ibc_net *net = ibc_net_alloc(data, &par, ibc_prec_double());
         ibc_vec theta;
-        ibc_vec_init(&theta, ibc_net_dim(net), ibc_prec_double());
+        ibc_prec_vec_init(&theta, ibc_net_dim(net), ibc_prec_double());
         rng_state = 2024 + (uint64_t)ip;
         for (long j = 0; j < h; j++) {
             long k = j % NK;
             for (long d = 0; d < DIM; d++)
-                ibc_vec_set_d(&theta, j * DIM + d, (d == k ? 1.0 : 0.0) + 0.3 / sqrt((double)DIM) * nrand());
-            ibc_vec_set_d(&theta, h * DIM + j, class_of(k) * (0.5 + urand()));
+                ibc_prec_vec_set_d(&theta, j * DIM + d, (d == k ? 1.0 : 0.0) + 0.3 / sqrt((double)DIM) * nrand());
+            ibc_prec_vec_set_d(&theta, h * DIM + j, class_of(k) * (0.5 + urand()));
         }
-        ibc_rnet *f = ibc_rnet_from_net(net, &theta, data);
+        ibc_rnet *f = ibc_robust_rnet_from_net(net, &theta, data);
         ibc_vec X;
-        ibc_data_round(&X, data, ibc_prec_double());
+        ibc_model_data_round(&X, data, ibc_prec_double());
         ibc_pgd_opts o;
         opts(&o, 300, 2, 1);
         double delta[DIM], ts = 0, tm = 0, tp = 0;
         int ver = 1, order = 1;
         for (long i = 0; i < npts; i++) {
             const double *x = X.d + i * DIM;
-            int y = ibc_rnet_eval_d(f, x) > 0 ? 1 : -1;   /* the network's own label */
+            int y = ibc_robust_rnet_eval_d(f, x) > 0 ? 1 : -1;   /* the network's own label */
             double t0 = wall();
-            double rs = ibc_attack_structured(delta, f, x, y, TMAX);
+            double rs = ibc_robust_attack_structured(delta, f, x, y, TMAX);
             ts += wall() - t0;
             ver &= !isfinite(rs) || verified(f, x, y, delta, rs);
             t0 = wall();
-            double rm = ibc_attack_minnorm(delta, f, x, y, TMAX, &o);
+            double rm = ibc_robust_attack_minnorm(delta, f, x, y, TMAX, &o);
             tm += wall() - t0;
             ver &= verified(f, x, y, delta, rm);
             order &= rm <= rs;
             t0 = wall();
-            double rp = ibc_attack_minnorm_pgd(delta, f, x, y, TMAX, &o);
+            double rp = ibc_robust_attack_minnorm_pgd(delta, f, x, y, TMAX, &o);
             tp += wall() - t0;
             ver &= !isfinite(rp) || verified(f, x, y, delta, rp);
             printf("      random net p=%g point %ld: structured %.5f minnorm %.5f minnorm_pgd %.5f\n",
@@ -397,12 +397,12 @@ static void test_timing(void)
         printf("time random net D=%d h=%ld p=%g (300 steps, 2 restarts): structured %.2f ms, "
                "minnorm %.2f ms, minnorm_pgd %.2f ms per call\n",
                DIM, h, p, 1e3 * ts / npts, 1e3 * tm / npts, 1e3 * tp / npts);
-        ibc_vec_clear(&X);
-        ibc_rnet_free(f);
-        ibc_vec_clear(&theta);
+        ibc_prec_vec_clear(&X);
+        ibc_robust_rnet_free(f);
+        ibc_prec_vec_clear(&theta);
         ibc_net_free(net);
     }
-    ibc_data_free(data);
+    ibc_model_data_free(data);
 }
 
 int main(void)

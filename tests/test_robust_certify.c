@@ -46,7 +46,7 @@ static void normalize(double *d, long D)
 
 /* The first certified flip along the unit ray x + t d, t in (0, tmax]:
  * scanned and bisected in double (fast), then the upper end is nudged out
- * until ibc_rnet_flipped certifies it.  Returns the guaranteed norm of the
+ * until ibc_robust_rnet_flipped certifies it.  Returns the guaranteed norm of the
  * flipping perturbation, +inf when none is found. */
 static double ray_flip(const ibc_rnet *f, const double *x, int y, const double *d, double tmax,
                        long nscan)
@@ -58,7 +58,7 @@ static double ray_flip(const ibc_rnet *f, const double *x, int y, const double *
         double t = tmax * (double)i / (double)nscan;
         for (long k = 0; k < D; k++)
             xp[k] = x[k] + t * d[k];
-        if (y * ibc_rnet_eval_d(f, xp) > 0) {
+        if (y * ibc_robust_rnet_eval_d(f, xp) > 0) {
             tprev = t;
             continue;
         }
@@ -67,7 +67,7 @@ static double ray_flip(const ibc_rnet *f, const double *x, int y, const double *
             double mid = 0.5 * (lo + hi);
             for (long k = 0; k < D; k++)
                 xp[k] = x[k] + mid * d[k];
-            if (y * ibc_rnet_eval_d(f, xp) > 0)
+            if (y * ibc_robust_rnet_eval_d(f, xp) > 0)
                 lo = mid;
             else
                 hi = mid;
@@ -75,8 +75,8 @@ static double ray_flip(const ibc_rnet *f, const double *x, int y, const double *
         for (int nudge = 0; nudge < 40; nudge++) {
             for (long k = 0; k < D; k++)
                 delta[k] = hi * d[k];
-            if (ibc_rnet_flipped(f, x, delta, y, 64) == 1) {
-                out = ibc_rnet_norm_up(delta, D);
+            if (ibc_robust_rnet_flipped(f, x, delta, y, 64) == 1) {
+                out = ibc_robust_rnet_norm_up(delta, D);
                 break;
             }
             hi += ldexp(t - tprev, nudge - 50);
@@ -103,7 +103,7 @@ static void test_ideal_Fp(void)
     double *x = calloc((size_t)D, sizeof(double));
     for (int ip = 0; ip < 5; ip++) {
         double p = ps[ip];
-        ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, p);
+        ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, p);
         double worst_ratio = INFINITY, worst_ibp = 0, tmax = 0, over = -INFINITY;
         int rc_all = IBC_OK;
         for (long k = 0; k < K; k++) {
@@ -113,7 +113,7 @@ static void test_ideal_Fp(void)
             x[k] = 1.0;
             ibc_cert_result res;
             double t0 = wall();
-            int rc = ibc_certify_radius(&res, f, x, y, RMAX, err);
+            int rc = ibc_robust_certify_radius(&res, f, x, y, RMAX, err);
             double dt = wall() - t0;
             if (dt > tmax)
                 tmax = dt;
@@ -151,7 +151,7 @@ static void test_ideal_Fp(void)
                worst_ratio, worst_ibp, 1e3 * tmax);
         snprintf(name, sizeof name, "F^(%g) centers: separable beats IBP", p);
         report(name, worst_ratio > 1.2 * worst_ibp, "lo/IBP %.3f, tol > 1.2", worst_ratio / worst_ibp);
-        ibc_rnet_free(f);
+        ibc_robust_rnet_free(f);
     }
     free(x);
     arb_clear(r);
@@ -161,7 +161,7 @@ static void test_ideal_F(void)
 {
     const long D = 30, K = 10, K1 = 6;
     char err[IBC_ERRLEN];
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_F, D, K, K1, 1.0);
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_F, D, K, K1, 1.0);
     double *x = malloc((size_t)D * sizeof(double));
     arb_ptr c = _arb_vec_init(K);
     arb_t r;
@@ -179,7 +179,7 @@ static void test_ideal_F(void)
         if (ibc_ideal_radius_F(r, c, K, K1, y, 128) != IBC_OK || !arb_is_positive(r))
             continue;   /* noise put x on the wrong side: no radius to compare */
         ibc_cert_result res;
-        if (ibc_certify_radius(&res, f, x, y, RMAX, err) != IBC_OK) {
+        if (ibc_robust_certify_radius(&res, f, x, y, RMAX, err) != IBC_OK) {
             bad++;
             continue;
         }
@@ -204,7 +204,7 @@ static void test_ideal_F(void)
     arb_clear(r);
     _arb_vec_clear(c, K);
     free(x);
-    ibc_rnet_free(f);
+    ibc_robust_rnet_free(f);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -225,7 +225,7 @@ static double sphere_descent(double *delta, const ibc_rnet *f, const double *x, 
     for (long it = 0; it <= steps; it++) {
         for (long k = 0; k < D; k++)
             xp[k] = x[k] + delta[k];
-        double m = y * ibc_rnet_grad_d(f, xp, g);
+        double m = y * ibc_robust_rnet_grad_d(f, xp, g);
         if (m < bestm) {
             bestm = m;
             memcpy(best, delta, (size_t)D * sizeof(double));
@@ -259,7 +259,7 @@ static void test_random_nets(void)
     for (int ip = 0; ip < 4; ip++) {
         double p = ps[ip];
         /* A random pReLU net as an rnet: an ideal shell with new weights. */
-        ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, D, 2, 1, p);
+        ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, 2, 1, p);
         free(f->W);
         free(f->U);
         free(f->v);
@@ -288,11 +288,11 @@ static void test_random_nets(void)
         for (int pt = 0; pt < 6; pt++) {
             for (long k = 0; k < D; k++)
                 x[k] = nrand();
-            double fx = ibc_rnet_grad_d(f, x, g);
+            double fx = ibc_robust_rnet_grad_d(f, x, g);
             int y = fx > 0 ? 1 : -1;
             ibc_cert_result res;
             double t0 = wall();
-            if (ibc_certify_radius(&res, f, x, y, 4.0, err) != IBC_OK || res.misclassified)
+            if (ibc_robust_certify_radius(&res, f, x, y, 4.0, err) != IBC_OK || res.misclassified)
                 continue;
             double dt = wall() - t0;
             if (dt > tmax)
@@ -330,7 +330,7 @@ static void test_random_nets(void)
                 double m = sphere_descent(delta, f, x, y, lo * (1 - 1e-9), d, 300);
                 if (m < min_desc)
                     min_desc = m;
-                if (ibc_rnet_flipped(f, x, delta, y, 64) == 1)
+                if (ibc_robust_rnet_flipped(f, x, delta, y, 64) == 1)
                     violations++;
             }
         }
@@ -345,7 +345,7 @@ static void test_random_nets(void)
         free(d);
         free(delta);
         free(g);
-        ibc_rnet_free(f);
+        ibc_robust_rnet_free(f);
     }
 }
 
@@ -356,7 +356,7 @@ static void test_trained(double p)
 {
     char err[IBC_ERRLEN];
     ibc_config cfg;
-    ibc_config_default(&cfg);
+    ibc_train_config_default(&cfg);
     /* Half the default data and width: a quarter of the training time (the
      * unit tests also run under ASan); the trained-radius claim covers the
      * default size. */
@@ -369,11 +369,11 @@ static void test_trained(double p)
         return;
     }
     double ttrain = wall() - t0;
-    ibc_rnet *f = ibc_rnet_from_net(t->net, &t->theta, t->data);
+    ibc_rnet *f = ibc_robust_rnet_from_net(t->net, &t->theta, t->data);
     long n = 20, D = cfg.model.D, K = cfg.model.K, K1 = cfg.model.K1;
-    ibc_data *test = ibc_data_alloc(&cfg.model, n, 1);
+    ibc_data *test = ibc_model_data_alloc(&cfg.model, n, 1);
     ibc_vec X;
-    ibc_data_round(&X, test, ibc_prec_double());
+    ibc_model_data_round(&X, test, ibc_prec_double());
     double *d = malloc((size_t)D * sizeof(double)), *g = malloc((size_t)D * sizeof(double));
     double sum_lo = 0, sum_ibp = 0, sum_hi = 0, max_w = 0, sum_w = 0, tcert = 0, tmaxc = 0;
     double over = -INFINITY, max_slack = 0;
@@ -384,7 +384,7 @@ static void test_trained(double p)
         long k = test->z[i];
         ibc_cert_result res;
         double t1 = wall();
-        int rc = ibc_certify_radius(&res, f, x, y, RMAX, err);
+        int rc = ibc_robust_certify_radius(&res, f, x, y, RMAX, err);
         double dt = wall() - t1;
         tcert += dt;
         if (dt > tmaxc)
@@ -427,7 +427,7 @@ static void test_trained(double p)
                     d[q] = kind == 0 ? -y * (sp - sm) : (y > 0 ? -sp : -sm);
                 }
             } else {
-                ibc_rnet_grad_d(f, x, g);
+                ibc_robust_rnet_grad_d(f, x, g);
                 for (long q = 0; q < D; q++)
                     d[q] = -y * g[q];
             }
@@ -472,9 +472,9 @@ static void test_trained(double p)
     printf("      (trained p=%g: %.1f s besides training)\n", p, wall() - t0 - ttrain);
     free(d);
     free(g);
-    ibc_vec_clear(&X);
-    ibc_data_free(test);
-    ibc_rnet_free(f);
+    ibc_prec_vec_clear(&X);
+    ibc_model_data_free(test);
+    ibc_robust_rnet_free(f);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -484,33 +484,33 @@ static void test_edges(void)
 {
     const long D = 30, K = 10, K1 = 6;
     char err[IBC_ERRLEN];
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3.0);
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3.0);
     double *x = calloc((size_t)D, sizeof(double));
     ibc_cert_result res;
     x[0] = 1.0;
-    int rc = ibc_certify_radius(&res, f, x, -1, RMAX, err);
+    int rc = ibc_robust_certify_radius(&res, f, x, -1, RMAX, err);
     report("misclassified point (mu_0 labelled -1): lo = 0", rc == IBC_OK && res.misclassified == 1 &&
            res.lo == 0, "rc %d, misclassified %d, lo %g", rc, res.misclassified, res.lo);
     x[0] = 0.0;
-    rc = ibc_certify_radius(&res, f, x, 1, RMAX, err);
+    rc = ibc_robust_certify_radius(&res, f, x, 1, RMAX, err);
     report("point on the boundary (x = 0, f = 0): lo = 0", rc == IBC_OK && res.misclassified == 1 &&
            res.lo == 0, "rc %d, misclassified %d, lo %g", rc, res.misclassified, res.lo);
     x[0] = 1.0;
     err[0] = 0;
-    rc = ibc_certify_radius(&res, f, x, 1, 0.0, err);
+    rc = ibc_robust_certify_radius(&res, f, x, 1, 0.0, err);
     report("rmax = 0 is bad input", rc == IBC_EINPUT && err[0] && !strchr(err, '\n'), "rc %d: %s",
            rc, err);
     err[0] = 0;
     x[3] = NAN;
-    rc = ibc_certify_radius(&res, f, x, 1, RMAX, err);
+    rc = ibc_robust_certify_radius(&res, f, x, 1, RMAX, err);
     report("non-finite x is bad input", rc == IBC_EINPUT && err[0] && !strchr(err, '\n'), "rc %d: %s",
            rc, err);
     x[3] = 0;
     /* rmax below the radius: certified all the way. */
-    rc = ibc_certify_radius(&res, f, x, 1, 0.3, err);
+    rc = ibc_robust_certify_radius(&res, f, x, 1, 0.3, err);
     report("rmax below the radius: lo = rmax", rc == IBC_OK && res.lo == 0.3, "lo %.6f", res.lo);
     free(x);
-    ibc_rnet_free(f);
+    ibc_robust_rnet_free(f);
 }
 
 int main(void)

@@ -73,7 +73,7 @@ static void test_minimax(void)
             }
         }
         double c;
-        double g = ibc_dist_minimax_scale(&c, a, b, n);
+        double g = ibc_robust_dist_minimax_scale(&c, a, b, n);
         double cmax = 0;
         for (long i = 0; i < n; i++)
             if (a[i] != 0)
@@ -105,7 +105,7 @@ static void test_minimax(void)
            "max |g - golden| = %.3g", worst_gold);
     /* all a = 0: every c ties, the value is max |b| */
     double a0[3] = { 0, 0, 0 }, b0[3] = { 0.5, -2, 1 }, c0;
-    double g0 = ibc_dist_minimax_scale(&c0, a0, b0, 3);
+    double g0 = ibc_robust_dist_minimax_scale(&c0, a0, b0, 3);
     report("all a = 0 gives max |b|", g0 == 2.0, "g = %g, c = %g", g0, c0);
 }
 
@@ -121,8 +121,8 @@ static int same(const ibc_dist_result *x, const ibc_dist_result *y)
 static void run(ibc_dist_result *r, const ibc_rnet *f, const ibc_rnet *G, unsigned long seed)
 {
     char err[IBC_ERRLEN] = "";
-    if (ibc_dist_ideal(r, f, G, NSAMP, NSTARTS, STEPS, seed, err) != IBC_OK) {
-        fprintf(stderr, "ibc_dist_ideal: %s\n", err);
+    if (ibc_robust_dist_ideal(r, f, G, NSAMP, NSTARTS, STEPS, seed, err) != IBC_OK) {
+        fprintf(stderr, "ibc_robust_dist_ideal: %s\n", err);
         exit(2);
     }
 }
@@ -131,8 +131,8 @@ static void run(ibc_dist_result *r, const ibc_rnet *f, const ibc_rnet *G, unsign
 static void test_self(void)
 {
     const long D = 20, K = 6, K1 = 4;
-    ibc_rnet *F = ibc_rnet_ideal(IBC_IDEAL_F, D, K, K1, 1);
-    ibc_rnet *F3 = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3);
+    ibc_rnet *F = ibc_robust_rnet_ideal(IBC_IDEAL_F, D, K, K1, 1);
+    ibc_rnet *F3 = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3);
     ibc_dist_result r;
     run(&r, F, F, 1);
     report("dist(F, F) = 0 at c = 1", r.dist <= 1e-12 && fabs(r.c - 1) <= 1e-12,
@@ -140,24 +140,24 @@ static void test_self(void)
     run(&r, F3, F3, 1);
     report("dist(F^(3), F^(3)) = 0 at c = 1", r.dist <= 1e-12 && fabs(r.c - 1) <= 1e-12,
            "dist = %.3g, c - 1 = %.3g, dist_ls = %.3g", r.dist, r.c - 1, r.dist_ls);
-    ibc_rnet_free(F);
-    ibc_rnet_free(F3);
+    ibc_robust_rnet_free(F);
+    ibc_robust_rnet_free(F3);
 }
 
 /* (b) f = 2.5 F^(3): c f - G = (2.5 c - 1) G, so c = 0.4 gives 0. */
 static void test_scaled(void)
 {
     const long D = 20, K = 6, K1 = 4;
-    ibc_rnet *G = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3);
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3);
+    ibc_rnet *G = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3);
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3);
     for (long j = 0; j < f->h; j++)
         f->v[j] *= 2.5;
     ibc_dist_result r;
     run(&r, f, G, 2);
     report("f = 2.5 F^(3): c = 0.4, dist = 0", fabs(r.c - 0.4) <= 1e-12 && r.dist <= 1e-12,
            "c - 0.4 = %.3g, dist = %.3g, c_ls - 0.4 = %.3g", r.c - 0.4, r.dist, r.c_ls - 0.4);
-    ibc_rnet_free(f);
-    ibc_rnet_free(G);
+    ibc_robust_rnet_free(f);
+    ibc_robust_rnet_free(G);
 }
 
 /* G plus one neuron v sigma(<x, e_i>)^p (unit weight, so U = W and wn = 1). */
@@ -206,8 +206,8 @@ static void test_perturbed(void)
 {
     const long D = 20, K = 6, K1 = 4, k = 1;
     const double e = 0.3;
-    ibc_rnet *G = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3);
-    ibc_rnet *f = ibc_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3);
+    ibc_rnet *G = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3);
+    ibc_rnet *f = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D, K, K1, 3);
     f->v[k] *= 1 + e;
     ibc_dist_result r;
     run(&r, f, G, 3);
@@ -215,7 +215,7 @@ static void test_perturbed(void)
     report("v_k (1+e): dist = e/(2+e), c = 2/(2+e)",
            fabs(r.dist - ds) <= 1e-12 && fabs(r.c - cs) <= 1e-12 && r.dist <= ds + 1e-15,
            "dist - e/(2+e) = %.3g, c - c* = %.3g", r.dist - ds, r.c - cs);
-    ibc_rnet_free(f);
+    ibc_robust_rnet_free(f);
 
     f = plus_neuron(G, K, e);
     run(&r, f, G, 4);
@@ -228,7 +228,7 @@ static void test_perturbed(void)
      * which in D = 20 come nowhere near it: the ascent is what found it */
     char err[IBC_ERRLEN];
     ibc_dist_result r0;
-    ibc_dist_ideal(&r0, f, G, NSAMP, NSTARTS, 0, 4, err);
+    ibc_robust_dist_ideal(&r0, f, G, NSAMP, NSTARTS, 0, 4, err);
     report("control: without ascent the estimate falls short", r0.dist < ds - 1e-3,
            "dist(steps = 0) - e/(1+e) = %.3g", r0.dist - ds);
 
@@ -245,16 +245,16 @@ static void test_perturbed(void)
            "starts %ld, points %ld, dist_ls %.4g >= dist %.4g", r.starts, r.points, r.dist_ls, r.dist);
 
     /* bad input: one line, IBC_EINPUT */
-    ibc_rnet *H = ibc_rnet_ideal(IBC_IDEAL_FP, D + 1, K, K1, 3);
+    ibc_rnet *H = ibc_robust_rnet_ideal(IBC_IDEAL_FP, D + 1, K, K1, 3);
     err[0] = 0;
-    int rc = ibc_dist_ideal(&r0, H, G, NSAMP, NSTARTS, STEPS, 1, err);
+    int rc = ibc_robust_dist_ideal(&r0, H, G, NSAMP, NSTARTS, STEPS, 1, err);
     report("dimension mismatch is bad input", rc == IBC_EINPUT && err[0] && !strchr(err, '\n'), "%s", err);
     err[0] = 0;
-    rc = ibc_dist_ideal(&r0, f, G, 0, NSTARTS, STEPS, 1, err);
+    rc = ibc_robust_dist_ideal(&r0, f, G, 0, NSTARTS, STEPS, 1, err);
     report("nsamp = 0 is bad input", rc == IBC_EINPUT && err[0], "%s", err);
-    ibc_rnet_free(H);
-    ibc_rnet_free(f);
-    ibc_rnet_free(G);
+    ibc_robust_rnet_free(H);
+    ibc_robust_rnet_free(f);
+    ibc_robust_rnet_free(G);
 }
 
 /* (c'') ReLU: f = F + e sigma(<x, u>), u = e_{K+1} orthogonal to the centers.
@@ -277,7 +277,7 @@ static void test_ridge(void)
 {
     const long D = 20, K = 6, K1 = 4;
     const double e = 0.5, gr = 0.6180339887498949;
-    ibc_rnet *G = ibc_rnet_ideal(IBC_IDEAL_F, D, K, K1, 1);
+    ibc_rnet *G = ibc_robust_rnet_ideal(IBC_IDEAL_F, D, K, K1, 1);
     ibc_rnet *f = plus_neuron(G, K, e);
     double lo = 0, hi = 1;
     for (int it = 0; it < 200; it++) {
@@ -293,8 +293,8 @@ static void test_ridge(void)
     report("ReLU extra neuron, sup on a kink: dist within 1e-9",
            fabs(r.dist - ds) <= 1e-9 && fabs(r.c - cs) <= 1e-6 && r.dist <= ds + 1e-12,
            "dist - exact = %.3g (exact %.6f), c - c* = %.3g", r.dist - ds, ds, r.c - cs);
-    ibc_rnet_free(f);
-    ibc_rnet_free(G);
+    ibc_robust_rnet_free(f);
+    ibc_robust_rnet_free(G);
 }
 
 /* G plus m ReLU neurons with random directions and output weights of size
@@ -334,7 +334,7 @@ static ibc_rnet *plus_random(const ibc_rnet *G, long m, double scale)
 static void test_many_kinks(void)
 {
     const long D = 20, K = 6, K1 = 4;
-    ibc_rnet *G = ibc_rnet_ideal(IBC_IDEAL_F, D, K, K1, 1);
+    ibc_rnet *G = ibc_robust_rnet_ideal(IBC_IDEAL_F, D, K, K1, 1);
     ibc_rnet *f = plus_random(G, 60, 0.1);
     double lo = INFINITY, hi = -INFINITY;
     for (unsigned long seed = 1; seed <= 4; seed++) {
@@ -345,8 +345,8 @@ static void test_many_kinks(void)
     }
     report("ReLU with 60 extra kinks: 4 seeds agree within 1e-9", hi - lo <= 1e-9 * hi,
            "dist in [%.12f, %.12f]", lo, hi);
-    ibc_rnet_free(f);
-    ibc_rnet_free(G);
+    ibc_robust_rnet_free(f);
+    ibc_robust_rnet_free(G);
 }
 
 int main(void)

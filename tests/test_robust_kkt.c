@@ -221,7 +221,7 @@ static void test_noisy(void)
     double t_attack = 0;
     for (size_t ip = 0; ip < sizeof PS / sizeof PS[0]; ip++) {
         double p = PS[ip];
-        ibc_rnet *net = ibc_rnet_ideal(IBC_IDEAL_FP, K, K, K1, p);
+        ibc_rnet *net = ibc_robust_rnet_ideal(IBC_IDEAL_FP, K, K, K1, p);
         rng_state = 1000 + (uint64_t)(10 * p);
         long flip_ok = 0, noflip_ok = 0, cert_ok = 0, att_ok = 0, n = 0, mis = 0, grown_max = 0;
         double min_ratio = INFINITY, max_ratio = 0, dmax = 0, wmax = 0;
@@ -267,16 +267,16 @@ static void test_noisy(void)
                 dm[k] = res.delta[k] * (1 - 1e-6);
             }
             dmax = fmax(dmax, fabs(sqrt(dn) - res.r_d) / res.r_d);
-            flip_ok += ibc_rnet_flipped(net, c, dp, y, PREC) == 1;
-            noflip_ok += ibc_rnet_flipped(net, c, dm, y, PREC) == 0;
+            flip_ok += ibc_robust_rnet_flipped(net, c, dp, y, PREC) == 1;
+            noflip_ok += ibc_robust_rnet_flipped(net, c, dm, y, PREC) == 0;
             /* the attack, fully independent of the KKT code */
             clf_at f = { K, K1, y, p, c };
             double ad[IBC_KKT_KMAX];
             double t0 = wall();
             double ar = attack(ad, &f, 2.0, 600, 400);
             t_attack += wall() - t0;
-            int real = isfinite(ar) && ibc_rnet_flipped(net, c, ad, y, PREC) == 1;
-            double arn = real ? ibc_rnet_norm_up(ad, K) : INFINITY;
+            int real = isfinite(ar) && ibc_robust_rnet_flipped(net, c, ad, y, PREC) == 1;
+            double arn = real ? ibc_robust_rnet_norm_up(ad, K) : INFINITY;
             att_ok += !(arn < res.r_d * (1 - 1e-6));
             double q = arn / res.r_d;
             min_ratio = fmin(min_ratio, q);
@@ -297,7 +297,7 @@ static void test_noisy(void)
         snprintf(name, sizeof name, "(b) noisy p=%g: attack never below r (1-1e-6)", p);
         report(name, att_ok == n, "%ld/%ld; attack/r in [%.6f, %.6f]; most grown %ld", att_ok, n,
                min_ratio, max_ratio, grown_max);
-        ibc_rnet_free(net);
+        ibc_robust_rnet_free(net);
     }
     printf("     attack time %.2f s\n", t_attack);
 }

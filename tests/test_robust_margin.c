@@ -2,7 +2,7 @@
  * compensated (Dot2) enclosure of y f(x + delta) that settles the attacks'
  * flip certificates before Arb, and the projection enclosures the
  * certificate reads at each point.  The reference is the Arb margin at 512
- * bits (ibc_rnet_margin_arb), an independent evaluation in balls.
+ * bits (ibc_robust_rnet_margin_arb), an independent evaluation in balls.
  *
  * Checks, each on random networks (p = 1, 2, 3; mixed signs):
  *   - containment: the Arb ball lies inside [lo, hi], at generic points,
@@ -11,13 +11,13 @@
  *     margin) and with weights scaled by 2^+-300;
  *   - tightness: width <= 1e-12 of the sum of |terms| (what makes the Arb
  *     fallback rare; a plain dot product's bound is ~1e-13 D wider);
- *   - ibc_rnet_flipped agrees with the sign of the Arb margin wherever the
+ *   - ibc_robust_rnet_flipped agrees with the sign of the Arb margin wherever the
  *     ball decides it;
  *   - ill-conditioned: single units whose <x, w> has condition number up to
  *     ~1e40 (GenDot of Ogita, Rump and Oishi), where even Dot2 errs: the
  *     enclosure must still contain the Arb value (its error bound, not the
  *     compensated sum, is what holds there);
- *   - ibc_rnet_proj_enclose contains <x, w_j>/||w_j|| in balls. */
+ *   - ibc_robust_rnet_proj_enclose contains <x, w_j>/||w_j|| in balls. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,7 +63,7 @@ static void arb_margin(const ibc_rnet *f, const double *x, const double *d, int 
     arf_t t;
     arb_init(m);
     arf_init(t);
-    ibc_rnet_margin_arb(m, f, x, d, y, ARB_PREC);
+    ibc_robust_rnet_margin_arb(m, f, x, d, y, ARB_PREC);
     arb_get_lbound_arf(t, m, ARB_PREC);
     *al = arf_get_d(t, ARF_RND_FLOOR);
     arb_get_ubound_arf(t, m, ARB_PREC);
@@ -79,7 +79,7 @@ static double abs_terms(const ibc_rnet *f, const double *x, const double *d)
         double z = 0;
         for (long k = 0; k < f->D; k++)
             z += (x[k] + (d ? d[k] : 0)) * f->U[j * f->D + k];
-        s += fabs(f->v[j] * f->wn[j] * ibc_rnet_sigma_pow_d(f, z));
+        s += fabs(f->v[j] * f->wn[j] * ibc_robust_rnet_sigma_pow_d(f, z));
     }
     return s;
 }
@@ -92,7 +92,7 @@ typedef struct {
 static void one(tally *T, const ibc_rnet *f, const double *x, const double *d, int y)
 {
     double lo, hi, al, ah;
-    int ok = ibc_rnet_margin_enclose_d(f, x, d, y, &lo, &hi);
+    int ok = ibc_robust_rnet_margin_enclose_d(f, x, d, y, &lo, &hi);
     arb_margin(f, x, d, y, &al, &ah);
     T->n++;
     if (ok && lo <= al && ah <= hi)
@@ -102,7 +102,7 @@ static void one(tally *T, const ibc_rnet *f, const double *x, const double *d, i
         T->tight++;
     if (w > T->worst_width)
         T->worst_width = w;
-    int fl = ibc_rnet_flipped(f, x, d, y, 128);
+    int fl = ibc_robust_rnet_flipped(f, x, d, y, 128);
     int truth = ah <= 0 ? 1 : al > 0 ? 0 : -1;
     if (truth < 0 || fl == truth)
         T->agree++;
@@ -120,7 +120,7 @@ static void boundary(double *d, const ibc_rnet *f, const double *x, const double
         double xd[4096];
         for (long k = 0; k < D; k++)
             xd[k] = x[k] + d[k];
-        if (y * ibc_rnet_eval_d(f, xd) <= 0)
+        if (y * ibc_robust_rnet_eval_d(f, xd) <= 0)
             break;
         lo = hi;
         hi *= 2;
@@ -129,7 +129,7 @@ static void boundary(double *d, const ibc_rnet *f, const double *x, const double
         double mid = 0.5 * (lo + hi), xd[4096];
         for (long k = 0; k < D; k++)
             xd[k] = x[k] + mid * u[k];
-        if (y * ibc_rnet_eval_d(f, xd) <= 0)
+        if (y * ibc_robust_rnet_eval_d(f, xd) <= 0)
             hi = mid;
         else
             lo = mid;
@@ -171,7 +171,7 @@ static void run_case(const char *name, long h, long D, long p, double scale, int
                 d[k] = 0.3 * u[k];
             one(&T, f, x, d, y);
         }
-        ibc_rnet_free(f);
+        ibc_robust_rnet_free(f);
     }
     report(name, T.contained == T.n, "%ld/%ld Arb balls inside the double enclosure", T.contained, T.n);
     char nm[96];
@@ -207,7 +207,7 @@ static void proj_case(void)
     for (long r = 0; r < 20; r++) {
         for (long d = 0; d < D; d++)
             x[d] = nrand();
-        ibc_rnet_proj_enclose(f, x, nl, nh, zl, zu);
+        ibc_robust_rnet_proj_enclose(f, x, nl, nh, zl, zu);
         for (long j = 0; j < h; j++) {
             arb_zero(s);
             arb_zero(nr);
@@ -231,7 +231,7 @@ static void proj_case(void)
     arb_clear(u);
     arb_clear(nr);
     free(x);
-    ibc_rnet_free(f);
+    ibc_robust_rnet_free(f);
 }
 
 /* GenDot: x, w of length n = 2m with sum x_i w_i of condition number about
@@ -284,11 +284,11 @@ static void ill_case(void)
             gen_dot(x, f->W, D, b, 0);
             f->v[0] = 1.0;
             double lo, hi, al, ah;
-            int ok = ibc_rnet_margin_enclose_d(f, x, NULL, 1, &lo, &hi);
+            int ok = ibc_robust_rnet_margin_enclose_d(f, x, NULL, 1, &lo, &hi);
             arb_margin(f, x, NULL, 1, &al, &ah);
             n++;
             in += !ok || (lo <= al && ah <= hi);   /* not ok: Arb decides, also sound */
-            ibc_rnet_free(f);
+            ibc_robust_rnet_free(f);
         }
     report("ill-conditioned <x, w> (cond to ~2^140)", in == n, "%ld/%ld Arb balls inside", in, n);
     /* The same for the sum over units: h units on one coordinate (x = 1,
@@ -303,29 +303,29 @@ static void ill_case(void)
             for (long j = 0; j < h; j++)
                 f->W[j] = f->U[j] = f->wn[j] = 1.0;
             double lo, hi, al, ah;
-            int ok = ibc_rnet_margin_enclose_d(f, &x, NULL, 1, &lo, &hi);
+            int ok = ibc_robust_rnet_margin_enclose_d(f, &x, NULL, 1, &lo, &hi);
             arb_margin(f, &x, NULL, 1, &al, &ah);
             n++;
             in += !ok || (lo <= al && ah <= hi);
-            ibc_rnet_free(f);
+            ibc_robust_rnet_free(f);
         }
     report("ill-conditioned sum of units (cond to ~2^140)", in == n, "%ld/%ld Arb balls inside", in, n);
 }
 
-/* ibc_dn / ibc_up are nextafter toward -inf / +inf, done on the bits. */
+/* ibc_robust_dn / ibc_robust_up are nextafter toward -inf / +inf, done on the bits. */
 static void directed_case(void)
 {
     static const double sp[] = {0.0, -0.0, 0x1p-1074, -0x1p-1074, 0x1p-1022, -0x1p-1022, 1.0, -1.0,
                                 0x1.fffffffffffffp+1023, -0x1.fffffffffffffp+1023, INFINITY, -INFINITY};
     long n = 0, bad = 0;
     for (size_t i = 0; i < sizeof sp / sizeof sp[0]; i++, n += 2)
-        bad += ibc_dn(sp[i]) != nextafter(sp[i], -INFINITY) || ibc_up(sp[i]) != nextafter(sp[i], INFINITY);
+        bad += ibc_robust_dn(sp[i]) != nextafter(sp[i], -INFINITY) || ibc_robust_up(sp[i]) != nextafter(sp[i], INFINITY);
     for (long r = 0; r < 100000; r++, n += 2) {
         double x = ldexp(2 * urand() - 1, (int)(urand() * 2100) - 1050);
-        bad += ibc_dn(x) != nextafter(x, -INFINITY) || ibc_up(x) != nextafter(x, INFINITY);
+        bad += ibc_robust_dn(x) != nextafter(x, -INFINITY) || ibc_robust_up(x) != nextafter(x, INFINITY);
     }
-    bad += !isnan(ibc_dn(NAN)) || !isnan(ibc_up(NAN));
-    report("ibc_dn / ibc_up equal nextafter (specials, 1e5 random)", bad == 0, "%ld/%ld differ", bad, n);
+    bad += !isnan(ibc_robust_dn(NAN)) || !isnan(ibc_robust_up(NAN));
+    report("ibc_robust_dn / ibc_robust_up equal nextafter (specials, 1e5 random)", bad == 0, "%ld/%ld differ", bad, n);
 }
 
 int main(void)

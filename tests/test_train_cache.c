@@ -12,7 +12,7 @@
 
 static void small_config(ibc_config *c)
 {
-    ibc_config_default(c);
+    ibc_train_config_default(c);
     c->model.D = 8;
     c->model.K = 4;
     c->model.K1 = 2;
@@ -29,8 +29,8 @@ static long trained_diff(const ibc_trained *a, const ibc_trained *b)
     mpfr_t x, y;
     mpfr_inits2(a->theta.pr.bits, x, y, (mpfr_ptr)0);
     for (long i = 0; !bad && i < a->theta.len; i++) {
-        ibc_vec_get_mpfr(x, &a->theta, i);
-        ibc_vec_get_mpfr(y, &b->theta, i);
+        ibc_prec_vec_get_mpfr(x, &a->theta, i);
+        ibc_prec_vec_get_mpfr(y, &b->theta, i);
         bad += !mpfr_equal_p(x, y);
     }
     mpfr_clears(x, y, (mpfr_ptr)0);
@@ -66,7 +66,7 @@ static void check_mode(ibc_prec pr, const char *name)
     ibc_config c;
     small_config(&c);
     ibc_trained ref;
-    int rc = ibc_trained_init(&ref, &c, 3.0, pr, 0, 0, err);
+    int rc = ibc_train_trained_init(&ref, &c, 3.0, pr, 0, 0, err);
     /* 1. train into the cache, 2. read back in a "new process" (cache cleared) */
     const ibc_trained *t1 = ibc_train_cached(&c, 3.0, pr, err);
     only_file(path, sizeof path);
@@ -80,13 +80,13 @@ static void check_mode(ibc_prec pr, const char *name)
     ibc_config c2 = c;
     c2.steps = 61;
     ibc_trained ref2;
-    ibc_trained_init(&ref2, &c2, 3.0, pr, 0, 0, err);
+    ibc_train_trained_init(&ref2, &c2, 3.0, pr, 0, 0, err);
     const ibc_trained *t3 = ibc_train_cached(&c2, 3.0, pr, err);
     snprintf(what, sizeof what, "%s: another key trains anew", name);
     report(what, t3 && trained_diff(&ref2, t3) == 0 && trained_diff(&ref, t3) != 0, "steps %ld",
            t3 ? t3->stats.steps : -1);
     ibc_train_cache_clear();
-    ibc_trained_clear(&ref2);
+    ibc_train_trained_clear(&ref2);
     /* 4. a damaged file (one theta value changed) is a miss or an error, never
      * a wrong network: the value is made inexact for the file's precision */
     FILE *f = fopen(path, "r+");
@@ -107,7 +107,7 @@ static void check_mode(ibc_prec pr, const char *name)
     snprintf(what, sizeof what, "%s: a damaged file is not read", name);
     report(what, changed && t4 && trained_diff(&ref, t4) == 0, "file changed: %ld", changed);
     ibc_train_cache_clear();
-    ibc_trained_clear(&ref);
+    ibc_train_trained_clear(&ref);
     unlink(path);
 }
 

@@ -1,5 +1,5 @@
 /* Peak memory of a double SGD training at a mid size (issue 13 goal 1):
- * n = 4000, D = 400, h = 800, batch 100, through ibc_trained_init (the path
+ * n = 4000, D = 400, h = 800, batch 100, through ibc_train_trained_init (the path
  * of `ibcheck train` and of reproduce's cells).  What it must hold: the
  * double data (12.8 MB), a few copies of theta (2.6 MB each), the unit
  * products of one IBC_NET_BLOCK of rows (2 x 6.6 MB), the program and
@@ -47,7 +47,7 @@ int main(void)
 {
     double before = peak_mib();
     ibc_config cfg;
-    ibc_config_default(&cfg);
+    ibc_train_config_default(&cfg);
     cfg.model.D = 400;
     cfg.n = 4000;
     cfg.h = 800;
@@ -60,14 +60,14 @@ int main(void)
     cfg.records = 4;   /* full-batch loss evaluations at steps 0, 5, ..., 20 */
     ibc_trained t;
     char err[IBC_ERRLEN];
-    int rc = ibc_trained_init(&t, &cfg, 3.0, ibc_prec_double(), 0, 0, err);
+    int rc = ibc_train_trained_init(&t, &cfg, 3.0, ibc_prec_double(), 0, 0, err);
     double peak = peak_mib();
     report("SGD trains (n 4000, D 400, h 800, 20 steps)", rc == IBC_OK, "rc %d %s", rc, rc == IBC_OK ? "" : err);
     if (rc == IBC_OK) {
         report("no 256-bit master held (lean data)", t.data->X == NULL, "X %s", t.data->X ? "built" : "NULL");
         report("unit products of one block, not n x h", t.net->ws_rows <= IBC_NET_BLOCK, "workspace %ld rows",
                t.net->ws_rows);
-        ibc_trained_clear(&t);
+        ibc_train_trained_clear(&t);
     }
     if (IBC_TEST_ASAN || RUNNING_ON_VALGRIND)
         printf("skip peak resident memory: %.1f MiB under %s, not judged\n", peak,

@@ -38,8 +38,8 @@ static void __attribute__((unused)) check(int ok, const char *what)
  * test's own state, which each test seeds itself, so the test's points do
  * not depend on what the library drew.  nrand: Box-Muller. */
 static uint64_t rng_state __attribute__((unused));
-static uint64_t __attribute__((unused)) rng_next(void) { return ibc_rng_next(&rng_state); }
-static double __attribute__((unused)) urand(void) { return ibc_rng_unif_open(&rng_state); }
+static uint64_t __attribute__((unused)) rng_next(void) { return ibc_util_rng_next(&rng_state); }
+static double __attribute__((unused)) urand(void) { return ibc_util_rng_unif_open(&rng_state); }
 static double __attribute__((unused)) nrand(void)
 {
     double u = urand(), v = urand();
@@ -74,9 +74,9 @@ static inline ibc_model_params make_params(long D, long K, long K1, double alpha
 static inline ibc_data *make_data(long D, long K, long K1, double alpha, long n, unsigned long seed)
 {
     ibc_model_params par = make_params(D, K, K1, alpha, seed);
-    ibc_data *d = ibc_data_alloc(&par, n, 0);
+    ibc_data *d = ibc_model_data_alloc(&par, n, 0);
     if (!d) {
-        fprintf(stderr, "ibc_data_alloc failed\n");
+        fprintf(stderr, "ibc_model_data_alloc failed\n");
         exit(2);
     }
     return d;

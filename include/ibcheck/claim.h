@@ -33,16 +33,16 @@ typedef struct {
     long n, cap;
 } ibc_rows;
 
-void ibc_rows_init(ibc_rows *r);
-void ibc_rows_clear(ibc_rows *r);
+void ibc_claim_rows_init(ibc_rows *r);
+void ibc_claim_rows_clear(ibc_rows *r);
 /* Appends one row; params is printf-style.  Strings are truncated to fit. */
-ibc_row *ibc_rows_add(ibc_rows *r, const char *claim, const char *what,
+ibc_row *ibc_claim_rows_add(ibc_rows *r, const char *claim, const char *what,
                       const char *precision, const char *measured, const char *bound,
                       const char *margin, ibc_verdict v, const char *source,
                       const char *params_fmt, ...);
-const char *ibc_verdict_name(ibc_verdict v);
+const char *ibc_claim_verdict_name(ibc_verdict v);
 /* Worst verdict over rows: IBC_REFUTED if any row is refuted, else IBC_HOLDS. */
-int ibc_rows_refuted(const ibc_rows *r);
+int ibc_claim_rows_refuted(const ibc_rows *r);
 
 /* A claim writes rows; returns IBC_OK, or an error status (err filled). */
 typedef int (*ibc_claim_fn)(const ibc_config *cfg, ibc_rows *out, char *err);
@@ -66,9 +66,9 @@ void ibc_claim_cache_clear(void);
 
 /* Least-squares slope of y against x over n points: the one fit every
  * claim uses. */
-double ibc_ls_slope(const double *x, const double *y, int n);
+double ibc_claim_ls_slope(const double *x, const double *y, int n);
 /* Least-squares slope of log y against log x over n points (a fitted
  * exponent: y ~ x^slope).  x, y > 0. */
-double ibc_loglog_slope(const double *x, const double *y, int n);
+double ibc_claim_loglog_slope(const double *x, const double *y, int n);
 
 #endif

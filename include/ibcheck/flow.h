@@ -83,8 +83,8 @@ typedef struct {
 } ibc_flow_stats;
 
 void ibc_flow_opts_default(ibc_flow_opts *o);
-const char *ibc_method_name(ibc_method m);
-int ibc_method_parse(ibc_method *m, const char *s, char *err);
+const char *ibc_flow_method_name(ibc_method m);
+int ibc_flow_method_parse(ibc_method *m, const char *s, char *err);
 
 /* The trainers as a table, in the manner of GSL's odeiv2 step types: what
  * each one is and can do, and the function that runs it in each precision
@@ -95,7 +95,7 @@ typedef int (*ibc_flow_run_fn)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts
                                char *err);
 typedef struct {
     ibc_method id;
-    const char *name;      /* as parsed by ibc_method_parse */
+    const char *name;      /* as parsed by ibc_flow_method_parse */
     int order;             /* order in the step of the gradient-flow approximation; 0: adaptive
                             * (Gragg-Bulirsch-Stoer extrapolation, order chosen per step) */
     int fixed_step;        /* steps of lr, counted by opt->steps (else runs to opt->t_end) */
@@ -149,10 +149,10 @@ typedef struct {
     long n, cap;
 } ibc_recorder;
 
-void ibc_recorder_init(ibc_recorder *r, const ibc_data *data, int keep_theta);
-void ibc_recorder_clear(ibc_recorder *r);
+void ibc_flow_recorder_init(ibc_recorder *r, const ibc_data *data, int keep_theta);
+void ibc_flow_recorder_clear(ibc_recorder *r);
 /* An ibc_observer_fn: pass it as opt.obs with opt.obs_ctx = the recorder. */
-int ibc_recorder_observe(void *ctx, const ibc_net *net, const ibc_vec *theta,
+int ibc_flow_recorder_observe(void *ctx, const ibc_net *net, const ibc_vec *theta,
                          double t, long step, const ibc_vec *loss);
 
 #endif

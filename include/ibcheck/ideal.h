@@ -57,7 +57,7 @@ typedef struct {
 int ibc_ideal_certify_positive(ibc_ideal_pos_info *info, ibc_ideal_fn g, void *ctx,
                                const arf_t lo, const arf_t hi, int max_depth,
                                long max_evals, slong prec);
-const char *ibc_pos_outcome_name(ibc_pos_outcome o);
+const char *ibc_ideal_pos_outcome_name(ibc_pos_outcome o);
 
 /* ---------------------------------------------------------------------------
  * Closed forms (certified balls)

@@ -39,10 +39,10 @@ typedef struct ibc_net {
     long kinks;
 } ibc_net;
 
-const char *ibc_loss_name(ibc_loss l);
-const char *ibc_init_name(ibc_init i);
-int ibc_loss_parse(ibc_loss *l, const char *s, char *err);
-int ibc_init_parse(ibc_init *i, const char *s, char *err);
+const char *ibc_net_loss_name(ibc_loss l);
+const char *ibc_net_init_name(ibc_init i);
+int ibc_net_loss_parse(ibc_loss *l, const char *s, char *err);
+int ibc_net_init_parse(ibc_init *i, const char *s, char *err);
 /* Validates p >= 1 finite and h >= 1. */
 int ibc_net_check(const ibc_net_params *par, char *err);
 

@@ -27,8 +27,8 @@ int ibc_prec_check(ibc_prec pr, const char *name, char *err);
 const char *ibc_prec_str(ibc_prec pr, char *buf);
 /* Formats an MPFR value (a double) with 'digits' significant digits into
  * buf (>= 48 bytes); returns buf. */
-const char *ibc_fmt_mpfr(char *buf, mpfr_srcptr x, int digits);
-const char *ibc_fmt_d(char *buf, double x, int digits);
+const char *ibc_prec_fmt_mpfr(char *buf, mpfr_srcptr x, int digits);
+const char *ibc_prec_fmt_d(char *buf, double x, int digits);
 ibc_prec ibc_prec_double(void);
 ibc_prec ibc_prec_mpfr(long bits);
 ibc_prec ibc_prec_arb(long bits);
@@ -46,26 +46,26 @@ typedef struct {
     void *a;
 } ibc_vec;
 
-void ibc_vec_init(ibc_vec *v, long len, ibc_prec pr);
-void ibc_vec_clear(ibc_vec *v);
-double ibc_vec_get_d(const ibc_vec *v, long i);
-void ibc_vec_get_mpfr(mpfr_ptr r, const ibc_vec *v, long i);   /* rounds to r's precision */
-void ibc_vec_set_mpfr(ibc_vec *v, long i, mpfr_srcptr x);      /* rounds to v's mode */
-void ibc_vec_set_d(ibc_vec *v, long i, double x);
+void ibc_prec_vec_init(ibc_vec *v, long len, ibc_prec pr);
+void ibc_prec_vec_clear(ibc_vec *v);
+double ibc_prec_vec_get_d(const ibc_vec *v, long i);
+void ibc_prec_vec_get_mpfr(mpfr_ptr r, const ibc_vec *v, long i);   /* rounds to r's precision */
+void ibc_prec_vec_set_mpfr(ibc_vec *v, long i, mpfr_srcptr x);      /* rounds to v's mode */
+void ibc_prec_vec_set_d(ibc_vec *v, long i, double x);
 /* dst = src elementwise, rounding into dst's mode (lengths must agree). */
-void ibc_vec_set(ibc_vec *dst, const ibc_vec *src);
+void ibc_prec_vec_set(ibc_vec *dst, const ibc_vec *src);
 /* 1 when every entry is finite (no NaN, no inf). */
-int ibc_vec_is_finite(const ibc_vec *v);
+int ibc_prec_vec_is_finite(const ibc_vec *v);
 /* The radius of entry i's ball (exact, rounded up into r); 0 outside arb mode. */
-void ibc_vec_get_rad(mpfr_ptr r, const ibc_vec *v, long i);
+void ibc_prec_vec_get_rad(mpfr_ptr r, const ibc_vec *v, long i);
 /* Sets entry i's radius to at least r >= 0 (arb mode only; ignored otherwise). */
-void ibc_vec_set_rad(ibc_vec *v, long i, mpfr_srcptr r);
+void ibc_prec_vec_set_rad(ibc_vec *v, long i, mpfr_srcptr r);
 /* Max |a_i - b_i| evaluated exactly enough in MPFR at 'bits' bits, written to r. */
-void ibc_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b);
+void ibc_prec_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b);
 
 /* Bytes of memory the system can give this process now (MemAvailable of
  * /proc/meminfo, else free physical pages), or 0 when unknown. */
-double ibc_mem_available(void);
+double ibc_prec_mem_available(void);
 /* Bytes one element of a vector in mode pr takes (double: 8; MPFR: the
  * struct plus its limbs). */
 double ibc_prec_elem_bytes(ibc_prec pr);

@@ -61,7 +61,7 @@ int ibc_repro_opts_check(const ibc_repro_opts *o, const ibc_repro_config *c, cha
 
 /* Runs every selected cell not yet saved under dir (creating dir), then
  * writes the summary files from every cell saved there (the figure is
- * ibc_plot_repro's job).  A running cell saves its SGD state to
+ * ibc_report_plot_repro's job).  A running cell saves its SGD state to
  * DIR/cells/<cell>.ckpt every o->ckpt_every steps and a rerun resumes from it.
  * Progress lines on stderr when verbose.  Returns IBC_OK or an error status + err. */
 int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char *dir, int verbose, char *err);
@@ -129,7 +129,7 @@ int ibc_repro_robust_finish(ibc_repro_robust *R, const char *text, char **final,
 int ibc_repro_cell_save(const ibc_repro_config *c, long q, const char *dir, const char *text, double *dist,
                         double *test_acc, double *seconds, char *err);
 
-/* The figure, ibc_plot_repro, is declared where it lives: ibcheck/report.h. */
+/* The figure, ibc_report_plot_repro, is declared where it lives: ibcheck/report.h. */
 #include "ibcheck/report.h"
 
 #endif

@@ -36,42 +36,42 @@ typedef struct {
 /* From a trained network: theta in any mode, rounded to double when it is
  * MPFR (then every statement is about the rounded network: the name says so).
  * mu (K x D centers rounded to double) are copied from data.  NULL on failure. */
-ibc_rnet *ibc_rnet_from_net(const ibc_net *net, const ibc_vec *theta, const ibc_data *data);
+ibc_rnet *ibc_robust_rnet_from_net(const ibc_net *net, const ibc_vec *theta, const ibc_data *data);
 /* The ideal classifiers as networks: F (two neurons mu+-, p = 1) or F^(p)
  * (K neurons mu_k, v = +1 on K+, -1 on K-), with centers e_k in R^D. */
-ibc_rnet *ibc_rnet_ideal(ibc_ideal_kind kind, long D, long K, long K1, double p);
-void ibc_rnet_free(ibc_rnet *f);
+ibc_rnet *ibc_robust_rnet_ideal(ibc_ideal_kind kind, long D, long K, long K1, double p);
+void ibc_robust_rnet_free(ibc_rnet *f);
 
 /* sigma(z)^p in double (attacks only). */
-double ibc_rnet_sigma_pow_d(const ibc_rnet *f, double z);
+double ibc_robust_rnet_sigma_pow_d(const ibc_rnet *f, double z);
 /* f(x) in double (fast; attacks only). */
-double ibc_rnet_eval_d(const ibc_rnet *f, const double *x);
+double ibc_robust_rnet_eval_d(const ibc_rnet *f, const double *x);
 /* f(x) and grad_x f(x) (length D) in double. */
-double ibc_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad);
+double ibc_robust_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad);
 /* The same in two halves, so that a search pays for the gradient only where
  * it needs it: f(x), with each neuron's gradient coefficient in coef
- * (length h); then grad = sum_j coef_j u_j.  Bitwise ibc_rnet_grad_d. */
-double ibc_rnet_forward_d(const ibc_rnet *f, const double *x, double *coef);
-void ibc_rnet_backward_d(const ibc_rnet *f, const double *coef, double *grad);
+ * (length h); then grad = sum_j coef_j u_j.  Bitwise ibc_robust_rnet_grad_d. */
+double ibc_robust_rnet_forward_d(const ibc_rnet *f, const double *x, double *coef);
+void ibc_robust_rnet_backward_d(const ibc_rnet *f, const double *coef, double *grad);
 /* Certified y f(x + delta) in Arb at prec bits (delta may be NULL): the sum
  * x + delta is formed exactly in balls, the weights are exact. */
-void ibc_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const double *delta,
+void ibc_robust_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const double *delta,
                          int y, slong prec);
 /* Rigorous enclosure [lo, hi] of y f(x + delta) in double, each operation
  * rounded outward (integer p only): returns 1, or 0 when it cannot (then
  * lo = -inf, hi = +inf).  x + delta is the exact real sum, as in Arb. */
-int ibc_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *delta, int y, double *lo,
+int ibc_robust_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *delta, int y, double *lo,
                               double *hi);
 /* Rigorous enclosures zl_j <= <x, w_j> / ||w_j|| <= zu_j for every neuron
  * (one double product, error bounded a priori), given enclosures
  * nl_j <= ||w_j|| <= nh_j; a neuron with nl_j = 0 gets [-inf, +inf]. */
-void ibc_rnet_proj_enclose(const ibc_rnet *f, const double *x, const double *nl, const double *nh, double *zl,
+void ibc_robust_rnet_proj_enclose(const ibc_rnet *f, const double *x, const double *nl, const double *nh, double *zl,
                            double *zu);
 /* Is x + delta flipped?  1: y f(x + delta) <= 0 certified; 0: y f > 0
  * certified; -1: undecided at prec bits (raised internally up to 4*prec). */
-int ibc_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, int y, slong prec);
+int ibc_robust_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, int y, slong prec);
 /* Guaranteed upper bound on ||delta|| (rounded up, exact arithmetic in Arb). */
-double ibc_rnet_norm_up(const double *delta, long D);
+double ibc_robust_rnet_norm_up(const double *delta, long D);
 
 /* ---------------------------------------------------------------------------
  * Attacks: upper bounds (src/robust/attack.c)
@@ -87,36 +87,36 @@ typedef struct {
     unsigned long seed;
 } ibc_pgd_opts;
 
-void ibc_pgd_opts_default(ibc_pgd_opts *o);   /* l2, 2000 steps, step 0.1, 0 restarts */
+void ibc_robust_pgd_opts_default(ibc_pgd_opts *o);   /* l2, 2000 steps, step 0.1, 0 restarts */
 
-/* ibc_attack_pgd (l2, from 0, no restarts) on B points at once, the
+/* ibc_robust_attack_pgd (l2, from 0, no restarts) on B points at once, the
  * products as GEMMs (src/robust/attack_batch.c): X and delta are B x D
  * row-major; delta gets each point's best perturbation, flipped[b] = 1 when
  * its flip is certified.  IBC_OK, or IBC_ENUMERIC when out of memory. */
-int ibc_attack_pgd_batch(int *flipped, double *delta, const ibc_rnet *f, const double *X, const int *y, long B,
+int ibc_robust_attack_pgd_batch(int *flipped, double *delta, const ibc_rnet *f, const double *X, const int *y, long B,
                          double eps, const ibc_pgd_opts *o, char *err);
 /* PGD on the exp loss exp(-y f(x + delta)) over ||delta|| <= eps (l2 or
  * linf): delta gets the best perturbation found; returns 1 when its flip is
- * certified (ibc_rnet_flipped), 0 otherwise. */
-int ibc_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int y, double eps,
+ * certified (ibc_robust_rnet_flipped), 0 otherwise. */
+int ibc_robust_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int y, double eps,
                    const ibc_pgd_opts *o);
 /* Structured attack (needs f->K > 0): rays toward the midpoints
  * (mu_k + mu_l)/2 and along (mu_l - mu_k)/sqrt2 for every k of class y and
  * l of the other class, each with a bisected flip radius and a local
  * refinement on the sphere.  delta gets the smallest certified flip; returns
  * its norm bound (+inf when none flips within tmax). */
-double ibc_attack_structured(double *delta, const ibc_rnet *f, const double *x, int y, double tmax);
+double ibc_robust_attack_structured(double *delta, const ibc_rnet *f, const double *x, int y, double tmax);
 /* Minimal-norm search on the radius, below the best of the structured attack
  * and PGD at tmax: trial radii just under the best flip (the gap widened 4x
  * while they still flip), then bisection; at each radius PGD runs from the
  * structured delta and the best so far (rescaled), from zero and from random
  * starts.  Stops after 25 trials or when the gap is <= 1e-4 of the radius.
  * Returns the smallest certified flip norm found (+inf if none within tmax). */
-double ibc_attack_minnorm(double *delta, const ibc_rnet *f, const double *x, int y, double tmax,
+double ibc_robust_attack_minnorm(double *delta, const ibc_rnet *f, const double *x, int y, double tmax,
                           const ibc_pgd_opts *o);
 /* Minimal-norm search with PGD alone (no structured start): what a plain
  * PGD user would report.  Exposes gradient masking for p > 1. */
-double ibc_attack_minnorm_pgd(double *delta, const ibc_rnet *f, const double *x, int y,
+double ibc_robust_attack_minnorm_pgd(double *delta, const ibc_rnet *f, const double *x, int y,
                               double tmax, const ibc_pgd_opts *o);
 
 /* ---------------------------------------------------------------------------
@@ -139,16 +139,16 @@ typedef struct {
  *    separable lower bound over the ball by a rigorous budget DP.
  * Every bound rigorous (Arb balls or outward-rounded double); lo = max of
  * the two. */
-int ibc_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x, int y,
+int ibc_robust_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x, int y,
                        double rmax, char *err);
 /* The same in two parts: what depends on the network alone (the active
  * neurons, their norms and both bases: ~10^7 ball operations at the paper's
  * size) is built once, then each point costs one double product and the
- * bounds.  The same results as ibc_certify_radius.  f must outlive it. */
+ * bounds.  The same results as ibc_robust_certify_radius.  f must outlive it. */
 typedef struct ibc_cert_net ibc_cert_net;
-ibc_cert_net *ibc_certify_prepare(const ibc_rnet *f);   /* NULL: out of memory */
-void ibc_certify_free(ibc_cert_net *c);
-int ibc_certify_radius_net(ibc_cert_result *res, const ibc_cert_net *c, const double *x, int y,
+ibc_cert_net *ibc_robust_certify_prepare(const ibc_rnet *f);   /* NULL: out of memory */
+void ibc_robust_certify_free(ibc_cert_net *c);
+int ibc_robust_certify_radius_net(ibc_cert_result *res, const ibc_cert_net *c, const double *x, int y,
                            double rmax, char *err);
 
 /* ---------------------------------------------------------------------------
@@ -165,17 +165,17 @@ typedef struct {
     double *delta;       /* length D: the perturbation achieving hi */
 } ibc_bracket;
 
-void ibc_bracket_init(ibc_bracket *b, long D);
-void ibc_bracket_clear(ibc_bracket *b);
-/* Both ends at x: lower by ibc_certify_radius, upper by every attack.
+void ibc_robust_bracket_init(ibc_bracket *b, long D);
+void ibc_robust_bracket_clear(ibc_bracket *b);
+/* Both ends at x: lower by ibc_robust_certify_radius, upper by every attack.
  * When lo > hi (a bug in one of the two certified ends) both ends are still
- * filled in, and the status is ibc_bracket_check's IBC_ENUMERIC, so that a
+ * filled in, and the status is ibc_robust_bracket_check's IBC_ENUMERIC, so that a
  * caller may report the contradiction as a refuted row. */
-int ibc_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int y, double tmax,
+int ibc_robust_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int y, double tmax,
                         const ibc_pgd_opts *o, char *err);
 /* IBC_ENUMERIC with one line in err (naming the classifier) when b->lo >
  * b->hi, else IBC_OK. */
-int ibc_bracket_check(const ibc_bracket *b, const char *name, char *err);
+int ibc_robust_bracket_check(const ibc_bracket *b, const char *name, char *err);
 
 /* ---------------------------------------------------------------------------
  * Distance to an ideal classifier (src/robust/dist.c)
@@ -195,18 +195,18 @@ typedef struct {
  * gradient ascent of |c f - G| on the sphere from nstarts starts (random and
  * the centers); finally the exact inf over c of the max over every point
  * visited.  A lower estimate of the sup, so an estimate of dist. */
-int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
+int ibc_robust_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
                    long nstarts, long steps, unsigned long seed, char *err);
 /* inf_{c} max_i |c a_i - b_i| exactly (a convex piecewise-linear problem):
  * returns the value, *c the minimiser. */
-double ibc_dist_minimax_scale(double *c, const double *a, const double *b, long n);
+double ibc_robust_dist_minimax_scale(double *c, const double *a, const double *b, long n);
 
 /* A network that is identically 0, with the shape of the ideal of that kind:
  * dist(0, G) = sup |G|.  NULL when out of memory. */
-ibc_rnet *ibc_rnet_zero_like(ibc_ideal_kind kind, long D, long K, long K1, double p);
+ibc_rnet *ibc_robust_rnet_zero_like(ibc_ideal_kind kind, long D, long K, long K1, double p);
 /* f - G as one network (same exponent): the neurons of both, G's output
  * weights negated, so sup |f - G| = dist(0, f - G).  NULL when out of memory. */
-ibc_rnet *ibc_rnet_difference(const ibc_rnet *f, const ibc_rnet *G);
+ibc_rnet *ibc_robust_rnet_difference(const ibc_rnet *f, const ibc_rnet *G);
 
 /* dist(f, F^(p)) split through G_a, the ideal F^(p) with f's own amplitude
  * a_k = |f(mu_k)| at each center (docs/theory.md, distance to the ideal):
@@ -221,9 +221,9 @@ typedef struct {
     double spread, spread_asc, shape;
 } ibc_dist_split;
 
-/* G is ibc_rnet_ideal(IBC_IDEAL_FP, ...) (its K centers); amp (may be NULL)
+/* G is ibc_robust_rnet_ideal(IBC_IDEAL_FP, ...) (its K centers); amp (may be NULL)
  * gets the K amplitudes a_k.  The estimator runs with the given budget. */
-int ibc_dist_split_fp(ibc_dist_split *s, double *amp, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
+int ibc_robust_dist_split_fp(ibc_dist_split *s, double *amp, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
                       long nstarts, long steps, unsigned long seed, char *err);
 
 #endif

@@ -29,13 +29,13 @@ typedef struct {
     ibc_prec prec;       /* the mode claims train in (default double) */
     ibc_prec prec_hi;    /* the arbitrary-precision mode claims compare with (default mpfr:128) */
     int verbose;         /* progress on stderr */
-    long records;        /* trajectory records kept by ibc_trained_init (default 400;
+    long records;        /* trajectory records kept by ibc_train_trained_init (default 400;
                           * 0: start and end only, for runs that never read them) */
 } ibc_config;
 
-void ibc_config_default(ibc_config *c);
+void ibc_train_config_default(ibc_config *c);
 /* Validates every field; IBC_EINPUT + one line naming the value and range. */
-int ibc_config_check(const ibc_config *c, char *err);
+int ibc_train_config_check(const ibc_config *c, char *err);
 
 /* A trained network shared between claims within one process (cache keyed
  * by every training parameter), so `ibcheck check` trains each once. */
@@ -58,10 +58,10 @@ void ibc_train_cache_clear(void);
  * initial theta and runs cfg's trainer in mode pr.  t_end and tol apply to the
  * adaptive method only (t_end <= 0: lr*steps, the GD run's time; tol 0: the
  * flow default).  Returns IBC_OK or an error status + err; t is usable only on
- * IBC_OK and is then released with ibc_trained_clear. */
-int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr,
+ * IBC_OK and is then released with ibc_train_trained_clear. */
+int ibc_train_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr,
                      double t_end, double tol, char *err);
-void ibc_trained_clear(ibc_trained *t);
+void ibc_train_trained_clear(ibc_trained *t);
 
 /* The disk cache (IBC_CACHE_DIR, src/train/cache.c), for whatever is
  * derived from a trained network and worth keeping across processes.  The key
@@ -73,6 +73,6 @@ int ibc_train_cache_path(char *buf, size_t len, const char *key, const char *ext
 
 /* One line naming every model and training parameter of cfg with exponent p,
  * for a row's parameters column.  Returns snprintf's count. */
-int ibc_config_describe(char *buf, size_t len, const ibc_config *c, double p);
+int ibc_train_config_describe(char *buf, size_t len, const ibc_config *c, double p);
 
 #endif

@@ -71,18 +71,18 @@ static double renormalize(const ibc_align_problem *pb, ibc_vec *y)
     mpfr_inits2(y->pr.mode == IBC_DOUBLE ? 64 : (mpfr_prec_t)y->pr.bits + 16, a, nr, (mpfr_ptr)0);
     mpfr_set_zero(nr, 1);
     for (long i = 0; i <= K; i++) {
-        ibc_vec_get_mpfr(a, y, i);
+        ibc_prec_vec_get_mpfr(a, y, i);
         mpfr_fma(nr, a, a, nr, MPFR_RNDN);
     }
     mpfr_rec_sqrt(nr, nr, MPFR_RNDN);
     for (long i = 0; i <= K; i++) {
-        ibc_vec_get_mpfr(a, y, i);
+        ibc_prec_vec_get_mpfr(a, y, i);
         mpfr_mul(a, a, nr, MPFR_RNDN);
-        ibc_vec_set_mpfr(y, i, a);
+        ibc_prec_vec_set_mpfr(y, i, a);
     }
     mpfr_clears(a, nr, (mpfr_ptr)0);
     double *c = malloc(sizeof(double) * (size_t)(K + 1)), *g = malloc(sizeof(double) * (size_t)K);
-    for (long i = 0; i <= K; i++) c[i] = ibc_vec_get_d(y, i);
+    for (long i = 0; i <= K; i++) c[i] = ibc_prec_vec_get_d(y, i);
     ibc_align_grad_d(NULL, g, pb, c);
     double lam = 0, gn = 0;
     for (long k = 0; k < K; k++) lam += g[k] * c[k];

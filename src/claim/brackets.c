@@ -28,7 +28,7 @@ void ibc_claim_pgd_opts(ibc_pgd_opts *o)
     /* The authors' l2 PGD (step 0.1, exp loss) with fewer steps: the
      * minimal-norm search calls it ~20 times per point, and the structured
      * start already sits near the optimum.  One random restart. */
-    ibc_pgd_opts_default(o);
+    ibc_robust_pgd_opts_default(o);
     o->steps = IBC_CLAIM_PGD_STEPS;
     o->restarts = 1;
     o->seed = 0;
@@ -37,22 +37,22 @@ void ibc_claim_pgd_opts(ibc_pgd_opts *o)
 static void bset_clear(ibc_claim_bracket_set *s)
 {
     for (long i = 0; s->br && i < s->npts; i++)
-        ibc_bracket_clear(&s->br[i]);
+        ibc_robust_bracket_clear(&s->br[i]);
     free(s->br);
     free(s->X);
     free(s->y);
     free(s->z);
-    ibc_rnet_free(s->f);
+    ibc_robust_rnet_free(s->f);
 }
 
 /* y f(x + t delta) in Arb: +1 certified > 0, -1 certified <= 0, 0 undecided.
- * Read directly from the margin, not through ibc_rnet_flipped, so that a
+ * Read directly from the margin, not through ibc_robust_rnet_flipped, so that a
  * verifier that decides wrongly is seen. */
 static int margin_sign(const ibc_rnet *f, const double *x, const double *d, int y)
 {
     arb_t m;
     arb_init(m);
-    ibc_rnet_margin_arb(m, f, x, d, y, RAY_PREC);
+    ibc_robust_rnet_margin_arb(m, f, x, d, y, RAY_PREC);
     int s = arb_is_positive(m) ? 1 : arb_is_nonpositive(m) ? -1 : 0;
     arb_clear(m);
     return s;
@@ -78,17 +78,17 @@ static void ray_check(ibc_claim_bracket_set *s, long i, double *buf)
         double mid = 0.5 * (lo + hi);
         for (long d = 0; d < D; d++)
             buf[d] = x[d] + mid * b->delta[d];
-        if (y * ibc_rnet_eval_d(f, buf) <= 0)
+        if (y * ibc_robust_rnet_eval_d(f, buf) <= 0)
             hi = mid;
         else
             lo = mid;
     }
     for (long d = 0; d < D; d++)
         buf[d] = hi * (1 - IBC_CLAIM_RAY_REL) * b->delta[d];
-    s->ray_noflip_bad += ibc_rnet_flipped(f, x, buf, y, 128) != 0 || margin_sign(f, x, buf, y) != 1;
+    s->ray_noflip_bad += ibc_robust_rnet_flipped(f, x, buf, y, 128) != 0 || margin_sign(f, x, buf, y) != 1;
     for (long d = 0; d < D; d++)
         buf[d] = hi * (1 + IBC_CLAIM_RAY_REL) * b->delta[d];
-    s->ray_beyond_bad += margin_sign(f, x, buf, y) != -1 || ibc_rnet_norm_up(buf, D) < b->lo;
+    s->ray_beyond_bad += margin_sign(f, x, buf, y) != -1 || ibc_robust_rnet_norm_up(buf, D) < b->lo;
 }
 
 /* ---- the brackets on disk (IBC_CACHE_DIR), like the trained networks ----
@@ -189,7 +189,7 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
                                                 char *err)
 {
     char key[320];
-    int n = ibc_config_describe(key, sizeof key, cfg, p);
+    int n = ibc_train_config_describe(key, sizeof key, cfg, p);
     snprintf(key + n, sizeof key - (size_t)n, " npts=%ld", npts);
     for (bset_node *b = bset_head; b; b = b->next)
         if (strcmp(b->key, key) == 0)
@@ -201,10 +201,10 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
         return NULL;
     }
     bset_node *node = calloc(1, sizeof *node);
-    ibc_data *test = ibc_data_alloc(&cfg->model, npts, 1);
+    ibc_data *test = ibc_model_data_alloc(&cfg->model, npts, 1);
     if (!node || !test) {
         free(node);
-        ibc_data_free(test);
+        ibc_model_data_free(test);
         snprintf(err, IBC_ERRLEN, "brackets: cannot draw %ld test points", npts);
         *status = IBC_ENUMERIC;
         return NULL;
@@ -215,7 +215,7 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
     s->p = p;
     s->npts = npts;
     s->D = D;
-    s->f = ibc_rnet_from_net(t->net, &t->theta, t->data);
+    s->f = ibc_robust_rnet_from_net(t->net, &t->theta, t->data);
     s->X = malloc(sizeof(double) * (size_t)(npts * D));
     s->y = malloc(sizeof(int) * (size_t)npts);
     s->z = malloc(sizeof(int) * (size_t)npts);
@@ -230,7 +230,7 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
     char dkey[1400];
     bset_disk_key(dkey, sizeof dkey, cfg, p, npts);
     for (long i = 0; i < npts && rc == IBC_OK; i++)
-        ibc_bracket_init(&s->br[i], D);
+        ibc_robust_bracket_init(&s->br[i], D);
     int from_disk = rc == IBC_OK && bset_disk_load(s, dkey);
     double t0 = ibc_util_now();
     for (long i = 0; i < npts && rc == IBC_OK && !from_disk; i++) {
@@ -238,7 +238,7 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
             s->X[i * D + d] = mpfr_get_d(test->X + i * D + d, MPFR_RNDN);
         s->y[i] = test->y[i];
         s->z[i] = test->z[i];
-        rc = ibc_bracket_compute(&s->br[i], s->f, s->X + i * D, s->y[i], IBC_CLAIM_TMAX, &o, err);
+        rc = ibc_robust_bracket_compute(&s->br[i], s->f, s->X + i * D, s->y[i], IBC_CLAIM_TMAX, &o, err);
         if (rc == IBC_ENUMERIC && s->br[i].lo > s->br[i].hi) {
             s->inverted++;   /* kept: the claims refute a row on it */
             rc = IBC_OK;
@@ -252,7 +252,7 @@ const ibc_claim_bracket_set *ibc_claim_brackets(const ibc_config *cfg, double p,
     free(buf);
     if (!from_disk)
         s->seconds = ibc_util_now() - t0;
-    ibc_data_free(test);
+    ibc_model_data_free(test);
     if (rc != IBC_OK) {
         *status = rc;
         bset_clear(s);
@@ -287,7 +287,7 @@ void ibc_claim_bracket_rows(ibc_rows *out, const char *claim, const ibc_claim_br
     snprintf(m, sizeof m, "%ld/%ld, max lo-hi %+.1e", n - s->inverted, n, s->worst_gap);
     snprintf(b, sizeof b, "all %ld (both ends certified)", n);
     snprintf(mg, sizeof mg, "%ld", -s->inverted);
-    ibc_rows_add(out, claim, what, "Arb (certified)", m, b, mg, s->inverted == 0 ? IBC_HOLDS : IBC_REFUTED,
+    ibc_claim_rows_add(out, claim, what, "Arb (certified)", m, b, mg, s->inverted == 0 ? IBC_HOLDS : IBC_REFUTED,
                  "§7", "%s", params);
     long bad = s->ray_flip_bad + s->ray_noflip_bad + s->ray_beyond_bad;
     snprintf(what, sizeof what, "f_%g: each verified flip: flips; (1 -+ %.0e) t* on its ray", s->p,
@@ -296,7 +296,7 @@ void ibc_claim_bracket_rows(ibc_rows *out, const char *claim, const ibc_claim_br
              s->ray_beyond_bad, s->ray_points);
     snprintf(b, sizeof b, "0 bad: flip / no flip inside / flip outside lo");
     snprintf(mg, sizeof mg, "%ld", -bad);
-    ibc_rows_add(out, claim, what, prec, m, b, mg, bad == 0 && s->ray_points > 0 ? IBC_HOLDS : IBC_REFUTED,
+    ibc_claim_rows_add(out, claim, what, prec, m, b, mg, bad == 0 && s->ray_points > 0 ? IBC_HOLDS : IBC_REFUTED,
                  "§7", "%s; t* = boundary of x + t delta by double bisection, both sides certified (Arb)",
                  params);
 }

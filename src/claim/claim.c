@@ -22,20 +22,20 @@ static void copy_trunc(char *dst, size_t size, const char *src)
     dst[len] = '\0';
 }
 
-void ibc_rows_init(ibc_rows *r)
+void ibc_claim_rows_init(ibc_rows *r)
 {
     r->row = NULL;
     r->n = 0;
     r->cap = 0;
 }
 
-void ibc_rows_clear(ibc_rows *r)
+void ibc_claim_rows_clear(ibc_rows *r)
 {
     free(r->row);
-    ibc_rows_init(r);
+    ibc_claim_rows_init(r);
 }
 
-ibc_row *ibc_rows_add(ibc_rows *r, const char *claim, const char *what,
+ibc_row *ibc_claim_rows_add(ibc_rows *r, const char *claim, const char *what,
                       const char *precision, const char *measured, const char *bound,
                       const char *margin, ibc_verdict v, const char *source,
                       const char *params_fmt, ...)
@@ -71,7 +71,7 @@ ibc_row *ibc_rows_add(ibc_rows *r, const char *claim, const char *what,
     return row;
 }
 
-const char *ibc_verdict_name(ibc_verdict v)
+const char *ibc_claim_verdict_name(ibc_verdict v)
 {
     switch (v) {
     case IBC_HOLDS: return "holds";
@@ -82,7 +82,7 @@ const char *ibc_verdict_name(ibc_verdict v)
     return "?";
 }
 
-int ibc_rows_refuted(const ibc_rows *r)
+int ibc_claim_rows_refuted(const ibc_rows *r)
 {
     for (long i = 0; i < r->n; i++)
         if (r->row[i].verdict == IBC_REFUTED)
@@ -90,7 +90,7 @@ int ibc_rows_refuted(const ibc_rows *r)
     return IBC_HOLDS;
 }
 
-double ibc_ls_slope(const double *x, const double *y, int n)
+double ibc_claim_ls_slope(const double *x, const double *y, int n)
 {
     /* One pass: the fits here have few, well-spread abscissae (log t over a
      * decade, log(1/eps) over a few values), so nothing that matters at the
@@ -105,7 +105,7 @@ double ibc_ls_slope(const double *x, const double *y, int n)
     return (n * sxy - sx * sy) / (n * sxx - sx * sx);
 }
 
-double ibc_loglog_slope(const double *x, const double *y, int n)
+double ibc_claim_loglog_slope(const double *x, const double *y, int n)
 {
     double *u = malloc(sizeof(double) * (size_t)(2 * (n > 0 ? n : 1)));
     if (!u) abort();
@@ -113,7 +113,7 @@ double ibc_loglog_slope(const double *x, const double *y, int n)
         u[i] = log(x[i]);
         u[n + i] = log(y[i]);
     }
-    double s = ibc_ls_slope(u, u + n, n);
+    double s = ibc_claim_ls_slope(u, u + n, n);
     free(u);
     return s;
 }

@@ -39,7 +39,7 @@ void ibc_claim_brackets_clear(void);
 /* Two rows for one set, both able to fail: every certified lower end is <=
  * its verified attack; every verified flip delta is a flip by the certified
  * margin, its ray x + t delta crosses the boundary at some t* <= 1 with
- * (1 - REL) t* delta certified NOT flipped (by ibc_rnet_flipped and by the
+ * (1 - REL) t* delta certified NOT flipped (by ibc_robust_rnet_flipped and by the
  * margin) and (1 + REL) t* delta flipped outside the certified ball. */
 void ibc_claim_bracket_rows(ibc_rows *out, const char *claim, const ibc_claim_bracket_set *s,
                             const char *prec, const char *params);

@@ -31,7 +31,7 @@ typedef struct {
 } cli_value;
 
 /* The common options (issue 16): each defined once here and parsed in one
- * place, cli_parser_next, into cli_parser.common.  -q/--quiet and --help
+ * place, ibc_cli_parser_next, into cli_parser.common.  -q/--quiet and --help
  * every command takes; a command lists in its own table those of -o,
  * --format and --jobs that apply to it (CLI_OPT_*), with its own help text. */
 #define CLI_OPT_OUTPUT_FILE(help) {"output", 'o', ARG_STRING, "FILE", help, "a file path or - for standard output"}
@@ -65,45 +65,45 @@ typedef struct {
     cli_common common;           /* the common options seen so far */
 } cli_parser;
 
-void cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const char *about,
+void ibc_cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const char *about,
                      const cli_flag *own, int use_shared);
-void cli_parser_free(cli_parser *p);
+void ibc_cli_parser_free(cli_parser *p);
 /* 1: a flag was read (own_i or shared_i, and v); 0: done; CLI_HELP_SHOWN:
  * --help was printed on stdout; -1: one line was printed on stderr.  The
  * common options are validated and stored in p->common here (-q is not
  * returned; -o, --format and --jobs are, as own flags). */
-int cli_parser_next(cli_parser *p, int argc, char **argv);
+int ibc_cli_parser_next(cli_parser *p, int argc, char **argv);
 #define CLI_HELP_SHOWN 2
 
 /* The table format: --format if given, else from -o FILE's extension
  * ("-o t.csv" means CSV), else md. */
-ibc_format cli_common_format(const cli_common *c);
+ibc_format ibc_cli_common_format(const cli_common *c);
 
 /* Applies shared flag i with value v to cfg; -1 after printing one line. */
-int cli_shared_apply(ibc_config *cfg, int i, const cli_value *v);
-/* Validates cfg (ibc_config_check); prints one line and returns -1 if bad. */
-int cli_config_final(const ibc_config *cfg);
+int ibc_cli_shared_apply(ibc_config *cfg, int i, const cli_value *v);
+/* Validates cfg (ibc_train_config_check); prints one line and returns -1 if bad. */
+int ibc_cli_config_final(const ibc_config *cfg);
 /* Prints "ibcheck: --FLAG ..." for a one-line message err of a library parser. */
-void cli_flag_error(const char *flag, const char *err);
+void ibc_cli_flag_error(const char *flag, const char *err);
 /* Checks that -o PATH can be written later, before any work: -1 + one line
  * if not.  "-" (standard output) passes; a directory, or a symlink to one, is
  * refused; an existing FIFO or device must be writable itself, a regular file
  * (or none) needs its directory writable (the temporary and the rename).
- * A path that passes has its stale temporaries removed (cli_stale_clean). */
-int cli_output_check(const char *flag, const char *path);
+ * A path that passes has its stale temporaries removed (ibc_cli_stale_clean). */
+int ibc_cli_output_check(const char *flag, const char *path);
 /* Removes the temporaries of path that killed runs left (ibc_util_stale_clean)
- * and says so in one line on stderr.  cli_output_check does it for every path
+ * and says so in one line on stderr.  ibc_cli_output_check does it for every path
  * it passes. */
-void cli_stale_clean(const char *path);
+void ibc_cli_stale_clean(const char *path);
 /* 1 if stderr is a terminal (progress and timing go there only then). */
-int cli_stderr_tty(void);
+int ibc_cli_stderr_tty(void);
 
-int cli_cmd_check(int argc, char **argv);
-int cli_cmd_train(int argc, char **argv);
-int cli_cmd_info(int argc, char **argv);
-int cli_cmd_radius(int argc, char **argv);
-int cli_cmd_attack(int argc, char **argv);
-int cli_cmd_reproduce(int argc, char **argv);
-int cli_cmd_compare(int argc, char **argv);
+int ibc_cli_cmd_check(int argc, char **argv);
+int ibc_cli_cmd_train(int argc, char **argv);
+int ibc_cli_cmd_info(int argc, char **argv);
+int ibc_cli_cmd_radius(int argc, char **argv);
+int ibc_cli_cmd_attack(int argc, char **argv);
+int ibc_cli_cmd_reproduce(int argc, char **argv);
+int ibc_cli_cmd_compare(int argc, char **argv);
 
 #endif

@@ -120,7 +120,7 @@ typedef struct {
 static int run_record(const ibc_config *cfg, long i, FILE *out, int tty)
 {
     ibc_rows rows;
-    ibc_rows_init(&rows);
+    ibc_claim_rows_init(&rows);
     job_record rec;
     memset(&rec, 0, sizeof rec);
     rec.claim = i;
@@ -129,7 +129,7 @@ static int run_record(const ibc_config *cfg, long i, FILE *out, int tty)
     int ok = fwrite(&rec, sizeof rec, 1, out) == 1 &&
              (rows.n == 0 || fwrite(rows.row, sizeof *rows.row, (size_t)rows.n, out) == (size_t)rows.n) &&
              fflush(out) == 0;
-    ibc_rows_clear(&rows);
+    ibc_claim_rows_clear(&rows);
     return ok;
 }
 
@@ -163,7 +163,7 @@ static int append_row(ibc_rows *dst, ibc_row r)
     r.claim[sizeof r.claim - 1] = r.what[sizeof r.what - 1] = r.params[sizeof r.params - 1] = '\0';
     r.precision[sizeof r.precision - 1] = r.measured[sizeof r.measured - 1] = '\0';
     r.bound[sizeof r.bound - 1] = r.margin[sizeof r.margin - 1] = r.source[sizeof r.source - 1] = '\0';
-    return ibc_rows_add(dst, r.claim, r.what, r.precision, r.measured, r.bound, r.margin, r.verdict, r.source,
+    return ibc_claim_rows_add(dst, r.claim, r.what, r.precision, r.measured, r.bound, r.margin, r.verdict, r.source,
                         "%s", r.params) ? 0 : -1;
 }
 
@@ -218,7 +218,7 @@ static int results_init(results *R, long nclaims)
 static void results_clear(results *R)
 {
     for (long i = 0; R->res && i < R->nclaims; i++)
-        ibc_rows_clear(&R->res[i]);
+        ibc_claim_rows_clear(&R->res[i]);
     free(R->res);
     free(R->rcs);
     free(R->st);
@@ -475,30 +475,30 @@ static void claim_summary(FILE *f, const ibc_rows *rows, const char *chosen, lon
             tot[1 + IBC_INFO], tot[1 + IBC_FINDING], tot[1 + IBC_REFUTED], wall, jobs, jobs == 1 ? "" : "s");
 }
 
-int cli_cmd_check(int argc, char **argv)
+int ibc_cli_cmd_check(int argc, char **argv)
 {
     ibc_config cfg;
-    ibc_config_default(&cfg);
+    ibc_train_config_default(&cfg);
     cfg.verbose = 1;
     int list = 0, all = 0;
     char err[IBC_ERRLEN];
 
     cli_parser p;
-    cli_parser_init(&p, "check", "ibcheck check [CLAIM...] [options]",
+    ibc_cli_parser_init(&p, "check", "ibcheck check [CLAIM...] [options]",
                     "Runs the named claims of docs/theory.md §8 (default: every claim not marked long)\n"
                     "and prints one table of checked constants.  Exit status: 0 if every row\n"
                     "holds (or is info/finding), 1 if a row is refuted, 2 on bad input, 3 on a\n"
                     "numerical or I/O failure.",
                     check_flags, 1);
     int r;
-    while ((r = cli_parser_next(&p, argc, argv)) == 1) {
+    while ((r = ibc_cli_parser_next(&p, argc, argv)) == 1) {
         const char *val = p.v.s;
         if (p.shared_i >= 0) {
-            if (cli_shared_apply(&cfg, p.shared_i, &p.v) != 0)
+            if (ibc_cli_shared_apply(&cfg, p.shared_i, &p.v) != 0)
                 r = -1;
         } else if (p.own_i == C_HI) {
             if (ibc_prec_parse(&cfg.prec_hi, val, err) != IBC_OK) {
-                cli_flag_error("hi-precision", err);
+                ibc_cli_flag_error("hi-precision", err);
                 r = -1;
             }
         } else if (p.own_i == C_LIST) {
@@ -509,12 +509,12 @@ int cli_cmd_check(int argc, char **argv)
         if (r < 0)
             break;
     }
-    cli_parser_free(&p);
+    ibc_cli_parser_free(&p);
     if (r != 0)
         return r == CLI_HELP_SHOWN ? CLI_OK : CLI_USAGE;
     /* -o -: standard output, as without -o. */
     const char *out_path = p.common.output && strcmp(p.common.output, "-") != 0 ? p.common.output : NULL;
-    ibc_format fmt = cli_common_format(&p.common);
+    ibc_format fmt = ibc_cli_common_format(&p.common);
     long jobs = p.common.jobs;   /* 0: the default, set once the claims are known */
     if (p.common.quiet)
         cfg.verbose = 0;
@@ -544,13 +544,13 @@ int cli_cmd_check(int argc, char **argv)
         list_claims();
         return CLI_OK;
     }
-    if (cli_config_final(&cfg) != 0) {
+    if (ibc_cli_config_final(&cfg) != 0) {
         free(chosen);
         return CLI_USAGE;
     }
     /* -o is rank 0's file: only it checks (and cleans) the path, and tells
      * the other ranks whether to go on. */
-    int ok = ibc_mpi_rank() > 0 || !out_path || cli_output_check("-o", out_path) == 0;
+    int ok = ibc_mpi_rank() > 0 || !out_path || ibc_cli_output_check("-o", out_path) == 0;
     if (ibc_mpi_share(ok ? CLI_OK : CLI_USAGE, NULL, 0) != CLI_OK) {
         free(chosen);
         return CLI_USAGE;
@@ -569,9 +569,9 @@ int cli_cmd_check(int argc, char **argv)
 
     /* Before any fork: it only fixes thread counts, no thread is left running. */
     ibc_prec_blas_setup();
-    int tty = cli_stderr_tty() && cfg.verbose;
+    int tty = ibc_cli_stderr_tty() && cfg.verbose;
     ibc_rows rows;
-    ibc_rows_init(&rows);
+    ibc_claim_rows_init(&rows);
     claim_stat *secs = calloc((size_t)nclaims, sizeof *secs);
     if (!secs)
         abort();
@@ -580,7 +580,7 @@ int cli_cmd_check(int argc, char **argv)
     double t_wall = ibc_util_now() - t_start;
     ibc_claim_cache_clear();
     if (ibc_mpi_rank() > 0 || status < 0) {
-        ibc_rows_clear(&rows);
+        ibc_claim_rows_clear(&rows);
         free(chosen);
         free(secs);
         /* rank 0 prints the table and the status; a worker that died: no
@@ -604,8 +604,8 @@ int cli_cmd_check(int argc, char **argv)
         claim_summary(stderr, &rows, chosen, nclaims, secs, t_wall, (int)jobs);
     free(chosen);
     free(secs);
-    int refuted = ibc_rows_refuted(&rows);
-    ibc_rows_clear(&rows);
+    int refuted = ibc_claim_rows_refuted(&rows);
+    ibc_claim_rows_clear(&rows);
     if (status != IBC_OK)
         return status;
     return refuted ? CLI_REFUTED : CLI_OK;

@@ -28,10 +28,10 @@ static int compare_write(FILE *f, void *ctx)
     return ibc_report_rows(f, o->rows, o->fmt);
 }
 
-int cli_cmd_compare(int argc, char **argv)
+int ibc_cli_cmd_compare(int argc, char **argv)
 {
     ibc_config cfg;
-    ibc_config_default(&cfg);
+    ibc_train_config_default(&cfg);
     cfg.verbose = 1;
     double p = 3;
     ibc_prec modes[IBC_LADDER_MODES_MAX];
@@ -40,7 +40,7 @@ int cli_cmd_compare(int argc, char **argv)
     char err[IBC_ERRLEN];
 
     cli_parser ps;
-    cli_parser_init(&ps, "compare", "ibcheck compare [--precisions LIST] [options]",
+    ibc_cli_parser_init(&ps, "compare", "ibcheck compare [--precisions LIST] [options]",
                     "Trains one network (same data, same initialization, same trainer) in each\n"
                     "precision mode and compares them with the mode of most bits: digits of\n"
                     "agreement at fixed steps, the neurons whose fate rounding decided, and ulps\n"
@@ -49,12 +49,12 @@ int cli_cmd_compare(int argc, char **argv)
                     "numerical or I/O failure.",
                     compare_flags, 1);
     int r;
-    while ((r = cli_parser_next(&ps, argc, argv)) == 1) {
+    while ((r = ibc_cli_parser_next(&ps, argc, argv)) == 1) {
         if (ps.shared_i >= 0) {
             if (strcmp(cli_shared_flags[ps.shared_i].name, "precision") == 0) {
                 fprintf(stderr, "ibcheck: compare: --precision %s is not read here: need --precisions LIST\n", ps.v.s);
                 r = -1;
-            } else if (cli_shared_apply(&cfg, ps.shared_i, &ps.v) != 0) {
+            } else if (ibc_cli_shared_apply(&cfg, ps.shared_i, &ps.v) != 0) {
                 r = -1;
             }
         } else if (ps.own_i == P_PRECISIONS) {
@@ -65,12 +65,12 @@ int cli_cmd_compare(int argc, char **argv)
         if (r < 0)
             break;
     }
-    cli_parser_free(&ps);
+    ibc_cli_parser_free(&ps);
     if (r != 0)
         return r == CLI_HELP_SHOWN ? CLI_OK : CLI_USAGE;
     /* -o -: standard output, as without -o. */
     const char *out_path = ps.common.output && strcmp(ps.common.output, "-") != 0 ? ps.common.output : NULL;
-    ibc_format fmt = cli_common_format(&ps.common);
+    ibc_format fmt = ibc_cli_common_format(&ps.common);
     if (ps.common.quiet)
         cfg.verbose = 0;
     if (optind < argc) {
@@ -78,14 +78,14 @@ int cli_cmd_compare(int argc, char **argv)
         return CLI_USAGE;
     }
     if (ibc_ladder_modes_parse(modes, &nmodes, list, err) != IBC_OK) {
-        cli_flag_error("precisions", err);
+        ibc_cli_flag_error("precisions", err);
         return CLI_USAGE;
     }
     if (!(p >= 1)) {
         fprintf(stderr, "ibcheck: --p = %g is out of range: need %s\n", p, compare_flags[P_P].need);
         return CLI_USAGE;
     }
-    if (cli_config_final(&cfg) != 0 || (out_path && cli_output_check("-o", out_path) != 0))
+    if (ibc_cli_config_final(&cfg) != 0 || (out_path && ibc_cli_output_check("-o", out_path) != 0))
         return CLI_USAGE;
 
     ibc_prec_blas_setup();
@@ -97,7 +97,7 @@ int cli_cmd_compare(int argc, char **argv)
         return rc;
     }
     ibc_rows rows;
-    ibc_rows_init(&rows);
+    ibc_claim_rows_init(&rows);
     ibc_ladder_rows(&L, "compare", "design card", NULL, &rows);
     ibc_ladder_clear(&L);
     compare_out o = {&rows, fmt};
@@ -108,8 +108,8 @@ int cli_cmd_compare(int argc, char **argv)
         fprintf(stderr, "ibcheck: cannot write the table to standard output\n");
         rc = IBC_EIO;
     }
-    int refuted = ibc_rows_refuted(&rows);
-    ibc_rows_clear(&rows);
+    int refuted = ibc_claim_rows_refuted(&rows);
+    ibc_claim_rows_clear(&rows);
     if (rc != IBC_OK)
         return rc;
     return refuted ? CLI_REFUTED : CLI_OK;

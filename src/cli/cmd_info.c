@@ -8,37 +8,37 @@
 static int print_loss(const ibc_config *c, double p, const ibc_vec *theta)
 {
     ibc_net_params np = {.p = p, .h = c->h, .loss = c->loss, .mean = c->mean};
-    ibc_data *data = ibc_data_alloc_lean(&c->model, c->n, 0);   /* rows rounded from their streams */
+    ibc_data *data = ibc_model_data_alloc_lean(&c->model, c->n, 0);   /* rows rounded from their streams */
     ibc_net *net = data ? ibc_net_alloc(data, &np, theta->pr) : NULL;
     if (!net) {
-        ibc_data_free(data);
+        ibc_model_data_free(data);
         fprintf(stderr, "ibcheck: info: cannot rebuild the training data and network\n");
         return IBC_EINPUT;
     }
     ibc_vec loss;
-    ibc_vec_init(&loss, 1, theta->pr);
+    ibc_prec_vec_init(&loss, 1, theta->pr);
     ibc_net_eval(net, theta, NULL, net->n, &loss, NULL, NULL);
     mpfr_t l;
     mpfr_init2(l, 64);
-    ibc_vec_get_mpfr(l, &loss, 0);
+    ibc_prec_vec_get_mpfr(l, &loss, 0);
     char lb[48];
-    printf("training loss: %s (recomputed)\n", ibc_fmt_mpfr(lb, l, 10));
+    printf("training loss: %s (recomputed)\n", ibc_prec_fmt_mpfr(lb, l, 10));
     mpfr_clear(l);
-    ibc_vec_clear(&loss);
+    ibc_prec_vec_clear(&loss);
     ibc_net_free(net);
-    ibc_data_free(data);
+    ibc_model_data_free(data);
     return IBC_OK;
 }
 
-int cli_cmd_info(int argc, char **argv)
+int ibc_cli_cmd_info(int argc, char **argv)
 {
     cli_parser ps;
-    cli_parser_init(&ps, "info", "ibcheck info FILE",
+    ibc_cli_parser_init(&ps, "info", "ibcheck info FILE",
                     "Validates a network saved by 'ibcheck train' and prints its parameters\n"
                     "and its training loss, recomputed from the regenerated data.",
                     NULL, 0);
-    int r = cli_parser_next(&ps, argc, argv);   /* info has no flags but --help */
-    cli_parser_free(&ps);
+    int r = ibc_cli_parser_next(&ps, argc, argv);   /* info has no flags but --help */
+    ibc_cli_parser_free(&ps);
     if (r != 0)
         return r == CLI_HELP_SHOWN ? CLI_OK : CLI_USAGE;
     if (argc - optind != 1) {
@@ -50,7 +50,7 @@ int cli_cmd_info(int argc, char **argv)
     ibc_vec theta;
     double p;
     char err[IBC_ERRLEN], pb[24], hb[24];
-    if (ibc_netio_load(path, &c, &p, &theta, err) != IBC_OK) {
+    if (ibc_train_netio_load(path, &c, &p, &theta, err) != IBC_OK) {
         fprintf(stderr, "ibcheck: %s\n", err);
         return CLI_USAGE;
     }
@@ -60,10 +60,10 @@ int cli_cmd_info(int argc, char **argv)
     printf("data: D = %ld, K = %ld, K1 = %ld, alpha = %g, n = %ld, %s centers, seed %lu\n", c.model.D, c.model.K,
            c.model.K1, c.model.alpha, c.n, c.model.random_centers ? "random" : "e_k", c.model.seed);
     printf("training: %s init eps = %s, %s %s loss, %s lr = %g, %ld steps, batch %ld, precision %s (hi %s)\n",
-           ibc_init_name(c.init), c.eps, c.mean ? "mean" : "sum", ibc_loss_name(c.loss), ibc_method_name(c.method),
+           ibc_net_init_name(c.init), c.eps, c.mean ? "mean" : "sum", ibc_net_loss_name(c.loss), ibc_flow_method_name(c.method),
            c.lr, c.steps, c.batch, ibc_prec_str(c.prec, pb), ibc_prec_str(c.prec_hi, hb));
     ibc_prec_blas_setup();
     int rc = print_loss(&c, p, &theta);
-    ibc_vec_clear(&theta);
+    ibc_prec_vec_clear(&theta);
     return rc;
 }

@@ -72,7 +72,7 @@ static int write_outputs(const ibc_repro_config *c, const ibc_repro_opts *ro, co
     }
     printf("results: %s/results.json, results.csv, distance.csv, contrib.csv, cos_p1.csv, cos_p3.csv, robust.csv\n", dir);
     if (c->plot_run) {
-        rc = ibc_plot_repro(dir, c->K, err);
+        rc = ibc_report_plot_repro(dir, c->K, err);
         if (rc == IBC_ENOTOOL) {
             fprintf(stderr, "ibcheck: note: %s\n", err);
             rc = IBC_OK;
@@ -346,14 +346,14 @@ static int reproduce_mpi(const char *path, double scale, const char *dir, const 
     return rc;
 }
 
-int cli_cmd_reproduce(int argc, char **argv)
+int ibc_cli_cmd_reproduce(int argc, char **argv)
 {
     double scale = 1;
     const char *dir = NULL;
     ibc_repro_opts ro;
     ibc_repro_opts_default(&ro);
     cli_parser ps;
-    cli_parser_init(&ps, "reproduce", "ibcheck reproduce CONFIG.yaml [--scale F] [--sigma-index I] [--repeat-index R] [--p P] [-o DIR]",
+    ibc_cli_parser_init(&ps, "reproduce", "ibcheck reproduce CONFIG.yaml [--scale F] [--sigma-index I] [--repeat-index R] [--p P] [-o DIR]",
                     "Runs the experiment of MV24 §5.1 described by the authors' YAML config: trains\n"
                     "p = 1 and p = 3 networks by SGD for every sigma and repeat, estimates their\n"
                     "distance to F and F^(3), and for sigma[save_model] the robust accuracy under\n"
@@ -362,7 +362,7 @@ int cli_cmd_reproduce(int argc, char **argv)
                     "DIR/results.json, results.csv, the panels' CSV files and figure.png/svg.",
                     repro_flags, 0);
     int r;
-    while ((r = cli_parser_next(&ps, argc, argv)) == 1) {
+    while ((r = ibc_cli_parser_next(&ps, argc, argv)) == 1) {
         if (ps.own_i == P_SCALE)
             scale = ps.v.d;
         else if (ps.own_i == P_OUTPUT)
@@ -376,7 +376,7 @@ int cli_cmd_reproduce(int argc, char **argv)
         else if (ps.own_i == P_CKPT)
             ro.ckpt_every = ps.v.l;
     }
-    cli_parser_free(&ps);
+    ibc_cli_parser_free(&ps);
     if (r != 0)
         return r == CLI_HELP_SHOWN ? CLI_OK : CLI_USAGE;
     if (argc - optind != 1) {

@@ -68,8 +68,8 @@ static int parse_args(robust_args *a, const char *cmd, const char *usage, const 
                       char **argv)
 {
     memset(a, 0, sizeof *a);
-    ibc_config_default(&a->cfg);
-    ibc_pgd_opts_default(&a->pgd);
+    ibc_train_config_default(&a->cfg);
+    ibc_robust_pgd_opts_default(&a->pgd);
     a->pgd.restarts = 2;
     a->p = 3;
     a->tmax = 2;
@@ -78,12 +78,12 @@ static int parse_args(robust_args *a, const char *cmd, const char *usage, const 
     a->norm = "l2";
     a->eps = NAN;
     cli_parser ps;
-    cli_parser_init(&ps, cmd, usage, about, robust_flags, 1);
+    ibc_cli_parser_init(&ps, cmd, usage, about, robust_flags, 1);
     int r, rc = 0;
-    while ((r = cli_parser_next(&ps, argc, argv)) == 1) {
+    while ((r = ibc_cli_parser_next(&ps, argc, argv)) == 1) {
         if (ps.shared_i >= 0) {
             a->model_flags = 1;
-            if (cli_shared_apply(&a->cfg, ps.shared_i, &ps.v) != 0)
+            if (ibc_cli_shared_apply(&a->cfg, ps.shared_i, &ps.v) != 0)
                 r = -1;
         }
         const cli_value *v = &ps.v;
@@ -110,7 +110,7 @@ static int parse_args(robust_args *a, const char *cmd, const char *usage, const 
         if (r < 0)
             break;
     }
-    cli_parser_free(&ps);
+    ibc_cli_parser_free(&ps);
     if (r != 0)
         return r == CLI_HELP_SHOWN ? -CLI_HELP_SHOWN : CLI_USAGE;
     int nfiles = argc - optind;
@@ -144,9 +144,9 @@ static int parse_args(robust_args *a, const char *cmd, const char *usage, const 
         fprintf(stderr, "ibcheck: %s: --y goes with --x only (--test and --center carry their label)\n", cmd);
         return CLI_USAGE;
     }
-    if (a->out && cli_output_check("-o", a->out) != 0)
+    if (a->out && ibc_cli_output_check("-o", a->out) != 0)
         return CLI_USAGE;
-    if (a->ideal && cli_config_final(&a->cfg) != 0)
+    if (a->ideal && ibc_cli_config_final(&a->cfg) != 0)
         return CLI_USAGE;
     return 0;
 }
@@ -162,7 +162,7 @@ typedef struct {
 
 static void target_clear(target *t)
 {
-    ibc_rnet_free(t->f);
+    ibc_robust_rnet_free(t->f);
     free(t->x);
 }
 
@@ -200,25 +200,25 @@ static int target_init(target *t, const robust_args *a)
         ibc_config c;
         ibc_vec theta;
         double p;
-        if (ibc_netio_load(a->file, &c, &p, &theta, err) != IBC_OK) {
+        if (ibc_train_netio_load(a->file, &c, &p, &theta, err) != IBC_OK) {
             fprintf(stderr, "ibcheck: %s\n", err);
             return CLI_USAGE;
         }
         ibc_net_params np = {.p = p, .h = c.h, .loss = c.loss, .mean = c.mean};
-        data = ibc_data_alloc_lean(&c.model, c.n, 0);   /* the net rounds rows from their streams */
+        data = ibc_model_data_alloc_lean(&c.model, c.n, 0);   /* the net rounds rows from their streams */
         ibc_net *net = data ? ibc_net_alloc(data, &np, theta.pr) : NULL;
-        t->f = net ? ibc_rnet_from_net(net, &theta, data) : NULL;
+        t->f = net ? ibc_robust_rnet_from_net(net, &theta, data) : NULL;
         ibc_net_free(net);
-        ibc_vec_clear(&theta);
+        ibc_prec_vec_clear(&theta);
         t->model = c.model;
     } else {
         t->model = a->cfg.model;
-        t->f = ibc_rnet_ideal(strcmp(a->ideal, "F") == 0 ? IBC_IDEAL_F : IBC_IDEAL_FP, t->model.D, t->model.K,
+        t->f = ibc_robust_rnet_ideal(strcmp(a->ideal, "F") == 0 ? IBC_IDEAL_F : IBC_IDEAL_FP, t->model.D, t->model.K,
                               t->model.K1, a->p);
         if (t->model.random_centers)
             fprintf(stderr, "ibcheck: note: --ideal uses the centers e_k\n");
     }
-    ibc_data_free(data);
+    ibc_model_data_free(data);
     long D = t->model.D, K = t->model.K;
     t->x = calloc((size_t)D, sizeof(double));
     if (!t->f || !t->x) {
@@ -238,16 +238,16 @@ static int target_init(target *t, const robust_args *a)
         snprintf(t->point, sizeof t->point, "center mu_%ld, y = %+d", a->center, t->y);
     } else {
         /* lean: only the asked row is generated, from its own stream */
-        ibc_data *test = ibc_data_alloc_lean(&t->model, a->test + 1, 1);
+        ibc_data *test = ibc_model_data_alloc_lean(&t->model, a->test + 1, 1);
         if (!test) {
             fprintf(stderr, "ibcheck: --test %ld: cannot draw the test set\n", a->test);
             return CLI_USAGE;
         }
-        ibc_data_rows_d(test, a->test, a->test + 1, t->x);
+        ibc_model_data_rows_d(test, a->test, a->test + 1, t->x);
         t->y = test->y[a->test];
         snprintf(t->point, sizeof t->point, "test sample %ld (subclass %d), y = %+d", a->test, test->z[a->test],
                  t->y);
-        ibc_data_free(test);
+        ibc_model_data_free(test);
     }
     return 0;
 }
@@ -309,7 +309,7 @@ static const char *fmt_r(char *b, double r)
     return b;
 }
 
-int cli_cmd_radius(int argc, char **argv)
+int ibc_cli_cmd_radius(int argc, char **argv)
 {
     robust_args a;
     int rc = parse_args(&a, "radius", "ibcheck radius (FILE | --ideal F|Fp) (--x X --y Y | --test I | --center K) [options]",
@@ -329,8 +329,8 @@ int cli_cmd_radius(int argc, char **argv)
     FILE *txt = a.out && strcmp(a.out, "-") == 0 ? stderr : stdout;
     char err[IBC_ERRLEN], b1[32], b2[32], b3[32], b4[32];
     ibc_bracket br;
-    ibc_bracket_init(&br, t.model.D);
-    rc = ibc_bracket_compute(&br, t.f, t.x, t.y, a.tmax, &a.pgd, err);
+    ibc_robust_bracket_init(&br, t.model.D);
+    rc = ibc_robust_bracket_compute(&br, t.f, t.x, t.y, a.tmax, &a.pgd, err);
     if (rc != IBC_OK) {
         fprintf(stderr, "ibcheck: radius: %s\n", err);
     } else {
@@ -362,12 +362,12 @@ int cli_cmd_radius(int argc, char **argv)
             rc = save_json(a.out, o);
         }
     }
-    ibc_bracket_clear(&br);
+    ibc_robust_bracket_clear(&br);
     target_clear(&t);
     return rc;
 }
 
-int cli_cmd_attack(int argc, char **argv)
+int ibc_cli_cmd_attack(int argc, char **argv)
 {
     robust_args a;
     int rc = parse_args(&a, "attack", "ibcheck attack (FILE | --ideal F|Fp) (--x X --y Y | --test I | --center K) [options]",
@@ -414,27 +414,27 @@ int cli_cmd_attack(int argc, char **argv)
         target_clear(&t);
         return CLI_USAGE;
     }
-    if (ibc_rnet_flipped(t.f, t.x, NULL, t.y, 64) != 0) {
+    if (ibc_robust_rnet_flipped(t.f, t.x, NULL, t.y, 64) != 0) {
         fprintf(txt, "classifier: %s\npoint: %s\nthe point is already misclassified (y f(x) <= 0 or undecided): "
                 "radius 0, nothing to attack\n", t.f->name, t.point);
         r = 0;
         found = 1;
     } else {
         if (m == 0)
-            found = ibc_attack_pgd(delta, t.f, t.x, t.y, a.eps, &a.pgd);
+            found = ibc_robust_attack_pgd(delta, t.f, t.x, t.y, a.eps, &a.pgd);
         else if (m == 1)
-            r = ibc_attack_structured(delta, t.f, t.x, t.y, a.tmax);
+            r = ibc_robust_attack_structured(delta, t.f, t.x, t.y, a.tmax);
         else if (m == 2)
-            r = ibc_attack_minnorm(delta, t.f, t.x, t.y, a.tmax, &a.pgd);
+            r = ibc_robust_attack_minnorm(delta, t.f, t.x, t.y, a.tmax, &a.pgd);
         else
-            r = ibc_attack_minnorm_pgd(delta, t.f, t.x, t.y, a.tmax, &a.pgd);
+            r = ibc_robust_attack_minnorm_pgd(delta, t.f, t.x, t.y, a.tmax, &a.pgd);
         if (m != 0)
             found = isfinite(r);
         else if (found)
-            r = ibc_rnet_norm_up(delta, D);
+            r = ibc_robust_rnet_norm_up(delta, D);
         arb_t mg;
         arb_init(mg);
-        ibc_rnet_margin_arb(mg, t.f, t.x, delta, t.y, 128);
+        ibc_robust_rnet_margin_arb(mg, t.f, t.x, delta, t.y, 128);
         fprintf(txt, "classifier: %s\npoint: %s\nmethod: %s%s\n", t.f->name, t.point, a.method,
                 m == 0 ? (a.pgd.norm == IBC_NORM_L2 ? " (l2)" : " (linf)") : "");
         if (found) {

@@ -54,26 +54,26 @@ static void print_summary(const ibc_config *c, double p, const ibc_trained *t, c
     char pb[24], lb[48], tb[48];
     ibc_vec loss;
     mpfr_t l;
-    ibc_vec_init(&loss, 1, t->theta.pr);
+    ibc_prec_vec_init(&loss, 1, t->theta.pr);
     ibc_net_eval(t->net, &t->theta, NULL, t->net->n, &loss, NULL, NULL);
     mpfr_init2(l, 64);
-    ibc_vec_get_mpfr(l, &loss, 0);
+    ibc_prec_vec_get_mpfr(l, &loss, 0);
     fprintf(stderr,
             "ibcheck: trained p = %g in %s by %s (lr %g, %ld steps, t = %s) on D = %ld, K = %ld, K1 = %ld, "
             "alpha = %g, n = %ld, h = %ld, eps = %s %s init, %s %s loss, seed %lu: final loss %s after %.2f s "
             "(start-up %.2f s); saved %s\n",
-            p, ibc_prec_str(t->theta.pr, pb), ibc_method_name(c->method), c->lr, t->stats.steps,
-            ibc_fmt_d(tb, t->stats.t, 6), c->model.D, c->model.K, c->model.K1, c->model.alpha, c->n, c->h,
-            c->eps, ibc_init_name(c->init), c->mean ? "mean" : "sum", ibc_loss_name(c->loss), c->model.seed,
-            ibc_fmt_mpfr(lb, l, 6), t->seconds, t->setup_seconds, path);
+            p, ibc_prec_str(t->theta.pr, pb), ibc_flow_method_name(c->method), c->lr, t->stats.steps,
+            ibc_prec_fmt_d(tb, t->stats.t, 6), c->model.D, c->model.K, c->model.K1, c->model.alpha, c->n, c->h,
+            c->eps, ibc_net_init_name(c->init), c->mean ? "mean" : "sum", ibc_net_loss_name(c->loss), c->model.seed,
+            ibc_prec_fmt_mpfr(lb, l, 6), t->seconds, t->setup_seconds, path);
     mpfr_clear(l);
-    ibc_vec_clear(&loss);
+    ibc_prec_vec_clear(&loss);
 }
 
-int cli_cmd_train(int argc, char **argv)
+int ibc_cli_cmd_train(int argc, char **argv)
 {
     ibc_config cfg;
-    ibc_config_default(&cfg);
+    ibc_train_config_default(&cfg);
     cfg.verbose = 1;
     double p = 1, t_end = 0, tol = 0;
     int t_end_given = 0;
@@ -82,20 +82,20 @@ int cli_cmd_train(int argc, char **argv)
     int every_given = 0;
 
     cli_parser ps;
-    cli_parser_init(&ps, "train", "ibcheck train [options] -o FILE",
+    ibc_cli_parser_init(&ps, "train", "ibcheck train [options] -o FILE",
                     "Trains one two-layer pReLU network on the orthonormal-subclass data and saves\n"
                     "it as JSON with exact values (every parameter, the precision and theta).",
                     train_flags, 1);
     char **args = resume_argv(argc, argv);
     if (!args) {
         fprintf(stderr, "ibcheck: train: out of memory\n");
-        cli_parser_free(&ps);
+        ibc_cli_parser_free(&ps);
         return CLI_USAGE;
     }
     argv = args;
     int r;
-    while ((r = cli_parser_next(&ps, argc, argv)) == 1) {
-        if (ps.shared_i >= 0 && cli_shared_apply(&cfg, ps.shared_i, &ps.v) != 0) {
+    while ((r = ibc_cli_parser_next(&ps, argc, argv)) == 1) {
+        if (ps.shared_i >= 0 && ibc_cli_shared_apply(&cfg, ps.shared_i, &ps.v) != 0) {
             r = -1;
             break;
         }
@@ -110,7 +110,7 @@ int cli_cmd_train(int argc, char **argv)
         default: break;
         }
     }
-    cli_parser_free(&ps);
+    ibc_cli_parser_free(&ps);
     if (ps.common.quiet)
         cfg.verbose = 0;
     int rc = r != 0 ? (r == CLI_HELP_SHOWN ? CLI_OK : CLI_USAGE) : CLI_OK;
@@ -131,7 +131,7 @@ int cli_cmd_train(int argc, char **argv)
         return out_of_range("t-end", t_end, train_flags[T_T_END].need);
     if (!(tol >= 0 && tol < 1))
         return out_of_range("tol", tol, train_flags[T_TOL].need);
-    if (cli_config_final(&cfg) != 0 || cli_output_check("-o", out_path) != 0)
+    if (ibc_cli_config_final(&cfg) != 0 || ibc_cli_output_check("-o", out_path) != 0)
         return CLI_USAGE;
     if (every_given && every < 1)
         return out_of_range("checkpoint-every", (double)every, train_flags[T_CKPT_EVERY].need);
@@ -169,29 +169,29 @@ int cli_cmd_train(int argc, char **argv)
         memcpy(ckpt_default + len, ".ckpt", sizeof ".ckpt");
         ckpt_path = ckpt_default;
     }
-    if (ckpt_path && (strcmp(ckpt_path, out_path) == 0 || (every_given && cli_output_check("--checkpoint", ckpt_path) != 0))) {
+    if (ckpt_path && (strcmp(ckpt_path, out_path) == 0 || (every_given && ibc_cli_output_check("--checkpoint", ckpt_path) != 0))) {
         if (strcmp(ckpt_path, out_path) == 0)
             fprintf(stderr, "ibcheck: train: --checkpoint %s is the -o file: need another file\n", ckpt_path);
         free(ckpt_default);
         return CLI_USAGE;
     }
 
-    /* --resume alone writes checkpoints too, but cli_output_check did not see the file. */
+    /* --resume alone writes checkpoints too, but ibc_cli_output_check did not see the file. */
     if (ckpt_path && !every_given)
-        cli_stale_clean(ckpt_path);
+        ibc_cli_stale_clean(ckpt_path);
     ibc_prec_blas_setup();
     /* The trajectory records only drive the progress line; each is a
      * full-batch evaluation, so skip them when nobody sees the progress. */
-    if (!cli_stderr_tty())
+    if (!ibc_cli_stderr_tty())
         cfg.records = 0;
     char err[IBC_ERRLEN];
     ibc_trained t;
     long resumed = -1;
     if (ckpt_path) {
         ibc_ckpt_opts ck = {.path = ckpt_path, .every = every, .resume = resume};
-        rc = ibc_trained_init_ckpt(&t, &cfg, p, &ck, &resumed, err);
+        rc = ibc_train_trained_init_ckpt(&t, &cfg, p, &ck, &resumed, err);
     } else {
-        rc = ibc_trained_init(&t, &cfg, p, cfg.prec, t_end, tol, err);
+        rc = ibc_train_trained_init(&t, &cfg, p, cfg.prec, t_end, tol, err);
     }
     free(ckpt_default);
     if (rc != IBC_OK) {
@@ -200,11 +200,11 @@ int cli_cmd_train(int argc, char **argv)
     }
     if (resumed >= 0 && cfg.verbose)
         fprintf(stderr, "ibcheck: train: resumed at step %ld of %ld\n", resumed, cfg.steps);
-    rc = ibc_netio_save(out_path, &cfg, p, &t.theta, &t.stats, err);
+    rc = ibc_train_netio_save(out_path, &cfg, p, &t.theta, &t.stats, err);
     if (rc != IBC_OK)
         fprintf(stderr, "ibcheck: %s\n", err);
     else if (cfg.verbose)
         print_summary(&cfg, p, &t, out_path);
-    ibc_trained_clear(&t);
+    ibc_train_trained_clear(&t);
     return rc;
 }

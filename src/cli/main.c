@@ -16,13 +16,13 @@ typedef struct {
 } command;
 
 static const command commands[] = {
-    {"check", cli_cmd_check, "run the claim catalogue and print the table of checked constants"},
-    {"train", cli_cmd_train, "train one network and save it (JSON, exact values)"},
-    {"radius", cli_cmd_radius, "bracket the l2 robustness radius of a saved network at one point"},
-    {"attack", cli_cmd_attack, "attack a saved network at one point; the flip is verified"},
-    {"compare", cli_cmd_compare, "train one network in several precision modes and compare them"},
-    {"reproduce", cli_cmd_reproduce, "run the authors' experiment (MV24 §5.1) from their YAML config, with figures"},
-    {"info", cli_cmd_info, "validate a saved network and print what it holds"},
+    {"check", ibc_cli_cmd_check, "run the claim catalogue and print the table of checked constants"},
+    {"train", ibc_cli_cmd_train, "train one network and save it (JSON, exact values)"},
+    {"radius", ibc_cli_cmd_radius, "bracket the l2 robustness radius of a saved network at one point"},
+    {"attack", ibc_cli_cmd_attack, "attack a saved network at one point; the flip is verified"},
+    {"compare", ibc_cli_cmd_compare, "train one network in several precision modes and compare them"},
+    {"reproduce", ibc_cli_cmd_reproduce, "run the authors' experiment (MV24 §5.1) from their YAML config, with figures"},
+    {"info", ibc_cli_cmd_info, "validate a saved network and print what it holds"},
     {NULL, NULL, NULL},
 };
 

@@ -75,7 +75,7 @@ static void add_short(cli_parser *p, const cli_flag *f)
 
 #define HELP_VAL 3000
 
-void cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const char *about,
+void ibc_cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const char *about,
                      const cli_flag *own, int use_shared)
 {
     int no = count_flags(own), ns = use_shared ? S_COUNT : 0;
@@ -106,7 +106,7 @@ void cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const ch
     optind = 1;
 }
 
-void cli_parser_free(cli_parser *p)
+void ibc_cli_parser_free(cli_parser *p)
 {
     free(p->longopts);
     p->longopts = NULL;
@@ -165,8 +165,8 @@ static int common_own(cli_parser *p, const cli_flag *f)
     if (strcmp(f->name, "output") == 0) {
         p->common.output = p->v.s;
     } else if (strcmp(f->name, "format") == 0) {
-        if (ibc_format_parse(&p->common.format, p->v.s, err) != IBC_OK) {
-            cli_flag_error("format", err);
+        if (ibc_report_format_parse(&p->common.format, p->v.s, err) != IBC_OK) {
+            ibc_cli_flag_error("format", err);
             return -1;
         }
         p->common.format_given = 1;
@@ -180,7 +180,7 @@ static int common_own(cli_parser *p, const cli_flag *f)
     return 0;
 }
 
-int cli_parser_next(cli_parser *p, int argc, char **argv)
+int ibc_cli_parser_next(cli_parser *p, int argc, char **argv)
 {
     int *own = &p->own_i, *shared = &p->shared_i;
     *own = *shared = -1;
@@ -231,19 +231,19 @@ int cli_parser_next(cli_parser *p, int argc, char **argv)
     return *own >= 0 && common_own(p, f) != 0 ? -1 : 1;
 }
 
-ibc_format cli_common_format(const cli_common *c)
+ibc_format ibc_cli_common_format(const cli_common *c)
 {
     ibc_format f;
     char err[IBC_ERRLEN];
     if (c->format_given)
         return c->format;
     const char *dot = c->output ? strrchr(c->output, '.') : NULL;
-    if (dot && ibc_format_parse(&f, dot + 1, err) == IBC_OK)
+    if (dot && ibc_report_format_parse(&f, dot + 1, err) == IBC_OK)
         return f;
     return IBC_FMT_MD;
 }
 
-void cli_flag_error(const char *flag, const char *err)
+void ibc_cli_flag_error(const char *flag, const char *err)
 {
     size_t n = strlen(flag);
     /* "precision 'quad' is ..." reads as "--precision 'quad' is ...". */
@@ -253,7 +253,7 @@ void cli_flag_error(const char *flag, const char *err)
         fprintf(stderr, "ibcheck: --%s: %s\n", flag, err);
 }
 
-int cli_shared_apply(ibc_config *cfg, int i, const cli_value *v)
+int ibc_cli_shared_apply(ibc_config *cfg, int i, const cli_value *v)
 {
     char err[IBC_ERRLEN];
     int rc = IBC_OK;
@@ -272,11 +272,11 @@ int cli_shared_apply(ibc_config *cfg, int i, const cli_value *v)
         }
         strcpy(cfg->eps, v->s);
         break;
-    case S_INIT: rc = ibc_init_parse(&cfg->init, v->s, err); break;
-    case S_LOSS: rc = ibc_loss_parse(&cfg->loss, v->s, err); break;
+    case S_INIT: rc = ibc_net_init_parse(&cfg->init, v->s, err); break;
+    case S_LOSS: rc = ibc_net_loss_parse(&cfg->loss, v->s, err); break;
     case S_SUM: cfg->mean = 0; break;
     case S_MEAN: cfg->mean = 1; break;
-    case S_METHOD: rc = ibc_method_parse(&cfg->method, v->s, err); break;
+    case S_METHOD: rc = ibc_flow_method_parse(&cfg->method, v->s, err); break;
     case S_LR: cfg->lr = v->d; break;
     case S_STEPS: cfg->steps = v->l; break;
     case S_BATCH: cfg->batch = v->l; break;
@@ -286,18 +286,18 @@ int cli_shared_apply(ibc_config *cfg, int i, const cli_value *v)
     default: return -1;
     }
     if (rc != IBC_OK) {
-        cli_flag_error(cli_shared_flags[i].name, err);
+        ibc_cli_flag_error(cli_shared_flags[i].name, err);
         return -1;
     }
     return 0;
 }
 
-int cli_config_final(const ibc_config *cfg)
+int ibc_cli_config_final(const ibc_config *cfg)
 {
     char err[IBC_ERRLEN];
-    if (ibc_config_check(cfg, err) == IBC_OK)
+    if (ibc_train_config_check(cfg, err) == IBC_OK)
         return 0;
-    /* ibc_config_check names fields as the flags are named. */
+    /* ibc_train_config_check names fields as the flags are named. */
     fprintf(stderr, "ibcheck: --%s\n", err);
     return -1;
 }
@@ -327,7 +327,7 @@ static void print_help(const cli_parser *p)
     }
 }
 
-int cli_output_check(const char *flag, const char *path)
+int ibc_cli_output_check(const char *flag, const char *path)
 {
     struct stat st, lst;
     const char *alt = strcmp(flag, "-o") == 0 ? " or - for standard output" : "";
@@ -368,11 +368,11 @@ int cli_output_check(const char *flag, const char *path)
         fprintf(stderr, "ibcheck: %s = %s cannot be written: directory %s: %s\n", flag, path, dir, strerror(e));
     free(copy);
     if (ok)
-        cli_stale_clean(path);
+        ibc_cli_stale_clean(path);
     return ok ? 0 : -1;
 }
 
-void cli_stale_clean(const char *path)
+void ibc_cli_stale_clean(const char *path)
 {
     /* A run SIGKILLed mid-write leaves PATH.tmp.<pid>.XXXXXX behind; only this
      * path's, and only a dead pid's, are removed (a live one may be writing). */
@@ -382,7 +382,7 @@ void cli_stale_clean(const char *path)
                 path);
 }
 
-int cli_stderr_tty(void)
+int ibc_cli_stderr_tty(void)
 {
     return isatty(2);
 }

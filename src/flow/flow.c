@@ -33,9 +33,9 @@ static const ibc_flow_type flow_types[] = {
 
 const ibc_flow_type *ibc_flow_type_of(ibc_method m) { return &flow_types[m]; }
 
-const char *ibc_method_name(ibc_method m) { return flow_types[m].name; }
+const char *ibc_flow_method_name(ibc_method m) { return flow_types[m].name; }
 
-int ibc_method_parse(ibc_method *m, const char *s, char *err)
+int ibc_flow_method_parse(ibc_method *m, const char *s, char *err)
 {
     for (int i = 0; i < N_FLOW_TYPES; i++)
         if (strcmp(s, flow_types[i].name) == 0) {
@@ -90,8 +90,8 @@ void ibc_flow_state_init(ibc_flow_state *s)
 
 void ibc_flow_state_clear(ibc_flow_state *s)
 {
-    ibc_vec_clear(&s->Q0);
-    ibc_vec_clear(&s->corr);
+    ibc_prec_vec_clear(&s->Q0);
+    ibc_prec_vec_clear(&s->corr);
     free(s->perm);
     ibc_flow_state_init(s);
 }
@@ -99,8 +99,8 @@ void ibc_flow_state_clear(ibc_flow_state *s)
 static void vec_copy(ibc_vec *dst, const ibc_vec *src)
 {
     if (src->len > 0) {
-        ibc_vec_init(dst, src->len, src->pr);
-        ibc_vec_set(dst, src);
+        ibc_prec_vec_init(dst, src->len, src->pr);
+        ibc_prec_vec_set(dst, src);
     }
 }
 
@@ -160,7 +160,7 @@ static int check_opts(const ibc_net *net, const ibc_flow_opts *o, char *err)
     const ibc_flow_type *ty = ibc_flow_type_of(o->method);
     if (!ty->run[net->pr.mode]) {
         snprintf(err, IBC_ERRLEN, "method %s in ball arithmetic (arb mode) is not supported: need gd or sgd",
-                 ibc_method_name(o->method));
+                 ibc_flow_method_name(o->method));
         return IBC_EINPUT;
     }
     if (net->pr.mode == IBC_ARB && net->pint == 0) {
@@ -212,7 +212,7 @@ static int adaptive_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, 
     const flow_kernels *kr = kernels_of(net->pr);
     int rc;
     ibc_flow_netctx ctx = {.net = net, .opt = opt, .st = st};
-    ibc_vec_init(&ctx.loss, 1, net->pr);
+    ibc_prec_vec_init(&ctx.loss, 1, net->pr);
     ibc_flow_field fld = {
         .F = kr->field,
         .ctx = &ctx,
@@ -231,8 +231,8 @@ static int adaptive_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, 
         fld.flip = net_flip;
     }
     ibc_vec Q0, Q1;
-    ibc_vec_init(&Q0, net->h, net->pr);
-    ibc_vec_init(&Q1, net->h, net->pr);
+    ibc_prec_vec_init(&Q0, net->h, net->pr);
+    ibc_prec_vec_init(&Q1, net->h, net->pr);
     ibc_net_balance(net, theta, &Q0, NULL, 0, NULL);
     /* Always record the start and the end. */
     double t_ends[2] = {0.0, opt->t_end};
@@ -248,19 +248,19 @@ static int adaptive_run(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt, 
     mpfr_set_zero(st->balance_drift, 1);
     mpfr_set_zero(st->balance_scale, 1);
     for (long j = 0; j < net->h; j++) {
-        ibc_vec_get_mpfr(a, &Q1, j);
-        ibc_vec_get_mpfr(b, &Q0, j);
+        ibc_prec_vec_get_mpfr(a, &Q1, j);
+        ibc_prec_vec_get_mpfr(b, &Q0, j);
         mpfr_sub(a, a, b, MPFR_RNDN);
         mpfr_abs(a, a, MPFR_RNDN);
         if (mpfr_cmp(a, st->balance_drift) > 0) mpfr_set(st->balance_drift, a, MPFR_RNDN);
-        ibc_vec_get_mpfr(b, theta, net->h * net->D + j);
+        ibc_prec_vec_get_mpfr(b, theta, net->h * net->D + j);
         mpfr_sqr(b, b, MPFR_RNDN);   /* scale: max_j v_j^2 */
         if (mpfr_cmp(b, st->balance_scale) > 0) mpfr_set(st->balance_scale, b, MPFR_RNDN);
     }
     mpfr_clears(a, b, (mpfr_ptr)0);
-    ibc_vec_clear(&Q0);
-    ibc_vec_clear(&Q1);
-    ibc_vec_clear(&ctx.loss);
+    ibc_prec_vec_clear(&Q0);
+    ibc_prec_vec_clear(&Q1);
+    ibc_prec_vec_clear(&ctx.loss);
     return rc;
 }
 

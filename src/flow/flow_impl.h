@@ -138,8 +138,8 @@ void FN(ibc_flow_rk4)(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t
     S_BITS_DECL(y->pr.bits);
     const long len = y->len;
     ibc_vec k[4], z;
-    for (int i = 0; i < 4; i++) ibc_vec_init(&k[i], len, y->pr);
-    ibc_vec_init(&z, len, y->pr);
+    for (int i = 0; i < 4; i++) ibc_prec_vec_init(&k[i], len, y->pr);
+    ibc_prec_vec_init(&z, len, y->pr);
     S_DECL(hs);
     S_DECL(half);
     S_DECL(w);
@@ -174,8 +174,8 @@ void FN(ibc_flow_rk4)(ibc_field_fn F, void *ctx, ibc_vec *y, double t0, double t
             S_ADD(S_AT(S_VEC(y), i), S_AT(S_VEC(y), i), w);
         }
     }
-    for (int i = 0; i < 4; i++) ibc_vec_clear(&k[i]);
-    ibc_vec_clear(&z);
+    for (int i = 0; i < 4; i++) ibc_prec_vec_clear(&k[i]);
+    ibc_prec_vec_clear(&z);
     S_CLEAR(hs);
     S_CLEAR(half);
     S_CLEAR(w);
@@ -197,12 +197,12 @@ static void FN(midpoint)(const ibc_flow_field *fld, const ibc_vec *y, const ibc_
     const double H = S_GET_D(S_AT(HS, 0));   /* the time argument of F only */
     S_DIV_SI(hs, S_AT(HS, 0), n);
     S_MUL_SI(h2, hs, 2);
-    ibc_vec_set(z0, y);
+    ibc_prec_vec_set(z0, y);
     FN(lincomb)(len, S_VEC(z1), S_VEC(y), S_REF(hs), S_VEC(f0), y->pr.bits);   /* z1 = y + hs f0 */
     for (long m = 1; m < n; m++) {
         fld->F(fld->ctx, t + H * (double)m / (double)n, z1, fz);
         FN(lincomb)(len, S_VEC(z0), S_VEC(z0), S_REF(h2), S_VEC(fz), y->pr.bits); /* z_{m+1} = z_{m-1} + 2hs F(z_m) */
-        ibc_vec_swap(z0, z1);
+        ibc_flow_vec_swap(z0, z1);
     }
     fld->F(fld->ctx, t + H, z1, fz);
     /* out = (z_n + z_{n-1} + hs F(z_n)) / 2 */
@@ -232,25 +232,25 @@ static void FN(gbs_ws_init)(FN(gbs_ws) *ws, long len, ibc_prec pr)
     ws->kmin = ws->kmax - 3;
     for (int k = 0; k < ws->kmax; k++) {
         ws->nseq[k] = 2 * (k + 1);
-        ibc_vec_init(&ws->prev[k], len, pr);
-        ibc_vec_init(&ws->cur[k], len, pr);
+        ibc_prec_vec_init(&ws->prev[k], len, pr);
+        ibc_prec_vec_init(&ws->cur[k], len, pr);
     }
-    ibc_vec_init(&ws->f0, len, pr);
-    ibc_vec_init(&ws->z0, len, pr);
-    ibc_vec_init(&ws->z1, len, pr);
-    ibc_vec_init(&ws->fz, len, pr);
+    ibc_prec_vec_init(&ws->f0, len, pr);
+    ibc_prec_vec_init(&ws->z0, len, pr);
+    ibc_prec_vec_init(&ws->z1, len, pr);
+    ibc_prec_vec_init(&ws->fz, len, pr);
 }
 
 static void FN(gbs_ws_clear)(FN(gbs_ws) *ws)
 {
     for (int k = 0; k < ws->kmax; k++) {
-        ibc_vec_clear(&ws->prev[k]);
-        ibc_vec_clear(&ws->cur[k]);
+        ibc_prec_vec_clear(&ws->prev[k]);
+        ibc_prec_vec_clear(&ws->cur[k]);
     }
-    ibc_vec_clear(&ws->f0);
-    ibc_vec_clear(&ws->z0);
-    ibc_vec_clear(&ws->z1);
-    ibc_vec_clear(&ws->fz);
+    ibc_prec_vec_clear(&ws->f0);
+    ibc_prec_vec_clear(&ws->z0);
+    ibc_prec_vec_clear(&ws->z1);
+    ibc_prec_vec_clear(&ws->fz);
 }
 
 /* The step-size controller.  After a rejection: shrink by what the last
@@ -334,7 +334,7 @@ static int FN(gbs_step)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec
             *errr = worst;
             if (worst <= 1.0) done = k;
         }
-        for (int j = 0; j <= k && done < 0; j++) ibc_vec_swap(&ws->prev[j], &ws->cur[j]);
+        for (int j = 0; j <= k && done < 0; j++) ibc_flow_vec_swap(&ws->prev[j], &ws->cur[j]);
     }
     S_CLEAR(c);
     S_CLEAR(tmp);
@@ -378,7 +378,7 @@ static int FN(gbs_locate)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_v
             continue;
         }
         double sv = fld->pair_value(fld->ctx, &ws->cur[k2], *pair);
-        ibc_vec_set(ytrial, &ws->cur[k2]);
+        ibc_prec_vec_set(ytrial, &ws->cur[k2]);
         /* Located when the pair's value is zero to the working
          * tolerance, or the time bracket is at the resolution of the
          * double step length (a known limit: in MPFR modes an event
@@ -415,7 +415,7 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
     FN(gbs_ws) ws;
     FN(gbs_ws_init)(&ws, len, y->pr);
     ibc_vec ytrial;
-    ibc_vec_init(&ytrial, len, y->pr);
+    ibc_prec_vec_init(&ytrial, len, y->pr);
     S_DECL(tolS);
     S_INIT(tolS);
     if (tol > 0) {
@@ -478,8 +478,8 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
             }
             continue;
         }
-        ibc_vec_set(&ytrial, &ws.cur[k]);
-        if (!ibc_vec_is_finite(&ytrial)) {
+        ibc_prec_vec_set(&ytrial, &ws.cur[k]);
+        if (!ibc_prec_vec_is_finite(&ytrial)) {
             snprintf(err, IBC_ERRLEN, "NaN or inf in theta at step %ld, t = %.17g", st->steps, t);
             rc = IBC_ENUMERIC;
             goto out;
@@ -505,7 +505,7 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
             landed = 0;
             st->events++;
         }
-        ibc_vec_set(y, &ytrial);
+        ibc_prec_vec_set(y, &ytrial);
         if (landed) {
             S_SET_D(tS, target);
         } else {
@@ -524,7 +524,7 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
     }
 out:
     FN(gbs_ws_clear)(&ws);
-    ibc_vec_clear(&ytrial);
+    ibc_prec_vec_clear(&ytrial);
     S_CLEAR(tolS);
     S_CLEAR(tS);
     S_CLEAR(HsS);
@@ -559,8 +559,8 @@ static int FN(descent_resume)(const ibc_flow_opts *opt, gmp_randstate_t rs, long
 {
     const ibc_flow_state *r = opt->resume;
     if (opt->track_balance) {
-        ibc_vec_set(Q0, &r->Q0);
-        ibc_vec_set(corr, &r->corr);
+        ibc_prec_vec_set(Q0, &r->Q0);
+        ibc_prec_vec_set(corr, &r->corr);
     }
     if (opt->method == IBC_METHOD_SGD) {
         for (long s = 0; s < r->step; s++) FN(sgd_batch)(rs, perm, pos, n, opt->batch);
@@ -584,12 +584,12 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
     S_BITS_DECL(net->pr.bits);
     const long dim = theta->len, n = net->n;
     ibc_vec grad, next, loss, Q0, Q1, corr;
-    ibc_vec_init(&grad, dim, net->pr);
-    ibc_vec_init(&next, dim, net->pr);
-    ibc_vec_init(&loss, 1, net->pr);
-    ibc_vec_init(&Q0, net->h, net->pr);
-    ibc_vec_init(&Q1, net->h, net->pr);
-    ibc_vec_init(&corr, net->h, net->pr);
+    ibc_prec_vec_init(&grad, dim, net->pr);
+    ibc_prec_vec_init(&next, dim, net->pr);
+    ibc_prec_vec_init(&loss, 1, net->pr);
+    ibc_prec_vec_init(&Q0, net->h, net->pr);
+    ibc_prec_vec_init(&Q1, net->h, net->pr);
+    ibc_prec_vec_init(&corr, net->h, net->pr);
     S_DECL(meta);
     S_DECL(tmp);
     S_INIT(meta);
@@ -628,7 +628,7 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
         double t = opt->lr * (double)s;
         if (rec && opt->obs) {
             ibc_net_eval(net, theta, NULL, 0, &loss, NULL, NULL);
-            if (!ibc_vec_is_finite(&loss)) {
+            if (!ibc_prec_vec_is_finite(&loss)) {
                 snprintf(err, IBC_ERRLEN, "NaN or inf in the loss at step %ld, t = %.17g", s, t);
                 rc = IBC_ENUMERIC;
                 break;
@@ -638,9 +638,9 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
         if (s == opt->steps) break;
         int finite;
         if (opt->method == IBC_METHOD_RK4) {
-            ibc_vec_set(&next, theta);
+            ibc_prec_vec_set(&next, theta);
             FN(ibc_flow_rk4)(FN(ibc_flow_net_field), &fctx, &next, 0.0, opt->lr, 1);   /* autonomous: exact step lr */
-            finite = ibc_vec_is_finite(&next);
+            finite = ibc_prec_vec_is_finite(&next);
         } else {
             ibc_net_eval(net, theta, rows, nb, &loss, &grad, NULL);
             st->grad_evals++;
@@ -665,7 +665,7 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
             rc = IBC_ENUMERIC;
             break;
         }
-        ibc_vec_swap(theta, &next);
+        ibc_flow_vec_swap(theta, &next);
         st->steps = s + 1;
         st->t = opt->lr * (double)(s + 1);
         if (opt->ckpt_every > 0 && (s + 1) % opt->ckpt_every == 0) {
@@ -687,12 +687,12 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
         mpfr_set_zero(st->balance_drift, 1);
         mpfr_set_zero(st->balance_scale, 1);
         for (long j = 0; j < net->h; j++) {
-            ibc_vec_get_mpfr(a, &Q1, j);
-            ibc_vec_get_mpfr(c, &corr, j);
-            ibc_vec_get_mpfr(b, theta, net->h * net->D + j);
+            ibc_prec_vec_get_mpfr(a, &Q1, j);
+            ibc_prec_vec_get_mpfr(c, &corr, j);
+            ibc_prec_vec_get_mpfr(b, theta, net->h * net->D + j);
             mpfr_sqr(b, b, MPFR_RNDN);   /* scale: max_j v_j^2 (= ||w_j||^2 when balanced) */
             if (mpfr_cmp(b, st->balance_scale) > 0) mpfr_set(st->balance_scale, b, MPFR_RNDN);
-            ibc_vec_get_mpfr(b, &Q0, j);
+            ibc_prec_vec_get_mpfr(b, &Q0, j);
             mpfr_sub(a, a, b, MPFR_RNDN);
             mpfr_sub(a, a, c, MPFR_RNDN);
             mpfr_abs(a, a, MPFR_RNDN);
@@ -702,12 +702,12 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
     }
     if (have_rs) gmp_randclear(rs);
     free(perm);
-    ibc_vec_clear(&grad);
-    ibc_vec_clear(&next);
-    ibc_vec_clear(&loss);
-    ibc_vec_clear(&Q0);
-    ibc_vec_clear(&Q1);
-    ibc_vec_clear(&corr);
+    ibc_prec_vec_clear(&grad);
+    ibc_prec_vec_clear(&next);
+    ibc_prec_vec_clear(&loss);
+    ibc_prec_vec_clear(&Q0);
+    ibc_prec_vec_clear(&Q1);
+    ibc_prec_vec_clear(&corr);
     S_CLEAR(meta);
     S_CLEAR(tmp);
     return rc;

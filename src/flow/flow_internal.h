@@ -30,7 +30,7 @@ typedef struct {
     ibc_vec loss;
 } ibc_flow_netctx;
 
-static inline void ibc_vec_swap(ibc_vec *a, ibc_vec *b)
+static inline void ibc_flow_vec_swap(ibc_vec *a, ibc_vec *b)
 {
     ibc_vec t = *a;
     *a = *b;

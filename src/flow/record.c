@@ -4,24 +4,24 @@
 #include <string.h>
 #include "ibcheck/flow.h"
 
-void ibc_recorder_init(ibc_recorder *r, const ibc_data *data, int keep_theta)
+void ibc_flow_recorder_init(ibc_recorder *r, const ibc_data *data, int keep_theta)
 {
     memset(r, 0, sizeof *r);
     r->data = data;
     r->keep_theta = keep_theta;
 }
 
-void ibc_recorder_clear(ibc_recorder *r)
+void ibc_flow_recorder_clear(ibc_recorder *r)
 {
     for (long i = 0; i < r->n; i++) {
         mpfr_clear(r->rec[i].loss_m);
-        if (r->rec[i].theta.len) ibc_vec_clear(&r->rec[i].theta);
+        if (r->rec[i].theta.len) ibc_prec_vec_clear(&r->rec[i].theta);
     }
     free(r->rec);
     memset(r, 0, sizeof *r);
 }
 
-int ibc_recorder_observe(void *ctx, const ibc_net *cnet, const ibc_vec *theta,
+int ibc_flow_recorder_observe(void *ctx, const ibc_net *cnet, const ibc_vec *theta,
                          double t, long step, const ibc_vec *loss)
 {
     ibc_recorder *r = ctx;
@@ -37,20 +37,20 @@ int ibc_recorder_observe(void *ctx, const ibc_net *cnet, const ibc_vec *theta,
     e->step = step;
     long bits = net->pr.bits + 32;
     mpfr_init2(e->loss_m, bits);
-    ibc_vec_get_mpfr(e->loss_m, loss, 0);
+    ibc_prec_vec_get_mpfr(e->loss_m, loss, 0);
     e->loss = mpfr_get_d(e->loss_m, MPFR_RNDN);
 
     mpfr_t n2, x, m, ls;
     mpfr_inits2(bits, n2, x, m, ls, (mpfr_ptr)0);
     mpfr_set_zero(n2, 1);
     for (long i = 0; i < theta->len; i++) {
-        ibc_vec_get_mpfr(x, theta, i);
+        ibc_prec_vec_get_mpfr(x, theta, i);
         mpfr_fma(n2, x, x, n2, MPFR_RNDN);
     }
     e->theta_norm2 = mpfr_get_d(n2, MPFR_RNDN);
     mpfr_set_zero(m, 1);
     for (long i = 0; theta->pr.mode == IBC_ARB && i < theta->len; i++) {
-        ibc_vec_get_rad(x, theta, i);
+        ibc_prec_vec_get_rad(x, theta, i);
         if (mpfr_cmp(x, m) > 0) mpfr_set(m, x, MPFR_RNDU);
     }
     e->log2_rad = -INFINITY;
@@ -61,15 +61,15 @@ int ibc_recorder_observe(void *ctx, const ibc_net *cnet, const ibc_vec *theta,
     }
     /* normalized margin: min_i y_i f(x_i) / ||theta||^2 (f is 2-homogeneous) */
     ibc_vec f;
-    ibc_vec_init(&f, net->n, net->pr);
+    ibc_prec_vec_init(&f, net->n, net->pr);
     ibc_net_eval(net, theta, NULL, 0, NULL, NULL, &f);
     mpfr_set_inf(m, 1);
     for (long i = 0; i < net->n; i++) {
-        ibc_vec_get_mpfr(x, &f, i);
+        ibc_prec_vec_get_mpfr(x, &f, i);
         if (net->y[i] < 0) mpfr_neg(x, x, MPFR_RNDN);
         if (mpfr_cmp(x, m) < 0) mpfr_set(m, x, MPFR_RNDN);
     }
-    ibc_vec_clear(&f);
+    ibc_prec_vec_clear(&f);
     mpfr_div(x, m, n2, MPFR_RNDN);
     e->gamma_bar = mpfr_get_d(x, MPFR_RNDN);
     /* smoothed margin from the sum loss */
@@ -92,14 +92,14 @@ int ibc_recorder_observe(void *ctx, const ibc_net *cnet, const ibc_vec *theta,
     }
     /* balance: max_j |Q_j| */
     ibc_vec Q;
-    ibc_vec_init(&Q, net->h, net->pr);
+    ibc_prec_vec_init(&Q, net->h, net->pr);
     ibc_net_balance(net, theta, &Q, NULL, 0, NULL);
     e->max_abs_Q = 0;
     for (long j = 0; j < net->h; j++) {
-        double q = fabs(ibc_vec_get_d(&Q, j));
+        double q = fabs(ibc_prec_vec_get_d(&Q, j));
         if (q > e->max_abs_Q) e->max_abs_Q = q;
     }
-    ibc_vec_clear(&Q);
+    ibc_prec_vec_clear(&Q);
     e->align = NAN;
     if (r->data) {
         long K = r->data->par.K, h = net->h;
@@ -117,8 +117,8 @@ int ibc_recorder_observe(void *ctx, const ibc_net *cnet, const ibc_vec *theta,
         free(C);
     }
     if (r->keep_theta) {
-        ibc_vec_init(&e->theta, theta->len, theta->pr);
-        ibc_vec_set(&e->theta, theta);
+        ibc_prec_vec_init(&e->theta, theta->len, theta->pr);
+        ibc_prec_vec_set(&e->theta, theta);
     }
     mpfr_clears(n2, x, m, ls, (mpfr_ptr)0);
     return 0;

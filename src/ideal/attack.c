@@ -8,7 +8,7 @@
 /* MPFR work vectors are ibc_vec in MPFR mode at the classifier's precision. */
 static void work_init(ibc_vec *v, const ibc_ideal_clf *f)
 {
-    ibc_vec_init(v, f->D, ibc_prec_mpfr(f->bits));
+    ibc_prec_vec_init(v, f->D, ibc_prec_mpfr(f->bits));
 }
 
 /* v /= ||v|| (rounded); a zero vector is left alone and reported. */
@@ -69,7 +69,7 @@ int ibc_ideal_flip_at(int *flipped, mpfr_t norm_up, const ibc_ideal_clf *f, mpfr
     }
     mpfr_clear(m);
     mpfr_clear(e);
-    ibc_vec_clear(&w);
+    ibc_prec_vec_clear(&w);
     return rc;
 }
 
@@ -117,7 +117,7 @@ int ibc_ideal_ray_radius(mpfr_t t, const ibc_ideal_clf *f, mpfr_srcptr x, int y,
     mpfr_clear(hi);
     mpfr_clear(mid);
     mpfr_clear(m);
-    ibc_vec_clear(&w);
+    ibc_prec_vec_clear(&w);
     return rc;
 }
 
@@ -158,8 +158,8 @@ int ibc_ideal_attack_F_dir(mpfr_ptr d, const ibc_ideal_clf *f, mpfr_srcptr x, in
         for (long i = 0; i < D; i++)
             mpfr_set(d + i, n[j] + i, MPFR_RNDN);
     }
-    ibc_vec_clear(&w[0]);
-    ibc_vec_clear(&w[1]);
+    ibc_prec_vec_clear(&w[0]);
+    ibc_prec_vec_clear(&w[1]);
     mpfr_clear(t[0]);
     mpfr_clear(t[1]);
     mpfr_clear(tmax);
@@ -260,8 +260,8 @@ int ibc_ideal_attack_random(mpfr_t best, const ibc_ideal_clf *f, mpfr_srcptr x, 
     mpfr_clear(tm);
     mpfr_clear(g);
     mpfr_clear(step);
-    ibc_vec_clear(&wd);
-    ibc_vec_clear(&wdb);
+    ibc_prec_vec_clear(&wd);
+    ibc_prec_vec_clear(&wdb);
     return rc;
 }
 
@@ -402,7 +402,7 @@ void ibc_ideal_bound_str(char *buf, size_t n, const char *label, const arb_t r, 
     mpfr_t t;
     mpfr_init2(t, 64);
     arf_get_mpfr(t, arb_midref(r), MPFR_RNDN);
-    snprintf(buf, n, "%s %s in bracket, width <= %g r", label, ibc_fmt_mpfr(rb, t, 8), tol);
+    snprintf(buf, n, "%s %s in bracket, width <= %g r", label, ibc_prec_fmt_mpfr(rb, t, 8), tol);
     mpfr_clear(t);
 }
 

@@ -3,7 +3,7 @@
 #include "ibcheck/ideal.h"
 #include "prec/ibc_arb.h"
 
-const char *ibc_pos_outcome_name(ibc_pos_outcome o)
+const char *ibc_ideal_pos_outcome_name(ibc_pos_outcome o)
 {
     switch (o) {
     case IBC_POS_PROVED: return "proved";

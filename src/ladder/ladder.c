@@ -94,7 +94,7 @@ int ibc_ladder_ref(const ibc_prec *modes, long n)
 
 void ibc_ladder_radius(mpfr_ptr r, const ibc_vec *v, long i)
 {
-    ibc_vec_get_rad(r, v, i);   /* 0 for double and mpfr, which hold points */
+    ibc_prec_vec_get_rad(r, v, i);   /* 0 for double and mpfr, which hold points */
 }
 
 /* ---- snapshots ---- */
@@ -128,7 +128,7 @@ static long snap_steps(long *s, long steps)
 
 static void snap_clear(ibc_ladder_snap *sn)
 {
-    ibc_vec_clear(&sn->theta);
+    ibc_prec_vec_clear(&sn->theta);
     mpfr_clear(sn->loss);
     mpfr_clear(sn->margin);
     free(sn->align);
@@ -163,13 +163,13 @@ static void snap_take(snap_ctx *c, const ibc_vec *theta, const ibc_vec *loss)
         loss = &c->loss;
     }
     /* The recorder's loss and normalized margin, as every claim reads them. */
-    ibc_recorder_observe(&c->rec, net, theta, sn->t, sn->step, loss);
+    ibc_flow_recorder_observe(&c->rec, net, theta, sn->t, sn->step, loss);
     const ibc_record *e = &c->rec.rec[c->rec.n - 1];
     mpfr_init2(sn->loss, mpfr_get_prec(e->loss_m));
     mpfr_set(sn->loss, e->loss_m, MPFR_RNDN);
     sn->gamma_bar = e->gamma_bar;
-    ibc_vec_init(&sn->theta, theta->len, theta->pr);
-    ibc_vec_set(&sn->theta, theta);
+    ibc_prec_vec_init(&sn->theta, theta->len, theta->pr);
+    ibc_prec_vec_set(&sn->theta, theta);
     mpfr_t x, r;
     mpfr_inits2(R->pr.bits, x, r, (mpfr_ptr)0);
     /* min_i y_i f(x_i) in the mode's own precision: the selection and the
@@ -178,7 +178,7 @@ static void snap_take(snap_ctx *c, const ibc_vec *theta, const ibc_vec *loss)
     mpfr_init2(sn->margin, R->pr.bits);
     mpfr_set_inf(sn->margin, 1);
     for (long k = 0; k < net->n; k++) {
-        ibc_vec_get_mpfr(x, &c->f, k);
+        ibc_prec_vec_get_mpfr(x, &c->f, k);
         if (net->y[k] < 0) mpfr_neg(x, x, MPFR_RNDN);
         if (mpfr_cmp(x, sn->margin) < 0) mpfr_set(sn->margin, x, MPFR_RNDN);
     }
@@ -219,7 +219,7 @@ static void progress(const snap_ctx *c, long step)
     if (!c->show || (step % c->every != 0 && step != c->L->cfg.steps)) return;
     char pb[24];
     fprintf(stderr, "\ribcheck: %s %s p=%g: step %ld/%ld\033[K", ibc_prec_str(c->R->pr, pb),
-            ibc_method_name(c->L->cfg.method), c->L->p, step, c->L->cfg.steps);
+            ibc_flow_method_name(c->L->cfg.method), c->L->p, step, c->L->cfg.steps);
     fflush(stderr);
 }
 
@@ -261,12 +261,12 @@ static void run_mode(ibc_ladder *L, ibc_ladder_run *R, const ibc_data *data, cha
         return;
     }
     ibc_vec theta;
-    ibc_vec_init(&theta, ibc_net_dim(c.net), R->pr);
-    ibc_vec_init(&c.loss, 1, R->pr);
-    ibc_vec_init(&c.f, c.net->n, R->pr);
+    ibc_prec_vec_init(&theta, ibc_net_dim(c.net), R->pr);
+    ibc_prec_vec_init(&c.loss, 1, R->pr);
+    ibc_prec_vec_init(&c.f, c.net->n, R->pr);
     c.C = malloc(sizeof(double) * (size_t)(L->h * L->K));
     if (!c.C) abort();
-    ibc_recorder_init(&c.rec, data, 0);
+    ibc_flow_recorder_init(&c.rec, data, 0);
     R->rc = ibc_net_init_theta(c.net, &theta, cfg->init, cfg->eps, cfg->model.seed, R->msg);
     if (R->rc == IBC_OK) {
         ibc_flow_opts o;
@@ -278,7 +278,7 @@ static void run_mode(ibc_ladder *L, ibc_ladder_run *R, const ibc_data *data, cha
         o.seed = cfg->model.seed;
         double rec_t[IBC_LADDER_SNAPS_MAX];
         if (cfg->method == IBC_METHOD_ADAPTIVE) {
-            /* the time the GD run with the same lr and steps reaches, as ibc_trained_init */
+            /* the time the GD run with the same lr and steps reaches, as ibc_train_trained_init */
             o.t_end = cfg->lr * (double)cfg->steps;
             for (long i = 0; i < L->nsnap; i++) rec_t[i] = cfg->lr * (double)L->snap_step[i];
             o.record_t = rec_t;
@@ -303,11 +303,11 @@ static void run_mode(ibc_ladder *L, ibc_ladder_run *R, const ibc_data *data, cha
         }
     }
     if (R->rc == IBC_EINPUT) snprintf(err, IBC_ERRLEN, "%s", R->msg);
-    ibc_recorder_clear(&c.rec);
+    ibc_flow_recorder_clear(&c.rec);
     free(c.C);
-    ibc_vec_clear(&c.f);
-    ibc_vec_clear(&c.loss);
-    ibc_vec_clear(&theta);
+    ibc_prec_vec_clear(&c.f);
+    ibc_prec_vec_clear(&c.loss);
+    ibc_prec_vec_clear(&theta);
     ibc_net_free(c.net);
 }
 
@@ -340,7 +340,7 @@ int ibc_ladder_init(ibc_ladder *L, const ibc_config *cfg, double p, const ibc_pr
     /* each mode's memory estimate, as a run in that mode alone */
     for (long m = 0; m < nmodes; m++) {
         L->cfg.prec = modes[m];
-        if ((rc = ibc_config_check(&L->cfg, err)) != IBC_OK) return rc;
+        if ((rc = ibc_train_config_check(&L->cfg, err)) != IBC_OK) return rc;
     }
     L->cfg.prec = modes[0];
     L->ref = ibc_ladder_ref(modes, nmodes);
@@ -357,7 +357,7 @@ int ibc_ladder_init(ibc_ladder *L, const ibc_config *cfg, double p, const ibc_pr
         if (!L->run[m].snap || !L->run[m].fate) abort();
     }
     /* One master data set at IBC_GEN_BITS; each network rounds it into its mode. */
-    ibc_data *data = ibc_data_alloc(&cfg->model, cfg->n, 0);
+    ibc_data *data = ibc_model_data_alloc(&cfg->model, cfg->n, 0);
     if (!data) {
         snprintf(err, IBC_ERRLEN, "cannot generate data: D = %ld, K = %ld, K1 = %ld, n = %ld", cfg->model.D,
                  cfg->model.K, cfg->model.K1, cfg->n);
@@ -369,18 +369,18 @@ int ibc_ladder_init(ibc_ladder *L, const ibc_config *cfg, double p, const ibc_pr
     if (R->rc != IBC_OK) {
         char pb[24];
         snprintf(err, IBC_ERRLEN, "the reference %s did not finish: %.250s", ibc_prec_str(R->pr, pb), R->msg);
-        ibc_data_free(data);
+        ibc_model_data_free(data);
         return R->rc == IBC_EINPUT ? IBC_EINPUT : IBC_ENUMERIC;
     }
     for (long m = 0; m < nmodes; m++)
         if (m != L->ref) {
             run_mode(L, &L->run[m], data, err);
             if (L->run[m].rc == IBC_EINPUT) {
-                ibc_data_free(data);
+                ibc_model_data_free(data);
                 return IBC_EINPUT;
             }
         }
-    ibc_data_free(data);
+    ibc_model_data_free(data);
     return IBC_OK;
 }
 
@@ -395,7 +395,7 @@ static void vec_norm(mpfr_ptr r, const ibc_vec *v)
     mpfr_init2(x, v->pr.bits);
     mpfr_set_zero(r, 1);
     for (long i = 0; i < v->len; i++) {
-        ibc_vec_get_mpfr(x, v, i);
+        ibc_prec_vec_get_mpfr(x, v, i);
         mpfr_abs(x, x, MPFR_RNDN);
         if (mpfr_cmp(x, r) > 0) mpfr_set(r, x, MPFR_RNDU);
     }
@@ -459,7 +459,7 @@ static void theta_rel(mpfr_ptr rel, const ibc_vec *a, const ibc_vec *b)
 {
     mpfr_t d, s;
     mpfr_inits2(64, d, s, (mpfr_ptr)0);
-    ibc_vec_maxdiff(d, a, b);
+    ibc_prec_vec_maxdiff(d, a, b);
     vec_norm(s, b);
     rel_of(rel, d, s);
     mpfr_clears(d, s, (mpfr_ptr)0);
@@ -534,11 +534,11 @@ static void digits_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_
             double bd = digits_of(bnd, cap);
             snprintf(bb, sizeof bb, "theta >= %.2f (init rounded once)", bd);
             snprintf(gb, sizeof gb, "%+.2f digits", d[0] - bd);
-            ibc_rows_add(out, rc->claim, what, prs, mb, bb, gb, holds ? IBC_HOLDS : IBC_REFUTED, rc->source,
+            ibc_claim_rows_add(out, rc->claim, what, prs, mb, bb, gb, holds ? IBC_HOLDS : IBC_REFUTED, rc->source,
                          "%s; caps %.1f (theta, loss, margin), %.1f (nmargin, align: doubles)", rc->params, cap,
                          cap_d);
         } else {
-            ibc_rows_add(out, rc->claim, what, prs, mb, "-", "-", IBC_INFO, rc->source, "%s", rc->params);
+            ibc_claim_rows_add(out, rc->claim, what, prs, mb, "-", "-", IBC_INFO, rc->source, "%s", rc->params);
         }
     }
     char mb[48];
@@ -548,7 +548,7 @@ static void digits_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_
     }
     if (diverged >= 0) snprintf(mb, sizeof mb, "step %ld", diverged);
     else snprintf(mb, sizeof mb, "none up to step %ld", A->nsnap > 0 ? A->snap[A->nsnap - 1].step : 0);
-    ibc_rows_add(out, rc->claim, "first snapshot where theta agrees to < 1 digit", prs, mb, "-", "-", IBC_INFO,
+    ibc_claim_rows_add(out, rc->claim, "first snapshot where theta agrees to < 1 digit", prs, mb, "-", "-", IBC_INFO,
                  rc->source, "%s", rc->params);
     mpfr_clears(rel, bnd, u, (mpfr_ptr)0);
 }
@@ -569,14 +569,14 @@ static void ulps_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_la
     char prs[48];
     mode_pair(prs, A->pr, B->pr);
     if (L->cfg.method == IBC_METHOD_ADAPTIVE) {
-        ibc_rows_add(out, rc->claim, "ulps per step at steps 1, 10, 100", prs, "not defined", "-", "-", IBC_INFO,
+        ibc_claim_rows_add(out, rc->claim, "ulps per step at steps 1, 10, 100", prs, "not defined", "-", "-", IBC_INFO,
                      rc->source, "%s; the adaptive method's steps differ between modes", rc->params);
         return;
     }
     if (A->rc != IBC_OK || B->rc != IBC_OK) {
         const ibc_ladder_run *S = A->rc != IBC_OK ? A : B;
         char ps[24];
-        ibc_rows_add(out, rc->claim, "ulps per step at steps 1, 10, 100", prs, "not compared", "-", "-", IBC_INFO,
+        ibc_claim_rows_add(out, rc->claim, "ulps per step at steps 1, 10, 100", prs, "not compared", "-", "-", IBC_INFO,
                      rc->source, "%s; %s stopped: %.100s", rc->params, ibc_prec_str(S->pr, ps), S->msg);
         return;
     }
@@ -585,7 +585,7 @@ static void ulps_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_la
     for (long i = 0; i < A->nsnap && i < B->nsnap; i++) {
         long step = A->snap[i].step;
         if (step != 1 && step != 10 && step != 100) continue;
-        ibc_vec_maxdiff(d, &A->snap[i].theta, &B->snap[i].theta);
+        ibc_prec_vec_maxdiff(d, &A->snap[i].theta, &B->snap[i].theta);
         vec_norm(s, &B->snap[i].theta);
         double ulps = INFINITY;
         if (mpfr_zero_p(d)) ulps = 0;
@@ -600,7 +600,7 @@ static void ulps_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_la
         snprintf(mb, sizeof mb, "%.3g (%.4g ulps)", per, ulps);
         snprintf(bb, sizeof bb, "<= %g", IBC_LADDER_ULPS_PER_STEP);
         snprintf(gb, sizeof gb, "%+.3g", IBC_LADDER_ULPS_PER_STEP - per);
-        ibc_rows_add(out, rc->claim, what, prs, mb, bb, gb, per <= IBC_LADDER_ULPS_PER_STEP ? IBC_HOLDS : IBC_REFUTED,
+        ibc_claim_rows_add(out, rc->claim, what, prs, mb, bb, gb, per <= IBC_LADDER_ULPS_PER_STEP ? IBC_HOLDS : IBC_REFUTED,
                      rc->source, "%s", rc->params);
     }
     mpfr_clears(d, s, (mpfr_ptr)0);
@@ -624,7 +624,7 @@ static void fate_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_la
     ibc_prec_str(A->pr, pa);
     ibc_prec_str(Rf->pr, pr);
     if (A->rc != IBC_OK) {
-        ibc_rows_add(out, rc->claim, "neurons whose fate (nearest center, or small) differs", prs, "not compared", "-", "-",
+        ibc_claim_rows_add(out, rc->claim, "neurons whose fate (nearest center, or small) differs", prs, "not compared", "-", "-",
                      IBC_INFO, rc->source, "%s; %s stopped: %.100s", rc->params, pa, A->msg);
         return;
     }
@@ -643,14 +643,14 @@ static void fate_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_la
         fate_str(fr, Rf->fate[j]);
         snprintf(what, sizeof what, "neuron %ld ends at %s in %s, %s in %s", j + 1, fa, pa, fr, pr);
         snprintf(mb, sizeof mb, "initial gap %.3g", L->gap0[j]);
-        ibc_rows_add(out, rc->claim, what, prs, mb, "-", "-", IBC_INFO, rc->source,
+        ibc_claim_rows_add(out, rc->claim, what, prs, mb, "-", "-", IBC_INFO, rc->source,
                      "%s; end: max cos %.6f vs %.6f, contribution %.3g vs %.3g", rc->params, ea->align[j],
                      er->align[j], ea->contrib[j], er->contrib[j]);
     }
     char mb[48], gb[64] = "";
     snprintf(mb, sizeof mb, "%ld of %ld", ndiff, L->h);
     if (ndiff > 0) snprintf(gb, sizeof gb, "; smallest initial gap among them %.3g", gmin);
-    ibc_rows_add(out, rc->claim, "neurons whose fate (nearest center, or small) differs", prs, mb, "-", "-",
+    ibc_claim_rows_add(out, rc->claim, "neurons whose fate (nearest center, or small) differs", prs, mb, "-", "-",
                  IBC_INFO, rc->source, "%s; active neurons %ld vs %ld%s%s", rc->params, grown_a, grown_r, gb,
                  ndiff > FATE_ROWS_MAX ? "; first 5 listed" : "");
 }
@@ -659,9 +659,9 @@ void ibc_ladder_rows(const ibc_ladder *L, const char *claim, const char *source,
                      ibc_rows *out)
 {
     row_ctx rc = {.claim = claim, .source = source};
-    int len = ibc_config_describe(rc.params, sizeof rc.params, &L->cfg, L->p);
+    int len = ibc_train_config_describe(rc.params, sizeof rc.params, &L->cfg, L->p);
     if (len > 0 && (size_t)len < sizeof rc.params)
-        snprintf(rc.params + len, sizeof rc.params - (size_t)len, " %s%s%s", ibc_method_name(L->cfg.method),
+        snprintf(rc.params + len, sizeof rc.params - (size_t)len, " %s%s%s", ibc_flow_method_name(L->cfg.method),
                  params_note ? "; " : "", params_note ? params_note : "");
     const ibc_ladder_run *Rf = &L->run[L->ref];
     for (long m = 0; m < L->nmodes; m++) {
@@ -669,12 +669,12 @@ void ibc_ladder_rows(const ibc_ladder *L, const char *claim, const char *source,
         char pa[24], mb[48], lb[48];
         if (A->rc == IBC_OK) {
             snprintf(mb, sizeof mb, "%.2f s, final loss %s", A->seconds,
-                     ibc_fmt_mpfr(lb, A->snap[A->nsnap - 1].loss, 4));
-            ibc_rows_add(out, claim, m == L->ref ? "training time (the reference)" : "training time",
+                     ibc_prec_fmt_mpfr(lb, A->snap[A->nsnap - 1].loss, 4));
+            ibc_claim_rows_add(out, claim, m == L->ref ? "training time (the reference)" : "training time",
                          ibc_prec_str(A->pr, pa), mb, "-", "-", IBC_INFO, source, "%s", rc.params);
         } else {
             snprintf(mb, sizeof mb, "stopped after %ld snapshots", A->nsnap);
-            ibc_rows_add(out, claim, "training stopped", ibc_prec_str(A->pr, pa), mb, "-", "-", IBC_INFO, source,
+            ibc_claim_rows_add(out, claim, "training stopped", ibc_prec_str(A->pr, pa), mb, "-", "-", IBC_INFO, source,
                          "%s; %.150s", rc.params, A->msg);
         }
     }
@@ -684,7 +684,7 @@ void ibc_ladder_rows(const ibc_ladder *L, const char *claim, const char *source,
         char pa[24], mb[48];
         for (long k = 0; A->pr.mode == IBC_ARB && k < A->nsnap; k++) {
             snprintf(mb, sizeof mb, "%.3g", A->snap[k].theta_rad);
-            ibc_rows_add(out, claim, "max ball radius of theta", ibc_prec_str(A->pr, pa), mb, "-", "-", IBC_INFO,
+            ibc_claim_rows_add(out, claim, "max ball radius of theta", ibc_prec_str(A->pr, pa), mb, "-", "-", IBC_INFO,
                          source, "step %ld; %s", A->snap[k].step, rc.params);
         }
     }

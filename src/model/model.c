@@ -82,8 +82,8 @@ static void random_centers(mpfr_ptr mu, long K, long D, gmp_randstate_t st)
  * the same values.  The first draw is the subclass; the D deviates follow. */
 static long row_stream(const ibc_data *d, long i, ibc_gauss_stream *g)
 {
-    ibc_gauss_init(g, ibc_rng_key(d->par.seed, STREAM_SAMPLES + d->stream, (uint64_t)i));
-    return (long)ibc_rng_below(&g->s, (uint64_t)d->par.K);
+    ibc_util_gauss_init(g, ibc_util_rng_key(d->par.seed, STREAM_SAMPLES + d->stream, (uint64_t)i));
+    return (long)ibc_util_rng_below(&g->s, (uint64_t)d->par.K);
 }
 
 /* The master value RN(mu + s g) at x's precision (IBC_GEN_BITS); prod has
@@ -95,14 +95,14 @@ static void entry_master(mpfr_ptr x, mpfr_srcptr mu, double s, double g, mpfr_pt
     mpfr_add(x, prod, mu, MPFR_RNDN);
 }
 
-void ibc_data_row_master(const ibc_data *d, long i, mpfr_ptr row)
+void ibc_model_data_row_master(const ibc_data *d, long i, mpfr_ptr row)
 {
     const long D = d->par.D;
     ibc_gauss_stream g;
     long k = row_stream(d, i, &g);
     mpfr_t prod;
     mpfr_init2(prod, 2 * 53);
-    for (long c = 0; c < D; c++) entry_master(row + c, d->mu + k * D + c, d->s, ibc_gauss_next(&g), prod);
+    for (long c = 0; c < D; c++) entry_master(row + c, d->mu + k * D + c, d->s, ibc_util_gauss_next(&g), prod);
     mpfr_clear(prod);
 }
 
@@ -144,7 +144,7 @@ static void rows_range(void *vc, long r0, long r1)
         long k = row_stream(d, c->i0 + r, &g);
         double *o = c->out + r * D;
         for (long e = 0; e < D; e++) {
-            double gv = ibc_gauss_next(&g);
+            double gv = ibc_util_gauss_next(&g);
             /* e_k centers: the coordinate is the double 0 or 1.  Random
              * centers are 256-bit values: round the entry's master. */
             double mu = e == k ? 1.0 : 0.0;
@@ -160,11 +160,11 @@ static void rows_range(void *vc, long r0, long r1)
     mpfr_clear(prod);
 }
 
-void ibc_data_rows_d(const ibc_data *d, long i0, long i1, double *out)
+void ibc_model_data_rows_d(const ibc_data *d, long i0, long i1, double *out)
 {
     rows_ctx c = {d, i0, out};
     /* about 30 flops per entry: the polar method's log and sqrt per pair */
-    ibc_par_range(i1 - i0, 30.0 * (double)d->par.D, rows_range, &c);
+    ibc_prec_par_range(i1 - i0, 30.0 * (double)d->par.D, rows_range, &c);
 }
 
 static mpfr_ptr mpfr_array(long len)
@@ -178,7 +178,7 @@ static mpfr_ptr mpfr_array(long len)
     return a;
 }
 
-ibc_data *ibc_data_alloc_lean(const ibc_model_params *par, long n, unsigned long stream)
+ibc_data *ibc_model_data_alloc_lean(const ibc_model_params *par, long n, unsigned long stream)
 {
     char err[IBC_ERRLEN];
     if (ibc_model_check(par, n, err) != IBC_OK) return NULL;
@@ -215,21 +215,21 @@ ibc_data *ibc_data_alloc_lean(const ibc_model_params *par, long n, unsigned long
     return d;
 }
 
-void ibc_data_master(ibc_data *d)
+void ibc_model_data_master(ibc_data *d)
 {
     if (d->X) return;
     d->X = mpfr_array(d->n * d->par.D);
-    for (long i = 0; i < d->n; i++) ibc_data_row_master(d, i, d->X + i * d->par.D);
+    for (long i = 0; i < d->n; i++) ibc_model_data_row_master(d, i, d->X + i * d->par.D);
 }
 
-ibc_data *ibc_data_alloc(const ibc_model_params *par, long n, unsigned long stream)
+ibc_data *ibc_model_data_alloc(const ibc_model_params *par, long n, unsigned long stream)
 {
-    ibc_data *d = ibc_data_alloc_lean(par, n, stream);
-    if (d) ibc_data_master(d);
+    ibc_data *d = ibc_model_data_alloc_lean(par, n, stream);
+    if (d) ibc_model_data_master(d);
     return d;
 }
 
-void ibc_data_free(ibc_data *d)
+void ibc_model_data_free(ibc_data *d)
 {
     if (!d) return;
     for (long i = 0; d->X && i < d->n * d->par.D; i++) mpfr_clear(d->X + i);
@@ -243,33 +243,33 @@ void ibc_data_free(ibc_data *d)
 
 static void round_into(ibc_vec *v, mpfr_srcptr src, long len, ibc_prec pr)
 {
-    ibc_vec_init(v, len, pr);
-    for (long i = 0; i < len; i++) ibc_vec_set_mpfr(v, i, src + i);
+    ibc_prec_vec_init(v, len, pr);
+    for (long i = 0; i < len; i++) ibc_prec_vec_set_mpfr(v, i, src + i);
 }
 
-void ibc_data_round(ibc_vec *X, const ibc_data *d, ibc_prec pr)
+void ibc_model_data_round(ibc_vec *X, const ibc_data *d, ibc_prec pr)
 {
     const long D = d->par.D;
     if (d->X) {
         round_into(X, d->X, d->n * D, pr);
         return;
     }
-    ibc_vec_init(X, d->n * D, pr);
+    ibc_prec_vec_init(X, d->n * D, pr);
     if (pr.mode == IBC_DOUBLE) {
-        ibc_data_rows_d(d, 0, d->n, X->d);
+        ibc_model_data_rows_d(d, 0, d->n, X->d);
         return;
     }
     /* MPFR and Arb: the exact master, one row at a time */
     mpfr_ptr row = mpfr_array(D);
     for (long i = 0; i < d->n; i++) {
-        ibc_data_row_master(d, i, row);
-        for (long c = 0; c < D; c++) ibc_vec_set_mpfr(X, i * D + c, row + c);
+        ibc_model_data_row_master(d, i, row);
+        for (long c = 0; c < D; c++) ibc_prec_vec_set_mpfr(X, i * D + c, row + c);
     }
     for (long c = 0; c < D; c++) mpfr_clear(row + c);
     free(row);
 }
 
-void ibc_data_centers(ibc_vec *mu, const ibc_data *d, ibc_prec pr)
+void ibc_model_data_centers(ibc_vec *mu, const ibc_data *d, ibc_prec pr)
 {
     round_into(mu, d->mu, d->par.K * d->par.D, pr);
 }

@@ -13,10 +13,10 @@
 
 enum { STREAM_INIT = 8 };
 
-const char *ibc_loss_name(ibc_loss l) { return l == IBC_LOSS_EXP ? "exp" : "logistic"; }
-const char *ibc_init_name(ibc_init i) { return i == IBC_INIT_BALANCED ? "balanced" : "gaussian"; }
+const char *ibc_net_loss_name(ibc_loss l) { return l == IBC_LOSS_EXP ? "exp" : "logistic"; }
+const char *ibc_net_init_name(ibc_init i) { return i == IBC_INIT_BALANCED ? "balanced" : "gaussian"; }
 
-int ibc_loss_parse(ibc_loss *l, const char *s, char *err)
+int ibc_net_loss_parse(ibc_loss *l, const char *s, char *err)
 {
     if (strcmp(s, "exp") == 0) *l = IBC_LOSS_EXP;
     else if (strcmp(s, "logistic") == 0) *l = IBC_LOSS_LOGISTIC;
@@ -27,7 +27,7 @@ int ibc_loss_parse(ibc_loss *l, const char *s, char *err)
     return IBC_OK;
 }
 
-int ibc_init_parse(ibc_init *i, const char *s, char *err)
+int ibc_net_init_parse(ibc_init *i, const char *s, char *err)
 {
     if (strcmp(s, "balanced") == 0) *i = IBC_INIT_BALANCED;
     else if (strcmp(s, "gaussian") == 0) *i = IBC_INIT_GAUSSIAN;
@@ -63,7 +63,7 @@ ibc_net *ibc_net_alloc(const ibc_data *data, const ibc_net_params *par, ibc_prec
     net->D = data->par.D;
     net->h = par->h;
     net->pint = (par->p == floor(par->p)) ? (long)par->p : 0;
-    ibc_data_round(&net->X, data, pr);
+    ibc_model_data_round(&net->X, data, pr);
     net->y = malloc((size_t)net->n * sizeof(int));
     if (!net->y) abort();
     memcpy(net->y, data->y, (size_t)net->n * sizeof(int));
@@ -72,32 +72,32 @@ ibc_net *ibc_net_alloc(const ibc_data *data, const ibc_net_params *par, ibc_prec
      * asked for (ibc_net_reserve): an SGD run needs batch rows, and the
      * blocked full-batch loss IBC_NET_BLOCK rows, not n x h (640 MB at
      * the paper's size). */
-    ibc_vec_init(&net->A, 0, pr);
-    ibc_vec_init(&net->G, 0, pr);
-    ibc_vec_init(&net->Xb, 0, pr);
-    ibc_vec_init(&net->B, h, pr);     /* p v_j, folded into the gradient product */
-    ibc_vec_init(&net->nrm, h, pr);
-    ibc_vec_init(&net->f, n, pr);
-    ibc_vec_init(&net->g, n, pr);
-    ibc_vec_init(&net->acc, h, pr);
+    ibc_prec_vec_init(&net->A, 0, pr);
+    ibc_prec_vec_init(&net->G, 0, pr);
+    ibc_prec_vec_init(&net->Xb, 0, pr);
+    ibc_prec_vec_init(&net->B, h, pr);     /* p v_j, folded into the gradient product */
+    ibc_prec_vec_init(&net->nrm, h, pr);
+    ibc_prec_vec_init(&net->f, n, pr);
+    ibc_prec_vec_init(&net->g, n, pr);
+    ibc_prec_vec_init(&net->acc, h, pr);
     return net;
 }
 
 void ibc_net_reserve(ibc_net *net, long rows)
 {
     if (rows <= net->ws_rows) return;
-    ibc_vec_clear(&net->A);
-    ibc_vec_clear(&net->G);
-    ibc_vec_init(&net->A, rows * net->h, net->pr);
-    ibc_vec_init(&net->G, rows * net->h, net->pr);
+    ibc_prec_vec_clear(&net->A);
+    ibc_prec_vec_clear(&net->G);
+    ibc_prec_vec_init(&net->A, rows * net->h, net->pr);
+    ibc_prec_vec_init(&net->G, rows * net->h, net->pr);
     net->ws_rows = rows;
 }
 
 void ibc_net_reserve_batch(ibc_net *net, long rows)
 {
     if (rows <= net->xb_rows) return;
-    ibc_vec_clear(&net->Xb);
-    ibc_vec_init(&net->Xb, rows * net->D, net->pr);
+    ibc_prec_vec_clear(&net->Xb);
+    ibc_prec_vec_init(&net->Xb, rows * net->D, net->pr);
     net->xb_rows = rows;
 }
 
@@ -105,7 +105,7 @@ void ibc_net_free(ibc_net *net)
 {
     if (!net) return;
     ibc_vec *v[] = {&net->X, &net->A, &net->G, &net->B, &net->Xb, &net->nrm, &net->f, &net->g, &net->acc};
-    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) ibc_vec_clear(v[i]);
+    for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) ibc_prec_vec_clear(v[i]);
     free(net->y);
     free(net->pattern);
     free(net);
@@ -137,8 +137,8 @@ static void init_range(void *vc, long j0, long j1)
     mpfr_inits2(IBC_GEN_BITS, t, nrm, (mpfr_ptr)0);
     for (long j = j0; j < j1; j++) {
         ibc_gauss_stream gs;
-        ibc_gauss_init(&gs, ibc_rng_key(c->seed, STREAM_INIT, (uint64_t)j));
-        ibc_gauss_fill(&gs, g, D);
+        ibc_util_gauss_init(&gs, ibc_util_rng_key(c->seed, STREAM_INIT, (uint64_t)j));
+        ibc_util_gauss_fill(&gs, g, D);
         if (c->init == IBC_INIT_BALANCED) {
             /* w_j = eps u_j with u_j = g / ||g|| uniform on the sphere; v_j = s_j eps */
             mpfr_set_zero(nrm, 1);
@@ -151,18 +151,18 @@ static void init_range(void *vc, long j0, long j1)
                 mpfr_set_d(t, g[d], MPFR_RNDN);
                 mpfr_div(t, t, nrm, MPFR_RNDN);
                 mpfr_mul(t, t, c->eps, MPFR_RNDN);
-                ibc_vec_set_mpfr(c->theta, j * D + d, t);
+                ibc_prec_vec_set_mpfr(c->theta, j * D + d, t);
             }
             mpfr_set(t, c->eps, MPFR_RNDN);
-            if (ibc_rng_next(&gs.s) >> 63) mpfr_neg(t, t, MPFR_RNDN);
+            if (ibc_util_rng_next(&gs.s) >> 63) mpfr_neg(t, t, MPFR_RNDN);
         } else {
             for (long d = 0; d < D; d++) {
                 mpfr_mul_d(t, c->eps, g[d], MPFR_RNDN);
-                ibc_vec_set_mpfr(c->theta, j * D + d, t);
+                ibc_prec_vec_set_mpfr(c->theta, j * D + d, t);
             }
-            mpfr_mul_d(t, c->eps, ibc_gauss_next(&gs), MPFR_RNDN);
+            mpfr_mul_d(t, c->eps, ibc_util_gauss_next(&gs), MPFR_RNDN);
         }
-        ibc_vec_set_mpfr(c->theta, h * D + j, t);
+        ibc_prec_vec_set_mpfr(c->theta, h * D + j, t);
     }
     mpfr_clears(t, nrm, (mpfr_ptr)0);
     free(g);
@@ -192,7 +192,7 @@ int ibc_net_init_theta(const ibc_net *net, ibc_vec *theta, ibc_init init,
     /* Neurons are independent streams: threaded with IBC_THREADS in double
      * (the bits do not depend on it); MPFR and Arb vectors are filled by one
      * thread, as everywhere else in those modes. */
-    if (net->pr.mode == IBC_DOUBLE) ibc_par_range(h, 40.0 * (double)D, init_range, &c);
+    if (net->pr.mode == IBC_DOUBLE) ibc_prec_par_range(h, 40.0 * (double)D, init_range, &c);
     else init_range(&c, 0, h);
 done:
     mpfr_clear(e);
@@ -250,14 +250,14 @@ void ibc_net_cosines(const ibc_net *net, const ibc_vec *theta, const ibc_data *d
     for (long j = 0; j < h; j++) {
         mpfr_set_zero(nw, 1);
         for (long d = 0; d < D; d++) {
-            ibc_vec_get_mpfr(w, theta, j * D + d);
+            ibc_prec_vec_get_mpfr(w, theta, j * D + d);
             mpfr_fma(nw, w, w, nw, MPFR_RNDN);
         }
         mpfr_sqrt(nw, nw, MPFR_RNDN);
         for (long k = 0; k < K; k++) {
             mpfr_set_zero(dot, 1);
             for (long d = 0; d < D; d++) {
-                ibc_vec_get_mpfr(w, theta, j * D + d);
+                ibc_prec_vec_get_mpfr(w, theta, j * D + d);
                 mpfr_fma(dot, w, data->mu + k * D + d, dot, MPFR_RNDN);
             }
             if (mpfr_zero_p(nw)) C[j * K + k] = 0.0;
@@ -267,7 +267,7 @@ void ibc_net_cosines(const ibc_net *net, const ibc_vec *theta, const ibc_data *d
             }
         }
         if (contrib) {
-            ibc_vec_get_mpfr(a, theta, h * D + j);
+            ibc_prec_vec_get_mpfr(a, theta, h * D + j);
             mpfr_abs(a, a, MPFR_RNDN);
             mpfr_mul(a, a, nw, MPFR_RNDN);
             contrib[j] = mpfr_get_d(a, MPFR_RNDN);

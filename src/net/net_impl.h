@@ -286,20 +286,20 @@ void FN(ibc_net_forward)(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, 
 {
     const long D = net->D, h = net->h;
     ibc_vec Xr, A, P, nrm, c;
-    ibc_vec_init(&Xr, m * D, net->pr);
-    ibc_vec_init(&c, h, net->pr);
-    ibc_vec_init(&A, m * h, net->pr);
-    ibc_vec_init(&P, m * h, net->pr);
-    ibc_vec_init(&nrm, h, net->pr);
-    ibc_vec_set(&Xr, Xq);
+    ibc_prec_vec_init(&Xr, m * D, net->pr);
+    ibc_prec_vec_init(&c, h, net->pr);
+    ibc_prec_vec_init(&A, m * h, net->pr);
+    ibc_prec_vec_init(&P, m * h, net->pr);
+    ibc_prec_vec_init(&nrm, h, net->pr);
+    ibc_prec_vec_set(&Xr, Xq);
     S_PTR W = S_VEC(theta);
     FN(neuron_norms)(net, W, S_VEC(&nrm));
     net->kinks = FN(units)(net, W, W + h * D, S_VEC(&nrm), S_VEC(&Xr), m, S_VEC(&A), S_VEC(&P), S_VEC(fout), S_VEC(&c), NULL);
-    ibc_vec_clear(&Xr);
-    ibc_vec_clear(&A);
-    ibc_vec_clear(&P);
-    ibc_vec_clear(&nrm);
-    ibc_vec_clear(&c);
+    ibc_prec_vec_clear(&Xr);
+    ibc_prec_vec_clear(&A);
+    ibc_prec_vec_clear(&P);
+    ibc_prec_vec_clear(&nrm);
+    ibc_prec_vec_clear(&c);
 }
 
 /* Q_j = v_j^2 - ||w_j||^2; with grad: corr_j += eta^2 (dv_j^2 - ||dw_j||^2),

@@ -17,12 +17,12 @@
 
 static int gemm_threads = 1;   /* set by ibc_prec_blas_setup */
 
-void ibc_gemm_set_threads(int t)
+void ibc_prec_gemm_set_threads(int t)
 {
     gemm_threads = t >= 1 ? t : 1;
 }
 
-int ibc_gemm_threads(void)
+int ibc_prec_gemm_threads(void)
 {
     return gemm_threads;
 }
@@ -64,12 +64,12 @@ static void *gemm_worker(void *arg)
     return NULL;
 }
 
-void ibc_gemv_d(int ta, long M, long N, const double *A, const double *x, double *y)
+void ibc_prec_gemv_d(int ta, long M, long N, const double *A, const double *x, double *y)
 {
     cblas_dgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, (int)M, (int)N, 1.0, A, (int)N, x, 1, 0.0, y, 1);
 }
 
-void ibc_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C)
+void ibc_prec_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C)
 {
     long ntiles = gemm_ntiles(M, N);
     int T = gemm_threads < ntiles ? gemm_threads : (int)(ntiles > 0 ? ntiles : 1);
@@ -111,7 +111,7 @@ static void *par_worker(void *arg)
     return NULL;
 }
 
-void ibc_par_range(long n, double cost_per_index, void (*fn)(void *ctx, long lo, long hi), void *ctx)
+void ibc_prec_par_range(long n, double cost_per_index, void (*fn)(void *ctx, long lo, long hi), void *ctx)
 {
     int T = gemm_threads > 16 ? 16 : gemm_threads;
     /* below ~1e6 operations a thread's start costs more than it saves */
@@ -152,7 +152,7 @@ static void load_op(arb_mat_t T, int trans, long rows, long cols, mpfr_srcptr S)
 /* The MPFR product before issue 17, kept for comparison (bench/bench_grad.c):
  * arb_mat_approx_mul on exact midpoints, then rounded to nearest (not
  * correctly rounded: Arb's approximate dot products). */
-void ibc_gemm_mpfr_approx(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
+void ibc_prec_gemm_mpfr_approx(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
                           long bits)
 {
     arb_mat_t a, b, c;
@@ -170,10 +170,10 @@ void ibc_gemm_mpfr_approx(int ta, int tb, long M, long N, long K, mpfr_srcptr A,
     arb_mat_clear(c);
 }
 
-void ibc_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C, long bits)
+void ibc_prec_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C, long bits)
 {
     (void)bits;   /* each entry is rounded to its own precision, which the modes set to bits */
-    ibc_gemm_exact_mpfr(ta, tb, M, N, K, A, B, C, -1);
+    ibc_prec_gemm_exact_mpfr(ta, tb, M, N, K, A, B, C, -1);
 }
 
 /* Moves op(S) (rows x cols) into T's entries (swap) or back: no ball is copied. */
@@ -184,7 +184,7 @@ static void swap_op(arb_mat_t T, int trans, long rows, long cols, arb_ptr S)
             arb_swap(arb_mat_entry(T, i, j), trans ? S + j * rows + i : S + i * cols + j);
 }
 
-void ibc_gemm_arb(int ta, int tb, long M, long N, long K, const void *A, const void *B, void *C, long bits)
+void ibc_prec_gemm_arb(int ta, int tb, long M, long N, long K, const void *A, const void *B, void *C, long bits)
 {
     arb_mat_t a, b, c;
     arb_mat_init(a, M, K);

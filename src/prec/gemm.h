@@ -6,47 +6,47 @@
 #ifndef IBC_GEMM_H
 #define IBC_GEMM_H
 #include <mpfr.h>
-/* Threads for ibc_gemm_d (ibc_prec_blas_setup sets it from IBC_THREADS); the
+/* Threads for ibc_prec_gemm_d (ibc_prec_blas_setup sets it from IBC_THREADS); the
  * result does not depend on it. */
-void ibc_gemm_set_threads(int t);
-int ibc_gemm_threads(void);
+void ibc_prec_gemm_set_threads(int t);
+int ibc_prec_gemm_threads(void);
 /* Calls fn(ctx, lo, hi) over [0, n) in fixed chunks spread over the same
  * threads (double mode's elementwise loops): each index is computed by the
  * same code whoever runs it, so results do not depend on the thread count.
  * Runs inline when n * cost_per_index is too small to pay for threads. */
-void ibc_par_range(long n, double cost_per_index, void (*fn)(void *ctx, long lo, long hi), void *ctx);
-void ibc_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C);
+void ibc_prec_par_range(long n, double cost_per_index, void (*fn)(void *ctx, long lo, long hi), void *ctx);
+void ibc_prec_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C);
 /* y = op(A) x, A M x N row-major (ta: A^T x, length N): CBLAS dgemv, for the
  * attacks' searches (a one-row dgemm packs all of A on every call). */
-void ibc_gemv_d(int ta, long M, long N, const double *A, const double *x, double *y);
+void ibc_prec_gemv_d(int ta, long M, long N, const double *A, const double *x, double *y);
 /* MPFR: C's entries correctly rounded (bits is the modes' precision, which
  * C's entries already have).  A and B must not alias C. */
-void ibc_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C, long bits);
+void ibc_prec_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C, long bits);
 /* The product before issue 17 (arb_mat_approx_mul at bits, rounded to
  * nearest; not correctly rounded), kept for comparison. */
-void ibc_gemm_mpfr_approx(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
+void ibc_prec_gemm_mpfr_approx(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
                           long bits);
 /* The correctly rounded product (gemm_exact.c).  route: -1 chooses (slices
  * on dgemm up to 256 slices per side, else fmpz_mat_mul), 0 forces slices
  * where they fit, 1 forces fmpz.  The result is the same for every route
  * and thread count: only the time differs. */
-void ibc_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
+void ibc_prec_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
                          int route);
 /* Frees the calling thread's work buffers, which the exact product keeps
  * between calls (a thread that made MPFR products calls it before it ends). */
-void ibc_gemm_exact_release(void);
+void ibc_prec_gemm_exact_release(void);
 /* The route the automatic choice takes for inner dimension K at precision
  * pmax: 0 slices, 1 fmpz. */
-int ibc_gemm_exact_route(long K, long pmax);
+int ibc_prec_gemm_exact_route(long K, long pmax);
 /* Counters since the process started (all threads): products, entries, and
  * how each entry was settled: exact fixed point, fixed point within its
  * error bound, or the exact-sum fallback; fmpz_calls: products by fmpz. */
 typedef struct {
     long calls, entries, exact, bound, fallback, fmpz_calls;
 } ibc_gemm_stats;
-void ibc_gemm_exact_stats(ibc_gemm_stats *st);
+void ibc_prec_gemm_exact_stats(ibc_gemm_stats *st);
 /* Ball version (arb_mat_mul, radii kept).  A and B are arb_srcptr (void so
  * that this header needs no Arb include); their entries are moved into the
  * product's matrices and back, so they must not alias C. */
-void ibc_gemm_arb(int ta, int tb, long M, long N, long K, const void *A, const void *B, void *C, long bits);
+void ibc_prec_gemm_arb(int ta, int tb, long M, long N, long K, const void *A, const void *B, void *C, long bits);
 #endif

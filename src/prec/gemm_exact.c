@@ -2,7 +2,7 @@
  * CORRECTLY ROUNDED (to nearest, ties to even) to the precision of its C
  * entry: the result is the exact dot product rounded once.
  *
- * Why: the product was arb_mat_approx_mul (ibc_gemm_mpfr_approx, kept for
+ * Why: the product was arb_mat_approx_mul (ibc_prec_gemm_mpfr_approx, kept for
  * comparison), whose 256-bit dot products cost about an mpfr_mul plus an
  * mpfr_add per term; the hardware's dgemm is ~100x faster per term, and an
  * exact splitting makes it usable at any precision (Ozaki, Ogita, Oishi,
@@ -63,7 +63,7 @@
 
 static long stat_calls, stat_entries, stat_exact, stat_bound, stat_fallback, stat_fmpz;
 
-void ibc_gemm_exact_stats(ibc_gemm_stats *st)
+void ibc_prec_gemm_exact_stats(ibc_gemm_stats *st)
 {
     st->calls = __atomic_load_n(&stat_calls, __ATOMIC_RELAXED);
     st->entries = __atomic_load_n(&stat_entries, __ATOMIC_RELAXED);
@@ -75,7 +75,7 @@ void ibc_gemm_exact_stats(ibc_gemm_stats *st)
 
 /* Per-thread work buffers, kept between calls: the slices and diagonals of
  * the defaults' products are megabytes, and fresh ones each call cost page
- * faults (a tenth of the gradient's time).  ibc_gemm_exact_release frees
+ * faults (a tenth of the gradient's time).  ibc_prec_gemm_exact_release frees
  * the calling thread's. */
 enum { WS_A, WS_B, WS_DIAG, WS_CARRY, WS_DIG, WS_N };
 static _Thread_local void *ws_ptr[WS_N];
@@ -92,7 +92,7 @@ static void *ws_get(int slot, size_t bytes)
     return ws_ptr[slot];
 }
 
-void ibc_gemm_exact_release(void)
+void ibc_prec_gemm_exact_release(void)
 {
     for (int i = 0; i < WS_N; i++) {
         free(ws_ptr[i]);
@@ -343,7 +343,7 @@ static void slice_plan(long K, long pmax, int *s_out, int *nsl_out)
     *nsl_out = nsl;
 }
 
-int ibc_gemm_exact_route(long K, long pmax)
+int ibc_prec_gemm_exact_route(long K, long pmax)
 {
     int s, nsl;
     slice_plan(K, pmax, &s, &nsl);
@@ -492,7 +492,7 @@ static void gemm_fmpz(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpf
     fmpz_mat_clear(c);
 }
 
-void ibc_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
+void ibc_prec_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
                          int route)
 {
     if (M <= 0 || N <= 0) return;
@@ -516,8 +516,8 @@ void ibc_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, 
     exact_sum_init(&xs, ta, tb, M, N, K, A, B);
     int s, nsl;
     slice_plan(K, pmax, &s, &nsl);
-    if (route < 0) route = ibc_gemm_exact_route(K, pmax);
-    if (route == 0 && ibc_gemm_exact_route(K, pmax) == 0)
+    if (route < 0) route = ibc_prec_gemm_exact_route(K, pmax);
+    if (route == 0 && ibc_prec_gemm_exact_route(K, pmax) == 0)
         gemm_slices(ta, tb, M, N, K, A, B, C, ra, cb, s, nsl, &xs);
     else
         gemm_fmpz(ta, tb, M, N, K, A, B, C, ra, cb, pmax, &xs);

@@ -85,7 +85,7 @@ static double *double_array(size_t len)
     return p;
 }
 
-void ibc_vec_init(ibc_vec *v, long len, ibc_prec pr)
+void ibc_prec_vec_init(ibc_vec *v, long len, ibc_prec pr)
 {
     v->pr = pr;
     v->len = len;
@@ -108,7 +108,7 @@ void ibc_vec_init(ibc_vec *v, long len, ibc_prec pr)
     }
 }
 
-void ibc_vec_clear(ibc_vec *v)
+void ibc_prec_vec_clear(ibc_vec *v)
 {
     if (v->m)
         for (long i = 0; i < v->len; i++) mpfr_clear(v->m + i);
@@ -124,14 +124,14 @@ void ibc_vec_clear(ibc_vec *v)
 
 static arb_ptr ball(const ibc_vec *v, long i) { return (arb_ptr)v->a + i; }
 
-double ibc_vec_get_d(const ibc_vec *v, long i)
+double ibc_prec_vec_get_d(const ibc_vec *v, long i)
 {
     if (v->pr.mode == IBC_ARB)
         return arf_get_d(arb_midref(ball(v, i)), ARF_RND_NEAR);
     return v->pr.mode == IBC_DOUBLE ? v->d[i] : mpfr_get_d(v->m + i, MPFR_RNDN);
 }
 
-void ibc_vec_get_mpfr(mpfr_ptr r, const ibc_vec *v, long i)
+void ibc_prec_vec_get_mpfr(mpfr_ptr r, const ibc_vec *v, long i)
 {
     if (v->pr.mode == IBC_DOUBLE)
         mpfr_set_d(r, v->d[i], MPFR_RNDN);
@@ -141,7 +141,7 @@ void ibc_vec_get_mpfr(mpfr_ptr r, const ibc_vec *v, long i)
         mpfr_set(r, v->m + i, MPFR_RNDN);
 }
 
-void ibc_vec_get_rad(mpfr_ptr r, const ibc_vec *v, long i)
+void ibc_prec_vec_get_rad(mpfr_ptr r, const ibc_vec *v, long i)
 {
     if (v->pr.mode != IBC_ARB) {
         mpfr_set_zero(r, 1);
@@ -154,7 +154,7 @@ void ibc_vec_get_rad(mpfr_ptr r, const ibc_vec *v, long i)
     arf_clear(t);
 }
 
-void ibc_vec_set_rad(ibc_vec *v, long i, mpfr_srcptr r)
+void ibc_prec_vec_set_rad(ibc_vec *v, long i, mpfr_srcptr r)
 {
     if (v->pr.mode != IBC_ARB)
         return;
@@ -165,7 +165,7 @@ void ibc_vec_set_rad(ibc_vec *v, long i, mpfr_srcptr r)
     arf_clear(t);
 }
 
-void ibc_vec_set_mpfr(ibc_vec *v, long i, mpfr_srcptr x)
+void ibc_prec_vec_set_mpfr(ibc_vec *v, long i, mpfr_srcptr x)
 {
     if (v->pr.mode == IBC_DOUBLE)
         v->d[i] = mpfr_get_d(x, MPFR_RNDN);
@@ -178,7 +178,7 @@ void ibc_vec_set_mpfr(ibc_vec *v, long i, mpfr_srcptr x)
         mpfr_set(v->m + i, x, MPFR_RNDN);
 }
 
-void ibc_vec_set_d(ibc_vec *v, long i, double x)
+void ibc_prec_vec_set_d(ibc_vec *v, long i, double x)
 {
     if (v->pr.mode == IBC_DOUBLE)
         v->d[i] = x;
@@ -188,7 +188,7 @@ void ibc_vec_set_d(ibc_vec *v, long i, double x)
         mpfr_set_d(v->m + i, x, MPFR_RNDN);
 }
 
-void ibc_vec_set(ibc_vec *dst, const ibc_vec *src)
+void ibc_prec_vec_set(ibc_vec *dst, const ibc_vec *src)
 {
     if (dst->pr.mode == IBC_DOUBLE && src->pr.mode == IBC_DOUBLE) {
         memcpy(dst->d, src->d, (size_t)src->len * sizeof(double));
@@ -200,19 +200,19 @@ void ibc_vec_set(ibc_vec *dst, const ibc_vec *src)
     }
     for (long i = 0; i < src->len; i++) {
         if (src->pr.mode == IBC_DOUBLE)
-            ibc_vec_set_d(dst, i, src->d[i]);
+            ibc_prec_vec_set_d(dst, i, src->d[i]);
         else if (src->pr.mode == IBC_ARB) {
             mpfr_t m;
             mpfr_init2(m, src->pr.bits + 64);
-            ibc_vec_get_mpfr(m, src, i);
-            ibc_vec_set_mpfr(dst, i, m);
+            ibc_prec_vec_get_mpfr(m, src, i);
+            ibc_prec_vec_set_mpfr(dst, i, m);
             mpfr_clear(m);
         } else
-            ibc_vec_set_mpfr(dst, i, src->m + i);
+            ibc_prec_vec_set_mpfr(dst, i, src->m + i);
     }
 }
 
-int ibc_vec_is_finite(const ibc_vec *v)
+int ibc_prec_vec_is_finite(const ibc_vec *v)
 {
     if (v->pr.mode == IBC_ARB)
         return _arb_vec_is_finite(v->a, v->len);
@@ -223,7 +223,7 @@ int ibc_vec_is_finite(const ibc_vec *v)
     return 1;
 }
 
-void ibc_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b)
+void ibc_prec_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b)
 {
     /* Enough bits that a - b is exact for any pair of modes we hold. */
     long bits = (a->pr.bits > b->pr.bits ? a->pr.bits : b->pr.bits) + 64;
@@ -232,8 +232,8 @@ void ibc_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b)
     mpfr_init2(y, bits);
     mpfr_set_zero(r, 1);
     for (long i = 0; i < a->len; i++) {
-        ibc_vec_get_mpfr(x, a, i);
-        ibc_vec_get_mpfr(y, b, i);
+        ibc_prec_vec_get_mpfr(x, a, i);
+        ibc_prec_vec_get_mpfr(y, b, i);
         mpfr_sub(x, x, y, MPFR_RNDN);
         mpfr_abs(x, x, MPFR_RNDN);
         if (mpfr_cmp(x, r) > 0 || mpfr_nan_p(x)) mpfr_set(r, x, MPFR_RNDU);
@@ -245,13 +245,13 @@ void ibc_vec_maxdiff(mpfr_ptr r, const ibc_vec *a, const ibc_vec *b)
 void ibc_prec_blas_setup(void)
 {
     /* OpenBLAS itself stays single-threaded: its split of a product depends
-     * on the thread count and changes the rounding.  ibc_gemm_d threads over
+     * on the thread count and changes the rounding.  ibc_prec_gemm_d threads over
      * fixed row blocks instead (src/prec/gemm.c), so IBC_THREADS changes the
      * speed, never the bits. */
     const char *s = getenv("IBC_THREADS");
     int t = s ? atoi(s) : 1;
     openblas_set_num_threads(1);
-    ibc_gemm_set_threads(t >= 1 ? t : 1);
+    ibc_prec_gemm_set_threads(t >= 1 ? t : 1);
 }
 
 double ibc_prec_elem_bytes(ibc_prec pr)
@@ -265,7 +265,7 @@ double ibc_prec_elem_bytes(ibc_prec pr)
     return (double)sizeof(__mpfr_struct) + limbs;
 }
 
-double ibc_mem_available(void)
+double ibc_prec_mem_available(void)
 {
     FILE *f = fopen("/proc/meminfo", "r");
     if (f) {
@@ -285,7 +285,7 @@ double ibc_mem_available(void)
 
 /* The formatters of every table cell: here, on the ground floor, so that
  * any module (ideal's bound strings, the claims, the CLI) can use them. */
-const char *ibc_fmt_mpfr(char *buf, mpfr_srcptr x, int digits)
+const char *ibc_prec_fmt_mpfr(char *buf, mpfr_srcptr x, int digits)
 {
     /* 24 digits keep the longest case (sign, point, 19-digit exponent) in 48 bytes. */
     if (digits < 1)
@@ -296,7 +296,7 @@ const char *ibc_fmt_mpfr(char *buf, mpfr_srcptr x, int digits)
     return buf;
 }
 
-const char *ibc_fmt_d(char *buf, double x, int digits)
+const char *ibc_prec_fmt_d(char *buf, double x, int digits)
 {
     if (digits < 1)
         digits = 1;

@@ -27,25 +27,25 @@
 #define S_SUB(r, a, b) arb_sub((r), (a), (b), ibc_tbits_)
 #define S_MUL(r, a, b) arb_mul((r), (a), (b), ibc_tbits_)
 #define S_DIV(r, a, b) arb_div((r), (a), (b), ibc_tbits_)
-#define S_MUL_D(r, a, d) ibc_arb_mul_d((r), (a), (double)(d), ibc_tbits_)
-#define S_DIV_D(r, a, d) ibc_arb_div_d((r), (a), (double)(d), ibc_tbits_)
+#define S_MUL_D(r, a, d) ibc_prec_arb_mul_d((r), (a), (double)(d), ibc_tbits_)
+#define S_DIV_D(r, a, d) ibc_prec_arb_div_d((r), (a), (double)(d), ibc_tbits_)
 #define S_MUL_SI(r, a, i) arb_mul_si((r), (a), (slong)(i), ibc_tbits_)
 #define S_DIV_SI(r, a, i) arb_div_si((r), (a), (slong)(i), ibc_tbits_)
-#define S_FMA(r, a, b, c) ibc_arb_fma((r), (a), (b), (c), ibc_tbits_)
+#define S_FMA(r, a, b, c) ibc_prec_arb_fma((r), (a), (b), (c), ibc_tbits_)
 #define S_NEG(r, a) arb_neg((r), (a))
 #define S_ABS(r, a) arb_abs((r), (a))
 #define S_SQRT(r, a) arb_sqrt((r), (a), ibc_tbits_)
 #define S_EXP(r, a) arb_exp((r), (a), ibc_tbits_)
 #define S_LOG(r, a) arb_log((r), (a), ibc_tbits_)
 #define S_LOG1P(r, a) arb_log1p((r), (a), ibc_tbits_)
-#define S_POW(r, a, d) ibc_arb_pow_d((r), (a), (double)(d), ibc_tbits_)
+#define S_POW(r, a, d) ibc_prec_arb_pow_d((r), (a), (double)(d), ibc_tbits_)
 #define S_POW_UI(r, a, k) arb_pow_ui((r), (a), (ulong)(k), ibc_tbits_)
 #define S_SGN(a) arf_sgn(arb_midref(a))
 #define S_CMP(a, b) arf_cmp(arb_midref(a), arb_midref(b))
 #define S_IS_ZERO(a) arb_is_zero(a)
 #define S_IS_FINITE(a) arb_is_finite(a)
-#define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_gemm_arb((ta), (tb), (M), (N), (K), (A), (B), (C), (bits))
-/* A loop over independent indices: inline here (threads are for double, ibc_par_range). */
+#define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_prec_gemm_arb((ta), (tb), (M), (N), (K), (A), (B), (C), (bits))
+/* A loop over independent indices: inline here (threads are for double, ibc_prec_par_range). */
 #define S_PAR_RANGE(n, cost, fn, ctx) (fn)((ctx), 0, (n))
 #define S_SWAP(a, b) arb_swap((a), (b))
 #define S_REF(x) (x)
@@ -55,10 +55,10 @@
  * of sigma(x), which encloses sigma(x)^q for every q >= 1 (and so the
  * pReLU value and, for p >= 2, its derivative factor), and the straddle is
  * counted.  (For p = 1 the derivative jumps: the trainer stops certifying.) */
-#define S_KINK_HULL(x) ibc_arb_kink_hull(x)
+#define S_KINK_HULL(x) ibc_prec_arb_kink_hull(x)
 #define S_NRM_SAFE(s) 1              /* exponent range unbounded */
 
-static inline void ibc_arb_mul_d(arb_ptr r, arb_srcptr a, double d, slong prec)
+static inline void ibc_prec_arb_mul_d(arb_ptr r, arb_srcptr a, double d, slong prec)
 {
     arf_t t;
     arf_init_set_ui(t, 0);
@@ -67,7 +67,7 @@ static inline void ibc_arb_mul_d(arb_ptr r, arb_srcptr a, double d, slong prec)
     arf_clear(t);
 }
 
-static inline void ibc_arb_div_d(arb_ptr r, arb_srcptr a, double d, slong prec)
+static inline void ibc_prec_arb_div_d(arb_ptr r, arb_srcptr a, double d, slong prec)
 {
     arf_t t;
     arf_init_set_ui(t, 0);
@@ -76,7 +76,7 @@ static inline void ibc_arb_div_d(arb_ptr r, arb_srcptr a, double d, slong prec)
     arf_clear(t);
 }
 
-static inline void ibc_arb_fma(arb_ptr r, arb_srcptr a, arb_srcptr b, arb_srcptr c, slong prec)
+static inline void ibc_prec_arb_fma(arb_ptr r, arb_srcptr a, arb_srcptr b, arb_srcptr c, slong prec)
 {
     arb_t t;
     arb_init(t);
@@ -85,7 +85,7 @@ static inline void ibc_arb_fma(arb_ptr r, arb_srcptr a, arb_srcptr b, arb_srcptr
     arb_clear(t);
 }
 
-static inline void ibc_arb_pow_d(arb_ptr r, arb_srcptr a, double d, slong prec)
+static inline void ibc_prec_arb_pow_d(arb_ptr r, arb_srcptr a, double d, slong prec)
 {
     arb_t e;
     arb_init(e);
@@ -94,7 +94,7 @@ static inline void ibc_arb_pow_d(arb_ptr r, arb_srcptr a, double d, slong prec)
     arb_clear(e);
 }
 
-static inline int ibc_arb_kink_hull(arb_ptr x)
+static inline int ibc_prec_arb_kink_hull(arb_ptr x)
 {
     if (!arb_contains_zero(x) || arb_is_zero(x))
         return 0;

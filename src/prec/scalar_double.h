@@ -38,19 +38,19 @@
 #define S_LOG(r, a) ((r) = log(a))
 #define S_LOG1P(r, a) ((r) = log1p(a))
 #define S_POW(r, a, d) ((r) = pow((a), (double)(d)))
-#define S_POW_UI(r, a, k) ((r) = ibc_powi_d((a), (k)))
+#define S_POW_UI(r, a, k) ((r) = ibc_prec_powi_d((a), (k)))
 #define S_SGN(a) (((a) > 0) - ((a) < 0))
 #define S_CMP(a, b) (((a) > (b)) - ((a) < (b)))
 #define S_IS_ZERO(a) ((a) == 0.0)
 #define S_IS_FINITE(a) (isfinite(a))
-#define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_gemm_d((ta), (tb), (M), (N), (K), (A), (B), (C))
-/* A loop over independent indices, threaded (ibc_par_range): same bits at any thread count. */
-#define S_PAR_RANGE(n, cost, fn, ctx) ibc_par_range((n), (cost), (fn), (ctx))
+#define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_prec_gemm_d((ta), (tb), (M), (N), (K), (A), (B), (C))
+/* A loop over independent indices, threaded (ibc_prec_par_range): same bits at any thread count. */
+#define S_PAR_RANGE(n, cost, fn, ctx) ibc_prec_par_range((n), (cost), (fn), (ctx))
 #define S_SWAP(a, b) do { double ibc_t_ = (a); (a) = (b); (b) = ibc_t_; } while (0)
 
 /* a^k by binary powering: exact enough, and ~20x faster than pow() in the
  * n*h inner loop of the gradient. */
-static inline double ibc_powi_d(double a, unsigned long k)
+static inline double ibc_prec_powi_d(double a, unsigned long k)
 {
     double r = 1.0;
     while (k) {

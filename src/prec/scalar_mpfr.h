@@ -35,7 +35,7 @@
 #define S_EXP(r, a) mpfr_exp((r), (a), MPFR_RNDN)
 #define S_LOG(r, a) mpfr_log((r), (a), MPFR_RNDN)
 #define S_LOG1P(r, a) mpfr_log1p((r), (a), MPFR_RNDN)
-#define S_POW(r, a, d) ibc_pow_d_mpfr((r), (a), (double)(d))
+#define S_POW(r, a, d) ibc_prec_pow_d_mpfr((r), (a), (double)(d))
 /* k = 2 (p = 3, the paper's case) by mpfr_sqr: both are correctly rounded, so
  * the bits are the same, and mpfr_pow_ui costs several multiplications. */
 #define S_POW_UI(r, a, k) \
@@ -44,13 +44,13 @@
 #define S_CMP(a, b) mpfr_cmp((a), (b))
 #define S_IS_ZERO(a) mpfr_zero_p(a)
 #define S_IS_FINITE(a) mpfr_number_p(a)
-#define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_gemm_mpfr((ta), (tb), (M), (N), (K), (A), (B), (C), (bits))
-/* A loop over independent indices: inline here (threads are for double, ibc_par_range). */
+#define S_GEMM(ta, tb, M, N, K, A, B, C, bits) ibc_prec_gemm_mpfr((ta), (tb), (M), (N), (K), (A), (B), (C), (bits))
+/* A loop over independent indices: inline here (threads are for double, ibc_prec_par_range). */
 #define S_PAR_RANGE(n, cost, fn, ctx) (fn)((ctx), 0, (n))
 #define S_SWAP(a, b) mpfr_swap((a), (b))
 
 /* a^d for a real exponent d (d is a double, exactly representable in MPFR). */
-static inline void ibc_pow_d_mpfr(mpfr_ptr r, mpfr_srcptr a, double d)
+static inline void ibc_prec_pow_d_mpfr(mpfr_ptr r, mpfr_srcptr a, double d)
 {
     mpfr_t e;
     mpfr_init2(e, 64);

@@ -727,7 +727,7 @@ static void write_panels(FILE *f, const figure_data *d, const figure_counts *n)
 static int write_script(FILE *f, void *ctx)
 {
     const figure_data *d = ctx;
-    fputs("# The five-panel figure of MV24 §5.1, written by ibcheck (ibc_plot_repro) from\n"
+    fputs("# The five-panel figure of MV24 §5.1, written by ibcheck (ibc_report_plot_repro) from\n"
           "# the CSV files beside it, whose numbers are copied into the data blocks below.\n"
           "# Restyle freely, then run `gnuplot figure.gp` in this directory: it writes\n"
           "# figure.png and figure.svg (ibcheck passes -e \"suffix='...'\" to write\n"
@@ -837,7 +837,7 @@ static int nonempty(const char *path)
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size > 0;
 }
 
-int ibc_plot_repro(const char *dir, long K, char *err)
+int ibc_report_plot_repro(const char *dir, long K, char *err)
 {
     if (!dir || !*dir) {
         snprintf(err, IBC_ERRLEN, "plot directory is empty: need the directory of a reproduce run");

@@ -8,7 +8,7 @@
 
 static const char *const fmt_names[] = {"md", "csv", "tex", "json"};
 
-int ibc_format_parse(ibc_format *f, const char *s, char *err)
+int ibc_report_format_parse(ibc_format *f, const char *s, char *err)
 {
     for (int i = 0; i < 4; i++)
         if (s && strcmp(s, fmt_names[i]) == 0) {
@@ -19,7 +19,7 @@ int ibc_format_parse(ibc_format *f, const char *s, char *err)
     return IBC_EINPUT;
 }
 
-const char *ibc_format_name(ibc_format f)
+const char *ibc_report_format_name(ibc_format f)
 {
     return (unsigned)f < 4 ? fmt_names[f] : "?";
 }
@@ -39,7 +39,7 @@ static const char *cell(const ibc_row *r, int c)
     case 4: return r->measured;
     case 5: return r->bound;
     case 6: return r->margin;
-    case 7: return ibc_verdict_name(r->verdict);
+    case 7: return ibc_claim_verdict_name(r->verdict);
     default: return r->source;
     }
 }

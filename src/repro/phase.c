@@ -32,7 +32,7 @@
 
 typedef repro_buf bytes;
 
-int repro_buf_reserve(repro_buf *b, size_t extra)
+int ibc_repro_buf_reserve(repro_buf *b, size_t extra)
 {
     if (b->oom)
         return -1;
@@ -51,7 +51,7 @@ int repro_buf_reserve(repro_buf *b, size_t extra)
 
 static void put(bytes *b, const void *p, size_t n)
 {
-    if (n == 0 || repro_buf_reserve(b, n) != 0)
+    if (n == 0 || ibc_repro_buf_reserve(b, n) != 0)
         return;
     memcpy(b->s + b->n, p, n);
     b->n += n;
@@ -107,11 +107,11 @@ static void job_clear(job *J)
     free(J->eps);
     free(J->X);
     free(J->y);
-    ibc_rnet_free(J->f);
+    ibc_robust_rnet_free(J->f);
     memset(J, 0, sizeof *J);
 }
 
-int repro_job_make(const ibc_repro_config *c, const ibc_rnet *f, const ibc_data *test, char **out, size_t *len)
+int ibc_repro_job_make(const ibc_repro_config *c, const ibc_rnet *f, const ibc_data *test, char **out, size_t *len)
 {
     long D = c->D, ne = c->eps_count, np = test->n < REPRO_POINTS ? test->n : REPRO_POINTS;
     double tmax = 0;
@@ -140,7 +140,7 @@ int repro_job_make(const ibc_repro_config *c, const ibc_rnet *f, const ibc_data 
     if (!row)
         b.oom = 1;
     for (long i = 0; row && i < np; i++) {
-        ibc_data_rows_d(test, i, i + 1, row);
+        ibc_model_data_rows_d(test, i, i + 1, row);
         for (long k = 0; k < D; k++)
             put(&b, &row[k], sizeof row[k]);
     }
@@ -432,27 +432,27 @@ static int piece_chunk(const job *J, long a, long b, double *out, char *err)
     long D = J->D;
     double *tmp = malloc(sizeof(double) * (size_t)D);
     /* the network's part of the certificate once per chunk, not per point */
-    ibc_cert_net *cn = ibc_certify_prepare(f);
+    ibc_cert_net *cn = ibc_robust_certify_prepare(f);
     if (!tmp || !cn) {
         free(tmp);
-        ibc_certify_free(cn);
+        ibc_robust_certify_free(cn);
         snprintf(err, IBC_ERRLEN, "reproduce: out of memory for the brackets");
         return IBC_EIO;
     }
     int rc = IBC_OK;
     for (long i = a; i < b; i++) {
         ibc_cert_result cr;
-        rc = ibc_certify_radius_net(&cr, cn, J->X + i * D, J->y[i], J->tmax, err);
+        rc = ibc_robust_certify_radius_net(&cr, cn, J->X + i * D, J->y[i], J->tmax, err);
         if (rc != IBC_OK)
             break;
         int clean = !cr.misclassified;   /* certified y f(x) > 0 */
         double *o = out + 3 * (i - a);
         o[0] = clean;
         o[1] = cr.misclassified ? 0 : cr.lo;
-        o[2] = !clean ? 0 : (f->K > 0 ? ibc_attack_structured(tmp, f, J->X + i * D, J->y[i], J->tmax) : INFINITY);
+        o[2] = !clean ? 0 : (f->K > 0 ? ibc_robust_attack_structured(tmp, f, J->X + i * D, J->y[i], J->tmax) : INFINITY);
     }
     free(tmp);
-    ibc_certify_free(cn);
+    ibc_robust_certify_free(cn);
     return rc;
 }
 
@@ -485,15 +485,15 @@ static int piece_radius(const job *J, long e, const int *clean, const double *lo
         }
     if (rc == IBC_OK && nb > 0) {
         ibc_pgd_opts po;
-        ibc_pgd_opts_default(&po);
+        ibc_robust_pgd_opts_default(&po);
         po.steps = REPRO_PGD_STEPS;
         po.step = REPRO_PGD_STEP;
-        rc = ibc_attack_pgd_batch(fl, dl, J->f, Xc, yc, nb, J->eps[e], &po, err);
+        rc = ibc_robust_attack_pgd_batch(fl, dl, J->f, Xc, yc, nb, J->eps[e], &po, err);
     }
     for (long i = 0, q = 0, b = 0; rc == IBC_OK && i < np; i++)
         if (clean[i]) {
             int run = pgd_needed(lo[i], J->eps[e]);
-            out[q++] = run && fl[b] ? ibc_rnet_norm_up(dl + b * D, D) : -1.0;
+            out[q++] = run && fl[b] ? ibc_robust_rnet_norm_up(dl + b * D, D) : -1.0;
             b += run;
         }
     free(Xc), free(dl), free(yc), free(fl);
@@ -646,15 +646,15 @@ static void batch_run(void *ctx, long lo, long hi)
 
 /* Batches of as many ready pieces as IBC_THREADS asks (one at a time by
  * default, so the progress is saved after every piece), computed over the
- * threads of ibc_par_range and folded in order: the bits of one thread. */
-int repro_robust_serial(ibc_repro_robust *R, char *err)
+ * threads of ibc_prec_par_range and folded in order: the bits of one thread. */
+int ibc_repro_robust_serial(ibc_repro_robust *R, char *err)
 {
     enum { BMAX = 16 };
     char *in[BMAX], *out[BMAX], errs[BMAX][IBC_ERRLEN];
     size_t inlen[BMAX], outlen[BMAX];
     long k[BMAX];
     int rcs[BMAX], rc = IBC_OK;
-    int bn = ibc_gemm_threads() < BMAX ? ibc_gemm_threads() : BMAX;
+    int bn = ibc_prec_gemm_threads() < BMAX ? ibc_prec_gemm_threads() : BMAX;
     piece_batch pb = {in, out, inlen, outlen, rcs, errs};
     while (rc == IBC_OK) {
         long n = 0;
@@ -667,7 +667,7 @@ int repro_robust_serial(ibc_repro_robust *R, char *err)
         } else if (n == 0) {
             break;
         } else {
-            ibc_par_range(n, 1e9, batch_run, &pb);   /* a piece is worth a thread */
+            ibc_prec_par_range(n, 1e9, batch_run, &pb);   /* a piece is worth a thread */
         }
         for (long j = 0; j < n; j++) {
             if (rc == IBC_OK && rcs[j] != IBC_OK) {
@@ -683,7 +683,7 @@ int repro_robust_serial(ibc_repro_robust *R, char *err)
     return rc;
 }
 
-int repro_robust_finish_json(ibc_repro_robust *R, cJSON *o, char *err)
+int ibc_repro_robust_finish_json(ibc_repro_robust *R, cJSON *o, char *err)
 {
     const robust_progress *g = &R->g;
     long np = g->np, ne = g->ne;
@@ -756,8 +756,8 @@ int ibc_repro_robust_finish(ibc_repro_robust *R, const char *text, char **final,
         snprintf(err, IBC_ERRLEN, "reproduce: a robust cell's first part is not JSON");
         return IBC_EIO;
     }
-    int rc = repro_robust_finish_json(R, o, err);
-    if (rc == IBC_OK && !(*final = repro_json_text(o))) {
+    int rc = ibc_repro_robust_finish_json(R, o, err);
+    if (rc == IBC_OK && !(*final = ibc_repro_json_text(o))) {
         snprintf(err, IBC_ERRLEN, "reproduce: out of memory formatting a cell");
         rc = IBC_EIO;
     }

@@ -74,7 +74,7 @@ static int write_text(FILE *out, void *ctx)
 }
 
 /* (phase.h) */
-char *repro_json_text(const cJSON *o)
+char *ibc_repro_json_text(const cJSON *o)
 {
     char *s = cJSON_Print(o);
     if (!s)
@@ -92,7 +92,7 @@ char *repro_json_text(const cJSON *o)
 
 static int save_json(const char *path, const cJSON *o, char *err)
 {
-    char *t = repro_json_text(o);
+    char *t = ibc_repro_json_text(o);
     if (!t) {
         snprintf(err, IBC_ERRLEN, "%.200s: out of memory formatting JSON", path);
         return IBC_EIO;
@@ -133,7 +133,7 @@ static void sb_printf(sbuf *b, const char *fmt, ...)
     va_start(ap, fmt);
     int k = vsnprintf(NULL, 0, fmt, ap);
     va_end(ap);
-    if (k < 0 || repro_buf_reserve(b, (size_t)k + 1) != 0)
+    if (k < 0 || ibc_repro_buf_reserve(b, (size_t)k + 1) != 0)
         return;
     va_start(ap, fmt);
     vsnprintf(b->s + b->n, (size_t)k + 1, fmt, ap);
@@ -220,7 +220,7 @@ static void cell_path(char *path, size_t n, const char *dir, long i, long r, dou
  * with std init_scale, mean exp loss, SGD for max_epoch epochs). */
 static void cell_config(ibc_config *cfg, const ibc_repro_config *c, long i, long r)
 {
-    ibc_config_default(cfg);
+    ibc_train_config_default(cfg);
     cfg->model.D = c->D;
     cfg->model.K = c->K;
     cfg->model.K1 = c->K1;
@@ -255,8 +255,8 @@ static double accuracy(const ibc_rnet *f, const ibc_data *d, double *x)
 {
     long ok = 0;
     for (long i = 0; i < d->n; i++) {
-        ibc_data_rows_d(d, i, i + 1, x);
-        ok += d->y[i] * ibc_rnet_eval_d(f, x) > 0;
+        ibc_model_data_rows_d(d, i, i + 1, x);
+        ok += d->y[i] * ibc_robust_rnet_eval_d(f, x) > 0;
     }
     return (double)ok / (double)d->n;
 }
@@ -316,7 +316,7 @@ static void remove_resume_points(const char *ckpt)
 /* Trains and measures one cell; returns its JSON (NULL + err on failure),
  * which ends with "seconds_train" and "seconds".  A robust cell (sigma
  * save_model) also gets *job, the input of its robust phase (phase.c), whose
- * fields repro_robust_finish_json adds; other cells are complete (*job NULL). */
+ * fields ibc_repro_robust_finish_json adds; other cells are complete (*job NULL). */
 static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const char *ckpt, long ckpt_every,
                        char **job, size_t *jlen, char *err)
 {
@@ -327,29 +327,29 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
     cell_config(&cfg, c, i, r);
     ibc_trained t;
     /* A checkpoint left by a killed run of this cell: continue from it,
-     * bitwise as if never stopped (ibc_trained_init_ckpt checks that it is
+     * bitwise as if never stopped (ibc_train_trained_init_ckpt checks that it is
      * this cell's training). */
     struct stat st;
     ibc_ckpt_opts ck = {ckpt, ckpt_every, ckpt_every > 0 && stat(ckpt, &st) == 0};
     long resumed = 0;
-    if (ibc_trained_init_ckpt(&t, &cfg, p, &ck, &resumed, err) != IBC_OK)
+    if (ibc_train_trained_init_ckpt(&t, &cfg, p, &ck, &resumed, err) != IBC_OK)
         return NULL;
     double t_train = ibc_util_now() - t0;
     cJSON *o = NULL;
-    ibc_rnet *f = ibc_rnet_from_net(t.net, &t.theta, t.data);
-    ibc_rnet *G = ibc_rnet_ideal(p == 1 ? IBC_IDEAL_F : IBC_IDEAL_FP, c->D, c->K, c->K1, p);
-    ibc_data *test = ibc_data_alloc_lean(&cfg.model, c->n_test, 1);   /* rows on demand, in double */
+    ibc_rnet *f = ibc_robust_rnet_from_net(t.net, &t.theta, t.data);
+    ibc_rnet *G = ibc_robust_rnet_ideal(p == 1 ? IBC_IDEAL_F : IBC_IDEAL_FP, c->D, c->K, c->K1, p);
+    ibc_data *test = ibc_model_data_alloc_lean(&cfg.model, c->n_test, 1);   /* rows on demand, in double */
     double *x = malloc(sizeof(double) * (size_t)c->D), *contrib = malloc(sizeof(double) * (size_t)c->hidden_width);
     if (!f || !G || !test || !x || !contrib) {
         snprintf(err, IBC_ERRLEN, "reproduce: out of memory in cell sigma %ld repeat %ld p %g", i, r, p);
         goto done;
     }
     ibc_dist_result dr;
-    if (ibc_dist_ideal(&dr, f, G, c->batch_size_dist * c->batch_num_dist, c->batch_num_dist, REPRO_DIST_STEPS,
+    if (ibc_robust_dist_ideal(&dr, f, G, c->batch_size_dist * c->batch_num_dist, c->batch_num_dist, REPRO_DIST_STEPS,
                        (unsigned long)r, err) != IBC_OK)
         goto done;
     ibc_vec loss;
-    ibc_vec_init(&loss, 1, t.theta.pr);
+    ibc_prec_vec_init(&loss, 1, t.theta.pr);
     ibc_net_eval(t.net, &t.theta, NULL, t.net->n, &loss, NULL, NULL);
     o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "sigma_index", (double)i);
@@ -360,7 +360,7 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
     cJSON_AddNumberToObject(o, "dist", dr.dist);
     cJSON_AddNumberToObject(o, "c", dr.c);
     cJSON_AddNumberToObject(o, "dist_ls", dr.dist_ls);
-    cJSON_AddNumberToObject(o, "train_loss", ibc_vec_get_d(&loss, 0));
+    cJSON_AddNumberToObject(o, "train_loss", ibc_prec_vec_get_d(&loss, 0));
     cJSON_AddNumberToObject(o, "train_acc", accuracy(f, t.data, x));
     cJSON_AddNumberToObject(o, "test_acc", accuracy(f, test, x));
     cJSON_AddNumberToObject(o, "sgd_steps", (double)cfg.steps);
@@ -382,9 +382,9 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
             cnt[t.data->z[s]] += 1;
     cJSON_AddItemToObject(o, "center_count", cJSON_CreateDoubleArray(cnt, (int)K));
     if (p != 1) {
-        /* dist(f_p, F^(p)) <= shape + amplitude parts (ibc_dist_split_fp) */
+        /* dist(f_p, F^(p)) <= shape + amplitude parts (ibc_robust_dist_split_fp) */
         ibc_dist_split sp;
-        if (ibc_dist_split_fp(&sp, amp, f, G, c->batch_size_dist * c->batch_num_dist, c->batch_num_dist,
+        if (ibc_robust_dist_split_fp(&sp, amp, f, G, c->batch_size_dist * c->batch_num_dist, c->batch_num_dist,
                               REPRO_DIST_STEPS, (unsigned long)r, err) != IBC_OK) {
             free(cnt);
             free(amp);
@@ -399,13 +399,13 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
     }
     free(cnt);
     free(amp);
-    ibc_vec_clear(&loss);
+    ibc_prec_vec_clear(&loss);
     for (long j = 0; j < f->h; j++)
         contrib[j] = fabs(f->v[j]) * f->wn[j];
     cJSON_AddItemToObject(o, "cosines", cosines_json(f, contrib));
     qsort(contrib, (size_t)f->h, sizeof(double), cmp_desc);
     cJSON_AddItemToObject(o, "contrib", cJSON_CreateDoubleArray(contrib, (int)f->h));
-    if (i == c->save_model && repro_job_make(c, f, test, job, jlen) != IBC_OK) {
+    if (i == c->save_model && ibc_repro_job_make(c, f, test, job, jlen) != IBC_OK) {
         snprintf(err, IBC_ERRLEN, "reproduce: out of memory for the robust phase of cell sigma %ld repeat %ld p %g", i,
                  r, p);
         cJSON_Delete(o);
@@ -417,10 +417,10 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
 done:
     free(x);
     free(contrib);
-    ibc_data_free(test);
-    ibc_rnet_free(f);
-    ibc_rnet_free(G);
-    ibc_trained_clear(&t);
+    ibc_model_data_free(test);
+    ibc_robust_rnet_free(f);
+    ibc_robust_rnet_free(G);
+    ibc_train_trained_clear(&t);
     return o;
 }
 
@@ -626,7 +626,7 @@ static int prepare_dir(const ibc_repro_config *c, const ibc_repro_opts *o, const
     ibc_config cell;
     cell_config(&cell, c, 0, 0);
     char cerr[IBC_ERRLEN];
-    if (ibc_config_check(&cell, cerr) != IBC_OK) {
+    if (ibc_train_config_check(&cell, cerr) != IBC_OK) {
         snprintf(err, IBC_ERRLEN, "reproduce: %.300s", cerr);
         return IBC_EINPUT;
     }
@@ -704,9 +704,9 @@ int ibc_repro_run(const ibc_repro_config *c, const ibc_repro_opts *o, const char
                     snprintf(prog, sizeof prog, "%s.robust", ck);
                     ibc_repro_robust *R = ibc_repro_robust_alloc(job, jlen, o->ckpt_every > 0 ? prog : NULL, err);
                     free(job);
-                    rc = R ? repro_robust_serial(R, err) : IBC_EIO;
+                    rc = R ? ibc_repro_robust_serial(R, err) : IBC_EIO;
                     if (rc == IBC_OK)
-                        rc = repro_robust_finish_json(R, cells[q], err);
+                        rc = ibc_repro_robust_finish_json(R, cells[q], err);
                     ibc_repro_robust_free(R);
                     if (rc != IBC_OK)
                         break;
@@ -806,7 +806,7 @@ int ibc_repro_cell_compute(const ibc_repro_config *c, long q, const char *dir, l
     cJSON *o = cell_run(c, i, r, ip, ck, ckpt_every, job, jlen, err);
     if (!o)
         return err[0] ? IBC_ENUMERIC : IBC_EIO;
-    *text = repro_json_text(o);
+    *text = ibc_repro_json_text(o);
     cJSON_Delete(o);
     if (!*text) {
         free(*job);

@@ -1,7 +1,7 @@
 /* robust: attacks, i.e. upper bounds on the l2 (or linf) robustness radius
  * (docs/theory.md §7).  The searches run in double for speed; a radius is only ever
- * returned as ibc_rnet_norm_up(delta) of a delta whose flip
- * ibc_rnet_flipped certified in Arb, so rounding in the search can make an
+ * returned as ibc_robust_rnet_norm_up(delta) of a delta whose flip
+ * ibc_robust_rnet_flipped certified in Arb, so rounding in the search can make an
  * attack weaker, never unsound. */
 #include <math.h>
 #include <stdint.h>
@@ -11,7 +11,7 @@
 #include "prec/gemm.h"
 #include "util/rng.h"   /* random starts: a seed alone fixes them */
 
-/* Arb precision of the flip certificate (ibc_rnet_flipped raises it to 4x
+/* Arb precision of the flip certificate (ibc_robust_rnet_flipped raises it to 4x
  * when undecided). */
 #define CERT_PREC 128
 /* Structured attack: grid points of the ray scan, rays refined on the sphere,
@@ -26,7 +26,7 @@
 #define BISECT_REL 1e-4
 #define GALLOP 4.0
 
-void ibc_pgd_opts_default(ibc_pgd_opts *o)
+void ibc_robust_pgd_opts_default(ibc_pgd_opts *o)
 {
     o->norm = IBC_NORM_L2;
     o->steps = 2000;
@@ -107,13 +107,13 @@ static double margin_d(const ibc_rnet *f, const double *x, const double *d, int 
 {
     for (long i = 0; i < f->D; i++)
         xd[i] = x[i] + d[i];
-    double v = ibc_rnet_grad_d(f, xd, g);
+    double v = ibc_robust_rnet_grad_d(f, xd, g);
     return y >= 0 ? v : -v;
 }
 
 static int certified(const ibc_rnet *f, const double *x, const double *d, int y)
 {
-    return ibc_rnet_flipped(f, x, d, y, CERT_PREC) == 1;
+    return ibc_robust_rnet_flipped(f, x, d, y, CERT_PREC) == 1;
 }
 
 /* Does an iterate with double margin m count as a flip?  With cert, only a
@@ -134,7 +134,7 @@ static int flip_test(const ibc_rnet *f, const double *x, const double *d, int y,
 
 static double rng_gauss(uint64_t *s)
 {
-    double u1 = 1.0 - ibc_rng_unif(s), u2 = ibc_rng_unif(s);   /* u1 in (0, 1] */
+    double u1 = 1.0 - ibc_util_rng_unif(s), u2 = ibc_util_rng_unif(s);   /* u1 in (0, 1] */
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
@@ -145,15 +145,15 @@ static double rng_gauss(uint64_t *s)
 static void random_start(double *d, long D, ibc_norm norm, double eps, unsigned long seed, long i)
 {
     uint64_t s = (uint64_t)seed ^ (0xD1B54A32D192ED03ULL * (uint64_t)i);
-    ibc_rng_next(&s);
+    ibc_util_rng_next(&s);
     if (norm == IBC_NORM_LINF) {
         for (long k = 0; k < D; k++)
-            d[k] = eps * (2.0 * ibc_rng_unif(&s) - 1.0);
+            d[k] = eps * (2.0 * ibc_util_rng_unif(&s) - 1.0);
         return;
     }
     for (long k = 0; k < D; k++)
         d[k] = rng_gauss(&s);
-    rescale(d, d, eps * pow(ibc_rng_unif(&s), 1.0 / (double)D), D);
+    rescale(d, d, eps * pow(ibc_util_rng_unif(&s), 1.0 / (double)D), D);
 }
 
 /* Project d onto the ball of radius eps of the norm. */
@@ -221,7 +221,7 @@ static int rsearch_next(rsearch *s, double *r)
 /* Outcome of the probe at r: d is its flipped delta, or NULL. */
 static void rsearch_update(rsearch *s, double r, const double *d)
 {
-    double rn = d ? ibc_rnet_norm_up(d, s->D) : INFINITY;
+    double rn = d ? ibc_robust_rnet_norm_up(d, s->D) : INFINITY;
     if (rn < s->hi && s->n <= BISECT_MAX) {
         copy(s->hist + (size_t)s->n * (size_t)s->D, d, s->D);
         s->rad[s->n++] = rn;
@@ -337,7 +337,7 @@ static int pgd_multi(attack_ws *ws, const ibc_rnet *f, const double *x, int y, d
     return 0;
 }
 
-int ibc_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int y, double eps,
+int ibc_robust_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int y, double eps,
                    const ibc_pgd_opts *o)
 {
     attack_ws ws;
@@ -389,8 +389,8 @@ static int ray_proj_init(ray_proj *P, const ibc_rnet *f, const double *x)
         ray_proj_clear(P);
         return 0;
     }
-    ibc_gemv_d(0, h, D, f->U, x, P->z0);
-    ibc_gemm_d(0, 1, h, K, D, f->U, f->mu, P->M);
+    ibc_prec_gemv_d(0, h, D, f->U, x, P->z0);
+    ibc_prec_gemm_d(0, 1, h, K, D, f->U, f->mu, P->M);
     for (long j = 0; j < h; j++)
         P->a[j] = f->v[j] * f->wn[j];
     return 1;
@@ -413,7 +413,7 @@ static double ray_margin(const ray_proj *P, const ibc_rnet *f, int y, double t)
     for (long j = 0; j < P->h; j++) {
         double z = P->z0[j] + t * P->du[j];
         if (z > 0)
-            s += P->a[j] * ibc_rnet_sigma_pow_d(f, z);
+            s += P->a[j] * ibc_robust_rnet_sigma_pow_d(f, z);
     }
     return y >= 0 ? s : -s;
 }
@@ -463,7 +463,7 @@ static double ray_certify(const ibc_rnet *f, const double *x, int y, const doubl
         for (long k = 0; k < f->D; k++)
             d[k] = t * u[k];
         if (certified(f, x, d, y))
-            return ibc_rnet_norm_up(d, f->D);
+            return ibc_robust_rnet_norm_up(d, f->D);
     }
     return INFINITY;
 }
@@ -498,10 +498,10 @@ static double sphere_descent(attack_ws *ws, const ibc_rnet *f, const double *x, 
          * (the same bits as margin_d with a gradient) */
         for (long k = 0; k < D; k++)
             ws->xd[k] = x[k] + t[k];
-        double mt = ibc_rnet_forward_d(f, ws->xd, ws->coef);
+        double mt = ibc_robust_rnet_forward_d(f, ws->xd, ws->coef);
         mt = y >= 0 ? mt : -mt;
         if (mt < m) {
-            ibc_rnet_backward_d(f, ws->coef, g2);
+            ibc_robust_rnet_backward_d(f, ws->coef, g2);
             copy(d, t, D);
             m = mt;
             double *sw = g;
@@ -561,7 +561,7 @@ static int ray_dir(double *u, ray_proj *P, const ibc_rnet *f, const double *x, i
     return 1;
 }
 
-/* Core of ibc_attack_structured, on a caller's workspace: out (length D)
+/* Core of ibc_robust_attack_structured, on a caller's workspace: out (length D)
  * gets the best delta; out must not alias a workspace buffer other than s1. */
 static double structured_ws(attack_ws *ws, double *out, const ibc_rnet *f, const double *x,
                             int y, double tmax)
@@ -617,7 +617,7 @@ static double structured_ws(attack_ws *ws, double *out, const ibc_rnet *f, const
     return best;
 }
 
-double ibc_attack_structured(double *delta, const ibc_rnet *f, const double *x, int y, double tmax)
+double ibc_robust_attack_structured(double *delta, const ibc_rnet *f, const double *x, int y, double tmax)
 {
     attack_ws ws;
     memset(delta, 0, (size_t)f->D * sizeof(double));
@@ -656,7 +656,7 @@ static double minnorm(double *delta, const ibc_rnet *f, const double *x, int y, 
     }
     const double *z[1] = {NULL};
     if (best > 0 && pgd_multi(&ws, f, x, y, tmax, o, z, 1, 1)) {
-        double r = ibc_rnet_norm_up(ws.best, D);
+        double r = ibc_robust_rnet_norm_up(ws.best, D);
         if (r < best) {
             best = r;
             copy(bdel, ws.best, D);
@@ -694,13 +694,13 @@ static double minnorm(double *delta, const ibc_rnet *f, const double *x, int y, 
     return out;
 }
 
-double ibc_attack_minnorm(double *delta, const ibc_rnet *f, const double *x, int y, double tmax,
+double ibc_robust_attack_minnorm(double *delta, const ibc_rnet *f, const double *x, int y, double tmax,
                           const ibc_pgd_opts *o)
 {
     return minnorm(delta, f, x, y, tmax, o, 1);
 }
 
-double ibc_attack_minnorm_pgd(double *delta, const ibc_rnet *f, const double *x, int y,
+double ibc_robust_attack_minnorm_pgd(double *delta, const ibc_rnet *f, const double *x, int y,
                               double tmax, const ibc_pgd_opts *o)
 {
     return minnorm(delta, f, x, y, tmax, o, 0);

@@ -5,12 +5,12 @@
  * radii x 2000 steps of the authors' curve cost hours per hundred points.
  * Here the iterates of every point still running are stacked, so the forward
  * product Z = (X + Delta) U^T and the gradient S U are two GEMMs.  Each point
- * follows exactly the iteration of ibc_attack_pgd with no restarts (start at
+ * follows exactly the iteration of ibc_robust_attack_pgd with no restarts (start at
  * 0, step along the normalised gradient, project on the ball, stop on a
  * certified flip, a zero gradient or a fixed point); only the summation
  * order of the dot products differs, so the double iterates may differ in
  * the last bits.  A reported flip is certified in ball arithmetic
- * (ibc_rnet_flipped), so that difference never makes a wrong claim. */
+ * (ibc_robust_rnet_flipped), so that difference never makes a wrong claim. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +25,7 @@ typedef struct {
     int cert_tried, running;
 } pgd_point;
 
-int ibc_attack_pgd_batch(int *flipped, double *delta, const ibc_rnet *f, const double *X, const int *y, long B,
+int ibc_robust_attack_pgd_batch(int *flipped, double *delta, const ibc_rnet *f, const double *X, const int *y, long B,
                          double eps, const ibc_pgd_opts *o, char *err)
 {
     long D = f->D, h = f->h;
@@ -57,13 +57,13 @@ int ibc_attack_pgd_batch(int *flipped, double *delta, const ibc_rnet *f, const d
             for (long k = 0; k < D; k++)
                 xa[q * D + k] = x[k] + dq[k];
         }
-        ibc_gemm_d(0, 1, na, h, D, xa, f->U, z);   /* z_qj = <x_q + d_q, u_j> */
+        ibc_prec_gemm_d(0, 1, na, h, D, xa, f->U, z);   /* z_qj = <x_q + d_q, u_j> */
         for (long q = 0; q < na; q++) {
             double out = 0, *zq = z + q * h;
             for (long j = 0; j < h; j++) {
                 double t = zq[j];
                 if (t <= 0) {
-                    zq[j] = 0;   /* inactive, and sigma'(0) := 0 as in ibc_rnet_grad_d */
+                    zq[j] = 0;   /* inactive, and sigma'(0) := 0 as in ibc_robust_rnet_grad_d */
                     continue;
                 }
                 double pw = t;
@@ -78,7 +78,7 @@ int ibc_attack_pgd_batch(int *flipped, double *delta, const ibc_rnet *f, const d
             }
             m[q] = y[act[q]] >= 0 ? out : -out;
         }
-        ibc_gemm_d(0, 0, na, D, h, z, f->U, g);   /* grad f at each iterate */
+        ibc_prec_gemm_d(0, 0, na, D, h, z, f->U, g);   /* grad f at each iterate */
         long keep = 0;
         for (long q = 0; q < na; q++) {
             long b = act[q];
@@ -91,7 +91,7 @@ int ibc_attack_pgd_batch(int *flipped, double *delta, const ibc_rnet *f, const d
             }
             /* Certify only when y f beats the last failed attempt (as pgd_run). */
             if (mq <= 0 && (!s->cert_tried || mq < s->cert_below)) {
-                if (ibc_rnet_flipped(f, X + b * D, dq, y[b], BATCH_CERT_PREC) == 1) {
+                if (ibc_robust_rnet_flipped(f, X + b * D, dq, y[b], BATCH_CERT_PREC) == 1) {
                     memcpy(delta + b * D, dq, sizeof(double) * (size_t)D);
                     flipped[b] = 1;
                     go = 0;

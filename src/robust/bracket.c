@@ -8,25 +8,25 @@
 #include <string.h>
 #include "ibcheck/robust.h"
 
-void ibc_bracket_init(ibc_bracket *b, long D)
+void ibc_robust_bracket_init(ibc_bracket *b, long D)
 {
     memset(b, 0, sizeof *b);
     b->hi = b->hi_pgd = b->hi_struct = INFINITY;
     b->delta = calloc((size_t)(D > 0 ? D : 1), sizeof(double));
 }
 
-void ibc_bracket_clear(ibc_bracket *b)
+void ibc_robust_bracket_clear(ibc_bracket *b)
 {
     free(b->delta);
     b->delta = NULL;
 }
 
-int ibc_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int y, double tmax,
+int ibc_robust_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int y, double tmax,
                         const ibc_pgd_opts *o, char *err)
 {
     long D = f->D;
     ibc_cert_result cr;
-    int rc = ibc_certify_radius(&cr, f, x, y, tmax, err);
+    int rc = ibc_robust_certify_radius(&cr, f, x, y, tmax, err);
     if (rc != IBC_OK)
         return rc;
     b->lo = cr.lo;
@@ -44,23 +44,23 @@ int ibc_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int 
         snprintf(err, IBC_ERRLEN, "bracket: out of memory for D = %ld", D);
         return IBC_ENUMERIC;
     }
-    b->hi_struct = f->K > 0 ? ibc_attack_structured(b->delta, f, x, y, tmax) : INFINITY;
+    b->hi_struct = f->K > 0 ? ibc_robust_attack_structured(b->delta, f, x, y, tmax) : INFINITY;
     b->hi = b->hi_struct;
-    double h = ibc_attack_minnorm(tmp, f, x, y, tmax, o);
+    double h = ibc_robust_attack_minnorm(tmp, f, x, y, tmax, o);
     if (h < b->hi) {
         b->hi = h;
         memcpy(b->delta, tmp, (size_t)D * sizeof(double));
     }
-    b->hi_pgd = ibc_attack_minnorm_pgd(tmp, f, x, y, tmax, o);
+    b->hi_pgd = ibc_robust_attack_minnorm_pgd(tmp, f, x, y, tmax, o);
     if (b->hi_pgd < b->hi) {   /* PGD may win where it is not masked (p = 1) */
         b->hi = b->hi_pgd;
         memcpy(b->delta, tmp, (size_t)D * sizeof(double));
     }
     free(tmp);
-    return ibc_bracket_check(b, f->name, err);
+    return ibc_robust_bracket_check(b, f->name, err);
 }
 
-int ibc_bracket_check(const ibc_bracket *b, const char *name, char *err)
+int ibc_robust_bracket_check(const ibc_bracket *b, const char *name, char *err)
 {
     /* Both ends are certified, so lo > hi can only be a bug in one of them:
      * a numerical failure, not bad input. */

@@ -66,7 +66,7 @@ typedef struct {
 /* The network's part of every bound, the same at every point: the active
  * neurons, a_j = v_j ||w_j|| for y = +1 (y = -1 negates), the norms, and
  * both bases with every neuron's place on them.  Built once per network
- * (ibc_certify_prepare): at the paper's size it is ~10^7 ball operations,
+ * (ibc_robust_certify_prepare): at the paper's size it is ~10^7 ball operations,
  * which per point would dominate the certificate. */
 struct ibc_cert_net {
     const ibc_rnet *f;
@@ -146,7 +146,7 @@ static int ctx_init(cert_ctx *c, const struct ibc_cert_net *net, const double *x
     c->zu_all = malloc((size_t)h * sizeof(double));
     if (!c->al || !c->au || !c->zl || !c->zu || !c->zl_all || !c->zu_all)
         return IBC_ENUMERIC;
-    ibc_rnet_proj_enclose(net->f, x, net->nl, net->nh, c->zl_all, c->zu_all);
+    ibc_robust_rnet_proj_enclose(net->f, x, net->nl, net->nh, c->zl_all, c->zu_all);
     for (long i = 0; i < n; i++) {
         c->zl[i] = c->zl_all[net->idx[i]];
         c->zu[i] = c->zu_all[net->idx[i]];
@@ -169,7 +169,7 @@ static int ibp_certifies(const cert_ctx *c, double r)
 {
     double s = 0;
     for (long i = 0; i < c->n; i++)
-        s = ibc_dn(s + unit_lower(c, i, 0.0, 0.0, r));
+        s = ibc_robust_dn(s + unit_lower(c, i, 0.0, 0.0, r));
     return s > 0;
 }
 
@@ -273,7 +273,7 @@ static void basis_assign(cert_basis *b, const struct ibc_cert_net *c)
 {
     const ibc_rnet *f = c->f;
     long D = b->D;
-    double qn = ibc_up(sqrt(ibc_up(1 + b->eta)));
+    double qn = ibc_robust_up(sqrt(ibc_robust_up(1 + b->eta)));
     b->max_slack = 0;
     for (long i = 0; i < c->n; i++) {
         long j = c->idx[i];
@@ -295,12 +295,12 @@ static void basis_assign(cert_basis *b, const struct ibc_cert_net *c)
             double e = w[d] / nt - cb * q[d];
             ss += e * e;
         }
-        double en = ibc_up(sqrt(ibc_sumsq_up(ss, D)));
-        double wr = ibc_up(nh / nt);   /* ||w|| / n~ */
-        double e1 = ibc_up(0x1p-52 * ibc_up(ibc_up(wr + ibc_up(fabs(cb) * qn)) + en));
-        double inv = fmax(fabs(ibc_up(1 / nl) - ibc_dn(1 / nt)), fabs(ibc_up(1 / nt) - ibc_dn(1 / nh)));
-        double e2 = ibc_up(nh * ibc_up(inv));
-        b->rho[i] = (nt > 0 && isfinite(en)) ? ibc_up(ibc_up(en + e1) + e2) : INFINITY;
+        double en = ibc_robust_up(sqrt(ibc_robust_sumsq_up(ss, D)));
+        double wr = ibc_robust_up(nh / nt);   /* ||w|| / n~ */
+        double e1 = ibc_robust_up(0x1p-52 * ibc_robust_up(ibc_robust_up(wr + ibc_robust_up(fabs(cb) * qn)) + en));
+        double inv = fmax(fabs(ibc_robust_up(1 / nl) - ibc_robust_dn(1 / nt)), fabs(ibc_robust_up(1 / nt) - ibc_robust_dn(1 / nh)));
+        double e2 = ibc_robust_up(nh * ibc_robust_up(inv));
+        b->rho[i] = (nt > 0 && isfinite(en)) ? ibc_robust_up(ibc_robust_up(en + e1) + e2) : INFINITY;
         if (c->wt[i] >= CERT_WEIGHT_FLOOR * c->wmax && b->rho[i] > b->max_slack)
             b->max_slack = b->rho[i];
     }
@@ -442,21 +442,21 @@ static double unit_lower(const cert_ctx *c, long i, double cj, double t, double 
 {
     double al = c->al[i], s;
     if (al >= 0) {
-        double z = ibc_dn(ibc_dn(c->zl[i] + ibc_dn(cj * t)) - slack);
-        s = z <= 0 ? 0.0 : (c->pint ? ibc_pow_dir(z, c->pint, -1) : sigma_pow_arb_d(c, z, -1));
+        double z = ibc_robust_dn(ibc_robust_dn(c->zl[i] + ibc_robust_dn(cj * t)) - slack);
+        s = z <= 0 ? 0.0 : (c->pint ? ibc_robust_pow_dir(z, c->pint, -1) : sigma_pow_arb_d(c, z, -1));
     } else {
-        double z = ibc_up(ibc_up(c->zu[i] + ibc_up(cj * t)) + slack);
-        s = z <= 0 ? 0.0 : (c->pint ? ibc_pow_dir(z, c->pint, 1) : sigma_pow_arb_d(c, z, 1));
+        double z = ibc_robust_up(ibc_robust_up(c->zu[i] + ibc_robust_up(cj * t)) + slack);
+        s = z <= 0 ? 0.0 : (c->pint ? ibc_robust_pow_dir(z, c->pint, 1) : sigma_pow_arb_d(c, z, 1));
     }
-    return ibc_dn(al * s);
+    return ibc_robust_dn(al * s);
 }
 
 /* floor(B(r) / Delta) + m with B(r) >= (1 + eta) r^2: any t with
  * sum t_k^2 <= (1 + eta) r^2 has sum_k ceil(t_k^2 / Delta) <= this. */
 static long budget_index(double r, double eta1, double delta, long m)
 {
-    double B = ibc_up(eta1 * ibc_up(r * r));
-    return (long)floor(ibc_up(B / delta)) + m;
+    double B = ibc_robust_up(eta1 * ibc_robust_up(r * r));
+    return (long)floor(ibc_robust_up(B / delta)) + m;
 }
 
 /* The separable bound with slack terms at radius s (valid for every r <= s:
@@ -468,10 +468,10 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
                        double ext, double *ropt)
 {
     const long N = CERT_CELLS, m = b->m;
-    double eta1 = ibc_up(1.0 + b->eta);
-    double Bs = ibc_up(eta1 * ibc_up(ext * ext));
+    double eta1 = ibc_robust_up(1.0 + b->eta);
+    double Bs = ibc_robust_up(eta1 * ibc_robust_up(ext * ext));
     *ropt = 0;
-    double T = ibc_up(sqrt(Bs));
+    double T = ibc_robust_up(sqrt(Bs));
     double delta = Bs / CERT_BUDGET;
     if (!(delta > 0) || !isfinite(T))
         return 0.0;
@@ -487,13 +487,13 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
         w->G[i] = 0.0;
     for (long i = 0; i < c->n; i++) {
         double *G = w->G + b->k[i] * N;
-        double cj = b->c[i], slack = ibc_up(s * b->rho[i]);
+        double cj = b->c[i], slack = ibc_robust_up(s * b->rho[i]);
         /* g is monotone in t inside a cell (z is linear in t, sigma^p monotone),
          * so the smaller end bound holds over the cell. */
         double prev = unit_lower(c, i, cj, w->t[0], slack);
         for (long q = 0; q < N; q++) {
             double cur = unit_lower(c, i, cj, w->t[q + 1], slack);
-            G[q] = ibc_dn(G[q] + (prev < cur ? prev : cur));
+            G[q] = ibc_robust_dn(G[q] + (prev < cur ? prev : cur));
             prev = cur;
         }
     }
@@ -505,7 +505,7 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
     for (long q = 0; q < N; q++) {
         double a = w->t[q], bq = w->t[q + 1];
         double d = (a <= 0 && bq >= 0) ? 0.0 : fmin(fabs(a), fabs(bq));
-        double lb = ibc_dn(ibc_dn(d * d) / delta);
+        double lb = ibc_robust_dn(ibc_robust_dn(d * d) / delta);
         w->ncell[q] = lb > (double)Nmax ? Nmax + 1 : (long)floor(lb > 0 ? lb : 0.0);
     }
     /* DP: V(n) = min over allocations with sum n_k <= n of sum phi_k(n_k).
@@ -526,7 +526,7 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
         if (!isfinite(phi[0]))
             return 0.0;   /* the central cell always counts: cannot happen */
         double mx = fmax(fabs(phi[0]), fabs(phi[Nmax]));
-        S = ibc_up(S + mx);
+        S = ibc_robust_up(S + mx);
         long nb = 0;
         for (long n = 0; n <= Nmax; n++)
             if (n == 0 || phi[n] < phi[n - 1]) {
@@ -555,7 +555,7 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
     }
     /* A sum of m terms in round-to-nearest errs by at most (m-1) u / (1 - (m-1) u)
      * times the sum of their magnitudes; 2 m u covers it (u = 2^-53). */
-    double E = ibc_up(ibc_up(2.0 * (double)m * 0x1p-53) * S);
+    double E = ibc_robust_up(ibc_robust_up(2.0 * (double)m * 0x1p-53) * S);
     long nstar = -1;
     for (long n = Nmax; n >= m; n--)
         if (w->V[n] > E) {
@@ -568,7 +568,7 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
     if (nstar < Nmax) {
         r = sqrt((double)(nstar - m) * delta / eta1) * (1 - 0x1p-40);
         while (r > 0 && budget_index(r, eta1, delta, m) > nstar)
-            r = ibc_dn(r * (1 - 0x1p-30));
+            r = ibc_robust_dn(r * (1 - 0x1p-30));
         if (!(r > 0))
             r = 0.0;
     }
@@ -637,7 +637,7 @@ static double sep_radius(const cert_ctx *c, const cert_basis *b, double rmax, do
  * The entry point
  * ---------------------------------------------------------------------- */
 
-void ibc_certify_free(ibc_cert_net *c)
+void ibc_robust_certify_free(ibc_cert_net *c)
 {
     if (!c)
         return;
@@ -655,7 +655,7 @@ void ibc_certify_free(ibc_cert_net *c)
 
 /* The active neurons, enclosures of their norms (Dot2) and of
  * a_j = v_j ||w_j||, then both bases. */
-ibc_cert_net *ibc_certify_prepare(const ibc_rnet *f)
+ibc_cert_net *ibc_robust_certify_prepare(const ibc_rnet *f)
 {
     long h = f->h, D = f->D;
     ibc_cert_net *c = calloc(1, sizeof *c);
@@ -672,14 +672,14 @@ ibc_cert_net *ibc_certify_prepare(const ibc_rnet *f)
     c->nh = calloc((size_t)h, sizeof(double));
     c->wt = malloc((size_t)h * sizeof(double));
     if (!c->idx || !c->al || !c->au || !c->nl || !c->nh || !c->wt) {
-        ibc_certify_free(c);
+        ibc_robust_certify_free(c);
         return NULL;
     }
     for (long j = 0; j < h; j++) {
         const double *w = f->W + j * D;
         long i = c->n;
         double v = f->v[j];
-        if (v == 0 || !ibc_norm_enclose_dot2(w, D, c->nl + j, c->nh + j)) {
+        if (v == 0 || !ibc_robust_norm_enclose_dot2(w, D, c->nl + j, c->nh + j)) {
             int zero = 1;
             for (long d = 0; d < D && zero; d++)
                 zero = w[d] == 0;
@@ -688,10 +688,10 @@ ibc_cert_net *ibc_certify_prepare(const ibc_rnet *f)
                 continue;   /* contributes nothing to f */
             /* ||w|| not bounded away from 0 in double (subnormal weights):
              * a unit of size below 2^-500, enclosed as [0, its bound] */
-            ibc_norm_enclose_dot2(w, D, c->nl + j, c->nh + j);
+            ibc_robust_norm_enclose_dot2(w, D, c->nl + j, c->nh + j);
         }
-        c->al[i] = v > 0 ? ibc_dn(v * c->nl[j]) : ibc_dn(v * c->nh[j]);
-        c->au[i] = v > 0 ? ibc_up(v * c->nh[j]) : ibc_up(v * c->nl[j]);
+        c->al[i] = v > 0 ? ibc_robust_dn(v * c->nl[j]) : ibc_robust_dn(v * c->nh[j]);
+        c->au[i] = v > 0 ? ibc_robust_up(v * c->nh[j]) : ibc_robust_up(v * c->nl[j]);
         c->wt[i] = fabs(v) * f->wn[j];
         if (c->wt[i] > c->wmax)
             c->wmax = c->wt[i];
@@ -707,21 +707,21 @@ ibc_cert_net *ibc_certify_prepare(const ibc_rnet *f)
     return c;
 }
 
-int ibc_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x, int y,
+int ibc_robust_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x, int y,
                        double rmax, char *err)
 {
-    ibc_cert_net *c = f ? ibc_certify_prepare(f) : NULL;
+    ibc_cert_net *c = f ? ibc_robust_certify_prepare(f) : NULL;
     if (f && !c) {
         if (err)
             snprintf(err, IBC_ERRLEN, "certify: out of memory (h = %ld)", f->h);
         return IBC_ENUMERIC;
     }
-    int rc = ibc_certify_radius_net(res, c, x, y, rmax, err);
-    ibc_certify_free(c);
+    int rc = ibc_robust_certify_radius_net(res, c, x, y, rmax, err);
+    ibc_robust_certify_free(c);
     return rc;
 }
 
-int ibc_certify_radius_net(ibc_cert_result *res, const ibc_cert_net *net, const double *x, int y,
+int ibc_robust_certify_radius_net(ibc_cert_result *res, const ibc_cert_net *net, const double *x, int y,
                            double rmax, char *err)
 {
     const ibc_rnet *f = net ? net->f : NULL;
@@ -747,7 +747,7 @@ int ibc_certify_radius_net(ibc_cert_result *res, const ibc_cert_net *net, const 
                 snprintf(err, IBC_ERRLEN, "certify: x[%ld] = %g, must be finite", d, x[d]);
             return IBC_EINPUT;
         }
-    if (ibc_rnet_flipped(f, x, NULL, y, CERT_PREC) != 0) {
+    if (ibc_robust_rnet_flipped(f, x, NULL, y, CERT_PREC) != 0) {
         res->misclassified = 1;
         return IBC_OK;
     }

@@ -73,7 +73,7 @@ static double minimax_value(double c, const double *a, const double *b, long n)
  * The bracket is explicit: line i vanishes at rho_i = beta_i/alpha_i, so at
  * c = min rho every alpha_i c - beta_i <= 0 (P <= 0 <= N) and at c = max rho
  * every one is >= 0 (N <= 0 <= P). */
-double ibc_dist_minimax_scale(double *c, const double *a, const double *b, long n)
+double ibc_robust_dist_minimax_scale(double *c, const double *a, const double *b, long n)
 {
     *c = 0;
     if (n <= 0)
@@ -168,7 +168,7 @@ typedef struct {
 } dist_rng;
 
 /* In (0, 1): the log below never sees 0.  The generator is util/rng.h's. */
-static double rng_unif(dist_rng *r) { return ibc_rng_unif_open(&r->s); }
+static double rng_unif(dist_rng *r) { return ibc_util_rng_unif_open(&r->s); }
 
 static double rng_normal(dist_rng *r)
 {
@@ -229,8 +229,8 @@ typedef struct {
 static double residual(const ascent *as, double c, const double *x, double *gf, double *gG,
                        double *fx, double *Gx)
 {
-    *fx = ibc_rnet_grad_d(as->f, x, gf);
-    *Gx = ibc_rnet_grad_d(as->G, x, gG);
+    *fx = ibc_robust_rnet_grad_d(as->f, x, gf);
+    *Gx = ibc_robust_rnet_grad_d(as->G, x, gG);
     return c * *fx - *Gx;
 }
 
@@ -472,8 +472,8 @@ static int top_indices(long *idx, long m, const double *a, const double *b, long
 static void structured_point(const ibc_rnet *f, const ibc_rnet *G, const double *x, long D, double *a,
                              double *b, long *np, double *S, long *nst, long nstarts)
 {
-    a[*np] = ibc_rnet_eval_d(f, x);
-    b[*np] = ibc_rnet_eval_d(G, x);
+    a[*np] = ibc_robust_rnet_eval_d(f, x);
+    b[*np] = ibc_robust_rnet_eval_d(G, x);
     (*np)++;
     if (*nst < nstarts) {
         memcpy(S + *nst * D, x, (size_t)D * sizeof *x);
@@ -481,7 +481,7 @@ static void structured_point(const ibc_rnet *f, const ibc_rnet *G, const double 
     }
 }
 
-/* The arguments of ibc_dist_ideal, each against its range. */
+/* The arguments of ibc_robust_dist_ideal, each against its range. */
 static int dist_args_check(const ibc_rnet *f, const ibc_rnet *G, long nsamp, long nstarts, long steps, char *err)
 {
     if (!f || !G) {
@@ -567,8 +567,8 @@ static void dist_first_points(dist_ws *w, const ibc_rnet *f, const ibc_rnet *G, 
     double *x = w->x;
     for (long i = 0; i < nsamp; i++, w->np++) {
         rng_sphere(x, D, rng);
-        w->a[w->np] = ibc_rnet_eval_d(f, x);
-        w->b[w->np] = ibc_rnet_eval_d(G, x);
+        w->a[w->np] = ibc_robust_rnet_eval_d(f, x);
+        w->b[w->np] = ibc_robust_rnet_eval_d(G, x);
     }
     for (long k = 0; k < K; k++) {
         memcpy(x, cen->mu + k * D, (size_t)D * sizeof *x);
@@ -665,12 +665,12 @@ static int dist_kelley(dist_ws *w, ibc_dist_result *res, long steps, double *c, 
         res->starts += w->nstarts;
         if (round > 0 && h <= model * (1 + DIST_KELLEY_RTOL))
             break;   /* no cut above the model at its minimiser: converged */
-        model = ibc_dist_minimax_scale(c, w->a, w->b, w->np);
+        model = ibc_robust_dist_minimax_scale(c, w->a, w->b, w->np);
     }
     return IBC_OK;
 }
 
-int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
+int ibc_robust_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
                    long nstarts, long steps, unsigned long seed, char *err)
 {
     memset(res, 0, sizeof *res);
@@ -698,7 +698,7 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
     if (rc == IBC_OK)
         rc = dist_kelley(&w, res, steps, &c, err);
     if (rc == IBC_OK) {
-        res->dist = ibc_dist_minimax_scale(&c, w.a, w.b, w.np);
+        res->dist = ibc_robust_dist_minimax_scale(&c, w.a, w.b, w.np);
         res->c = c;
         res->points = w.np;
         res->dist_ls = minimax_value(res->c_ls, w.a, w.b, w.np);
@@ -714,9 +714,9 @@ int ibc_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, l
 
 /* A network that is identically 0, with G's shape: dist(0, G) = sup |G|
  * (every a_i = 0, so the minimax is max |b_i| over the points found). */
-ibc_rnet *ibc_rnet_zero_like(ibc_ideal_kind kind, long D, long K, long K1, double p)
+ibc_rnet *ibc_robust_rnet_zero_like(ibc_ideal_kind kind, long D, long K, long K1, double p)
 {
-    ibc_rnet *z = ibc_rnet_ideal(kind, D, K, K1, p);
+    ibc_rnet *z = ibc_robust_rnet_ideal(kind, D, K, K1, p);
     if (z)
         for (long j = 0; j < z->h; j++)
             z->v[j] = 0;
@@ -725,7 +725,7 @@ ibc_rnet *ibc_rnet_zero_like(ibc_ideal_kind kind, long D, long K, long K1, doubl
 
 /* f - G as one network (same exponent): the neurons of both, G's output
  * weights negated.  sup |f - G| = dist(0, f - G), the distance at c = 1. */
-ibc_rnet *ibc_rnet_difference(const ibc_rnet *f, const ibc_rnet *G)
+ibc_rnet *ibc_robust_rnet_difference(const ibc_rnet *f, const ibc_rnet *G)
 {
     ibc_rnet *d = calloc(1, sizeof *d);
     if (!d)
@@ -741,7 +741,7 @@ ibc_rnet *ibc_rnet_difference(const ibc_rnet *f, const ibc_rnet *G)
     d->v = malloc((size_t)h * sizeof(double));
     d->wn = malloc((size_t)h * sizeof(double));
     if (!d->W || !d->U || !d->v || !d->wn) {
-        ibc_rnet_free(d);
+        ibc_robust_rnet_free(d);
         return NULL;
     }
     memcpy(d->W, f->W, (size_t)(f->h * D) * sizeof(double));
@@ -764,15 +764,15 @@ ibc_rnet *ibc_rnet_difference(const ibc_rnet *f, const ibc_rnet *G)
  * at c_a = 2/(amax + amin), because sum_k w_k sigma(u_k)^p on the sphere
  * (p >= 2) has sup |.| = max_k |w_k| (convex in s_k = sigma(u_k)^2 on the
  * simplex: a vertex; tests/test_robust_dist.c checks the same argument). */
-int ibc_dist_split_fp(ibc_dist_split *s, double *amp, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
+int ibc_robust_dist_split_fp(ibc_dist_split *s, double *amp, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
                       long nstarts, long steps, unsigned long seed, char *err)
 {
     memset(s, 0, sizeof *s);
-    ibc_rnet *Ga = ibc_rnet_ideal(IBC_IDEAL_FP, G->D, G->K, G->K1, G->p);
+    ibc_rnet *Ga = ibc_robust_rnet_ideal(IBC_IDEAL_FP, G->D, G->K, G->K1, G->p);
     if (Ga) {
         s->amin = INFINITY;
         for (long k = 0; k < G->K; k++) {
-            double a = fabs(ibc_rnet_eval_d(f, G->mu + k * G->D));
+            double a = fabs(ibc_robust_rnet_eval_d(f, G->mu + k * G->D));
             if (amp)
                 amp[k] = a;
             Ga->v[k] = G->v[k] * a;   /* G's neuron k is mu_k with ||mu_k|| = 1 */
@@ -781,8 +781,8 @@ int ibc_dist_split_fp(ibc_dist_split *s, double *amp, const ibc_rnet *f, const i
         }
         snprintf(Ga->name, sizeof Ga->name, "G_a");
     }
-    ibc_rnet *d = Ga ? ibc_rnet_difference(f, Ga) : NULL;
-    ibc_rnet *z = ibc_rnet_zero_like(IBC_IDEAL_FP, G->D, G->K, G->K1, G->p);
+    ibc_rnet *d = Ga ? ibc_robust_rnet_difference(f, Ga) : NULL;
+    ibc_rnet *z = ibc_robust_rnet_zero_like(IBC_IDEAL_FP, G->D, G->K, G->K1, G->p);
     int rc = IBC_OK;
     if (!Ga || !d || !z) {
         snprintf(err, IBC_ERRLEN, "distance split: out of memory");
@@ -791,16 +791,16 @@ int ibc_dist_split_fp(ibc_dist_split *s, double *amp, const ibc_rnet *f, const i
     ibc_dist_result r;
     if (rc == IBC_OK) {
         s->spread = (s->amax - s->amin) / (s->amax + s->amin);
-        rc = ibc_dist_ideal(&r, Ga, G, nsamp, nstarts, steps, seed, err);
+        rc = ibc_robust_dist_ideal(&r, Ga, G, nsamp, nstarts, steps, seed, err);
     }
     if (rc == IBC_OK) {
         s->spread_asc = r.dist;
-        rc = ibc_dist_ideal(&r, z, d, nsamp, nstarts, steps, seed, err);
+        rc = ibc_robust_dist_ideal(&r, z, d, nsamp, nstarts, steps, seed, err);
     }
     if (rc == IBC_OK)
         s->shape = 2 / (s->amax + s->amin) * r.dist;
-    ibc_rnet_free(Ga);
-    ibc_rnet_free(d);
-    ibc_rnet_free(z);
+    ibc_robust_rnet_free(Ga);
+    ibc_robust_rnet_free(d);
+    ibc_robust_rnet_free(z);
     return rc;
 }

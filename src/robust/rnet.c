@@ -26,7 +26,7 @@ static ibc_rnet *rnet_alloc(long h, long D, double p, long K, long K1)
     f->wn = calloc((size_t)h, sizeof(double));
     f->mu = K > 0 ? calloc((size_t)(K * D), sizeof(double)) : NULL;
     if (!f->W || !f->U || !f->v || !f->wn || (K > 0 && !f->mu)) {
-        ibc_rnet_free(f);
+        ibc_robust_rnet_free(f);
         return NULL;
     }
     return f;
@@ -47,21 +47,21 @@ static void rnet_normalize(ibc_rnet *f)
     }
 }
 
-ibc_rnet *ibc_rnet_from_net(const ibc_net *net, const ibc_vec *theta, const ibc_data *data)
+ibc_rnet *ibc_robust_rnet_from_net(const ibc_net *net, const ibc_vec *theta, const ibc_data *data)
 {
     long h = net->h, D = net->D;
     ibc_rnet *f = rnet_alloc(h, D, net->par.p, data ? data->par.K : 0, data ? data->par.K1 : 0);
     if (!f)
         return NULL;
     for (long i = 0; i < h * D; i++)
-        f->W[i] = ibc_vec_get_d(theta, i);
+        f->W[i] = ibc_prec_vec_get_d(theta, i);
     for (long j = 0; j < h; j++)
-        f->v[j] = ibc_vec_get_d(theta, h * D + j);
+        f->v[j] = ibc_prec_vec_get_d(theta, h * D + j);
     if (data) {
         ibc_vec mu;
-        ibc_data_centers(&mu, data, ibc_prec_double());
+        ibc_model_data_centers(&mu, data, ibc_prec_double());
         memcpy(f->mu, mu.d, (size_t)(f->K * D) * sizeof(double));
-        ibc_vec_clear(&mu);
+        ibc_prec_vec_clear(&mu);
     }
     char pb[24];
     if (theta->pr.mode == IBC_DOUBLE)
@@ -72,7 +72,7 @@ ibc_rnet *ibc_rnet_from_net(const ibc_net *net, const ibc_vec *theta, const ibc_
     return f;
 }
 
-ibc_rnet *ibc_rnet_ideal(ibc_ideal_kind kind, long D, long K, long K1, double p)
+ibc_rnet *ibc_robust_rnet_ideal(ibc_ideal_kind kind, long D, long K, long K1, double p)
 {
     long h = kind == IBC_IDEAL_F ? 2 : K;
     ibc_rnet *f = rnet_alloc(h, D, kind == IBC_IDEAL_F ? 1.0 : p, K, K1);
@@ -99,7 +99,7 @@ ibc_rnet *ibc_rnet_ideal(ibc_ideal_kind kind, long D, long K, long K1, double p)
     return f;
 }
 
-void ibc_rnet_free(ibc_rnet *f)
+void ibc_robust_rnet_free(ibc_rnet *f)
 {
     if (!f)
         return;
@@ -113,7 +113,7 @@ void ibc_rnet_free(ibc_rnet *f)
 
 /* sigma(z)^p in double; for p = 1 the power is the identity, so the
  * pow(0, 0) trap of docs/theory.md §3 cannot arise here. */
-double ibc_rnet_sigma_pow_d(const ibc_rnet *f, double z)
+double ibc_robust_rnet_sigma_pow_d(const ibc_rnet *f, double z)
 {
     if (z <= 0)
         return 0.0;
@@ -126,15 +126,15 @@ double ibc_rnet_sigma_pow_d(const ibc_rnet *f, double z)
     return pow(z, f->p);
 }
 
-double ibc_rnet_eval_d(const ibc_rnet *f, const double *x)
+double ibc_robust_rnet_eval_d(const ibc_rnet *f, const double *x)
 {
-    return ibc_rnet_grad_d(f, x, NULL);
+    return ibc_robust_rnet_grad_d(f, x, NULL);
 }
 
-double ibc_rnet_forward_d(const ibc_rnet *f, const double *x, double *coef)
+double ibc_robust_rnet_forward_d(const ibc_rnet *f, const double *x, double *coef)
 {
     long D = f->D, h = f->h;
-    ibc_gemv_d(0, h, D, f->U, x, coef);   /* z_j = <x, u_j> */
+    ibc_prec_gemv_d(0, h, D, f->U, x, coef);   /* z_j = <x, u_j> */
     double out = 0;
     for (long j = 0; j < h; j++) {
         double a = f->v[j] * f->wn[j], zj = coef[j];
@@ -142,19 +142,19 @@ double ibc_rnet_forward_d(const ibc_rnet *f, const double *x, double *coef)
             coef[j] = 0;   /* inactive: contributes nothing, and sigma'(0) := 0 */
             continue;
         }
-        out += a * ibc_rnet_sigma_pow_d(f, zj);
+        out += a * ibc_robust_rnet_sigma_pow_d(f, zj);
         /* d/dx sigma(z)^p = p sigma(z)^(p-1) u */
-        coef[j] = a * (f->pint == 1 ? 1.0 : f->p * (f->pint ? ibc_rnet_sigma_pow_d(f, zj) / zj : pow(zj, f->p - 1)));
+        coef[j] = a * (f->pint == 1 ? 1.0 : f->p * (f->pint ? ibc_robust_rnet_sigma_pow_d(f, zj) / zj : pow(zj, f->p - 1)));
     }
     return out;
 }
 
-void ibc_rnet_backward_d(const ibc_rnet *f, const double *coef, double *grad)
+void ibc_robust_rnet_backward_d(const ibc_rnet *f, const double *coef, double *grad)
 {
-    ibc_gemv_d(1, f->h, f->D, f->U, coef, grad);   /* grad = sum_j coef_j u_j */
+    ibc_prec_gemv_d(1, f->h, f->D, f->U, coef, grad);   /* grad = sum_j coef_j u_j */
 }
 
-double ibc_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad)
+double ibc_robust_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad)
 {
     /* Two matrix-vector products through the BLAS (the attacks call this
      * hundreds of times per point: at the paper's size the scalar loops were
@@ -162,15 +162,15 @@ double ibc_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad)
     double cs[256], *coef = f->h <= 256 ? cs : malloc(sizeof(double) * (size_t)f->h);
     if (!coef)
         return NAN;
-    double out = ibc_rnet_forward_d(f, x, coef);
+    double out = ibc_robust_rnet_forward_d(f, x, coef);
     if (grad)
-        ibc_rnet_backward_d(f, coef, grad);
+        ibc_robust_rnet_backward_d(f, coef, grad);
     if (coef != cs)
         free(coef);
     return out;
 }
 
-void ibc_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const double *delta,
+void ibc_robust_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const double *delta,
                          int y, slong prec)
 {
     long D = f->D;
@@ -221,9 +221,9 @@ void ibc_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const do
  * returns 0 when the lower end is not > 0. */
 static int norm_enclose(double q, long D, double *nl, double *nh)
 {
-    *nh = ibc_up(sqrt(ibc_sumsq_up(q, D)));
-    double l2 = ibc_sumsq_dn(q, D);
-    *nl = l2 > 0 ? ibc_dn(sqrt(l2)) : 0.0;
+    *nh = ibc_robust_up(sqrt(ibc_robust_sumsq_up(q, D)));
+    double l2 = ibc_robust_sumsq_dn(q, D);
+    *nl = l2 > 0 ? ibc_robust_dn(sqrt(l2)) : 0.0;
     return *nl > 0;
 }
 
@@ -233,17 +233,17 @@ static int norm_enclose(double q, long D, double *nl, double *nh)
  * xn ||w|| (+ underflow). */
 static void proj_enclose(double s, double xn, long D, double nl, double nh, double *zl, double *zu)
 {
-    double e = ibc_up(ibc_up(ibc_up(ibc_gamma(D) + 0x1p-52) * ibc_up(xn * nh)) + ibc_underflow(D));
-    double sl = ibc_dn(s - e), sh = ibc_up(s + e);
-    *zl = sl >= 0 ? ibc_dn(sl / nh) : ibc_dn(sl / nl);
-    *zu = sh >= 0 ? ibc_up(sh / nl) : ibc_up(sh / nh);
+    double e = ibc_robust_up(ibc_robust_up(ibc_robust_up(ibc_robust_gamma(D) + 0x1p-52) * ibc_robust_up(xn * nh)) + ibc_robust_underflow(D));
+    double sl = ibc_robust_dn(s - e), sh = ibc_robust_up(s + e);
+    *zl = sl >= 0 ? ibc_robust_dn(sl / nh) : ibc_robust_dn(sl / nl);
+    *zu = sh >= 0 ? ibc_robust_up(sh / nl) : ibc_robust_up(sh / nh);
 }
 
-void ibc_rnet_proj_enclose(const ibc_rnet *f, const double *x, const double *nl, const double *nh, double *zl,
+void ibc_robust_rnet_proj_enclose(const ibc_rnet *f, const double *x, const double *nl, const double *nh, double *zl,
                            double *zu)
 {
     long D = f->D, h = f->h;
-    ibc_gemv_d(0, h, D, f->W, x, zl);   /* zl_j = <x, w_j> rounded, any order */
+    ibc_prec_gemv_d(0, h, D, f->W, x, zl);   /* zl_j = <x, w_j> rounded, any order */
     double xn2 = 0, lo, xn;
     for (long d = 0; d < D; d++)
         xn2 += x[d] * x[d];
@@ -258,7 +258,7 @@ void ibc_rnet_proj_enclose(const ibc_rnet *f, const double *x, const double *nl,
     }
 }
 
-int ibc_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *delta, int y, double *lo,
+int ibc_robust_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *delta, int y, double *lo,
                               double *hi)
 {
     long D = f->D;
@@ -275,14 +275,14 @@ int ibc_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *
     int ok = 1;
     for (long d = 0; d < D; d++) {
         if (delta)
-            ibc_two_sum(x[d], delta[d], xd + d, xe + d);
+            ibc_robust_two_sum(x[d], delta[d], xd + d, xe + d);
         else
             xd[d] = x[d], xe[d] = 0;
         ok &= isfinite(xd[d]) && isfinite(xe[d]);
         xn2 += xd[d] * xd[d];
         en2 += xe[d] * xe[d];
     }
-    double xn = ibc_up(sqrt(ibc_sumsq_up(xn2, D))), en = ibc_up(sqrt(ibc_sumsq_up(en2, D)));
+    double xn = ibc_robust_up(sqrt(ibc_robust_sumsq_up(xn2, D))), en = ibc_robust_up(sqrt(ibc_robust_sumsq_up(en2, D)));
     /* Every term's enclosure [tl, th] goes in as a midpoint (summed by
      * TwoSum, error bounded as in Dot2) and a radius (summed upward). */
     double S = 0, C = 0, A = 0, R = 0;
@@ -295,39 +295,39 @@ int ibc_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *
         if (!any || a == 0)
             continue;   /* the unit is exactly 0, as in the Arb margin */
         double nlo, nhi;
-        if (!ibc_norm_enclose_dot2(w, D, &nlo, &nhi)) {
+        if (!ibc_robust_norm_enclose_dot2(w, D, &nlo, &nhi)) {
             ok = 0;
             break;
         }
         /* <x + delta, w> = s +- es */
-        double s = ibc_dot2(xd, w, D), pe = 0;
+        double s = ibc_robust_dot2(xd, w, D), pe = 0;
         for (long d = 0; d < D; d++)
             pe += xe[d] * w[d];
         /* the Dot2 bound, plus (1 + 2 gamma_D) en ||w||, which bounds |pe| and
          * its own rounding together (generous: pe is ~2^-53 of s) */
-        double es = ibc_up(ibc_dot2_err(s, ibc_up(xn * nhi), D) +
-                           ibc_up(ibc_up(ibc_up(1 + 2 * ibc_gamma(D)) * ibc_up(en * nhi)) + ibc_underflow(D)));
+        double es = ibc_robust_up(ibc_robust_dot2_err(s, ibc_robust_up(xn * nhi), D) +
+                           ibc_robust_up(ibc_robust_up(ibc_robust_up(1 + 2 * ibc_robust_gamma(D)) * ibc_robust_up(en * nhi)) + ibc_robust_underflow(D)));
         s += pe;   /* rounding of this add: one more ulp below */
-        es = ibc_up(es + ibc_up(0x1p-52 * fabs(s)));
-        double sl = ibc_dn(s - es), sh = ibc_up(s + es);
-        double zl = sl >= 0 ? ibc_dn(sl / nhi) : ibc_dn(sl / nlo);
-        double zu = sh >= 0 ? ibc_up(sh / nlo) : ibc_up(sh / nhi);
+        es = ibc_robust_up(es + ibc_robust_up(0x1p-52 * fabs(s)));
+        double sl = ibc_robust_dn(s - es), sh = ibc_robust_up(s + es);
+        double zl = sl >= 0 ? ibc_robust_dn(sl / nhi) : ibc_robust_dn(sl / nlo);
+        double zu = sh >= 0 ? ibc_robust_up(sh / nlo) : ibc_robust_up(sh / nhi);
         /* a ||w|| sigma(z)^p, sigma(z)^p >= 0 */
-        double pl = zl > 0 ? ibc_pow_dir(zl, f->pint, -1) : 0.0, ph = zu > 0 ? ibc_pow_dir(zu, f->pint, 1) : 0.0;
-        double ml = ibc_dn(nlo * pl), mh = ibc_up(nhi * ph);
-        double tl = a > 0 ? ibc_dn(a * ml) : ibc_dn(a * mh), th = a > 0 ? ibc_up(a * mh) : ibc_up(a * ml);
+        double pl = zl > 0 ? ibc_robust_pow_dir(zl, f->pint, -1) : 0.0, ph = zu > 0 ? ibc_robust_pow_dir(zu, f->pint, 1) : 0.0;
+        double ml = ibc_robust_dn(nlo * pl), mh = ibc_robust_up(nhi * ph);
+        double tl = a > 0 ? ibc_robust_dn(a * ml) : ibc_robust_dn(a * mh), th = a > 0 ? ibc_robust_up(a * mh) : ibc_robust_up(a * ml);
         double m = 0.5 * (tl + th), t;
-        R = ibc_up(R + fmax(ibc_up(th - m), ibc_up(m - tl)));
-        A = ibc_up(A + fabs(m));
-        ibc_two_sum(S, m, &S, &t);
+        R = ibc_robust_up(R + fmax(ibc_robust_up(th - m), ibc_robust_up(m - tl)));
+        A = ibc_robust_up(A + fabs(m));
+        ibc_robust_two_sum(S, m, &S, &t);
         C += t;
     }
     free(xd);
     if (!ok)
         return 0;
     double M = S + C;
-    double E = ibc_up(R + ibc_dot2_err(M, A, f->h));   /* Sum2: as Dot2 with b = 1 */
-    double L = ibc_dn(M - E), H = ibc_up(M + E);
+    double E = ibc_robust_up(R + ibc_robust_dot2_err(M, A, f->h));   /* Sum2: as Dot2 with b = 1 */
+    double L = ibc_robust_dn(M - E), H = ibc_robust_up(M + E);
     if (!isfinite(L) || !isfinite(H))
         return 0;
     *lo = L;
@@ -335,13 +335,13 @@ int ibc_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *
     return 1;
 }
 
-int ibc_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, int y, slong prec)
+int ibc_robust_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, int y, slong prec)
 {
     /* A rigorous double enclosure settles nearly every call at the cost of
      * one pass over W (Arb: ~100x more); only a margin within its rounding
      * bound of 0 goes on to balls. */
     double lo, hi;
-    if (ibc_rnet_margin_enclose_d(f, x, delta, y, &lo, &hi)) {
+    if (ibc_robust_rnet_margin_enclose_d(f, x, delta, y, &lo, &hi)) {
         if (hi <= 0)
             return 1;
         if (lo > 0)
@@ -351,7 +351,7 @@ int ibc_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, in
     arb_t m;
     arb_init(m);
     for (slong pr = prec; pr <= 4 * prec; pr *= 2) {
-        ibc_rnet_margin_arb(m, f, x, delta, y, pr);
+        ibc_robust_rnet_margin_arb(m, f, x, delta, y, pr);
         if (arb_is_nonpositive(m)) {
             out = 1;
             break;
@@ -365,7 +365,7 @@ int ibc_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, in
     return out;
 }
 
-double ibc_rnet_norm_up(const double *delta, long D)
+double ibc_robust_rnet_norm_up(const double *delta, long D)
 {
     arb_t s, t;
     arf_t u;

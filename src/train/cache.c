@@ -32,8 +32,8 @@ static int progress_obs(void *ctx, const ibc_net *net, const ibc_vec *theta,
     mpfr_t l;
     mpfr_init2(l, 64);
     if (loss && loss->len >= 1) {
-        ibc_vec_get_mpfr(l, loss, 0);
-        ibc_fmt_mpfr(lb, l, 4);
+        ibc_prec_vec_get_mpfr(l, loss, 0);
+        ibc_prec_fmt_mpfr(lb, l, 4);
     }
     mpfr_clear(l);
     if (pc->total > 0)
@@ -57,19 +57,19 @@ static int trained_obs(void *ctx, const ibc_net *net, const ibc_vec *theta,
                        double t, long step, const ibc_vec *loss)
 {
     trained_obs_ctx *c = ctx;
-    ibc_recorder_observe(c->rec, net, theta, t, step, loss);
+    ibc_flow_recorder_observe(c->rec, net, theta, t, step, loss);
     return c->show ? progress_obs(c->pc, net, theta, t, step, loss) : 0;
 }
 
-void ibc_trained_clear(ibc_trained *t)
+void ibc_train_trained_clear(ibc_trained *t)
 {
-    ibc_recorder_clear(&t->rec);
-    ibc_vec_clear(&t->theta);
+    ibc_flow_recorder_clear(&t->rec);
+    ibc_prec_vec_clear(&t->theta);
     ibc_flow_stats_clear(&t->stats);
     if (t->net)
         ibc_net_free(t->net);
     if (t->data)
-        ibc_data_free(t->data);
+        ibc_model_data_free(t->data);
     t->net = NULL;
     t->data = NULL;
 }
@@ -96,7 +96,7 @@ static long blas_threads_of(ibc_prec pr)
 static int ckpt_write(void *ctx, const ibc_vec *theta, const ibc_flow_state *s, char *err)
 {
     ckpt_ctx *c = ctx;
-    int rc = ibc_netio_ckpt_save(c->path, c->cfg, c->p, &c->meta, theta, s, err);
+    int rc = ibc_train_netio_ckpt_save(c->path, c->cfg, c->p, &c->meta, theta, s, err);
     if (rc == IBC_OK)
         c->last_step = s->step;
     return rc;
@@ -111,10 +111,10 @@ static int ckpt_resume(const ibc_ckpt_opts *ck, const ibc_config *cfg, double p,
     double sp;
     ibc_vec th;
     char e2[IBC_ERRLEN], pb[24], sb[24];
-    int rc = ibc_netio_ckpt_load(ck->path, &sc, &sp, meta, &th, rs, err);
+    int rc = ibc_train_netio_ckpt_load(ck->path, &sc, &sp, meta, &th, rs, err);
     if (rc != IBC_OK)
         return rc;
-    if (ibc_netio_same_training(cfg, p, &sc, sp, e2) != IBC_OK) {
+    if (ibc_train_netio_same_training(cfg, p, &sc, sp, e2) != IBC_OK) {
         snprintf(err, IBC_ERRLEN, "%.100s: %.210s", ck->path, e2);
         rc = IBC_EINPUT;
     } else if (meta->blas_threads != blas_threads_of(pr)) {
@@ -126,9 +126,9 @@ static int ckpt_resume(const ibc_ckpt_opts *ck, const ibc_config *cfg, double p,
                  ibc_prec_str(pr, pb));
         rc = IBC_EINPUT;
     } else {
-        ibc_vec_set(theta, &th);
+        ibc_prec_vec_set(theta, &th);
     }
-    ibc_vec_clear(&th);
+    ibc_prec_vec_clear(&th);
     return rc;
 }
 
@@ -139,35 +139,35 @@ static int trained_build(ibc_trained *t, const ibc_config *cfg, double p, ibc_pr
     memset(t, 0, sizeof *t);
     ibc_flow_stats_init(&t->stats);
     ibc_net_params np = {.p = p, .h = cfg->h, .loss = cfg->loss, .mean = cfg->mean};
-    int rc = ibc_config_check(cfg, err);
+    int rc = ibc_train_config_check(cfg, err);
     if (rc == IBC_OK)
         rc = ibc_net_check(&np, err);
     if (rc == IBC_OK)
         rc = ibc_prec_check(pr, "precision", err);
     if (rc != IBC_OK) {
-        ibc_trained_clear(t);
+        ibc_train_trained_clear(t);
         return rc;
     }
     /* Lean: the network rounds each row from its stream into its mode
-     * (ibc_data_round), so no run holds the 256-bit master samples; a
+     * (ibc_model_data_round), so no run holds the 256-bit master samples; a
      * double run at the paper's size would need 1.3 GB for them. */
-    t->data = ibc_data_alloc_lean(&cfg->model, cfg->n, 0);
+    t->data = ibc_model_data_alloc_lean(&cfg->model, cfg->n, 0);
     if (!t->data) {
         snprintf(err, IBC_ERRLEN, "cannot generate data: D = %ld, K = %ld, K1 = %ld, n = %ld",
                  cfg->model.D, cfg->model.K, cfg->model.K1, cfg->n);
-        ibc_trained_clear(t);
+        ibc_train_trained_clear(t);
         return IBC_EINPUT;
     }
     t->net = ibc_net_alloc(t->data, &np, pr);
     if (!t->net) {
         snprintf(err, IBC_ERRLEN, "cannot build the network: p = %g, h = %ld", p, cfg->h);
-        ibc_trained_clear(t);
+        ibc_train_trained_clear(t);
         return IBC_EINPUT;
     }
-    ibc_vec_init(&t->theta, ibc_net_dim(t->net), pr);
+    ibc_prec_vec_init(&t->theta, ibc_net_dim(t->net), pr);
     rc = ibc_net_init_theta(t->net, &t->theta, cfg->init, cfg->eps, cfg->model.seed, err);
     if (rc != IBC_OK) {
-        ibc_trained_clear(t);
+        ibc_train_trained_clear(t);
         return rc;
     }
     return IBC_OK;
@@ -192,7 +192,7 @@ static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec
         rc = ckpt_resume(ck, cfg, p, pr, &t->theta, &rs, &saved, err);
         if (rc != IBC_OK) {
             ibc_flow_state_clear(&rs);
-            ibc_trained_clear(t);
+            ibc_train_trained_clear(t);
             return rc;
         }
         if (cc.meta.every == 0)
@@ -219,10 +219,10 @@ static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec
         o.tol = tol;
     }
     o.track_balance = cfg->method == IBC_METHOD_GD;
-    progress_ctx pc = {p, pr, ibc_method_name(cfg->method),
+    progress_ctx pc = {p, pr, ibc_flow_method_name(cfg->method),
                        cfg->method == IBC_METHOD_ADAPTIVE ? 0 : cfg->steps, o.t_end};
     int show = cfg->verbose && isatty(2);
-    ibc_recorder_init(&t->rec, t->data, 0);
+    ibc_flow_recorder_init(&t->rec, t->data, 0);
     trained_obs_ctx oc = {&t->rec, &pc, show};
     o.obs = trained_obs;
     o.obs_ctx = &oc;
@@ -255,19 +255,19 @@ static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec
         fflush(stderr);
     }
     if (rc != IBC_OK) {
-        ibc_trained_clear(t);
+        ibc_train_trained_clear(t);
         return rc;
     }
     return IBC_OK;
 }
 
-int ibc_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr,
+int ibc_train_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr,
                      double t_end, double tol, char *err)
 {
     return trained_run(t, cfg, p, pr, t_end, tol, NULL, NULL, err);
 }
 
-int ibc_trained_init_ckpt(ibc_trained *t, const ibc_config *cfg, double p, const ibc_ckpt_opts *ck,
+int ibc_train_trained_init_ckpt(ibc_trained *t, const ibc_config *cfg, double p, const ibc_ckpt_opts *ck,
                           long *resumed_step, char *err)
 {
     return trained_run(t, cfg, p, cfg->prec, 0, 0, ck, resumed_step, err);
@@ -326,7 +326,7 @@ static int disk_write(FILE *f, void *ctx)
                  (long)mpfr_get_prec(st->balance_scale), st->balance_scale);
     fprintf(f, "theta %ld\n", t->theta.len);
     for (long i = 0; i < t->theta.len; i++) {
-        ibc_vec_get_mpfr(x, &t->theta, i);   /* exact: x has theta's precision */
+        ibc_prec_vec_get_mpfr(x, &t->theta, i);   /* exact: x has theta's precision */
         mpfr_fprintf(f, "%Ra\n", x);
     }
     fprintf(f, "records %ld\n", r->n);
@@ -370,7 +370,7 @@ static int disk_read(FILE *f, const char *key, ibc_trained *t)
     int bad = 0;
     for (long i = 0; i < len && !bad; i++)
         if (!(bad = read_mpfr(f, x, t->theta.pr.bits)))
-            ibc_vec_set_mpfr(&t->theta, i, x);
+            ibc_prec_vec_set_mpfr(&t->theta, i, x);
     mpfr_clear(x);
     if (bad || fscanf(f, " records %ld", &n) != 1 || n < 0 || n > 100000)
         return -1;
@@ -405,10 +405,10 @@ static int disk_load(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec p
         return 0;
     int ok = trained_build(t, cfg, p, pr, err) == IBC_OK;
     if (ok) {
-        ibc_recorder_init(&t->rec, t->data, 0);
+        ibc_flow_recorder_init(&t->rec, t->data, 0);
         ok = disk_read(f, key, t) == 0;
         if (!ok)
-            ibc_trained_clear(t);
+            ibc_train_trained_clear(t);
     }
     fclose(f);
     return ok;
@@ -464,7 +464,7 @@ const ibc_trained *ibc_train_cached(const ibc_config *cfg, double p, ibc_prec pr
     char key[1024];
     ibc_train_cache_key(key, sizeof key, cfg, p, pr);
     if (!disk_load(&e->t, cfg, p, pr, key)) {
-        if (ibc_trained_init(&e->t, cfg, p, pr, 0, 0, err) != IBC_OK) {
+        if (ibc_train_trained_init(&e->t, cfg, p, pr, 0, 0, err) != IBC_OK) {
             free(e);
             return NULL;
         }
@@ -483,7 +483,7 @@ void ibc_train_cache_clear(void)
     while (cache_head) {
         cache_entry *e = cache_head;
         cache_head = e->next;
-        ibc_trained_clear(&e->t);
+        ibc_train_trained_clear(&e->t);
         free(e);
     }
 }

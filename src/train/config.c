@@ -6,7 +6,7 @@
 #include <string.h>
 #include "ibcheck/train.h"
 
-void ibc_config_default(ibc_config *c)
+void ibc_train_config_default(ibc_config *c)
 {
     memset(c, 0, sizeof *c);
     c->model.D = 30;
@@ -39,7 +39,7 @@ void ibc_config_default(ibc_config *c)
 
 /* Field names in the messages are the CLI's flag names, so the CLI can say
  * "--K1 = 10 ..." by prefixing "--". */
-int ibc_config_check(const ibc_config *c, char *err)
+int ibc_train_config_check(const ibc_config *c, char *err)
 {
     const ibc_model_params *m = &c->model;
     if (m->K1 < 1 || m->K1 >= m->K) {
@@ -131,7 +131,7 @@ int ibc_config_check(const ibc_config *c, char *err)
     double nD = (double)c->n * (double)m->D, rh = (double)rows * (double)c->h;
     double bD = c->method == IBC_METHOD_SGD ? (double)c->batch * (double)m->D : 0;
     double need = s * (nD + bD + 2 * rh + 3 * (double)c->h * (double)(m->D + 1));
-    double have = ibc_mem_available();
+    double have = ibc_prec_mem_available();
     if (have > 0 && need > have) {
         snprintf(err, IBC_ERRLEN,
                  "n = %ld, D = %ld, h = %ld in this precision need about %.3g GiB of memory, but %.3g GiB are "
@@ -141,10 +141,10 @@ int ibc_config_check(const ibc_config *c, char *err)
     return IBC_OK;
 }
 
-int ibc_config_describe(char *buf, size_t len, const ibc_config *c, double p)
+int ibc_train_config_describe(char *buf, size_t len, const ibc_config *c, double p)
 {
     return snprintf(buf, len, "D=%ld K=%ld K1=%ld alpha=%g n=%ld h=%ld p=%g eps=%s %s %s %s%s lr=%g steps=%ld seed=%lu",
                     c->model.D, c->model.K, c->model.K1, c->model.alpha, c->n, c->h, p, c->eps,
-                    ibc_init_name(c->init), c->mean ? "mean" : "sum", ibc_loss_name(c->loss),
+                    ibc_net_init_name(c->init), c->mean ? "mean" : "sum", ibc_net_loss_name(c->loss),
                     c->model.random_centers ? " random-centers" : "", c->lr, c->steps, c->model.seed);
 }

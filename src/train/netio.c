@@ -58,10 +58,10 @@ static int add_config(cJSON *root, const ibc_config *c)
         && cJSON_AddStringToObject(o, "seed", buf)
         && add_long(o, "n", c->n) && add_long(o, "h", c->h)
         && cJSON_AddStringToObject(o, "eps", c->eps)
-        && cJSON_AddStringToObject(o, "init", ibc_init_name(c->init))
-        && cJSON_AddStringToObject(o, "loss", ibc_loss_name(c->loss))
+        && cJSON_AddStringToObject(o, "init", ibc_net_init_name(c->init))
+        && cJSON_AddStringToObject(o, "loss", ibc_net_loss_name(c->loss))
         && cJSON_AddBoolToObject(o, "mean", c->mean != 0)
-        && cJSON_AddStringToObject(o, "method", ibc_method_name(c->method))
+        && cJSON_AddStringToObject(o, "method", ibc_flow_method_name(c->method))
         && add_double(o, "lr", c->lr) && add_long(o, "steps", c->steps)
         && add_long(o, "batch", c->batch)
         && cJSON_AddStringToObject(o, "precision", ibc_prec_str(c->prec, pb))
@@ -99,9 +99,9 @@ static int add_vec(cJSON *root, const char *key, const ibc_vec *theta)
             } else {
                 char *str = NULL;
                 if (part == 0)
-                    ibc_vec_get_mpfr(m, theta, i);
+                    ibc_prec_vec_get_mpfr(m, theta, i);
                 else
-                    ibc_vec_get_rad(m, theta, i);
+                    ibc_prec_vec_get_rad(m, theta, i);
                 if (mpfr_asprintf(&str, "%Ra", theta->pr.mode == IBC_MPFR ? theta->m + i : m) < 0) {
                     ok = 0;
                     break;
@@ -140,7 +140,7 @@ static cJSON *compose_head(const char *path, const char *format, long version, c
     /* A file the loader would reject is never written. */
     char e2[IBC_ERRLEN];
     *rc = IBC_EINPUT;
-    if (ibc_config_check(cfg, e2) != IBC_OK) {
+    if (ibc_train_config_check(cfg, e2) != IBC_OK) {
         snprintf(err, IBC_ERRLEN, "%.100s: %.210s", path, e2);
         return NULL;
     }
@@ -153,7 +153,7 @@ static cJSON *compose_head(const char *path, const char *format, long version, c
         snprintf(err, IBC_ERRLEN, "%.100s: theta has %ld entries: need h*D + h = %ld", path, theta->len, dim);
         return NULL;
     }
-    if (!ibc_vec_is_finite(theta)) {
+    if (!ibc_prec_vec_is_finite(theta)) {
         snprintf(err, IBC_ERRLEN, "%.100s: theta holds NaN or inf: nothing saved", path);
         *rc = IBC_ENUMERIC;
         return NULL;
@@ -189,7 +189,7 @@ static int write_root(const char *path, cJSON *root, int ok, char *err)
     return rc;
 }
 
-int ibc_netio_save(const char *path, const ibc_config *cfg, double p,
+int ibc_train_netio_save(const char *path, const ibc_config *cfg, double p,
                    const ibc_vec *theta, const ibc_flow_stats *st, char *err)
 {
     int rc;
@@ -227,7 +227,7 @@ static int add_state(cJSON *root, const ibc_flow_state *s)
     return 1;
 }
 
-int ibc_netio_ckpt_save(const char *path, const ibc_config *cfg, double p, const ibc_ckpt_meta *meta,
+int ibc_train_netio_ckpt_save(const char *path, const ibc_config *cfg, double p, const ibc_ckpt_meta *meta,
                         const ibc_vec *theta, const ibc_flow_state *s, char *err)
 {
     if (meta->every < 1 || meta->blas_threads < 0) {
@@ -242,7 +242,7 @@ int ibc_netio_ckpt_save(const char *path, const ibc_config *cfg, double p, const
                  s->corr.len, cfg->steps, cfg->h);
         return IBC_EINPUT;
     }
-    if ((s->Q0.len > 0 && !ibc_vec_is_finite(&s->Q0)) || (s->corr.len > 0 && !ibc_vec_is_finite(&s->corr))) {
+    if ((s->Q0.len > 0 && !ibc_prec_vec_is_finite(&s->Q0)) || (s->corr.len > 0 && !ibc_prec_vec_is_finite(&s->corr))) {
         snprintf(err, IBC_ERRLEN, "%.100s: the balance terms hold NaN or inf: nothing saved", path);
         return IBC_ENUMERIC;
     }
@@ -257,7 +257,7 @@ int ibc_netio_ckpt_save(const char *path, const ibc_config *cfg, double p, const
 
 /* A resume must run exactly the saved run: every parameter that training
  * reads is compared (hi_precision, verbosity and records are not read). */
-int ibc_netio_same_training(const ibc_config *a, double pa, const ibc_config *b, double pb, char *err)
+int ibc_train_netio_same_training(const ibc_config *a, double pa, const ibc_config *b, double pb, char *err)
 {
     char x[64], y[64];
     const char *key = NULL;
@@ -277,10 +277,10 @@ int ibc_netio_same_training(const ibc_config *a, double pa, const ibc_config *b,
     DIFF_L("n", a->n, b->n)
     DIFF_L("h", a->h, b->h)
     DIFF_S("eps", a->eps, b->eps)
-    DIFF_S("init", ibc_init_name(a->init), ibc_init_name(b->init))
-    DIFF_S("loss", ibc_loss_name(a->loss), ibc_loss_name(b->loss))
+    DIFF_S("init", ibc_net_init_name(a->init), ibc_net_init_name(b->init))
+    DIFF_S("loss", ibc_net_loss_name(a->loss), ibc_net_loss_name(b->loss))
     DIFF_S("mean", a->mean ? "mean" : "sum", b->mean ? "mean" : "sum")
-    DIFF_S("method", ibc_method_name(a->method), ibc_method_name(b->method))
+    DIFF_S("method", ibc_flow_method_name(a->method), ibc_flow_method_name(b->method))
     DIFF_G("lr", a->lr, b->lr)
     DIFF_L("steps", a->steps, b->steps)
     DIFF_L("batch", a->batch, b->batch)
@@ -389,7 +389,7 @@ static int read_config(const loader *L, const cJSON *root, ibc_config *c)
     if (!cJSON_IsObject(o))
         return fail(L, "key 'config' is missing or not an object");
     const char *w = "config.", *seed = "", *eps = "", *init = "", *loss = "", *method = "", *prec = "", *prec_hi = "";
-    ibc_config_default(c);
+    ibc_train_config_default(c);
     int rc = get_long(L, o, w, "D", &c->model.D);
     if (!rc) rc = get_long(L, o, w, "K", &c->model.K);
     if (!rc) rc = get_long(L, o, w, "K1", &c->model.K1);
@@ -419,13 +419,13 @@ static int read_config(const loader *L, const cJSON *root, ibc_config *c)
         return fail(L, "config.eps = '%.40s...' is too long: need at most %zu characters", eps, sizeof c->eps - 1);
     strcpy(c->eps, eps);
     char e[IBC_ERRLEN];
-    if ((rc = relay(L, ibc_init_parse(&c->init, init, e), e))
-        || (rc = relay(L, ibc_loss_parse(&c->loss, loss, e), e))
-        || (rc = relay(L, ibc_method_parse(&c->method, method, e), e))
+    if ((rc = relay(L, ibc_net_init_parse(&c->init, init, e), e))
+        || (rc = relay(L, ibc_net_loss_parse(&c->loss, loss, e), e))
+        || (rc = relay(L, ibc_flow_method_parse(&c->method, method, e), e))
         || (rc = relay(L, ibc_prec_parse(&c->prec, prec, e), e))
         || (rc = relay(L, ibc_prec_parse(&c->prec_hi, prec_hi, e), e)))
         return rc;
-    return relay(L, ibc_config_check(c, e), e);
+    return relay(L, ibc_train_config_check(c, e), e);
 }
 
 /* One entry of vector `key` (theta, Q0, corr), which must read back exactly
@@ -454,7 +454,7 @@ static int read_value(const loader *L, const char *key, ibc_vec *theta, long i, 
     if (inexact)
         return fail(L, "%s[%ld] = '%.60s' is not exact at %s (need the saved hex form)",
                     key, i, s, ibc_prec_str(theta->pr, pb));
-    ibc_vec_set_mpfr(theta, i, tmp);
+    ibc_prec_vec_set_mpfr(theta, i, tmp);
     return IBC_OK;
 }
 
@@ -486,16 +486,16 @@ static int read_vec(const loader *L, const cJSON *o, const char *where, const ch
         if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) != dim)
             rc = fail(L, "key '%s' is missing or not an array of %ld radii (arb mode)", name, dim);
         ibc_vec r;
-        ibc_vec_init(&r, dim, v->pr);
+        ibc_prec_vec_init(&r, dim, v->pr);
         i = 0;
         for (const cJSON *it = rc ? NULL : arr->child; it && rc == IBC_OK; it = it->next, i++) {
             rc = read_value(L, name, &r, i, it, tmp);
             if (rc == IBC_OK && mpfr_sgn(tmp) < 0)
                 rc = fail(L, "%s[%ld] is negative: need a radius >= 0", name, i);
             if (rc == IBC_OK)
-                ibc_vec_set_rad(v, i, tmp);
+                ibc_prec_vec_set_rad(v, i, tmp);
         }
-        ibc_vec_clear(&r);
+        ibc_prec_vec_clear(&r);
     }
     mpfr_clear(tmp);
     return rc;
@@ -586,7 +586,7 @@ static int load_root(const loader *L, const cJSON *root, ibc_config *cfg, double
         return fail(L, "key 'theta' is missing or not an array");
     if ((long)cJSON_GetArraySize(arr) != dim)
         return fail(L, "theta has %ld entries: need dim = %ld", (long)cJSON_GetArraySize(arr), dim);
-    ibc_vec_init(theta, dim, pr);
+    ibc_prec_vec_init(theta, dim, pr);
     return read_vec(L, root, "", "theta", dim, theta);
 }
 
@@ -612,7 +612,7 @@ static cJSON *parse_file(const loader *L)
     return root;
 }
 
-int ibc_netio_load(const char *path, ibc_config *cfg, double *p, ibc_vec *theta, char *err)
+int ibc_train_netio_load(const char *path, ibc_config *cfg, double *p, ibc_vec *theta, char *err)
 {
     loader L = {path, err, IBC_NETFILE_FORMAT, IBC_NETFILE_VERSION};
     memset(theta, 0, sizeof *theta);
@@ -625,7 +625,7 @@ int ibc_netio_load(const char *path, ibc_config *cfg, double *p, ibc_vec *theta,
     int rc = load_root(&L, root, &c, &pv, theta);
     cJSON_Delete(root);
     if (rc != IBC_OK) {
-        ibc_vec_clear(theta);
+        ibc_prec_vec_clear(theta);
         memset(theta, 0, sizeof *theta);
         return rc;
     }
@@ -650,8 +650,8 @@ static int read_state(const loader *L, const cJSON *root, const ibc_config *c, i
     if (s->grad_evals < 0)
         return fail(L, "state.grad_evals = %ld is out of range: need grad_evals >= 0", s->grad_evals);
     if (cJSON_GetObjectItemCaseSensitive(o, "Q0") || cJSON_GetObjectItemCaseSensitive(o, "corr")) {
-        ibc_vec_init(&s->Q0, c->h, pr);
-        ibc_vec_init(&s->corr, c->h, pr);
+        ibc_prec_vec_init(&s->Q0, c->h, pr);
+        ibc_prec_vec_init(&s->corr, c->h, pr);
         if ((rc = read_vec(L, o, "state.", "Q0", c->h, &s->Q0)) || (rc = read_vec(L, o, "state.", "corr", c->h, &s->corr)))
             return rc;
     }
@@ -685,7 +685,7 @@ static int read_state(const loader *L, const cJSON *root, const ibc_config *c, i
     return IBC_OK;
 }
 
-int ibc_netio_ckpt_load(const char *path, ibc_config *cfg, double *p, ibc_ckpt_meta *meta,
+int ibc_train_netio_ckpt_load(const char *path, ibc_config *cfg, double *p, ibc_ckpt_meta *meta,
                         ibc_vec *theta, ibc_flow_state *s, char *err)
 {
     loader L = {path, err, IBC_CKPTFILE_FORMAT, IBC_CKPTFILE_VERSION};
@@ -706,7 +706,7 @@ int ibc_netio_ckpt_load(const char *path, ibc_config *cfg, double *p, ibc_ckpt_m
     if (!rc) rc = read_state(&L, root, &c, theta->pr, s);
     cJSON_Delete(root);
     if (rc != IBC_OK) {
-        ibc_vec_clear(theta);
+        ibc_prec_vec_clear(theta);
         memset(theta, 0, sizeof *theta);
         ibc_flow_state_clear(s);
         return rc;

@@ -7,22 +7,22 @@
 #include "util/gauss.h"
 #include "util/rng.h"
 
-void ibc_gauss_init(ibc_gauss_stream *g, uint64_t s)
+void ibc_util_gauss_init(ibc_gauss_stream *g, uint64_t s)
 {
     g->s = s;
     g->spare = 0;
     g->has_spare = 0;
 }
 
-double ibc_gauss_next(ibc_gauss_stream *g)
+double ibc_util_gauss_next(ibc_gauss_stream *g)
 {
     if (g->has_spare) {
         g->has_spare = 0;
         return g->spare;
     }
     for (;;) {
-        double u = 2.0 * ibc_rng_unif(&g->s) - 1.0;
-        double v = 2.0 * ibc_rng_unif(&g->s) - 1.0;
+        double u = 2.0 * ibc_util_rng_unif(&g->s) - 1.0;
+        double v = 2.0 * ibc_util_rng_unif(&g->s) - 1.0;
         double r = u * u + v * v;   /* two roundings: -ffp-contract=off keeps them */
         if (r >= 1.0 || r == 0.0) continue;
         double f = sqrt(-2.0 * log(r) / r);
@@ -32,7 +32,7 @@ double ibc_gauss_next(ibc_gauss_stream *g)
     }
 }
 
-void ibc_gauss_fill(ibc_gauss_stream *g, double *out, long n)
+void ibc_util_gauss_fill(ibc_gauss_stream *g, double *out, long n)
 {
-    for (long i = 0; i < n; i++) out[i] = ibc_gauss_next(g);
+    for (long i = 0; i < n; i++) out[i] = ibc_util_gauss_next(g);
 }

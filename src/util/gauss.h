@@ -16,11 +16,11 @@ typedef struct {
     int has_spare;
 } ibc_gauss_stream;
 
-/* A stream starting at state s (ibc_rng_key gives one per row). */
-void ibc_gauss_init(ibc_gauss_stream *g, uint64_t s);
+/* A stream starting at state s (ibc_util_rng_key gives one per row). */
+void ibc_util_gauss_init(ibc_gauss_stream *g, uint64_t s);
 /* The next N(0, 1) deviate. */
-double ibc_gauss_next(ibc_gauss_stream *g);
+double ibc_util_gauss_next(ibc_gauss_stream *g);
 /* out[0..n) = the next n deviates. */
-void ibc_gauss_fill(ibc_gauss_stream *g, double *out, long n);
+void ibc_util_gauss_fill(ibc_gauss_stream *g, double *out, long n);
 
 #endif

@@ -101,14 +101,14 @@ static void check_loaded(const ibc_config *cfg, double p, const ibc_vec *theta)
 {
     char err[IBC_ERRLEN];
     ibc_fuzz_poison(err);
-    int rc = ibc_config_check(cfg, err);
+    int rc = ibc_train_config_check(cfg, err);
     if (rc != IBC_OK)
-        ibc_fuzz_fail("a loaded config fails ibc_config_check", rc, err);
+        ibc_fuzz_fail("a loaded config fails ibc_train_config_check", rc, err);
     if (!(p >= 1) || !isfinite(p))
         ibc_fuzz_fail("a loaded p is not a finite number >= 1", rc, NULL);
     if (theta->len != cfg->h * cfg->model.D + cfg->h)
         ibc_fuzz_fail("a loaded theta does not have h*D + h entries", rc, NULL);
-    if ((theta->pr.mode == IBC_DOUBLE ? !theta->d : !theta->m) || !ibc_vec_is_finite(theta))
+    if ((theta->pr.mode == IBC_DOUBLE ? !theta->d : !theta->m) || !ibc_prec_vec_is_finite(theta))
         ibc_fuzz_fail("a loaded theta is not allocated in its mode or not finite", rc, NULL);
 }
 
@@ -124,8 +124,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ibc_vec theta;
     char err[IBC_ERRLEN];
     ibc_fuzz_poison(err);
-    int rc = ibc_netio_load(in_path, &cfg, &p, &theta, err);
-    ibc_fuzz_check_status(rc, err, "ibc_netio_load");
+    int rc = ibc_train_netio_load(in_path, &cfg, &p, &theta, err);
+    ibc_fuzz_check_status(rc, err, "ibc_train_netio_load");
     if (rc != IBC_OK) {
         if (memcmp(&cfg, &cfg0, sizeof cfg) != 0 || p != -7.0)
             ibc_fuzz_fail("a refused load changed cfg or p", rc, err);
@@ -137,19 +137,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* Round trip: what was accepted is saved and reads back the same. */
     ibc_fuzz_poison(err);
-    rc = ibc_netio_save(out_path, &cfg, p, &theta, NULL, err);
+    rc = ibc_train_netio_save(out_path, &cfg, p, &theta, NULL, err);
     if (rc != IBC_OK)
         ibc_fuzz_fail("an accepted network cannot be saved again", rc, err);
     ibc_config cfg2;
     double p2 = 0;
     ibc_vec theta2;
     ibc_fuzz_poison(err);
-    rc = ibc_netio_load(out_path, &cfg2, &p2, &theta2, err);
+    rc = ibc_train_netio_load(out_path, &cfg2, &p2, &theta2, err);
     if (rc != IBC_OK)
         ibc_fuzz_fail("a re-saved network cannot be loaded", rc, err);
     if (!same_config(&cfg, &cfg2) || memcmp(&p, &p2, sizeof p) != 0 || !same_theta(&theta, &theta2))
         ibc_fuzz_fail("save + load changed the network", rc, NULL);
-    ibc_vec_clear(&theta2);
-    ibc_vec_clear(&theta);
+    ibc_prec_vec_clear(&theta2);
+    ibc_prec_vec_clear(&theta);
     return 0;
 }
