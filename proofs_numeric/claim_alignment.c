@@ -92,7 +92,7 @@ static void add_row(ibc_rows *out, const char *what, ibc_prec pr, double measure
     double margin = upper ? bound - measured : measured - bound;
     snprintf(gb, sizeof gb, "%+.4f", margin);
     ibc_claim_rows_add(out, "alignment", what, ibc_prec_str(pr, pb), mb, bb, gb,
-                 margin >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-alignment", "%s", params);
+                       margin >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-alignment", "%s", params);
 }
 
 /* p > 2: min over centers k of the best cos(w_j, mu_k) over active neurons
@@ -191,8 +191,8 @@ static int rows_window(const ibc_config *cfg, ibc_rows *out, char *err)
     snprintf(params, sizeof params, "%s; %ld records to t=%g", base, t->rec.n, t->rec.rec[t->rec.n - 1].t);
     snprintf(mb, sizeof mb, "[%g, %g]", t1, t2);
     ibc_claim_rows_add(out, "alignment", "window [t1, t2] with min_k max_j cos >= 0.99", ibc_prec_str(cfg->prec, pb), mb,
-                 "t1 exists", t1 >= 0 ? "window found" : "-", t1 >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-alignment",
-                 "%s", params);
+                       "t1 exists", t1 >= 0 ? "window found" : "-", t1 >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-alignment",
+                       "%s", params);
     return IBC_OK;
 }
 
@@ -234,8 +234,8 @@ static int rows_sweep(const ibc_config *cfg, ibc_rows *out, char *err)
              * a failed measurement, never a silently missing row. */
             char pb[24];
             ibc_claim_rows_add(out, "alignment", "deficit exponent e (and constant C)", ibc_prec_str(c.prec, pb),
-                         "fit undefined: a deficit <= 0", "|e - 2| <= 0.5", "-", IBC_REFUTED, "L-alignment",
-                         "p=%g alpha in {0.05,0.1,0.2}; h=%ld steps=%ld", p, c.h, c.steps);
+                               "fit undefined: a deficit <= 0", "|e - 2| <= 0.5", "-", IBC_REFUTED, "L-alignment",
+                               "p=%g alpha in {0.05,0.1,0.2}; h=%ld steps=%ld", p, c.h, c.steps);
             continue;
         }
         double mx = 0, my = 0, sxx = 0, sxy = 0;
@@ -257,8 +257,8 @@ static int rows_sweep(const ibc_config *cfg, ibc_rows *out, char *err)
         char gb[32];
         snprintf(gb, sizeof gb, "%+.3f", 0.5 - fabs(e - 2.0));
         ibc_claim_rows_add(out, "alignment", "deficit exponent e (and constant C)", ibc_prec_str(c.prec, pb), mb,
-                     "|e - 2| <= 0.5", gb, fabs(e - 2.0) <= 0.5 ? IBC_HOLDS : IBC_REFUTED, "L-alignment", "%s",
-                     params);
+                           "|e - 2| <= 0.5", gb, fabs(e - 2.0) <= 0.5 ? IBC_HOLDS : IBC_REFUTED, "L-alignment", "%s",
+                           params);
     }
     for (int a = 0; a < N_ALPHA; a++) {
         c.model.alpha = sweep_alpha[a];

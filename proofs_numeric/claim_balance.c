@@ -37,8 +37,8 @@ static void balance_control_row(ibc_rows *out)
 {
     int ok = balance_judge(2.0, 1.0) == IBC_REFUTED && balance_judge(0.5, 1.0) == IBC_HOLDS;
     ibc_claim_rows_add(out, "balance", "negative control: the drift judgement at 2x and 0.5x a bound", "-",
-                 ok ? "refutes 2x, accepts 0.5x" : "accepts 2x or refutes 0.5x", "refutes 2x, accepts 0.5x", "-",
-                 ok ? IBC_HOLDS : IBC_REFUTED, "L-balance", "synthetic drifts, no run: the judgement itself");
+                       ok ? "refutes 2x, accepts 0.5x" : "accepts 2x or refutes 0.5x", "refutes 2x, accepts 0.5x", "-",
+                       ok ? IBC_HOLDS : IBC_REFUTED, "L-balance", "synthetic drifts, no run: the judgement itself");
 }
 
 /* drift / scale and bound as strings; the verdict. */
@@ -56,7 +56,7 @@ static void balance_row(ibc_rows *out, const char *what, const char *params, ibc
     double margin = r > 0 ? log10(bound / r) : INFINITY;
     snprintf(gb, sizeof gb, "%.2f decades", margin);
     ibc_claim_rows_add(out, "balance", what, ibc_prec_str(pr, pb), ibc_prec_fmt_mpfr(mb, rel, 4), bb, gb,
-                 balance_judge(r, bound), "L-balance", "%s", params);
+                       balance_judge(r, bound), "L-balance", "%s", params);
     mpfr_clear(rel);
 }
 
@@ -99,7 +99,7 @@ static int gd_rows(const ibc_config *cfg, double p, ibc_prec pr, int cached, ibc
     char pb[24], mb[48];
     snprintf(mb, sizeof mb, "%ld of %ld", flips, cfg->h);
     ibc_claim_rows_add(out, "balance", "neurons whose sign(v_j) changed", ibc_prec_str(pr, pb), mb, "= 0",
-                 flips == 0 ? "0" : "-", flips == 0 ? IBC_HOLDS : IBC_REFUTED, "L-balance", "%s", params);
+                       flips == 0 ? "0" : "-", flips == 0 ? IBC_HOLDS : IBC_REFUTED, "L-balance", "%s", params);
     if (!cached) ibc_train_trained_clear(&own);
     return flips < 0 ? IBC_EINPUT : IBC_OK;
 }

@@ -171,7 +171,7 @@ static void bs_row(bs_ctx *b, const char *what, const char *measured, const char
 {
     const ibc_model_params *m = &b->cfg->model;
     ibc_claim_rows_add(b->out, BS_ID, what, "double", measured, bound, margin, v, BS_SRC,
-                 "p=%ld D=%ld K=%ld K1=%ld alpha=%g; %s", p, m->D, m->K, m->K1, m->alpha, extra);
+                       "p=%ld D=%ld K=%ld K1=%ld alpha=%g; %s", p, m->D, m->K, m->K1, m->alpha, extra);
 }
 
 /* The trainer's neurons (cached default run with exponent p): kinds of the

@@ -204,12 +204,12 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
         if (k == 1 || k == fifth || k == last - fifth || k == last) {
             snprintf(mb, sizeof mb, "2^%.1f", R->rec[k].log2_rad);
             ibc_claim_rows_add(out, "certified-gd", "max ball radius of theta", pa, mb, "", "", IBC_INFO, SRC,
-                         "step %ld, loss %.4g; %s", R->rec[k].step, R->rec[k].loss, params);
+                               "step %ld, loss %.4g; %s", R->rec[k].step, R->rec[k].loss, params);
         }
     double early = growth(R, 1, fifth), late = growth(R, last - fifth, last);
     snprintf(mb, sizeof mb, "%.3f / %.3f", early, late);
     ibc_claim_rows_add(out, "certified-gd", "radius growth, bits per step (early / late)", pa, mb, "", "", IBC_INFO, SRC,
-                 "steps %ld-%ld / %ld-%ld; %s", R->rec[1].step, R->rec[fifth].step, R->rec[last - fifth].step,
+                       "steps %ld-%ld / %ld-%ld; %s", R->rec[1].step, R->rec[fifth].step, R->rec[last - fifth].step,
                  R->rec[last].step, params);
     /* The run must end with balls well inside BITS: otherwise nothing below
      * is certified. */
@@ -218,7 +218,7 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     snprintf(bb, sizeof bb, "<= 2^-60 (sharper than double)");
     snprintf(gb, sizeof gb, "%.1f bits", -60 - final_log2);
     ibc_claim_rows_add(out, "certified-gd", "final max radius of theta", pa, mb, bb, gb,
-                 final_log2 <= -60 ? IBC_HOLDS : IBC_REFUTED, SRC, "%s", params);
+                       final_log2 <= -60 ? IBC_HOLDS : IBC_REFUTED, SRC, "%s", params);
 
     /* An independent float run at the same BITS lies in the balls. */
     double ratio;
@@ -226,7 +226,7 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     snprintf(prs, sizeof prs, "%s in %s", ibc_prec_str(mp, pm), pa);
     snprintf(mb, sizeof mb, "%d out; max |x-mid|/rad %.2g", (int)(nout < 99999 ? nout : 99999), ratio);
     ibc_claim_rows_add(out, "certified-gd", "float run inside the balls (theta)", prs, mb, "0 outside", "",
-                 nout == 0 ? IBC_HOLDS : IBC_REFUTED, SRC, "%ld entries; %s", tb.theta.len, params);
+                       nout == 0 ? IBC_HOLDS : IBC_REFUTED, SRC, "%ld entries; %s", tb.theta.len, params);
 
     /* The double run's digits: theta. */
     mpfr_t e, dv;
@@ -235,14 +235,14 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     snprintf(prs, sizeof prs, "double vs %s", pa);
     snprintf(mb, sizeof mb, "%.2f digits (err <= %.3g)", digits_of(e, scale), mpfr_get_d(e, MPFR_RNDU));
     ibc_claim_rows_add(out, "certified-gd", "double run: certified correct digits of theta", prs, mb, "", "", IBC_INFO,
-                 SRC, "relative to max|theta| = %.4g; %s", scale, params);
+                       SRC, "relative to max|theta| = %.4g; %s", scale, params);
     /* The certificate is sharp when the balls are below the double's own
      * deviation: then err <= 2 |double - exact|. */
     double rad = exp2(final_log2), devd = mpfr_get_d(dv, MPFR_RNDN);
     snprintf(mb, sizeof mb, "rad %.3g vs dev %.3g", rad, devd);
     snprintf(gb, sizeof gb, "%.1f decades", rad > 0 ? log10(devd / rad) : INFINITY);
     ibc_claim_rows_add(out, "certified-gd", "certificate sharp: ball radius <= double's deviation", prs, mb, "rad <= dev",
-                 gb, rad <= devd ? IBC_HOLDS : IBC_REFUTED, SRC, "%s", params);
+                       gb, rad <= devd ? IBC_HOLDS : IBC_REFUTED, SRC, "%s", params);
 
     /* Loss: the exact loss at the exact iterate lies in the arb loss ball. */
     ibc_vec lb, ld;
@@ -256,7 +256,7 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     ball_error(e, dv, x, (arb_srcptr)lb.a);
     snprintf(mb, sizeof mb, "%.2f digits (L = %.10g)", digits_of(e, ld.d[0]), ld.d[0]);
     ibc_claim_rows_add(out, "certified-gd", "double run: certified correct digits of the loss", prs, mb, "", "", IBC_INFO,
-                 SRC, "%s", params);
+                       SRC, "%s", params);
 
     /* Alignment min_k max_j cos(w_j, mu_k). */
     arb_t ab, adb;
@@ -268,7 +268,7 @@ static int certified_p3(const ibc_config *cfg, ibc_rows *out, char *err)
     ball_error(e, dv, x, ab);
     snprintf(mb, sizeof mb, "%.2f digits (align = %.10g)", digits_of(e, 1.0), mpfr_get_d(x, MPFR_RNDN));
     ibc_claim_rows_add(out, "certified-gd", "double run: certified correct digits of the alignment", prs, mb, "", "",
-                 IBC_INFO, SRC, "min_k max_j cos(w_j, mu_k); %s", params);
+                       IBC_INFO, SRC, "min_k max_j cos(w_j, mu_k); %s", params);
     arb_clear(ab);
     arb_clear(adb);
     mpfr_clear(x);
@@ -300,7 +300,7 @@ static int certified_p1(const ibc_config *cfg, ibc_rows *out, char *err)
             sscanf(s, "at step %ld", &step);
         snprintf(mb, sizeof mb, "step %ld of %ld", step, c.steps);
         ibc_claim_rows_add(out, "certified-gd", "p = 1: first step with a ball across the kink",
-                     pa, mb, "", "", IBC_INFO, SRC, "%s", params);
+                           pa, mb, "", "", IBC_INFO, SRC, "%s", params);
         return IBC_OK;
     }
     if (rc != IBC_OK) {
@@ -309,7 +309,7 @@ static int certified_p1(const ibc_config *cfg, ibc_rows *out, char *err)
     }
     snprintf(mb, sizeof mb, "none through step %ld", c.steps);
     ibc_claim_rows_add(out, "certified-gd", "p = 1: first step with a ball across the kink",
-                 pa, mb, "", "", IBC_INFO, SRC, "%s", params);
+                       pa, mb, "", "", IBC_INFO, SRC, "%s", params);
     ibc_train_trained_clear(&t);
     return IBC_OK;
 }

@@ -44,7 +44,7 @@ static int direction_rows(const ibc_config *cfg, double p, long n, long h, const
     long at = 0;
     double w = ibc_claim_early_phase_worst(&ep, ep.dir, &at);
     ibc_claim_early_phase_row(out, "direction-approx",
-                        p == 1.0 ? "max_t max_j ||dw_hat/dt - s_j P x_a|| <= 4 eps n sqrt(h) X^2 W^2"
+                              p == 1.0 ? "max_t max_j ||dw_hat/dt - s_j P x_a|| <= 4 eps n sqrt(h) X^2 W^2"
                                  : "max_t max_j ||dw_hat/dt - s_j P x_a^(p)|| = c eps n sqrt(h) X^2 W^2",
                         "L-direction", params, cfg->prec, w, ep.t[at], 4.0, scale, p);
     if (fd_row) {
@@ -55,7 +55,7 @@ static int direction_rows(const ibc_config *cfg, double p, long n, long h, const
         snprintf(bb, sizeof bb, "<= %.3g", ep.fd_bound);
         snprintf(gb, sizeof gb, "%.2f decades", ep.fd_probes > 0 ? log10(ep.fd_bound / ep.fd_rel) : -INFINITY);
         ibc_claim_rows_add(out, "direction-approx", "|central diff of w_hat - P(-dL/dw)/||w|| | / (n X_max)", pb, mb,
-                     bb, gb, ok ? IBC_HOLDS : IBC_REFUTED, "L-direction", "%s; delta=%.3g", params, ep.fd_delta);
+                           bb, gb, ok ? IBC_HOLDS : IBC_REFUTED, "L-direction", "%s; delta=%.3g", params, ep.fd_delta);
     }
     ibc_claim_early_phase_clear(&ep);
     return IBC_OK;
@@ -161,8 +161,8 @@ static int tie_rows(const ibc_config *cfg, ibc_rows *out, char *err)
         snprintf(bb, sizeof bb, "<= %.0e", DA_TIE_TOL);
         snprintf(gb, sizeof gb, "%.2f decades", rel > 0 ? log10(DA_TIE_TOL / rel) : INFINITY);
         ibc_claim_rows_add(out, "direction-approx", "ReLU tie <x,w> = 0: <grad, d> vs derivative from the inactive side",
-                     ibc_prec_str(modes[m], pb), mb, bb, gb,
-                     ties > 0 && rel <= DA_TIE_TOL ? IBC_HOLDS : IBC_REFUTED, "docs/theory.md §3 sigma'(0)=0", "%s", params);
+                           ibc_prec_str(modes[m], pb), mb, bb, gb,
+                           ties > 0 && rel <= DA_TIE_TOL ? IBC_HOLDS : IBC_REFUTED, "docs/theory.md §3 sigma'(0)=0", "%s", params);
         ibc_prec_vec_clear(&t);
         ibc_prec_vec_clear(&g);
         ibc_net_free(net);

@@ -70,7 +70,7 @@ static void info_row(ibc_rows *out, const char *claim, const char *what, ibc_pre
 {
     char pb[24], mb[48];
     ibc_claim_rows_add(out, claim, what, ibc_prec_str(pr, pb), fmt_g(mb, v), "-", "-", IBC_INFO, SOURCE,
-                 "%s", params);
+                       "%s", params);
 }
 
 /* sup |G| on the sphere by ascent against its closed form (header). */
@@ -98,8 +98,8 @@ static int sup_rows(const ibc_config *cfg, const char *claim, ibc_rows *out, cha
             snprintf(bb, sizeof bb, "= %.12g +- %.0e", exact, SUP_TOL);
             snprintf(gb, sizeof gb, "%+.3g", SUP_TOL - gap);
             ibc_claim_rows_add(out, claim, what, ibc_prec_str(ibc_prec_double(), pb), mb, bb, gb,
-                         gap <= SUP_TOL ? IBC_HOLDS : IBC_REFUTED, SOURCE,
-                         "D=%ld K=%ld K1=%ld; closed form %s; %ld starts, %ld points", D, K, K1,
+                               gap <= SUP_TOL ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                               "D=%ld K=%ld K1=%ld; closed form %s; %ld starts, %ld points", D, K, K1,
                          q == 0 ? "sqrt(max(K1, K2))" : "1 (a center)", r.starts, r.points);
         }
         ibc_robust_rnet_free(G);
@@ -222,8 +222,8 @@ static void dist_rows(ibc_rows *out, const char *claim, const ibc_config *cfg, d
     snprintf(bb, sizeof bb, "= %.10g +- %.0e", m->spread, SUP_TOL);
     snprintf(gb, sizeof gb, "%+.3g", SUP_TOL - gap);
     ibc_claim_rows_add(out, claim, "dist(G_a, F^(3)) by the estimator", ps, mb, bb, gb,
-                 gap <= SUP_TOL ? IBC_HOLDS : IBC_REFUTED, SOURCE,
-                 "closed form: a vertex of the simplex (see claim header); alpha=%g", cfg->model.alpha);
+                       gap <= SUP_TOL ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                       "closed form: a vertex of the simplex (see claim header); alpha=%g", cfg->model.alpha);
     snprintf(params, sizeof params, "c_a = 2/(amin+amax) = %.6g; alpha=%g, alpha^2=%g",
              2 / (m->amin + m->amax), cfg->model.alpha, cfg->model.alpha * cfg->model.alpha);
     info_row(out, claim, "shape part c_a sup|f_3 - G_a|", cfg->prec, m->shape, params);
@@ -233,8 +233,8 @@ static void dist_rows(ibc_rows *out, const char *claim, const ibc_config *cfg, d
     snprintf(bb, sizeof bb, "<= shape + amplitude = %.4g", rhs);
     snprintf(gb, sizeof gb, "%+.4g", rhs - m->r.dist);
     ibc_claim_rows_add(out, claim, "dist(f_3, F^(3)) <= shape + amplitude parts", ps, mb, bb, gb,
-                 m->r.dist <= rhs ? IBC_HOLDS : IBC_REFUTED, SOURCE,
-                 "triangle inequality through G_a; alpha=%g", cfg->model.alpha);
+                       m->r.dist <= rhs ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                       "triangle inequality through G_a; alpha=%g", cfg->model.alpha);
 }
 
 /* The two qualitative checks at one alpha.  The ratio row is a finding, not
@@ -251,7 +251,7 @@ static void compare_rows(ibc_rows *out, const char *claim, const ibc_config *cfg
     snprintf(bb, sizeof bb, "< dist(f_1, F) = %.4g", d1);
     snprintf(gb, sizeof gb, "%+.4g", d1 - d3);
     ibc_claim_rows_add(out, claim, "dist(f_3, F^(3)) < dist(f_1, F)", ps, mb, bb, gb,
-                 d3 < d1 ? IBC_HOLDS : IBC_REFUTED, "MV24 §5.1", "alpha=%g; D=%ld K=%ld K1=%ld",
+                       d3 < d1 ? IBC_HOLDS : IBC_REFUTED, "MV24 §5.1", "alpha=%g; D=%ld K=%ld K1=%ld",
                  cfg->model.alpha, cfg->model.D, cfg->model.K, cfg->model.K1);
     /* the same on the scale of each ideal: F is sqrt(max(K1, K2)) times
      * larger than F^(3) on the sphere, which favours f_3 in absolute terms */
@@ -263,8 +263,8 @@ static void compare_rows(ibc_rows *out, const char *claim, const ibc_config *cfg
     snprintf(bb, sizeof bb, "< dist(f_1, F)/sup|F| = %.4g", r1);
     snprintf(gb, sizeof gb, "%+.4g", r1 - r3);
     ibc_claim_rows_add(out, claim, "dist(f_3, F^(3))/sup|F^(3)| < dist(f_1, F)/sup|F|", ps, mb, bb, gb,
-                 vr, "MV24 §5.1",
-                 "alpha=%g; relative to each ideal's sup on the sphere; shape part alone %.4g%s",
+                       vr, "MV24 §5.1",
+                       "alpha=%g; relative to each ideal's sup on the sphere; shape part alone %.4g%s",
                  cfg->model.alpha, m3->shape / m3->supG,
                  vr == IBC_FINDING ? ": the amplitude part (unbalanced subclasses) decides" : "");
     double ratio = d1 > 0 ? d3 / d1 : INFINITY;
@@ -281,8 +281,8 @@ static void compare_rows(ibc_rows *out, const char *claim, const ibc_config *cfg
     snprintf(bb, sizeof bb, "<= %g", RATIO_MAX);
     snprintf(gb, sizeof gb, "%+.4g", RATIO_MAX - ratio);
     ibc_claim_rows_add(out, claim, "dist(f_3, F^(3))/dist(f_1, F)", ps, mb, bb, gb, v,
-                 "MV24 §5.1, MV25",
-                 "alpha=%g; amplitude part %.4g + shape part %.4g of dist(f_3) %.4g (subclass sizes %ld..%ld); paper size (recorded): ratio %.3g, amplitude %.3g of %.3g: %s",
+                       "MV24 §5.1, MV25",
+                       "alpha=%g; amplitude part %.4g + shape part %.4g of dist(f_3) %.4g (subclass sizes %ld..%ld); paper size (recorded): ratio %.3g, amplitude %.3g of %.3g: %s",
                  cfg->model.alpha, m3->spread, m3->shape, d3, m3->nmin, m3->nmax, IBC_PS_DIST_F3 / IBC_PS_DIST_F1,
                  IBC_PS_AMPLITUDE_F3, IBC_PS_DIST_F3,
                  v == IBC_FINDING ? "finite-sample effects outside MV25's hypotheses (long variant: both parts shrink with n)" : "");
@@ -301,8 +301,8 @@ static void paper_row(ibc_rows *out, const char *claim)
     snprintf(bb, sizeof bb, "<= 10 x %.0e (MV24 Fig. 2a)", paper);
     snprintf(gb, sizeof gb, "%+.4g", 10 * paper - d3);
     ibc_claim_rows_add(out, claim, "dist(f_3, F^(3)) at the paper's size vs the paper's ~1e-5", "double", mb, bb, gb,
-                 near ? IBC_HOLDS : (IBC_PS_AMPLITUDE_F3 >= AMPLITUDE_SHARE * d3 ? IBC_FINDING : IBC_REFUTED),
-                 "MV24 §5.1", "recorded run D=1000 n=20000 h=2000 alpha=0.01 (data/findings/distance-paper-scale.md): amplitude part %.3g, shape part %.3g; expected verdict refuted (not replicated)",
+                       near ? IBC_HOLDS : (IBC_PS_AMPLITUDE_F3 >= AMPLITUDE_SHARE * d3 ? IBC_FINDING : IBC_REFUTED),
+                       "MV24 §5.1", "recorded run D=1000 n=20000 h=2000 alpha=0.01 (data/findings/distance-paper-scale.md): amplitude part %.3g, shape part %.3g; expected verdict refuted (not replicated)",
                  IBC_PS_AMPLITUDE_F3, IBC_PS_SHAPE_F3);
 }
 
@@ -313,7 +313,7 @@ static int run_alphas(const ibc_config *cfg0, const double *alphas, int na, cons
         /* G is built on e_k; the distance is basis-free, so the default
          * basis measures the same thing. */
         ibc_claim_rows_add(out, claim, "not run with random centers", "-", "-", "-", "-", IBC_INFO,
-                     SOURCE, "the ideal classifiers are built on mu_k = e_k; rerun without --random-centers");
+                           SOURCE, "the ideal classifiers are built on mu_k = e_k; rerun without --random-centers");
         return IBC_OK;
     }
     int rc = sup_rows(cfg0, claim, out, err);
@@ -369,8 +369,8 @@ static int more_samples_rows(const ibc_config *cfg0, const char *claim, ibc_rows
     snprintf(bb, sizeof bb, "< %.4g (n=%ld)", m.spread, cfg0->n);
     snprintf(gb, sizeof gb, "%+.4g", m.spread - m4.spread);
     ibc_claim_rows_add(out, claim, "amplitude part at n x4 < at n", ibc_prec_str(cfg.prec, pb), mb, bb,
-                 gb, m4.spread < m.spread ? IBC_HOLDS : IBC_REFUTED, SOURCE,
-                 "n=%ld: subclass sizes %ld..%ld, dist(f_3, F^(3)) = %.4g (was %.4g), shape part %.4g (was %.4g); alpha=%g",
+                       gb, m4.spread < m.spread ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                       "n=%ld: subclass sizes %ld..%ld, dist(f_3, F^(3)) = %.4g (was %.4g), shape part %.4g (was %.4g); alpha=%g",
                  cfg.n, m4.nmin, m4.nmax, m4.r.dist, m.r.dist, m4.shape, m.shape, cfg.model.alpha);
     /* the shape part is sample noise too: neuron directions average n_k
      * noisy points, an error of order alpha/sqrt(n_k) */
@@ -378,8 +378,8 @@ static int more_samples_rows(const ibc_config *cfg0, const char *claim, ibc_rows
     snprintf(bb, sizeof bb, "< %.4g (n=%ld)", m.shape, cfg0->n);
     snprintf(gb, sizeof gb, "%+.4g", m.shape - m4.shape);
     ibc_claim_rows_add(out, claim, "shape part at n x4 < at n", ibc_prec_str(cfg.prec, pb), mb, bb, gb,
-                 m4.shape < m.shape ? IBC_HOLDS : IBC_REFUTED, SOURCE,
-                 "n=%ld; ratio %.3g (1/sqrt(n) scaling gives 2); alpha=%g", cfg.n, m.shape / m4.shape,
+                       m4.shape < m.shape ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                       "n=%ld; ratio %.3g (1/sqrt(n) scaling gives 2); alpha=%g", cfg.n, m.shape / m4.shape,
                  cfg.model.alpha);
     return IBC_OK;
 }

@@ -39,12 +39,12 @@ static int early_norm_rows(const ibc_config *cfg, double p, long n, long h, cons
     long at = 0;
     double w = ibc_claim_early_phase_worst(&ep, ep.norm2, &at);
     ibc_claim_early_phase_row(out, "early-norm",
-                        p == 1.0 ? "max_t max_j ||w_j||^2 <= 2 eps W_max^2/sqrt(h)"
+                              p == 1.0 ? "max_t max_j ||w_j||^2 <= 2 eps W_max^2/sqrt(h)"
                                  : "max_t max_j ||w_j||^2 = c eps W_max^2/sqrt(h)",
                         "L-earlynorm", params, cfg->prec, w, ep.t[at], 2.0, ep.eps_d * W2 / sh, p);
     w = ibc_claim_early_phase_worst(&ep, ep.fmax, &at);
     ibc_claim_early_phase_row(out, "early-norm",
-                        p == 1.0 ? "max_t max_i |f(x_i)| <= 2 eps sqrt(h) X_max W_max^2"
+                              p == 1.0 ? "max_t max_i |f(x_i)| <= 2 eps sqrt(h) X_max W_max^2"
                                  : "max_t max_i |f(x_i)| = c eps sqrt(h) X_max W_max^2",
                         "L-earlynorm", params, cfg->prec, w, ep.t[at], 2.0, ep.eps_d * sh * ep.X_max * W2, p);
     ibc_claim_early_phase_clear(&ep);

@@ -175,7 +175,7 @@ static int series_run(esc_series *s, const ibc_config *cfg, double p, long n, lo
     for (int i = 0; i < s->m; i++) {
         s->x[i] = ibc_claim_escape_log_inv_eps(s->eps[i]);
         int rc = ibc_claim_escape_run(&s->e[i], cfg, p, n, h, s->eps[i], s->pr[i],
-                                ibc_claim_escape_cap(cfg->lr, lambda_guess, s->x[i]), s->record_every, err);
+                                      ibc_claim_escape_cap(cfg->lr, lambda_guess, s->x[i]), s->record_every, err);
         if (rc != IBC_OK) return rc;
         if (s->e[i].rc != IBC_OK || !s->e[i].escaped) {
             snprintf(err, IBC_ERRLEN, "escape-time: p=%g eps=%s: %s", p, s->eps[i],
@@ -196,7 +196,7 @@ static void rel_row(ibc_rows *out, const char *what, const char *prec, double me
     snprintf(bb, sizeof bb, "%.5g +- %.2g%%", pred, 100.0 * tol);
     snprintf(gb, sizeof gb, "%+.3f%%", 100.0 * (tol - fabs(rel)));
     ibc_claim_rows_add(out, "escape-time", what, prec, mb, bb, gb, fabs(rel) <= tol ? IBC_HOLDS : IBC_REFUTED,
-                 "L-escape", "%s", params);
+                       "L-escape", "%s", params);
 }
 
 static void series_params(char *buf, size_t len, const ibc_config *c, double p)
@@ -229,10 +229,10 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
         }
     }
     ibc_claim_rows_add(out, "escape-time", "escape time t_esc per eps", pb, tl, "-", "-", IBC_INFO, "L-escape",
-                 "%s; eps: %s", params, el);
+                       "%s; eps: %s", params, el);
     snprintf(mb, sizeof mb, "%.5f (neuron %ld, center %ld)", last->lambda_dir, last->lead, last->lead_center);
     ibc_claim_rows_add(out, "escape-time", "lambda = sign(v) G_n(w_hat), leading neuron, smallest eps", pb, mb, "-", "-",
-                 IBC_INFO, "L-escape", "%s", params);
+                       IBC_INFO, "L-escape", "%s", params);
     /* Two methods for lambda: the growth of 1 - L in the linear window, and
      * docs/theory.md's value from the subclass counts, against G_n at the leading
      * neuron's direction. */
@@ -270,7 +270,7 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
     snprintf(bb, sizeof bb, "> %.2g%% (flow law 1/lambda = %.5g)", 100.0 * ESC_TOL, flow);
     snprintf(gb, sizeof gb, "%+.3f%%", 100.0 * (dflow - ESC_TOL));
     ibc_claim_rows_add(out, "escape-time", "lead slope: distance to flow law 1/lambda > tol (laws told apart)", pb, mb,
-                 bb, gb, dflow > ESC_TOL ? IBC_HOLDS : IBC_REFUTED, "L-escape", "%s; eta lambda = %.4f", params,
+                       bb, gb, dflow > ESC_TOL ? IBC_HOLDS : IBC_REFUTED, "L-escape", "%s; eta lambda = %.4f", params,
                  c->lr * last->lambda_dir);
 }
 
@@ -304,8 +304,8 @@ static int escape_rows(const ibc_config *cfg, double p, int extended, int large_
     if (!large_eta) {
         snprintf(mb, sizeof mb, "%.5f", lam_named);
         ibc_claim_rows_add(out, "escape-time",
-                     p == 1.0 ? "lambda at mu_+/sqrt(K1), mu_-/sqrt(K2) (max)" : "lambda at mu_k (max over k)",
-                     ibc_prec_str(c.prec, pb), mb, "-", "-", IBC_INFO, "L-escape", "%s", params);
+                           p == 1.0 ? "lambda at mu_+/sqrt(K1), mu_-/sqrt(K2) (max)" : "lambda at mu_k (max over k)",
+                           ibc_prec_str(c.prec, pb), mb, "-", "-", IBC_INFO, "L-escape", "%s", params);
     }
     series_rows(&s, &c, p, c.prec, out);
     return IBC_OK;
@@ -332,7 +332,7 @@ static int escape_rows_hi(const ibc_config *c, double p, ibc_rows *out, char *er
         char what[72];
         snprintf(what, sizeof what, "|t_esc(double)/t_esc(%s) - 1| at eps=%s", ibc_prec_str(c->prec_hi, pb), s.eps[i]);
         ibc_claim_rows_add(out, "escape-time", what, "double", mb, bb, gb, rel <= bound ? IBC_HOLDS : IBC_REFUTED,
-                     "L-escape", "%s", params);
+                           "L-escape", "%s", params);
     }
     series_rows(&s, c, p, c->prec_hi, out);
     return IBC_OK;

@@ -155,8 +155,8 @@ static int centers_row(ibc_rows *out, long K, long K1, char *err)
         ibc_ideal_bound_str(bnd, sizeof bnd, "1/sqrt(K) =", bound, TOL);
         ibc_prec_fmt_mpfr(mg, m, 3);
         ibc_claim_rows_add(out, CLAIM, "r_F(mu_k), alpha=0: [cert lo, attack hi]", "arb:128,mpfr:256",
-                     meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
-                     "K=%ld K1=%ld D=%ld k=all %ld; cert pieces=%ld; random attack >= %s r",
+                           meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                           "K=%ld K1=%ld D=%ld k=all %ld; cert pieces=%ld; random attack >= %s r",
                      K, K1, K, K, pieces, qs);
     } else {
         snprintf(err, IBC_ERRLEN, "ideal-radius-F: K=%ld K1=%ld: numerical failure (status %d)",
@@ -256,8 +256,8 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
         ibc_ideal_bound_str(bnd, sizeof bnd, "closed form", rmin, TOL);
         ibc_prec_fmt_mpfr(mg, m, 3);
         ibc_claim_rows_add(out, CLAIM, "r_F(x), noisy x, smallest r: [cert lo, attack hi]", "arb:128,mpfr:256",
-                     meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
-                     "K=%ld K1=%ld D=%ld alpha=%g samples=%d seed=%lu misclassified=%d; "
+                           meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                           "K=%ld K1=%ld D=%ld alpha=%g samples=%d seed=%lu misclassified=%d; "
                      "random attack >= %s r", K, K1, D, alpha, NSAMP, seed, nmis, qs);
     } else {
         snprintf(err, IBC_ERRLEN, "ideal-radius-F: noisy K=%ld K1=%ld: numerical failure (status %d)",
@@ -342,7 +342,7 @@ static int branches_row(ibc_rows *out, long K, long K1, char *err)
         snprintf(meas, sizeof meas, "%ld points: %ld on a/sqrt(Ky), %ld on (a-b)/sqrt(K)", npts, hits[0], hits[1]);
         ibc_prec_fmt_mpfr(mg, m, 3);
         ibc_claim_rows_add(out, CLAIM, "r_F(x), constructed x, both branches: closed form in bracket", "arb:128,mpfr:256",
-                     meas, "every bracket; each branch active >= 1", mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                           meas, "every bracket; each branch active >= 1", mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                      "K=%ld K1=%ld D=%ld; x = mu_k + beta mu_l, beta in {-1, -0.5, 0, 0.3}, and a mixture; "
                      "bracket [cert r(1-2^-20), attack r(1+2^-20)]", K, K1, K);
     } else {

@@ -202,8 +202,8 @@ static int fp_row(ibc_rows *out, cert_cache *cc, double p, long K, char *err)
         for (int i = 0; i < ns; i++)
             o += snprintf(sps + o, sizeof sps - (size_t)o, "%s%ld", i ? "," : "", sp[i]);
         ibc_claim_rows_add(out, CLAIM, "r_Fp(mu_k): [cert lo, attack hi], min over k", "arb:128,mpfr:256",
-                     meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
-                     "p=%g K=%ld K1 in {%s} D=K k=all; shown K_opp=%ld; random attack >= %s r",
+                           meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                           "p=%g K=%ld K1 in {%s} D=K k=all; shown K_opp=%ld; random attack >= %s r",
                      p, K, sps, komin, qs);
     } else {
         snprintf(err, IBC_ERRLEN, "ideal-radius-Fp: p=%g K=%ld: numerical failure (status %d)",
@@ -273,9 +273,9 @@ static int noisy_row(ibc_rows *out, const ibc_config *cfg, double p, const ibc_d
         snprintf(mg, sizeof mg, "%+.4f", worst_lo - NOISY_TIGHT);
         ok &= worst_lo >= NOISY_TIGHT && npts > 0;
         ibc_claim_rows_add(out, CLAIM, "r_Fp at noisy x: KKT (Arb) vs certificate and attacks", "arb:128,double",
-                     m, b, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
-                     "p=%g D=%ld K=%ld K1=%ld alpha=%g seed=%lu test points=%ld (worst over points)", p, D, K, K1,
-                     cfg->model.alpha, cfg->model.seed, npts);
+                           m, b, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                           "p=%g D=%ld K=%ld K1=%ld alpha=%g seed=%lu test points=%ld (worst over points)", p, D, K, K1,
+                           cfg->model.alpha, cfg->model.seed, npts);
     }
     ibc_ideal_kkt_result_clear(&kr);
     ibc_robust_rnet_free(G);

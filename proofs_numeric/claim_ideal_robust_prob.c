@@ -126,8 +126,8 @@ int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
         snprintf(bnd, sizeof bnd, "1/sqrt(K) = %.5f, sqrt2/2 = %.5f", 1 / sK, s2 / 2);
         snprintf(mg, sizeof mg, "%+.4f", srFp / NMEAN - s2 / 2);
         ibc_claim_rows_add(out, CLAIM, "mean radii of F and F^(3) at alpha = 0.1", "double", meas, bnd, mg, IBC_INFO,
-                     "T-F, T-Fp",
-                     "alpha=0.1 D=%ld K=%ld K1=%ld n=%d stream=%#lx; exact radii: closed form (F), KKT (F^(3)); "
+                           "T-F, T-Fp",
+                           "alpha=0.1 D=%ld K=%ld K1=%ld n=%d stream=%#lx; exact radii: closed form (F), KKT (F^(3)); "
                      "info: the theorems bound probabilities, not means; margin: mean r_F(3) - sqrt2/2",
                      D, K, K1, NMEAN, stream);
     }

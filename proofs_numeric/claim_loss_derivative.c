@@ -269,8 +269,8 @@ static int ld_rows(ibc_loss loss, ibc_rows *out, char *err)
         snprintf(mb, sizeof mb, "%s, %ld pieces", ibc_ideal_pos_outcome_name(info.outcome), info.pieces);
         snprintf(gb, sizeof gb, "min h >= %.4f", info2.outcome == IBC_POS_PROVED ? cl : 0.0);
         ibc_claim_rows_add(out, "loss-derivative", "2|yhat| - |-dl/dyhat - y| >= 0 certified (Arb)", "arb:128",
-                     mb, "h > 0 on [-1,1]", gb, ok1 ? IBC_HOLDS : IBC_REFUTED, "L-lossderiv",
-                     "%s", params);
+                           mb, "h > 0 on [-1,1]", gb, ok1 ? IBC_HOLDS : IBC_REFUTED, "L-lossderiv",
+                           "%s", params);
         /* Sampling row: holds when the sampled minimum is positive, Arb proves
          * it is within LD_SLACK of the true minimum, the two formulas agree
          * at the minimiser, and the gap is never below -2^-240 (rounding of
@@ -285,7 +285,7 @@ static int ld_rows(ibc_loss loss, ibc_rows *out, char *err)
         snprintf(bb, sizeof bb, "> 0, within %.0e of Arb bound", LD_SLACK);
         snprintf(gb, sizeof gb, "%+.4f", smp.hmin[j]);
         ibc_claim_rows_add(out, "loss-derivative", "min_yhat (2|yhat| - |-dl/dyhat - y|)/|yhat| sampled",
-                     "mpfr:256", mb, bb, gb, ok2 ? IBC_HOLDS : IBC_REFUTED, "L-lossderiv", "%s", params);
+                           "mpfr:256", mb, bb, gb, ok2 ? IBC_HOLDS : IBC_REFUTED, "L-lossderiv", "%s", params);
     }
     for (int j = 0; j < 2; j++) mpfr_clear(smp.hmin_m[j]);
     return rc;

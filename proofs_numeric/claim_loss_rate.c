@@ -63,7 +63,7 @@ static int lr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
         /* the instance missed the theorem's regime: refuted, not a quiet info */
         snprintf(params, sizeof params, "%s; L_sum never fell below 1 before the last record", base);
         ibc_claim_rows_add(out, "loss-rate", "envelope a* after t2", pb, "no t2", "> 0", "-", IBC_REFUTED,
-                     "L-rate", "%s", params);
+                           "L-rate", "%s", params);
         mpfr_clears(ls, inv2, x, amin, (mpfr_ptr)0);
         return IBC_OK;
     }

@@ -136,7 +136,7 @@ static void mg_mono_row(ibc_rows *out, const char *what, ibc_prec pr, const mg_m
                  params);
     }
     ibc_claim_rows_add(out, "margin", what, ibc_prec_str(pr, pb), mb, "0 beyond rounding bound B", gb, v,
-                 "L-margin", "%s", full);
+                       "L-margin", "%s", full);
 }
 
 /* (b): worst slack of the sandwich, in absolute units and in units of 2 B. */
@@ -162,7 +162,7 @@ static void mg_sandwich_row(ibc_rows *out, const ibc_trained *t, double p, const
     snprintf(full, sizeof full, "%s; %ld records with L_sum<1; min lower slack %.3g, min upper slack %.3g",
              params, m, lo, hi);
     ibc_claim_rows_add(out, "margin",
-                 p == 1 ? "sandwich gb - log n/N <= gt <= gb: worst slack (p = 1)"
+                       p == 1 ? "sandwich gb - log n/N <= gt <= gb: worst slack (p = 1)"
                         : "sandwich gb - log n/N <= gt <= gb: worst slack (p = 3)",
                  ibc_prec_str(pr, pb), mb, ">= -B (rounding)", gb,
                  m > 0 && worst >= -1 ? IBC_HOLDS : IBC_REFUTED, "L-margin", "%s%s", full,
@@ -239,7 +239,7 @@ static int mg_euler_rows(const ibc_config *cfg, const char *label, const ibc_tra
     ibc_prec_str(pr, pb);
     if (t->net->par.loss != IBC_LOSS_EXP) {
         ibc_claim_rows_add(out, "margin", "Euler identity (stated for exp loss)", pb, "skipped", "-", "-",
-                     IBC_INFO, "L-margin", "%s: loss is %s", label, ibc_net_loss_name(t->net->par.loss));
+                           IBC_INFO, "L-margin", "%s: loss is %s", label, ibc_net_loss_name(t->net->par.loss));
         return IBC_OK;
     }
     ibc_net_params par = t->net->par;
@@ -399,8 +399,8 @@ static int mg_small_rows(const ibc_config *cfg, ibc_rows *out, char *err)
     int probe = slope > 0 && B > 0;     /* needs gamma_tilde defined over the window */
     if (!probe)
         ibc_claim_rows_add(out, "margin", "gt drops at increments B/4..B/256 per step", ibc_prec_str(modes[0], pb),
-                     "not run", "-", "-", IBC_REFUTED, "L-margin",
-                     "%s; L_sum >= 1 in the window (no slope): the instance missed the lemma's regime", base);
+                           "not run", "-", "-", IBC_REFUTED, "L-margin",
+                           "%s; L_sum >= 1 in the window (no slope): the instance missed the lemma's regime", base);
     for (int k = 0; k < MG_PROBES && rc == IBC_OK && probe; k++) {
         ibc_flow_opts g;
         ibc_flow_opts_default(&g);
@@ -434,7 +434,7 @@ static int mg_small_rows(const ibc_config *cfg, ibc_rows *out, char *err)
             long bad = m == 0 ? beyond[0] : viol[1][0] + viol[1][1] + viol[1][2] + viol[1][3];
             snprintf(gb, sizeof gb, "%ld", -bad);
             ibc_claim_rows_add(out, "margin",
-                         m == 0 ? "gt drops at increments B/4..B/256 per step: rounding only"
+                               m == 0 ? "gt drops at increments B/4..B/256 per step: rounding only"
                                 : "gt drops at increments B/4..B/256 per step (hi prec)",
                          ibc_prec_str(modes[m], pb), mb, m == 0 ? "0 beyond B" : "0", gb,
                          bad == 0 ? IBC_HOLDS : IBC_REFUTED, "L-margin", "%s", params);

@@ -101,7 +101,7 @@ static void pairs_row(ibc_rows *out, const ibc_rnet *f, long K, long K1, const c
     else
         snprintf(sb, sizeof sb, "at m itself");
     ibc_claim_rows_add(out, CLAIM, "pairs (k,l): a center flipped at the midpoint", "arb:128", meas, bnd, mg,
-                 ok == total ? IBC_HOLDS : IBC_REFUTED, SOURCE, "%s; %s; f(m) = 0 exactly at %ld pairs; flips %s",
+                       ok == total ? IBC_HOLDS : IBC_REFUTED, SOURCE, "%s; %s; f(m) = 0 exactly at %ld pairs; flips %s",
                  f->name, params, zero, sb);
     arb_clear(g);
     free(m);
@@ -188,8 +188,8 @@ static int exact_flip_row(ibc_rows *out, const ibc_rnet *f, ibc_ideal_kind kind,
         snprintf(bnd, sizeof bnd, "0 bad: flip / no flip / lo in [%.2f r, flip]", 1 - CERT_GAP);
         snprintf(mg, sizeof mg, "%ld", -bad);
         ibc_claim_rows_add(out, CLAIM, "at every center: (1 + 1e-6) r flips, (1 - 1e-6) r does not", "arb:128", meas,
-                     bnd, mg, bad == 0 ? IBC_HOLDS : IBC_REFUTED, "§4",
-                     "%s; K=%ld K1=%ld; r exact (%s), delta* the minimiser of docs/theory.md §4", f->name, K, K1,
+                           bnd, mg, bad == 0 ? IBC_HOLDS : IBC_REFUTED, "§4",
+                           "%s; K=%ld K1=%ld; r exact (%s), delta* the minimiser of docs/theory.md §4", f->name, K, K1,
                      kind == IBC_IDEAL_F ? "1/sqrt K" : "sqrt(c/(1+c))");
     }
     arb_clear(r);
@@ -250,8 +250,8 @@ static int exact_row(ibc_rows *out, ibc_ideal_kind kind, double p, long K, long 
             snprintf(name, sizeof name, "F^(%g)", p);
         /* equality (p >= 2) holds: only a radius certainly above fails */
         ibc_claim_rows_add(out, CLAIM, "exact min over pairs of min(r(mu_k), r(mu_l))", "arb:128", meas, bnd, mg,
-                     arb_gt(rmin, h) ? IBC_REFUTED : IBC_HOLDS, SOURCE,
-                     "%s; K=%ld K1=%ld; %s at every center", name, K, K1,
+                           arb_gt(rmin, h) ? IBC_REFUTED : IBC_HOLDS, SOURCE,
+                           "%s; K=%ld K1=%ld; %s at every center", name, K, K1,
                      kind == IBC_IDEAL_F ? "closed form" : "certified KKT radius");
     }
     ibc_ideal_kkt_result_clear(&res);
@@ -398,8 +398,8 @@ static void attack_row(ibc_rows *out, const clf *cl, const ibc_vec *X, const dou
     snprintf(bnd, sizeof bnd, ">= min(K1,K2)/K = %.3f at r <= %.4f", need, T);
     snprintf(mg, sizeof mg, "%+.4f", frac - need);
     ibc_claim_rows_add(out, CLAIM, "fraction flipped by the midpoint attack within sqrt2/2 + 2 alpha", "double+arb:128",
-                 meas, bnd, mg, !cl->judged ? IBC_INFO : frac >= need ? IBC_HOLDS : IBC_REFUTED, SOURCE,
-                 "%s; alpha=%g, %ld test samples (stream 1), %ld misclassified; rays in span(mu) toward "
+                       meas, bnd, mg, !cl->judged ? IBC_INFO : frac >= need ? IBC_HOLDS : IBC_REFUTED, SOURCE,
+                       "%s; alpha=%g, %ld test samples (stream 1), %ld misclassified; rays in span(mu) toward "
                  "(mu_z+mu_l)/2; %s",
                  f->name, alpha, n, mis, params);
     free(x);

@@ -69,7 +69,7 @@ static void p1_row(ibc_rows *out, const char *what, long k, long n, double bound
     snprintf(b, sizeof b, "<= 1 - min(K1,K2)/K = %.2f", bound);
     snprintf(mg, sizeof mg, "%+.2f", bound - lower);
     ibc_claim_rows_add(out, "robust-accuracy-curve", what, prec, m, b, mg, lower <= bound ? IBC_HOLDS : IBC_REFUTED,
-                 "MV25 P1", "%s", params);
+                       "MV25 P1", "%s", params);
 }
 
 int ibc_claim_robust_accuracy_curve(const ibc_config *cfg, ibc_rows *out, char *err)
@@ -98,7 +98,7 @@ int ibc_claim_robust_accuracy_curve(const ibc_config *cfg, ibc_rows *out, char *
             snprintf(b, sizeof b, "cert <= attack (both certified)");
             snprintf(mg, sizeof mg, "%+.2f", c.attack - c.cert);
             ibc_claim_rows_add(out, "robust-accuracy-curve", what, pb, m, b, mg,
-                         c.cert <= c.attack ? IBC_HOLDS : IBC_REFUTED, "§7", "%s", params);
+                               c.cert <= c.attack ? IBC_HOLDS : IBC_REFUTED, "§7", "%s", params);
         }
         rac_point co = curve_at(set[i], ropt), ca = curve_at(set[i], ropt + 2 * alpha);
         snprintf(what, sizeof what, "f_%g certified robust accuracy at sqrt2/2 (optimality)", ps[i]);
@@ -113,12 +113,12 @@ int ibc_claim_robust_accuracy_curve(const ibc_config *cfg, ibc_rows *out, char *
     snprintf(b, sizeof b, "<= %.2f (MV24 Fig. (e))", RAC_LOSE);
     snprintf(mg, sizeof mg, "%+.2f", RAC_LOSE - c1.attack);
     ibc_claim_rows_add(out, "robust-accuracy-curve", "f_1 attack robust accuracy at 1.5/sqrt K (loses)", pb, m, b, mg,
-                 c1.attack <= RAC_LOSE ? IBC_HOLDS : IBC_REFUTED, "T-F", "%s", base);
+                       c1.attack <= RAC_LOSE ? IBC_HOLDS : IBC_REFUTED, "T-F", "%s", base);
     ibc_train_config_describe(base, sizeof base, cfg, 3.0);
     snprintf(m, sizeof m, "%.2f", c3.cert);
     snprintf(b, sizeof b, ">= %.2f (MV24 Fig. (e))", RAC_KEEP);
     snprintf(mg, sizeof mg, "%+.2f", c3.cert - RAC_KEEP);
     ibc_claim_rows_add(out, "robust-accuracy-curve", "f_3 certified robust accuracy at 1.5/sqrt K (keeps)", pb, m, b, mg,
-                 c3.cert >= RAC_KEEP ? IBC_HOLDS : IBC_REFUTED, "T-Fp", "%s", base);
+                       c3.cert >= RAC_KEEP ? IBC_HOLDS : IBC_REFUTED, "T-Fp", "%s", base);
     return IBC_OK;
 }

@@ -186,7 +186,7 @@ static void sr_row(ibc_rows *out, const char *what, ibc_prec pr, const char *mea
     char pb[24], gb[48];
     snprintf(gb, sizeof gb, "%+.4g", margin);
     ibc_claim_rows_add(out, "stable-rank", what, ibc_prec_str(pr, pb), measured, bound, gb,
-                 margin >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-stablerank", "%s", params);
+                       margin >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-stablerank", "%s", params);
 }
 
 static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)

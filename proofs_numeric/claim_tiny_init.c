@@ -58,7 +58,7 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
     for (int m = 0; m < 2; m++)
         for (int i = 0; i < TINY_N_EPS; i++) {
             int rc = ibc_claim_escape_run(&e[m][i], &c, p, c.n, c.h, tiny_eps[i], modes[m],
-                                    ibc_claim_escape_cap(c.lr, lambda, x[i]), 0, err);
+                                          ibc_claim_escape_cap(c.lr, lambda, x[i]), 0, err);
             if (rc != IBC_OK) return rc;
             if (m == 0 && e[m][i].escaped && e[m][i].lambda_dir > 0) lambda = e[m][i].lambda_dir;
         }
@@ -90,7 +90,7 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
                 snprintf(mb, sizeof mb, "%s", ok ? "refused: underflow (IBC_ENUMERIC)"
                                                  : r->escaped ? "ran and escaped" : "ran, no refusal");
                 ibc_claim_rows_add(out, "tiny-init", what, pb, mb, bb, ok ? "0" : "-", ok ? IBC_HOLDS : IBC_REFUTED,
-                             "design card", "%s", params);
+                                   "design card", "%s", params);
                 continue;
             }
             /* slope from the reference (undefined at the reference itself) */
@@ -118,7 +118,7 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
                 snprintf(bb, sizeof bb, "escapes, slope %.4f+-5%%, cos>=%.2f", spred, TINY_ALIGN);
             snprintf(gb, sizeof gb, "%+.2f%%", r->escaped ? 100 * (TINY_TOL - fabs(slope_rel)) : -INFINITY);
             ibc_claim_rows_add(out, "tiny-init", what, pb, mb, bb, gb, ok ? IBC_HOLDS : IBC_REFUTED, "design card", "%s",
-                         params);
+                               params);
             if (ok) smallest[m] = tiny_eps[i];
         }
     /* Summary: the smallest eps each mode still checks. */
@@ -126,7 +126,7 @@ int ibc_claim_tiny_init(const ibc_config *cfg, ibc_rows *out, char *err)
         char pb[24], mb[48];
         snprintf(mb, sizeof mb, "%s", smallest[m] ? smallest[m] : "none");
         ibc_claim_rows_add(out, "tiny-init", "smallest eps whose escape + alignment check holds", ibc_prec_str(modes[m], pb),
-                     mb, "-", "-", IBC_INFO, "design card", "%s; double init floor %.3g", params, floor_d);
+                           mb, "-", "-", IBC_INFO, "design card", "%s; double init floor %.3g", params, floor_d);
     }
     return IBC_OK;
 }

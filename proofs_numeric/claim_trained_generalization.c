@@ -113,15 +113,15 @@ static int sgd_rows(const ibc_config *cfg, ibc_rows *out, char *err)
         snprintf(bb, sizeof bb, "<= %.0e (rounding)", TG_SGD_TOL);
         snprintf(gb, sizeof gb, "%.2f decades", full > 0 ? log10(TG_SGD_TOL / full) : INFINITY);
         ibc_claim_rows_add(out, "trained-generalization", "SGD with one batch of all n rows vs GD: max rel. diff of theta",
-                     "double", mb, bb, gb, full <= TG_SGD_TOL ? IBC_HOLDS : IBC_REFUTED, "trainer", "%s", params);
+                           "double", mb, bb, gb, full <= TG_SGD_TOL ? IBC_HOLDS : IBC_REFUTED, "trainer", "%s", params);
         /* the rerun at seed 1: the same SGD run again */
         rc = sgd_run(net, &th0, &g, IBC_METHOD_SGD, 20, 1, err);
         double same = rel_diff(&s[1], &g), other = rel_diff(&s[1], &s[2]);
         int ok = rc == IBC_OK && same == 0 && other > 1e-8;
         snprintf(mb, sizeof mb, "same %.3g, other %.3g", same, other);
         ibc_claim_rows_add(out, "trained-generalization", "SGD batch order follows its seed (batch 20): rerun, seed 2",
-                     "double", mb, "same seed 0 (bitwise), seed 2 > 1e-8", "-", ok ? IBC_HOLDS : IBC_REFUTED,
-                     "trainer", "%s", params);
+                           "double", mb, "same seed 0 (bitwise), seed 2 > 1e-8", "-", ok ? IBC_HOLDS : IBC_REFUTED,
+                           "trainer", "%s", params);
     }
     for (int k = 0; k < 3; k++)
         ibc_prec_vec_clear(&s[k]);
@@ -176,17 +176,17 @@ int ibc_claim_trained_generalization(const ibc_config *cfg, ibc_rows *out, char 
         snprintf(b, sizeof b, ">= acc(%s) - %.2f = %.4f", gname, TG_SLACK, ag - TG_SLACK);
         snprintf(mg, sizeof mg, "%+.4f", af - (ag - TG_SLACK));
         ibc_claim_rows_add(out, "trained-generalization", p == 1.0 ? "clean accuracy of f_1" : "clean accuracy of f_3",
-                     pb, m, b, mg, af >= ag - TG_SLACK ? IBC_HOLDS : IBC_REFUTED, "§7", "%s", prm);
+                           pb, m, b, mg, af >= ag - TG_SLACK ? IBC_HOLDS : IBC_REFUTED, "§7", "%s", prm);
         snprintf(m, sizeof m, "%.4f", cp_lower(ok_f, TG_N));
         ibc_claim_rows_add(out, "trained-generalization", "95% lower confidence bound on the accuracy (Clopper-Pearson)",
-                     pb, m, "info", "", IBC_INFO, "§7", "%s", prm);
+                           pb, m, "info", "", IBC_INFO, "§7", "%s", prm);
         snprintf(m, sizeof m, "%.4f", ag);
         ibc_claim_rows_add(out, "trained-generalization", p == 1.0 ? "accuracy of F (same samples)"
                                                             : "accuracy of F^(3) (same samples)",
                      "double", m, "info", "", IBC_INFO, "T-F, T-Fp", "%s", prm);
         snprintf(m, sizeof m, "%ld/%d", disagree, TG_N);
         ibc_claim_rows_add(out, "trained-generalization", "samples where sign f != sign of its ideal target", pb, m,
-                     "info", "", IBC_INFO, "§7", "%s", prm);
+                           "info", "", IBC_INFO, "§7", "%s", prm);
         ibc_robust_rnet_free(f);
         ibc_robust_rnet_free(G);
     }

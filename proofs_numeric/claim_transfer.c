@@ -72,7 +72,7 @@ static void transfer_rows(ibc_rows *out, const char *inst, double nu, double p, 
     snprintf(b, sizeof b, "<= %.4g (hypothesis)", nmax);
     if (!(nu <= nmax)) {
         ibc_claim_rows_add(out, "transfer", what, "double", m, b, "", IBC_INFO, "MV25 P3",
-                     "%s; hypothesis not met: the proposition says nothing here", params);
+                           "%s; hypothesis not met: the proposition says nothing here", params);
         return;
     }
     ibc_claim_rows_add(out, "transfer", what, "double", m, b, "", IBC_INFO, "MV25 P3", "%s; hypothesis met", params);
@@ -85,13 +85,13 @@ static void transfer_rows(ibc_rows *out, const char *inst, double nu, double p, 
     if (P <= 0) {
         snprintf(b, sizeof b, "P(nu) = %.3g: vacuous", P);
         ibc_claim_rows_add(out, "transfer", what, "Arb (certified)", m, b, "", IBC_INFO, "MV25 P3",
-                     "%s; no probability is claimed at this nu (see the centers row)", params);
+                           "%s; no probability is claimed at this nu (see the centers row)", params);
         return;
     }
     snprintf(b, sizeof b, ">= P(nu) = %.6f", P);
     snprintf(mg, sizeof mg, "%+.3f", up - P);
     ibc_claim_rows_add(out, "transfer", what, "Arb (certified)", m, b, mg, up >= P ? IBC_HOLDS : IBC_REFUTED,
-                 "MV25 P3", "%s", params);
+                       "MV25 P3", "%s", params);
 }
 
 /* (b) at one nu: f_nu, its certified fraction, and the centers row. */
@@ -178,7 +178,7 @@ static int perturbed_rows(ibc_rows *out, const ibc_model_params *mp, const ibc_d
     snprintf(b, sizeof b, "r = %.4f <= lo <= R = %.6f", r, R);
     snprintf(mg, sizeof mg, "%+.4f", fmin(lomin - r, R - lomax));
     ibc_claim_rows_add(out, "transfer", what, "Arb (certified)", m, b, mg, holds ? IBC_HOLDS : IBC_REFUTED, "MV25 P3",
-                 "%s; R = sqrt2/(1 + ((1+nu)/(1-nu))^(1/3)) toward mu_l; (1 -+ %g) R: %ld of %ld flip checks wrong",
+                       "%s; R = sqrt2/(1 + ((1+nu)/(1-nu))^(1/3)) toward mu_l; (1 -+ %g) R: %ld of %ld flip checks wrong",
                  params, TF_REL, bad, 2 * K1);
 done:
     free(x);
@@ -201,8 +201,8 @@ static void threshold_row(ibc_rows *out)
     snprintf(mb, sizeof mb, "%.3g", worst);
     snprintf(gb, sizeof gb, "%+.3g", 1e-15 - worst);
     ibc_claim_rows_add(out, "transfer", "r(nu) at the hypothesis threshold nu = (sqrt2/8)^p, p = 1..4", "double", mb,
-                 "|r| <= 1e-15 (r vanishes there)", gb, worst <= 1e-15 ? IBC_HOLDS : IBC_REFUTED, "MV25 Prop 3",
-                 "r(nu) = (sqrt2 - 8 nu^(1/p))/2 against the threshold of the hypothesis dist <= (sqrt2/8)^p");
+                       "|r| <= 1e-15 (r vanishes there)", gb, worst <= 1e-15 ? IBC_HOLDS : IBC_REFUTED, "MV25 Prop 3",
+                       "r(nu) = (sqrt2 - 8 nu^(1/p))/2 against the threshold of the hypothesis dist <= (sqrt2/8)^p");
 }
 
 int ibc_claim_transfer(const ibc_config *cfg, ibc_rows *out, char *err)

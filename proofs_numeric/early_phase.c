@@ -204,7 +204,7 @@ static void eps_round_down(char *buf, size_t len, double emax)
 }
 
 int ibc_claim_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, long n, long h,
-                        const char *eps, ibc_prec pr, char *err)
+                              const char *eps, ibc_prec pr, char *err)
 {
     memset(ep, 0, sizeof *ep);
     ibc_flow_stats_init(&ep->st);
@@ -371,8 +371,8 @@ void ibc_claim_early_phase_describe(char *buf, size_t len, const ibc_config *cfg
 }
 
 void ibc_claim_early_phase_row(ibc_rows *out, const char *claim, const char *what, const char *source,
-                         const char *params, ibc_prec pr, double worst, double t_at, double c_lemma, double scale,
-                         double p)
+                               const char *params, ibc_prec pr, double worst, double t_at, double c_lemma, double scale,
+                               double p)
 {
     char pb[24], mb[48], bb[64], gb[48];
     ibc_prec_str(pr, pb);
@@ -382,7 +382,7 @@ void ibc_claim_early_phase_row(ibc_rows *out, const char *claim, const char *wha
         snprintf(bb, sizeof bb, "<= %.4g", bound);
         snprintf(gb, sizeof gb, "%.2f decades", log10(bound / worst));
         ibc_claim_rows_add(out, claim, what, pb, mb, bb, gb, worst <= bound ? IBC_HOLDS : IBC_REFUTED, source, "%s",
-                     params);
+                           params);
     } else {
         snprintf(mb, sizeof mb, "c = %.4g", worst / scale);
         snprintf(bb, sizeof bb, "(p = 1 lemma: c = %g)", c_lemma);

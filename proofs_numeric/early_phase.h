@@ -38,7 +38,7 @@ typedef struct {
  * down to 3 digits).  IBC_OK, or an error status + err; ep is then released
  * with ibc_claim_early_phase_clear. */
 int ibc_claim_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, long n, long h,
-                        const char *eps, ibc_prec pr, char *err);
+                              const char *eps, ibc_prec pr, char *err);
 void ibc_claim_early_phase_clear(ibc_early_phase *ep);
 /* One line naming the data model, sizes, eps, X_max, W_max, T and the run. */
 void ibc_claim_early_phase_describe(char *buf, size_t len, const ibc_config *cfg, const ibc_early_phase *ep);
@@ -47,8 +47,8 @@ void ibc_claim_early_phase_describe(char *buf, size_t len, const ibc_config *cfg
  * for other p an INFO row with the constant c = worst/scale that would make
  * "<= c * scale" hold. */
 void ibc_claim_early_phase_row(ibc_rows *out, const char *claim, const char *what, const char *source,
-                         const char *params, ibc_prec pr, double worst, double t_at, double c_lemma, double scale,
-                         double p);
+                               const char *params, ibc_prec pr, double worst, double t_at, double c_lemma, double scale,
+                               double p);
 /* Max over records of a per-record series (norm2, fmax, dir). */
 double ibc_claim_early_phase_worst(const ibc_early_phase *ep, const double *series, long *at);
 

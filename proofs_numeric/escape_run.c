@@ -166,7 +166,7 @@ static int esc_observe(void *ctx, const ibc_net *net, const ibc_vec *theta, doub
 }
 
 int ibc_claim_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long h, const char *eps,
-                   ibc_prec pr, long max_steps, long record_every, char *err)
+                         ibc_prec pr, long max_steps, long record_every, char *err)
 {
     memset(e, 0, sizeof *e);
     e->t_esc = e->align = e->lambda_growth = e->lambda_dir = NAN;

@@ -48,7 +48,7 @@ typedef struct {
  * when the run could be made (its outcome, refusal included, is in e), or an
  * error status + err on bad input. */
 int ibc_claim_escape_run(ibc_escape *e, const ibc_config *cfg, double p, long n, long h, const char *eps,
-                   ibc_prec pr, long max_steps, long record_every, char *err);
+                         ibc_prec pr, long max_steps, long record_every, char *err);
 /* G_n(u) = (1/n) sum_i y_i sigma(<x_i, u>)^p for a unit u (length D, double),
  * through a one-neuron network on the same data. */
 double ibc_claim_escape_G(const ibc_data *data, double p, const double *u);

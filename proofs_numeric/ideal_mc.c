@@ -13,7 +13,7 @@ const long ibc_mc_D[IBC_MC_ND] = { 30, 100, 1000 };
 /* ---- ideal_mc.h ---------------------------------------------------------- */
 
 void ibc_claim_mc_init(ibc_mc_sampler *m, const ibc_config *cfg, double alpha, long D,
-                 unsigned long stream)
+                       unsigned long stream)
 {
     ibc_model_randinit(m->st, cfg->model.seed, stream);
     mpfr_init2(m->g, 53);
@@ -135,7 +135,7 @@ void ibc_claim_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_r
         snprintf(meas + o, sizeof meas - (size_t)o, " of %ld", n);
         snprintf(what, sizeof what, "%s: events per cell at D = %ld", s->event, ibc_mc_D[id]);
         ibc_claim_rows_add(out, s->claim, what, "double", meas, "counts, no bound", "-", IBC_INFO, s->source,
-                     "x = D/(a^2K) = %g/%g/%g/%g/%g/%g (a = sqrt(D/(Kx))); u = %s = %.4g..%.4g; K=%ld K1=%ld seed=%lu "
+                           "x = D/(a^2K) = %g/%g/%g/%g/%g/%g (a = sqrt(D/(Kx))); u = %s = %.4g..%.4g; K=%ld K1=%ld seed=%lu "
                      "streams %#lx+; per-D fit C = %.4g +- %.3g over %d cells",
                      s->x[0], s->x[1], s->x[2], s->x[3], s->x[4], s->x[5], s->uname, s->u[id][0],
                      s->u[id][IBC_MC_NX - 1], K, K1,
@@ -165,8 +165,8 @@ void ibc_claim_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_r
         snprintf(mg, sizeof mg, "%+.3g", few < 0 ? Cp[0] - ZCI * sep[0] : -INFINITY);
         snprintf(what, sizeof what, "%s: ln P falls in u, all cells", s->event);
         ibc_claim_rows_add(out, s->claim, what, "double", meas, "C - 3 SE > 0, >= 3 cells per D", mg,
-                     ok ? IBC_HOLDS : IBC_REFUTED, s->source,
-                     "fit ln P = b - C u, u = %s, weights from the CP95 intervals, cells with >= %d events; the "
+                           ok ? IBC_HOLDS : IBC_REFUTED, s->source,
+                           "fit ln P = b - C u, u = %s, weights from the CP95 intervals, cells with >= %d events; the "
                      "theorem (%s, C unknown) is checkable as exponential decay in u; the grid is placed where "
                      "P is 0.5%%..30%%, so a D without 3 such cells refutes; n=%ld per cell",
                      s->uname, KMIN, s->bound, n);
@@ -186,8 +186,8 @@ void ibc_claim_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_r
         snprintf(mg, sizeof mg, "%+.3g", m1);
         snprintf(what, sizeof what, "%s: the tail keeps decaying", s->event);
         ibc_claim_rows_add(out, s->claim, what, "double", meas, "tail C > 0 and >= head C/2, at 3 SE", mg,
-                     m1 >= 0 && fit ? IBC_HOLDS : IBC_REFUTED, s->source,
-                     "C fitted on the upper (tail) and the lower (head) half of the x grid, pooled over D; holds "
+                           m1 >= 0 && fit ? IBC_HOLDS : IBC_REFUTED, s->source,
+                           "C fitted on the upper (tail) and the lower (head) half of the x grid, pooled over D; holds "
                      "when tail C - 3 SE > 0 and tail C + 3 SE >= head C/2 (a Gaussian tail's rate falls by <= 2x "
                      "over v >= 1); margin: the smaller slack; u = %s; n=%ld per cell",
                      s->uname, n);
@@ -210,7 +210,7 @@ void ibc_claim_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_r
         snprintf(what, sizeof what, "%s: one C fits every D", s->event);
         snprintf(bnd, sizeof bnd, "3-SE intervals share a value");
         ibc_claim_rows_add(out, s->claim, what, "double", meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, s->source,
-                     "D = %ld/%ld/%ld, each fitted alone (+-%.3g/%.3g/%.3g SE); the bound %s depends on (a, D) "
+                           "D = %ld/%ld/%ld, each fitted alone (+-%.3g/%.3g/%.3g SE); the bound %s depends on (a, D) "
                      "only through u = %s; margin: min upper - max lower end; K=%ld K1=%ld n=%ld",
                      ibc_mc_D[0], ibc_mc_D[1], ibc_mc_D[2], seD[0], seD[1], seD[2], s->bound, s->uname, K, K1, n);
     }
@@ -236,8 +236,8 @@ void ibc_claim_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_r
         snprintf(mg, sizeof mg, "%+.3g", 3 - worst);
         snprintf(what, sizeof what, "%s: P non-decreasing in alpha at fixed D", s->event);
         ibc_claim_rows_add(out, s->claim, what, "double", meas, "<= 3 SE", mg, worst <= 3 ? IBC_HOLDS : IBC_REFUTED,
-                     s->source,
-                     "along the x grid at each D; %ld events in all; SE of the difference of two binomial "
+                           s->source,
+                           "along the x grid at each D; %ld events in all; SE of the difference of two binomial "
                      "frequencies (variance at max(k,1)/n); K=%ld K1=%ld n=%ld",
                      tot, K, K1, n);
     }
@@ -253,7 +253,7 @@ void ibc_claim_mc_shape_rows(const ibc_mc_shape *s, const ibc_config *cfg, ibc_r
         snprintf(meas, sizeof meas, "C = %.4g", cmin);
         snprintf(what, sizeof what, "%s: largest C of the bound over all cells", s->event);
         ibc_claim_rows_add(out, s->claim, what, "double", meas, "none: > 0 for any data", "-", IBC_INFO, s->source,
-                     "min over cells of -ln(p_up/A)/u, p_up the CP95 upper end, A = %g; cannot fail (>= ln(A)/u "
+                           "min over cells of -ln(p_up/A)/u, p_up the CP95 upper end, A = %g; cannot fail (>= ln(A)/u "
                      "> 0 whenever p_up <= 1), so not judged; the shape rows test the bound %s",
                      s->A, s->bound);
     }

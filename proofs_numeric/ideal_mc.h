@@ -29,7 +29,7 @@ typedef struct {
 
 /* Seeded by (cfg->model.seed, stream): bitwise reproducible. */
 void ibc_claim_mc_init(ibc_mc_sampler *m, const ibc_config *cfg, double alpha, long D,
-                 unsigned long stream);
+                       unsigned long stream);
 void ibc_claim_mc_clear(ibc_mc_sampler *m);
 /* One sample's center coordinates into c (length K); returns its label y. */
 int ibc_claim_mc_draw(ibc_mc_sampler *m, double *c);

@@ -23,11 +23,11 @@ static const char *const awkward[] = {
 static void fill_rows(ibc_rows *r)
 {
     ibc_claim_rows_add(r, "balance", "v^2 - |w|^2", "double", "1.5e-12", "<= 1e-10", "+9.8e-11", IBC_HOLDS,
-                 "L-balance", "p=%d, eta=%g", 3, 0.2);
+                       "L-balance", "p=%d, eta=%g", 3, 0.2);
     ibc_claim_rows_add(r, awkward[0], awkward[1], awkward[2], awkward[3], awkward[4], awkward[5], IBC_REFUTED,
-                 awkward[6], "%s", awkward[7]);
+                       awkward[6], "%s", awkward[7]);
     ibc_claim_rows_add(r, "ideal-radius-F", "r_F(mu_k)", "arb:128", "0.316", "= 1/sqrt(10)", "0", IBC_INFO,
-                 "T-F, §4", "K=%d", 10);
+                       "T-F, §4", "K=%d", 10);
     ibc_claim_rows_add(r, "x", "y", "z", awkward[8], "", "", IBC_FINDING, "src", NULL);
 }
 

@@ -37,9 +37,9 @@ void ibc_claim_rows_init(ibc_rows *r);
 void ibc_claim_rows_clear(ibc_rows *r);
 /* Appends one row; params is printf-style.  Strings are truncated to fit. */
 ibc_row *ibc_claim_rows_add(ibc_rows *r, const char *claim, const char *what,
-                      const char *precision, const char *measured, const char *bound,
-                      const char *margin, ibc_verdict v, const char *source,
-                      const char *params_fmt, ...);
+                            const char *precision, const char *measured, const char *bound,
+                            const char *margin, ibc_verdict v, const char *source,
+                            const char *params_fmt, ...);
 const char *ibc_claim_verdict_name(ibc_verdict v);
 /* Worst verdict over rows: IBC_REFUTED if any row is refuted, else IBC_HOLDS. */
 int ibc_claim_rows_refuted(const ibc_rows *r);

@@ -153,6 +153,6 @@ void ibc_flow_recorder_init(ibc_recorder *r, const ibc_data *data, int keep_thet
 void ibc_flow_recorder_clear(ibc_recorder *r);
 /* An ibc_observer_fn: pass it as opt.obs with opt.obs_ctx = the recorder. */
 int ibc_flow_recorder_observe(void *ctx, const ibc_net *net, const ibc_vec *theta,
-                         double t, long step, const ibc_vec *loss);
+                              double t, long step, const ibc_vec *loss);
 
 #endif

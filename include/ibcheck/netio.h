@@ -11,7 +11,7 @@
 
 /* Saves cfg (training parameters), p, the mode of theta and theta itself. */
 int ibc_train_netio_save(const char *path, const ibc_config *cfg, double p,
-                   const ibc_vec *theta, const ibc_flow_stats *st, char *err);
+                         const ibc_vec *theta, const ibc_flow_stats *st, char *err);
 /* Loads a file written by ibc_train_netio_save.  theta is initialised here in the
  * saved mode.  Malformed, truncated, wrong-version or inconsistent files
  * (dimensions that do not match D, h) give IBC_EINPUT and one line in err. */
@@ -33,15 +33,15 @@ typedef struct {
 } ibc_ckpt_meta;
 
 int ibc_train_netio_ckpt_save(const char *path, const ibc_config *cfg, double p, const ibc_ckpt_meta *meta,
-                        const ibc_vec *theta, const ibc_flow_state *s, char *err);
+                              const ibc_vec *theta, const ibc_flow_state *s, char *err);
 /* theta and s are initialised here (s owns its vectors and order: release
  * with ibc_flow_state_clear); on error they are left empty. */
 int ibc_train_netio_ckpt_load(const char *path, ibc_config *cfg, double *p, ibc_ckpt_meta *meta,
-                        ibc_vec *theta, ibc_flow_state *s, char *err);
+                              ibc_vec *theta, ibc_flow_state *s, char *err);
 /* IBC_OK when run (exponent prun) trains exactly what saved (psaved) trained,
  * else IBC_EINPUT and one line naming the first differing parameter. */
 int ibc_train_netio_same_training(const ibc_config *run, double prun, const ibc_config *saved, double psaved,
-                            char *err);
+                                  char *err);
 
 /* ibc_train_trained_init (claim.h) in mode cfg->prec with checkpoints: every
  * ck->every steps (0: never) the run is saved to ck->path, atomically; with
@@ -59,6 +59,6 @@ typedef struct {
     int resume;
 } ibc_ckpt_opts;
 int ibc_train_trained_init_ckpt(ibc_trained *t, const ibc_config *cfg, double p, const ibc_ckpt_opts *ck,
-                          long *resumed_step, char *err);
+                                long *resumed_step, char *err);
 
 #endif

@@ -56,17 +56,17 @@ void ibc_robust_rnet_backward_d(const ibc_rnet *f, const double *coef, double *g
 /* Certified y f(x + delta) in Arb at prec bits (delta may be NULL): the sum
  * x + delta is formed exactly in balls, the weights are exact. */
 void ibc_robust_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const double *delta,
-                         int y, slong prec);
+                                int y, slong prec);
 /* Rigorous enclosure [lo, hi] of y f(x + delta) in double, each operation
  * rounded outward (integer p only): returns 1, or 0 when it cannot (then
  * lo = -inf, hi = +inf).  x + delta is the exact real sum, as in Arb. */
 int ibc_robust_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *delta, int y, double *lo,
-                              double *hi);
+                                     double *hi);
 /* Rigorous enclosures zl_j <= <x, w_j> / ||w_j|| <= zu_j for every neuron
  * (one double product, error bounded a priori), given enclosures
  * nl_j <= ||w_j|| <= nh_j; a neuron with nl_j = 0 gets [-inf, +inf]. */
 void ibc_robust_rnet_proj_enclose(const ibc_rnet *f, const double *x, const double *nl, const double *nh, double *zl,
-                           double *zu);
+                                  double *zu);
 /* Is x + delta flipped?  1: y f(x + delta) <= 0 certified; 0: y f > 0
  * certified; -1: undecided at prec bits (raised internally up to 4*prec). */
 int ibc_robust_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, int y, slong prec);
@@ -94,12 +94,12 @@ void ibc_robust_pgd_opts_default(ibc_pgd_opts *o);   /* l2, 2000 steps, step 0.1
  * row-major; delta gets each point's best perturbation, flipped[b] = 1 when
  * its flip is certified.  IBC_OK, or IBC_ENUMERIC when out of memory. */
 int ibc_robust_attack_pgd_batch(int *flipped, double *delta, const ibc_rnet *f, const double *X, const int *y, long B,
-                         double eps, const ibc_pgd_opts *o, char *err);
+                                double eps, const ibc_pgd_opts *o, char *err);
 /* PGD on the exp loss exp(-y f(x + delta)) over ||delta|| <= eps (l2 or
  * linf): delta gets the best perturbation found; returns 1 when its flip is
  * certified (ibc_robust_rnet_flipped), 0 otherwise. */
 int ibc_robust_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int y, double eps,
-                   const ibc_pgd_opts *o);
+                          const ibc_pgd_opts *o);
 /* Structured attack (needs f->K > 0): rays toward the midpoints
  * (mu_k + mu_l)/2 and along (mu_l - mu_k)/sqrt2 for every k of class y and
  * l of the other class, each with a bisected flip radius and a local
@@ -113,11 +113,11 @@ double ibc_robust_attack_structured(double *delta, const ibc_rnet *f, const doub
  * starts.  Stops after 25 trials or when the gap is <= 1e-4 of the radius.
  * Returns the smallest certified flip norm found (+inf if none within tmax). */
 double ibc_robust_attack_minnorm(double *delta, const ibc_rnet *f, const double *x, int y, double tmax,
-                          const ibc_pgd_opts *o);
+                                 const ibc_pgd_opts *o);
 /* Minimal-norm search with PGD alone (no structured start): what a plain
  * PGD user would report.  Exposes gradient masking for p > 1. */
 double ibc_robust_attack_minnorm_pgd(double *delta, const ibc_rnet *f, const double *x, int y,
-                              double tmax, const ibc_pgd_opts *o);
+                                     double tmax, const ibc_pgd_opts *o);
 
 /* ---------------------------------------------------------------------------
  * Certified lower bounds (src/robust/certify.c)
@@ -140,7 +140,7 @@ typedef struct {
  * Every bound rigorous (Arb balls or outward-rounded double); lo = max of
  * the two. */
 int ibc_robust_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x, int y,
-                       double rmax, char *err);
+                              double rmax, char *err);
 /* The same in two parts: what depends on the network alone (the active
  * neurons, their norms and both bases: ~10^7 ball operations at the paper's
  * size) is built once, then each point costs one double product and the
@@ -149,7 +149,7 @@ typedef struct ibc_cert_net ibc_cert_net;
 ibc_cert_net *ibc_robust_certify_prepare(const ibc_rnet *f);   /* NULL: out of memory */
 void ibc_robust_certify_free(ibc_cert_net *c);
 int ibc_robust_certify_radius_net(ibc_cert_result *res, const ibc_cert_net *c, const double *x, int y,
-                           double rmax, char *err);
+                                  double rmax, char *err);
 
 /* ---------------------------------------------------------------------------
  * Brackets (src/robust/bracket.c)
@@ -172,7 +172,7 @@ void ibc_robust_bracket_clear(ibc_bracket *b);
  * filled in, and the status is ibc_robust_bracket_check's IBC_ENUMERIC, so that a
  * caller may report the contradiction as a refuted row. */
 int ibc_robust_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int y, double tmax,
-                        const ibc_pgd_opts *o, char *err);
+                               const ibc_pgd_opts *o, char *err);
 /* IBC_ENUMERIC with one line in err (naming the classifier) when b->lo >
  * b->hi, else IBC_OK. */
 int ibc_robust_bracket_check(const ibc_bracket *b, const char *name, char *err);
@@ -196,7 +196,7 @@ typedef struct {
  * the centers); finally the exact inf over c of the max over every point
  * visited.  A lower estimate of the sup, so an estimate of dist. */
 int ibc_robust_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
-                   long nstarts, long steps, unsigned long seed, char *err);
+                          long nstarts, long steps, unsigned long seed, char *err);
 /* inf_{c} max_i |c a_i - b_i| exactly (a convex piecewise-linear problem):
  * returns the value, *c the minimiser. */
 double ibc_robust_dist_minimax_scale(double *c, const double *a, const double *b, long n);
@@ -224,6 +224,6 @@ typedef struct {
 /* G is ibc_robust_rnet_ideal(IBC_IDEAL_FP, ...) (its K centers); amp (may be NULL)
  * gets the K amplitudes a_k.  The estimator runs with the given budget. */
 int ibc_robust_dist_split_fp(ibc_dist_split *s, double *amp, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
-                      long nstarts, long steps, unsigned long seed, char *err);
+                             long nstarts, long steps, unsigned long seed, char *err);
 
 #endif

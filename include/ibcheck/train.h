@@ -60,7 +60,7 @@ void ibc_train_cache_clear(void);
  * flow default).  Returns IBC_OK or an error status + err; t is usable only on
  * IBC_OK and is then released with ibc_train_trained_clear. */
 int ibc_train_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr,
-                     double t_end, double tol, char *err);
+                           double t_end, double tol, char *err);
 void ibc_train_trained_clear(ibc_trained *t);
 
 /* The disk cache (IBC_CACHE_DIR, src/train/cache.c), for whatever is

@@ -288,7 +288,7 @@ void ibc_claim_bracket_rows(ibc_rows *out, const char *claim, const ibc_claim_br
     snprintf(b, sizeof b, "all %ld (both ends certified)", n);
     snprintf(mg, sizeof mg, "%ld", -s->inverted);
     ibc_claim_rows_add(out, claim, what, "Arb (certified)", m, b, mg, s->inverted == 0 ? IBC_HOLDS : IBC_REFUTED,
-                 "§7", "%s", params);
+                       "§7", "%s", params);
     long bad = s->ray_flip_bad + s->ray_noflip_bad + s->ray_beyond_bad;
     snprintf(what, sizeof what, "f_%g: each verified flip: flips; (1 -+ %.0e) t* on its ray", s->p,
              IBC_CLAIM_RAY_REL);
@@ -297,7 +297,7 @@ void ibc_claim_bracket_rows(ibc_rows *out, const char *claim, const ibc_claim_br
     snprintf(b, sizeof b, "0 bad: flip / no flip inside / flip outside lo");
     snprintf(mg, sizeof mg, "%ld", -bad);
     ibc_claim_rows_add(out, claim, what, prec, m, b, mg, bad == 0 && s->ray_points > 0 ? IBC_HOLDS : IBC_REFUTED,
-                 "§7", "%s; t* = boundary of x + t delta by double bisection, both sides certified (Arb)",
+                       "§7", "%s; t* = boundary of x + t delta by double bisection, both sides certified (Arb)",
                  params);
 }
 

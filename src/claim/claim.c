@@ -36,9 +36,9 @@ void ibc_claim_rows_clear(ibc_rows *r)
 }
 
 ibc_row *ibc_claim_rows_add(ibc_rows *r, const char *claim, const char *what,
-                      const char *precision, const char *measured, const char *bound,
-                      const char *margin, ibc_verdict v, const char *source,
-                      const char *params_fmt, ...)
+                            const char *precision, const char *measured, const char *bound,
+                            const char *margin, ibc_verdict v, const char *source,
+                            const char *params_fmt, ...)
 {
     if (r->n == r->cap) {
         long cap = r->cap ? 2 * r->cap : 16;

@@ -66,7 +66,7 @@ typedef struct {
 } cli_parser;
 
 void ibc_cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const char *about,
-                     const cli_flag *own, int use_shared);
+                         const cli_flag *own, int use_shared);
 void ibc_cli_parser_free(cli_parser *p);
 /* 1: a flag was read (own_i or shared_i, and v); 0: done; CLI_HELP_SHOWN:
  * --help was printed on stdout; -1: one line was printed on stderr.  The

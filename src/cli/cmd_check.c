@@ -164,7 +164,7 @@ static int append_row(ibc_rows *dst, ibc_row r)
     r.precision[sizeof r.precision - 1] = r.measured[sizeof r.measured - 1] = '\0';
     r.bound[sizeof r.bound - 1] = r.margin[sizeof r.margin - 1] = r.source[sizeof r.source - 1] = '\0';
     return ibc_claim_rows_add(dst, r.claim, r.what, r.precision, r.measured, r.bound, r.margin, r.verdict, r.source,
-                        "%s", r.params) ? 0 : -1;
+                              "%s", r.params) ? 0 : -1;
 }
 
 /* The records of every worker, by claim, before they are put in order. */
@@ -485,11 +485,11 @@ int ibc_cli_cmd_check(int argc, char **argv)
 
     cli_parser p;
     ibc_cli_parser_init(&p, "check", "ibcheck check [CLAIM...] [options]",
-                    "Runs the named claims of docs/theory.md §8 (default: every claim not marked long)\n"
-                    "and prints one table of checked constants.  Exit status: 0 if every row\n"
-                    "holds (or is info/finding), 1 if a row is refuted, 2 on bad input, 3 on a\n"
-                    "numerical or I/O failure.",
-                    check_flags, 1);
+                        "Runs the named claims of docs/theory.md §8 (default: every claim not marked long)\n"
+                        "and prints one table of checked constants.  Exit status: 0 if every row\n"
+                        "holds (or is info/finding), 1 if a row is refuted, 2 on bad input, 3 on a\n"
+                        "numerical or I/O failure.",
+                        check_flags, 1);
     int r;
     while ((r = ibc_cli_parser_next(&p, argc, argv)) == 1) {
         const char *val = p.v.s;

@@ -41,13 +41,13 @@ int ibc_cli_cmd_compare(int argc, char **argv)
 
     cli_parser ps;
     ibc_cli_parser_init(&ps, "compare", "ibcheck compare [--precisions LIST] [options]",
-                    "Trains one network (same data, same initialization, same trainer) in each\n"
-                    "precision mode and compares them with the mode of most bits: digits of\n"
-                    "agreement at fixed steps, the neurons whose fate rounding decided, and ulps\n"
-                    "per step between modes of equal bits (double, mpfr:53).  Exit status: 0 if\n"
-                    "every checked row holds, 1 if one is refuted, 2 on bad input, 3 on a\n"
-                    "numerical or I/O failure.",
-                    compare_flags, 1);
+                        "Trains one network (same data, same initialization, same trainer) in each\n"
+                        "precision mode and compares them with the mode of most bits: digits of\n"
+                        "agreement at fixed steps, the neurons whose fate rounding decided, and ulps\n"
+                        "per step between modes of equal bits (double, mpfr:53).  Exit status: 0 if\n"
+                        "every checked row holds, 1 if one is refuted, 2 on bad input, 3 on a\n"
+                        "numerical or I/O failure.",
+                        compare_flags, 1);
     int r;
     while ((r = ibc_cli_parser_next(&ps, argc, argv)) == 1) {
         if (ps.shared_i >= 0) {

@@ -34,9 +34,9 @@ int ibc_cli_cmd_info(int argc, char **argv)
 {
     cli_parser ps;
     ibc_cli_parser_init(&ps, "info", "ibcheck info FILE",
-                    "Validates a network saved by 'ibcheck train' and prints its parameters\n"
-                    "and its training loss, recomputed from the regenerated data.",
-                    NULL, 0);
+                        "Validates a network saved by 'ibcheck train' and prints its parameters\n"
+                        "and its training loss, recomputed from the regenerated data.",
+                        NULL, 0);
     int r = ibc_cli_parser_next(&ps, argc, argv);   /* info has no flags but --help */
     ibc_cli_parser_free(&ps);
     if (r != 0)

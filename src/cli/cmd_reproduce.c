@@ -354,13 +354,13 @@ int ibc_cli_cmd_reproduce(int argc, char **argv)
     ibc_repro_opts_default(&ro);
     cli_parser ps;
     ibc_cli_parser_init(&ps, "reproduce", "ibcheck reproduce CONFIG.yaml [--scale F] [--sigma-index I] [--repeat-index R] [--p P] [-o DIR]",
-                    "Runs the experiment of MV24 §5.1 described by the authors' YAML config: trains\n"
-                    "p = 1 and p = 3 networks by SGD for every sigma and repeat, estimates their\n"
-                    "distance to F and F^(3), and for sigma[save_model] the robust accuracy under\n"
-                    "l2 PGD with certified and attack brackets.  Every finished cell is saved in\n"
-                    "DIR/cells/ at once, so a killed run resumes where it stopped.  Writes\n"
-                    "DIR/results.json, results.csv, the panels' CSV files and figure.png/svg.",
-                    repro_flags, 0);
+                        "Runs the experiment of MV24 §5.1 described by the authors' YAML config: trains\n"
+                        "p = 1 and p = 3 networks by SGD for every sigma and repeat, estimates their\n"
+                        "distance to F and F^(3), and for sigma[save_model] the robust accuracy under\n"
+                        "l2 PGD with certified and attack brackets.  Every finished cell is saved in\n"
+                        "DIR/cells/ at once, so a killed run resumes where it stopped.  Writes\n"
+                        "DIR/results.json, results.csv, the panels' CSV files and figure.png/svg.",
+                        repro_flags, 0);
     int r;
     while ((r = ibc_cli_parser_next(&ps, argc, argv)) == 1) {
         if (ps.own_i == P_SCALE)

@@ -214,7 +214,7 @@ static int target_init(target *t, const robust_args *a)
     } else {
         t->model = a->cfg.model;
         t->f = ibc_robust_rnet_ideal(strcmp(a->ideal, "F") == 0 ? IBC_IDEAL_F : IBC_IDEAL_FP, t->model.D, t->model.K,
-                              t->model.K1, a->p);
+                                     t->model.K1, a->p);
         if (t->model.random_centers)
             fprintf(stderr, "ibcheck: note: --ideal uses the centers e_k\n");
     }

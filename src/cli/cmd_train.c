@@ -83,9 +83,9 @@ int ibc_cli_cmd_train(int argc, char **argv)
 
     cli_parser ps;
     ibc_cli_parser_init(&ps, "train", "ibcheck train [options] -o FILE",
-                    "Trains one two-layer pReLU network on the orthonormal-subclass data and saves\n"
-                    "it as JSON with exact values (every parameter, the precision and theta).",
-                    train_flags, 1);
+                        "Trains one two-layer pReLU network on the orthonormal-subclass data and saves\n"
+                        "it as JSON with exact values (every parameter, the precision and theta).",
+                        train_flags, 1);
     char **args = resume_argv(argc, argv);
     if (!args) {
         fprintf(stderr, "ibcheck: train: out of memory\n");

@@ -76,7 +76,7 @@ static void add_short(cli_parser *p, const cli_flag *f)
 #define HELP_VAL 3000
 
 void ibc_cli_parser_init(cli_parser *p, const char *cmd, const char *usage, const char *about,
-                     const cli_flag *own, int use_shared)
+                         const cli_flag *own, int use_shared)
 {
     int no = count_flags(own), ns = use_shared ? S_COUNT : 0;
     memset(p, 0, sizeof *p);

@@ -22,7 +22,7 @@ void ibc_flow_recorder_clear(ibc_recorder *r)
 }
 
 int ibc_flow_recorder_observe(void *ctx, const ibc_net *cnet, const ibc_vec *theta,
-                         double t, long step, const ibc_vec *loss)
+                              double t, long step, const ibc_vec *loss)
 {
     ibc_recorder *r = ctx;
     ibc_net *net = (ibc_net *)cnet;   /* eval uses the net's workspace only */

@@ -535,7 +535,7 @@ static void digits_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_
             snprintf(bb, sizeof bb, "theta >= %.2f (init rounded once)", bd);
             snprintf(gb, sizeof gb, "%+.2f digits", d[0] - bd);
             ibc_claim_rows_add(out, rc->claim, what, prs, mb, bb, gb, holds ? IBC_HOLDS : IBC_REFUTED, rc->source,
-                         "%s; caps %.1f (theta, loss, margin), %.1f (nmargin, align: doubles)", rc->params, cap,
+                               "%s; caps %.1f (theta, loss, margin), %.1f (nmargin, align: doubles)", rc->params, cap,
                          cap_d);
         } else {
             ibc_claim_rows_add(out, rc->claim, what, prs, mb, "-", "-", IBC_INFO, rc->source, "%s", rc->params);
@@ -549,7 +549,7 @@ static void digits_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_
     if (diverged >= 0) snprintf(mb, sizeof mb, "step %ld", diverged);
     else snprintf(mb, sizeof mb, "none up to step %ld", A->nsnap > 0 ? A->snap[A->nsnap - 1].step : 0);
     ibc_claim_rows_add(out, rc->claim, "first snapshot where theta agrees to < 1 digit", prs, mb, "-", "-", IBC_INFO,
-                 rc->source, "%s", rc->params);
+                       rc->source, "%s", rc->params);
     mpfr_clears(rel, bnd, u, (mpfr_ptr)0);
 }
 
@@ -570,14 +570,14 @@ static void ulps_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_la
     mode_pair(prs, A->pr, B->pr);
     if (L->cfg.method == IBC_METHOD_ADAPTIVE) {
         ibc_claim_rows_add(out, rc->claim, "ulps per step at steps 1, 10, 100", prs, "not defined", "-", "-", IBC_INFO,
-                     rc->source, "%s; the adaptive method's steps differ between modes", rc->params);
+                           rc->source, "%s; the adaptive method's steps differ between modes", rc->params);
         return;
     }
     if (A->rc != IBC_OK || B->rc != IBC_OK) {
         const ibc_ladder_run *S = A->rc != IBC_OK ? A : B;
         char ps[24];
         ibc_claim_rows_add(out, rc->claim, "ulps per step at steps 1, 10, 100", prs, "not compared", "-", "-", IBC_INFO,
-                     rc->source, "%s; %s stopped: %.100s", rc->params, ibc_prec_str(S->pr, ps), S->msg);
+                           rc->source, "%s; %s stopped: %.100s", rc->params, ibc_prec_str(S->pr, ps), S->msg);
         return;
     }
     mpfr_t d, s;
@@ -601,7 +601,7 @@ static void ulps_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_la
         snprintf(bb, sizeof bb, "<= %g", IBC_LADDER_ULPS_PER_STEP);
         snprintf(gb, sizeof gb, "%+.3g", IBC_LADDER_ULPS_PER_STEP - per);
         ibc_claim_rows_add(out, rc->claim, what, prs, mb, bb, gb, per <= IBC_LADDER_ULPS_PER_STEP ? IBC_HOLDS : IBC_REFUTED,
-                     rc->source, "%s", rc->params);
+                           rc->source, "%s", rc->params);
     }
     mpfr_clears(d, s, (mpfr_ptr)0);
 }
@@ -625,7 +625,7 @@ static void fate_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_la
     ibc_prec_str(Rf->pr, pr);
     if (A->rc != IBC_OK) {
         ibc_claim_rows_add(out, rc->claim, "neurons whose fate (nearest center, or small) differs", prs, "not compared", "-", "-",
-                     IBC_INFO, rc->source, "%s; %s stopped: %.100s", rc->params, pa, A->msg);
+                           IBC_INFO, rc->source, "%s; %s stopped: %.100s", rc->params, pa, A->msg);
         return;
     }
     const ibc_ladder_snap *ea = &A->snap[A->nsnap - 1], *er = &Rf->snap[Rf->nsnap - 1];
@@ -644,14 +644,14 @@ static void fate_rows(const ibc_ladder *L, const ibc_ladder_run *A, const ibc_la
         snprintf(what, sizeof what, "neuron %ld ends at %s in %s, %s in %s", j + 1, fa, pa, fr, pr);
         snprintf(mb, sizeof mb, "initial gap %.3g", L->gap0[j]);
         ibc_claim_rows_add(out, rc->claim, what, prs, mb, "-", "-", IBC_INFO, rc->source,
-                     "%s; end: max cos %.6f vs %.6f, contribution %.3g vs %.3g", rc->params, ea->align[j],
+                           "%s; end: max cos %.6f vs %.6f, contribution %.3g vs %.3g", rc->params, ea->align[j],
                      er->align[j], ea->contrib[j], er->contrib[j]);
     }
     char mb[48], gb[64] = "";
     snprintf(mb, sizeof mb, "%ld of %ld", ndiff, L->h);
     if (ndiff > 0) snprintf(gb, sizeof gb, "; smallest initial gap among them %.3g", gmin);
     ibc_claim_rows_add(out, rc->claim, "neurons whose fate (nearest center, or small) differs", prs, mb, "-", "-",
-                 IBC_INFO, rc->source, "%s; active neurons %ld vs %ld%s%s", rc->params, grown_a, grown_r, gb,
+                       IBC_INFO, rc->source, "%s; active neurons %ld vs %ld%s%s", rc->params, grown_a, grown_r, gb,
                  ndiff > FATE_ROWS_MAX ? "; first 5 listed" : "");
 }
 
@@ -671,11 +671,11 @@ void ibc_ladder_rows(const ibc_ladder *L, const char *claim, const char *source,
             snprintf(mb, sizeof mb, "%.2f s, final loss %s", A->seconds,
                      ibc_prec_fmt_mpfr(lb, A->snap[A->nsnap - 1].loss, 4));
             ibc_claim_rows_add(out, claim, m == L->ref ? "training time (the reference)" : "training time",
-                         ibc_prec_str(A->pr, pa), mb, "-", "-", IBC_INFO, source, "%s", rc.params);
+                               ibc_prec_str(A->pr, pa), mb, "-", "-", IBC_INFO, source, "%s", rc.params);
         } else {
             snprintf(mb, sizeof mb, "stopped after %ld snapshots", A->nsnap);
             ibc_claim_rows_add(out, claim, "training stopped", ibc_prec_str(A->pr, pa), mb, "-", "-", IBC_INFO, source,
-                         "%s; %.150s", rc.params, A->msg);
+                               "%s; %.150s", rc.params, A->msg);
         }
     }
     /* A ball mode's radii: how far its enclosure of exact GD stays sharp. */
@@ -685,7 +685,7 @@ void ibc_ladder_rows(const ibc_ladder *L, const char *claim, const char *source,
         for (long k = 0; A->pr.mode == IBC_ARB && k < A->nsnap; k++) {
             snprintf(mb, sizeof mb, "%.3g", A->snap[k].theta_rad);
             ibc_claim_rows_add(out, claim, "max ball radius of theta", ibc_prec_str(A->pr, pa), mb, "-", "-", IBC_INFO,
-                         source, "step %ld; %s", A->snap[k].step, rc.params);
+                               source, "step %ld; %s", A->snap[k].step, rc.params);
         }
     }
     for (long m = 0; m < L->nmodes; m++)

@@ -153,7 +153,7 @@ static void load_op(arb_mat_t T, int trans, long rows, long cols, mpfr_srcptr S)
  * arb_mat_approx_mul on exact midpoints, then rounded to nearest (not
  * correctly rounded: Arb's approximate dot products). */
 void ibc_prec_gemm_mpfr_approx(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
-                          long bits)
+                               long bits)
 {
     arb_mat_t a, b, c;
     arb_mat_init(a, M, K);

@@ -25,13 +25,13 @@ void ibc_prec_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
 /* The product before issue 17 (arb_mat_approx_mul at bits, rounded to
  * nearest; not correctly rounded), kept for comparison. */
 void ibc_prec_gemm_mpfr_approx(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
-                          long bits);
+                               long bits);
 /* The correctly rounded product (gemm_exact.c).  route: -1 chooses (slices
  * on dgemm up to 256 slices per side, else fmpz_mat_mul), 0 forces slices
  * where they fit, 1 forces fmpz.  The result is the same for every route
  * and thread count: only the time differs. */
 void ibc_prec_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
-                         int route);
+                              int route);
 /* Frees the calling thread's work buffers, which the exact product keeps
  * between calls (a thread that made MPFR products calls it before it ends). */
 void ibc_prec_gemm_exact_release(void);

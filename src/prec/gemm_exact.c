@@ -493,7 +493,7 @@ static void gemm_fmpz(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpf
 }
 
 void ibc_prec_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
-                         int route)
+                              int route)
 {
     if (M <= 0 || N <= 0) return;
     __atomic_fetch_add(&stat_calls, 1, __ATOMIC_RELAXED);

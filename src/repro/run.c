@@ -346,7 +346,7 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
     }
     ibc_dist_result dr;
     if (ibc_robust_dist_ideal(&dr, f, G, c->batch_size_dist * c->batch_num_dist, c->batch_num_dist, REPRO_DIST_STEPS,
-                       (unsigned long)r, err) != IBC_OK)
+                              (unsigned long)r, err) != IBC_OK)
         goto done;
     ibc_vec loss;
     ibc_prec_vec_init(&loss, 1, t.theta.pr);
@@ -385,7 +385,7 @@ static cJSON *cell_run(const ibc_repro_config *c, long i, long r, int ip, const 
         /* dist(f_p, F^(p)) <= shape + amplitude parts (ibc_robust_dist_split_fp) */
         ibc_dist_split sp;
         if (ibc_robust_dist_split_fp(&sp, amp, f, G, c->batch_size_dist * c->batch_num_dist, c->batch_num_dist,
-                              REPRO_DIST_STEPS, (unsigned long)r, err) != IBC_OK) {
+                                     REPRO_DIST_STEPS, (unsigned long)r, err) != IBC_OK) {
             free(cnt);
             free(amp);
             cJSON_Delete(o);

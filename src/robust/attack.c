@@ -338,7 +338,7 @@ static int pgd_multi(attack_ws *ws, const ibc_rnet *f, const double *x, int y, d
 }
 
 int ibc_robust_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int y, double eps,
-                   const ibc_pgd_opts *o)
+                          const ibc_pgd_opts *o)
 {
     attack_ws ws;
     memset(delta, 0, (size_t)f->D * sizeof(double));
@@ -695,13 +695,13 @@ static double minnorm(double *delta, const ibc_rnet *f, const double *x, int y, 
 }
 
 double ibc_robust_attack_minnorm(double *delta, const ibc_rnet *f, const double *x, int y, double tmax,
-                          const ibc_pgd_opts *o)
+                                 const ibc_pgd_opts *o)
 {
     return minnorm(delta, f, x, y, tmax, o, 1);
 }
 
 double ibc_robust_attack_minnorm_pgd(double *delta, const ibc_rnet *f, const double *x, int y,
-                              double tmax, const ibc_pgd_opts *o)
+                                     double tmax, const ibc_pgd_opts *o)
 {
     return minnorm(delta, f, x, y, tmax, o, 0);
 }

@@ -26,7 +26,7 @@ typedef struct {
 } pgd_point;
 
 int ibc_robust_attack_pgd_batch(int *flipped, double *delta, const ibc_rnet *f, const double *X, const int *y, long B,
-                         double eps, const ibc_pgd_opts *o, char *err)
+                                double eps, const ibc_pgd_opts *o, char *err)
 {
     long D = f->D, h = f->h;
     double *xa = malloc(sizeof(double) * (size_t)(B * D)), *z = malloc(sizeof(double) * (size_t)(B * h));

@@ -22,7 +22,7 @@ void ibc_robust_bracket_clear(ibc_bracket *b)
 }
 
 int ibc_robust_bracket_compute(ibc_bracket *b, const ibc_rnet *f, const double *x, int y, double tmax,
-                        const ibc_pgd_opts *o, char *err)
+                               const ibc_pgd_opts *o, char *err)
 {
     long D = f->D;
     ibc_cert_result cr;

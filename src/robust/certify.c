@@ -708,7 +708,7 @@ ibc_cert_net *ibc_robust_certify_prepare(const ibc_rnet *f)
 }
 
 int ibc_robust_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const double *x, int y,
-                       double rmax, char *err)
+                              double rmax, char *err)
 {
     ibc_cert_net *c = f ? ibc_robust_certify_prepare(f) : NULL;
     if (f && !c) {
@@ -722,7 +722,7 @@ int ibc_robust_certify_radius(ibc_cert_result *res, const ibc_rnet *f, const dou
 }
 
 int ibc_robust_certify_radius_net(ibc_cert_result *res, const ibc_cert_net *net, const double *x, int y,
-                           double rmax, char *err)
+                                  double rmax, char *err)
 {
     const ibc_rnet *f = net ? net->f : NULL;
     if (!res || !f || !x) {

@@ -671,7 +671,7 @@ static int dist_kelley(dist_ws *w, ibc_dist_result *res, long steps, double *c, 
 }
 
 int ibc_robust_dist_ideal(ibc_dist_result *res, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
-                   long nstarts, long steps, unsigned long seed, char *err)
+                          long nstarts, long steps, unsigned long seed, char *err)
 {
     memset(res, 0, sizeof *res);
     int rc = dist_args_check(f, G, nsamp, nstarts, steps, err);
@@ -765,7 +765,7 @@ ibc_rnet *ibc_robust_rnet_difference(const ibc_rnet *f, const ibc_rnet *G)
  * (p >= 2) has sup |.| = max_k |w_k| (convex in s_k = sigma(u_k)^2 on the
  * simplex: a vertex; tests/test_robust_dist.c checks the same argument). */
 int ibc_robust_dist_split_fp(ibc_dist_split *s, double *amp, const ibc_rnet *f, const ibc_rnet *G, long nsamp,
-                      long nstarts, long steps, unsigned long seed, char *err)
+                             long nstarts, long steps, unsigned long seed, char *err)
 {
     memset(s, 0, sizeof *s);
     ibc_rnet *Ga = ibc_robust_rnet_ideal(IBC_IDEAL_FP, G->D, G->K, G->K1, G->p);

@@ -171,7 +171,7 @@ double ibc_robust_rnet_grad_d(const ibc_rnet *f, const double *x, double *grad)
 }
 
 void ibc_robust_rnet_margin_arb(arb_t res, const ibc_rnet *f, const double *x, const double *delta,
-                         int y, slong prec)
+                                int y, slong prec)
 {
     long D = f->D;
     arb_t s, n2, t, e, xd;
@@ -240,7 +240,7 @@ static void proj_enclose(double s, double xn, long D, double nl, double nh, doub
 }
 
 void ibc_robust_rnet_proj_enclose(const ibc_rnet *f, const double *x, const double *nl, const double *nh, double *zl,
-                           double *zu)
+                                  double *zu)
 {
     long D = f->D, h = f->h;
     ibc_prec_gemv_d(0, h, D, f->W, x, zl);   /* zl_j = <x, w_j> rounded, any order */
@@ -259,7 +259,7 @@ void ibc_robust_rnet_proj_enclose(const ibc_rnet *f, const double *x, const doub
 }
 
 int ibc_robust_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *delta, int y, double *lo,
-                              double *hi)
+                                     double *hi)
 {
     long D = f->D;
     *lo = -INFINITY;
@@ -306,7 +306,7 @@ int ibc_robust_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const d
         /* the Dot2 bound, plus (1 + 2 gamma_D) en ||w||, which bounds |pe| and
          * its own rounding together (generous: pe is ~2^-53 of s) */
         double es = ibc_robust_up(ibc_robust_dot2_err(s, ibc_robust_up(xn * nhi), D) +
-                           ibc_robust_up(ibc_robust_up(ibc_robust_up(1 + 2 * ibc_robust_gamma(D)) * ibc_robust_up(en * nhi)) + ibc_robust_underflow(D)));
+                                  ibc_robust_up(ibc_robust_up(ibc_robust_up(1 + 2 * ibc_robust_gamma(D)) * ibc_robust_up(en * nhi)) + ibc_robust_underflow(D)));
         s += pe;   /* rounding of this add: one more ulp below */
         es = ibc_robust_up(es + ibc_robust_up(0x1p-52 * fabs(s)));
         double sl = ibc_robust_dn(s - es), sh = ibc_robust_up(s + es);

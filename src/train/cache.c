@@ -262,13 +262,13 @@ static int trained_run(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec
 }
 
 int ibc_train_trained_init(ibc_trained *t, const ibc_config *cfg, double p, ibc_prec pr,
-                     double t_end, double tol, char *err)
+                           double t_end, double tol, char *err)
 {
     return trained_run(t, cfg, p, pr, t_end, tol, NULL, NULL, err);
 }
 
 int ibc_train_trained_init_ckpt(ibc_trained *t, const ibc_config *cfg, double p, const ibc_ckpt_opts *ck,
-                          long *resumed_step, char *err)
+                                long *resumed_step, char *err)
 {
     return trained_run(t, cfg, p, cfg->prec, 0, 0, ck, resumed_step, err);
 }

@@ -190,7 +190,7 @@ static int write_root(const char *path, cJSON *root, int ok, char *err)
 }
 
 int ibc_train_netio_save(const char *path, const ibc_config *cfg, double p,
-                   const ibc_vec *theta, const ibc_flow_stats *st, char *err)
+                         const ibc_vec *theta, const ibc_flow_stats *st, char *err)
 {
     int rc;
     cJSON *root = compose_head(path, IBC_NETFILE_FORMAT, IBC_NETFILE_VERSION, cfg, p, theta, &rc, err);
@@ -228,7 +228,7 @@ static int add_state(cJSON *root, const ibc_flow_state *s)
 }
 
 int ibc_train_netio_ckpt_save(const char *path, const ibc_config *cfg, double p, const ibc_ckpt_meta *meta,
-                        const ibc_vec *theta, const ibc_flow_state *s, char *err)
+                              const ibc_vec *theta, const ibc_flow_state *s, char *err)
 {
     if (meta->every < 1 || meta->blas_threads < 0) {
         snprintf(err, IBC_ERRLEN, "%.100s: checkpoint every %ld steps, %ld BLAS threads is out of range: "
@@ -686,7 +686,7 @@ static int read_state(const loader *L, const cJSON *root, const ibc_config *c, i
 }
 
 int ibc_train_netio_ckpt_load(const char *path, ibc_config *cfg, double *p, ibc_ckpt_meta *meta,
-                        ibc_vec *theta, ibc_flow_state *s, char *err)
+                              ibc_vec *theta, ibc_flow_state *s, char *err)
 {
     loader L = {path, err, IBC_CKPTFILE_FORMAT, IBC_CKPTFILE_VERSION};
     memset(theta, 0, sizeof *theta);
