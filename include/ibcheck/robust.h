@@ -104,7 +104,9 @@ int ibc_robust_attack_pgd(double *delta, const ibc_rnet *f, const double *x, int
  * (mu_k + mu_l)/2 and along (mu_l - mu_k)/sqrt2 for every k of class y and
  * l of the other class, each with a bisected flip radius and a local
  * refinement on the sphere.  delta gets the smallest certified flip; returns
- * its norm bound (+inf when none flips within tmax). */
+ * its norm bound (+inf when none flips within tmax).  The rays are scanned to
+ * max(tmax, 2) whatever tmax, so a smaller budget finds every flip within it
+ * that the scan to 2 finds. */
 double ibc_robust_attack_structured(double *delta, const ibc_rnet *f, const double *x, int y, double tmax);
 /* Minimal-norm search on the radius, below the best of the structured attack
  * and PGD at tmax: trial radii just under the best flip (the gap widened 4x
