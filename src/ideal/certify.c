@@ -19,6 +19,17 @@ typedef struct {
     int depth;
 } piece;
 
+/* One evaluation y = g(x) within the budget max_evals: 0 when the budget is
+ * spent or g fails (then *rc holds its status). */
+static int eval_counted(ibc_ideal_pos_info *info, long max_evals, ibc_ideal_fn g, void *ctx, arb_t y,
+                        const arb_t x, slong prec, int *rc)
+{
+    if (info->evals >= max_evals)
+        return 0;
+    info->evals++;
+    return (*rc = g(y, x, ctx, prec)) == IBC_OK;
+}
+
 int ibc_ideal_certify_positive(ibc_ideal_pos_info *info, ibc_ideal_fn g, void *ctx,
                                const arf_t lo, const arf_t hi, int max_depth,
                                long max_evals, slong prec)
@@ -60,12 +71,7 @@ int ibc_ideal_certify_positive(ibc_ideal_pos_info *info, ibc_ideal_fn g, void *c
         if (depth > info->depth)
             info->depth = depth;
         arb_set_interval_arf(x, &pc->a, &pc->b, prec);
-        if (info->evals >= max_evals) {
-            done = 1;
-            break;
-        }
-        info->evals++;
-        if ((rc = g(y, x, ctx, prec)) != IBC_OK) {
+        if (!eval_counted(info, max_evals, g, ctx, y, x, prec, &rc)) {
             done = 1;
             break;
         }
@@ -78,12 +84,7 @@ int ibc_ideal_certify_positive(ibc_ideal_pos_info *info, ibc_ideal_fn g, void *c
         arf_add(m, &pc->a, &pc->b, ARF_PREC_EXACT, ARF_RND_DOWN);
         arf_mul_2exp_si(m, m, -1);
         arb_set_arf(x, m);
-        if (info->evals >= max_evals) {
-            done = 1;
-            break;
-        }
-        info->evals++;
-        if ((rc = g(y, x, ctx, prec)) != IBC_OK) {
+        if (!eval_counted(info, max_evals, g, ctx, y, x, prec, &rc)) {
             done = 1;
             break;
         }
