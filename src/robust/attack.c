@@ -20,6 +20,7 @@
 #define RAY_REFINE 4
 #define RAY_RANK_REL 1e-6   /* crossing accuracy for ranking the rays */
 #define RAY_HORIZON 2.0     /* rays are scanned at least this far (structured_ws) */
+#define RAY_SCAN_MAX 1024   /* scan points per ray at most (ray_cross) */
 #define SPHERE_ITERS 80
 /* Radius bisections (minnorm and the structured shrink): at most this many
  * halvings, or until hi - lo <= BISECT_REL * hi. */
@@ -425,12 +426,19 @@ static double ray_margin(const ray_proj *P, const ibc_rnet *f, int y, double t)
 static double ray_cross(const ray_proj *P, const ibc_rnet *f, int y, double tmax, double limit, double rel)
 {
     double lo = 0, hi = -1;
-    /* One grid for every tmax, RAY_SCAN points per RAY_HORIZON (the points
-     * of tmax = 2 exactly): a ray crossing below both of two budgets is
-     * found at the same point under either. */
-    long nscan = (long)ceil(tmax / RAY_HORIZON * RAY_SCAN);
+    /* One grid for every tmax up to 32, RAY_SCAN points per RAY_HORIZON
+     * (the points of tmax = 2 exactly): a ray crossing below both of two
+     * budgets is found at the same point under either.  Beyond, at most
+     * RAY_SCAN_MAX points (the CLI allows tmax up to 1e6). */
+    double step = RAY_HORIZON / RAY_SCAN;
+    long nscan = (long)ceil(tmax / step);
+    if (nscan > RAY_SCAN_MAX) {
+        nscan = RAY_SCAN_MAX;
+        step = tmax / RAY_SCAN_MAX;
+    }
     for (long i = 1; i <= nscan; i++) {
-        double t = fmin(RAY_HORIZON * (double)i / RAY_SCAN, tmax);   /* the last: tmax */
+        /* step = 2^-5 on the fixed grid: step i is exact, the old points */
+        double t = fmin(step * (double)i, tmax);   /* the last: tmax */
         if (t > limit)
             break;
         if (ray_margin(P, f, y, t) <= 0) {
