@@ -66,6 +66,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "cache_fill: P = '%s': need a number in [1, 16]\n", argv[2]);
         return 2;
     }
+    /* As ibcheck and the claim programs do: OpenBLAS on one thread.  Left at
+     * its default (one thread per core) it trained other bits than the
+     * claims' own runs (the cache key now tells them apart) and spun two
+     * threads beside every other test. */
+    ibc_prec_blas_setup();
     ibc_config cfg;
     ibc_train_config_default(&cfg);
     int rc = 0;

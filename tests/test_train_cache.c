@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <cblas.h>
 #include "ibcheck/train.h"
 #include "test_util.h"
 
@@ -111,8 +112,30 @@ static void check_mode(ibc_prec pr, const char *name)
     unlink(path);
 }
 
+/* OpenBLAS's thread count changes a double run's bits, so it is part of the
+ * key: a network trained with OpenBLAS on two threads (a program that never
+ * called ibc_prec_blas_setup, as the test fixture once was) is a miss for
+ * one on a single thread.  MPFR runs do not use it. */
+static void check_blas_key(void)
+{
+    char k1[1024], k2[1024], m1[1024], m2[1024];
+    ibc_config c;
+    small_config(&c);
+    openblas_set_num_threads(1);
+    ibc_train_cache_key(k1, sizeof k1, &c, 3.0, ibc_prec_double());
+    ibc_train_cache_key(m1, sizeof m1, &c, 3.0, ibc_prec_mpfr(128));
+    openblas_set_num_threads(2);
+    int two = openblas_get_num_threads() == 2;
+    ibc_train_cache_key(k2, sizeof k2, &c, 3.0, ibc_prec_double());
+    ibc_train_cache_key(m2, sizeof m2, &c, 3.0, ibc_prec_mpfr(128));
+    openblas_set_num_threads(1);
+    report("double: the key names OpenBLAS's thread count", !two || strcmp(k1, k2) != 0, "keys '%s' and '%s'", k1, k2);
+    report("mpfr:128: the key does not depend on it", strcmp(m1, m2) == 0, "keys '%s' and '%s'", m1, m2);
+}
+
 int main(void)
 {
+    check_blas_key();
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 2;

@@ -284,16 +284,19 @@ int ibc_train_trained_init_ckpt(ibc_trained *t, const ibc_config *cfg, double p,
  * the fixture empties it before filling it.  Arb balls are not kept. */
 #define CACHE_FORMAT "ibcheck-trained 1"
 
-/* Every parameter training reads, exactly (doubles as hex floats). */
+/* Every parameter training reads, exactly (doubles as hex floats), and
+ * OpenBLAS's thread count: a double run's bits depend on it (blas_threads_of),
+ * so a network trained by a program that never called ibc_prec_blas_setup
+ * must not be read by one that did. */
 void ibc_train_cache_key(char *buf, size_t len, const ibc_config *c, double p, ibc_prec pr)
 {
     const ibc_model_params *m = &c->model;
     snprintf(buf, len,
              "%s D=%ld K=%ld K1=%ld alpha=%a random_centers=%d seed=%lu n=%ld h=%ld eps=%s init=%d loss=%d "
-             "mean=%d method=%d lr=%a steps=%ld batch=%ld records=%ld p=%a mode=%d bits=%ld",
+             "mean=%d method=%d lr=%a steps=%ld batch=%ld records=%ld p=%a mode=%d bits=%ld blas=%ld",
              CACHE_FORMAT, m->D, m->K, m->K1, m->alpha, m->random_centers, m->seed, c->n, c->h, c->eps,
              (int)c->init, (int)c->loss, c->mean, (int)c->method, c->lr, c->steps, c->batch, c->records, p,
-             (int)pr.mode, pr.bits);
+             (int)pr.mode, pr.bits, blas_threads_of(pr));
 }
 
 int ibc_train_cache_path(char *buf, size_t len, const char *key, const char *ext)
