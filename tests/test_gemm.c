@@ -7,7 +7,7 @@
  *
  * Inputs: random full mantissas, cancelling pairs (large terms summing to a
  * small one), wide exponent ranges, zeros and zero lines, short mantissas
- * with ties; precisions 53, 113, 128, 256, 1024 (and 8192 on the fmpz
+ * with ties, one side short and the other full; precisions 53, 113, 128, 256, 1024 (and 8192 on the fmpz
  * route); several shapes and transposes; both routes (dgemm slices, fmpz).
  * Also: the same bits for 1 and 4 OpenBLAS threads, NaN/infinities, and
  * that each way of settling an entry (exact, within the bound, exact-sum
@@ -27,8 +27,8 @@ static gmp_randstate_t rs;
 /* Uniform in [0, n) from the test's GMP state (the MPFR draws use the same state). */
 static long rand_below(long n) { return (long)gmp_urandomm_ui(rs, (unsigned long)n); }
 
-enum { GEN_RANDOM, GEN_CANCEL, GEN_WIDE, GEN_ZEROS, GEN_SHORT, NGEN };
-static const char *gen_name[NGEN] = {"random", "cancel", "wide", "zeros", "short"};
+enum { GEN_RANDOM, GEN_CANCEL, GEN_WIDE, GEN_ZEROS, GEN_SHORT, GEN_SHORT_A, GEN_SHORT_B, NGEN };
+static const char *gen_name[NGEN] = {"random", "cancel", "wide", "zeros", "short", "short A", "short B"};
 
 /* x: a random full mantissa in [1/2, 1), random sign, times 2^e. */
 static void rand_full(mpfr_ptr x, long e)
@@ -90,6 +90,21 @@ static void fill(int g, int ta, int tb, long M, long N, long K, mpfr_ptr A, mpfr
         mpfr_set_ui(AT(0, 1), rand_below(2) ? 1 : 3, MPFR_RNDN);
         mpfr_set_ui(BT(0, 0), 1, MPFR_RNDN);
         mpfr_set_ui(BT(1, 0), 1, MPFR_RNDN);
+    }
+    if (g == GEN_SHORT_A || g == GEN_SHORT_B) {
+        /* one side short (60-bit mantissas, exponents over 24 binades, as
+         * the data are against the weights), the other full: the slices
+         * route skips the pairs with a zero slice of the short side */
+        mpfr_t t;
+        mpfr_init2(t, 60);
+        long nl = g == GEN_SHORT_A ? M : N, nk = K;
+        for (long l = 0; l < nl; l++)
+            for (long k = 0; k < nk; k++) {
+                mpfr_ptr x = g == GEN_SHORT_A ? AT(l, k) : BT(k, l);
+                rand_full(t, rand_below(24) - 12);
+                mpfr_set(x, t, MPFR_RNDN);   /* exact: 60 <= bits */
+            }
+        mpfr_clear(t);
     }
 #undef AT
 #undef BT

@@ -119,13 +119,17 @@ static long FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm,
     const double p = net->par.p;
     long kinks = 0;
     S_DECL(t);
+    S_DECL(fi);
     S_INIT(t);
+    S_INIT(fi);
     S_GEMM(0, 1, m, h, net->D, Xm, W, A, net->pr.bits);    /* A = Xm W^T */
     for (long j = 0; j < h; j++) S_MUL(S_AT(c, j), S_AT(v, j), S_AT(nrm, j));   /* v_j ||w_j|| */
     /* Row by row: A is m x h row-major, so the inner loop walks memory in
-     * order; f_i still sums its units in the order j = 0..h-1. */
+     * order; f_i sums its units in the order j = 0..h-1, in a local (f's
+     * own entry, a double beside A and P, went through memory each unit:
+     * a store-to-load chain that set the pace of the loop in double). */
     for (long i = 0; i < m; i++) {
-        S_SET_ZERO(S_AT(f, i));
+        S_SET_ZERO(fi);
         for (long j = 0; j < h; j++) {
             long ij = i * h + j;
             int dead = S_IS_ZERO(S_AT(nrm, j));
@@ -148,10 +152,12 @@ static long FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm,
             }
             S_MUL(S_AT(A, ij), S_AT(P, ij), S_AT(A, ij));   /* a_hat^p */
             S_MUL(t, S_AT(c, j), S_AT(A, ij));
-            S_ADD(S_AT(f, i), S_AT(f, i), t);
+            S_ADD(fi, fi, t);
         }
+        S_SET(S_AT(f, i), fi);
     }
     S_CLEAR(t);
+    S_CLEAR(fi);
     return kinks;
 }
 
