@@ -685,6 +685,60 @@ static void check_minibatch_rows(void)
     ibc_model_data_free(d);
 }
 
+/* Double's units() for integer p <= 4 and no frozen pattern run without
+ * branches (every unit computed, the inactive ones selected to 0, four rows
+ * interleaved; src/net/net_impl.h).  The general loop, taken when a pattern
+ * is frozen, skips the inactive units one by one.  With the pattern frozen
+ * at the true signs both compute the same operations, so loss, f and
+ * gradient must agree bit for bit, dead neurons and an odd row count
+ * included. */
+static void check_units_paths(double p)
+{
+    const long n = 203, h = 37;
+    ibc_data *d = make_data(12, 4, 2, 0.1, n, 0);
+    ibc_net *net = make_net(d, net_params(p, h, IBC_LOSS_LOGISTIC, 1), ibc_prec_double());
+    ibc_vec th, l1, l2, g1, g2, f1, f2;
+    init_theta(net, &th, IBC_INIT_GAUSSIAN, "0.5", 11);
+    const long D = net->D;
+    for (long d0 = 0; d0 < D; d0++) th.d[3 * D + d0] = 0.0;   /* neuron 3 dead */
+    ibc_prec_vec_init(&l1, 1, net->pr);
+    ibc_prec_vec_init(&l2, 1, net->pr);
+    ibc_prec_vec_init(&g1, th.len, net->pr);
+    ibc_prec_vec_init(&g2, th.len, net->pr);
+    ibc_prec_vec_init(&f1, n, net->pr);
+    ibc_prec_vec_init(&f2, n, net->pr);
+    ibc_net_eval(net, &th, NULL, n, &l1, &g1, &f1);
+    unsigned char *pat = malloc((size_t)(n * h));
+    long active = 0;
+    for (long i = 0; i < n; i++)
+        for (long j = 0; j < h; j++) {
+            double s = 0;   /* the sign only; a tie at 0 has probability 0 here */
+            for (long k = 0; k < D; k++) s += net->X.d[i * D + k] * th.d[j * D + k];
+            pat[i * h + j] = s > 0 && j != 3;
+            active += pat[i * h + j];
+        }
+    net->pattern = pat;
+    ibc_net_eval(net, &th, NULL, n, &l2, &g2, &f2);
+    net->pattern = NULL;
+    free(pat);
+    long diff = l1.d[0] != l2.d[0];
+    for (long i = 0; i < n; i++) diff += f1.d[i] != f2.d[i];
+    for (long i = 0; i < th.len; i++) diff += g1.d[i] != g2.d[i];
+    char name[96];
+    snprintf(name, sizeof name, "units p=%g: branch-free == general loop (double, bitwise)", p);
+    report(name, diff == 0 && active > 0 && active < n * (h - 1), "%ld of %ld values differ; %ld of %ld units active",
+           diff, 1 + n + th.len, active, n * h);
+    ibc_prec_vec_clear(&th);
+    ibc_prec_vec_clear(&l1);
+    ibc_prec_vec_clear(&l2);
+    ibc_prec_vec_clear(&g1);
+    ibc_prec_vec_clear(&g2);
+    ibc_prec_vec_clear(&f1);
+    ibc_prec_vec_clear(&f2);
+    ibc_net_free(net);
+    ibc_model_data_free(d);
+}
+
 int main(void)
 {
     ibc_prec_blas_setup();
@@ -705,6 +759,7 @@ int main(void)
     check_balance_step(1);
     check_tiny();
     check_minibatch_rows();
+    for (int a = 1; a <= 4; a++) check_units_paths(a);
     check_bad_input();
     printf("test_net: %d failure(s), %.2f s CPU\n", failures, (double)(clock() - c0) / CLOCKS_PER_SEC);
     return failures ? 1 : 0;

@@ -106,6 +106,65 @@ static void FN(neuron_norms)(const ibc_net *net, S_PTR W, S_PTR nrm)
     S_PAR_RANGE(net->h, 2.0 * (double)net->D, FN(neuron_norms_range), &c);
 }
 
+/* One active unit (docs/theory.md §2): a <- a_hat = <x_i, w_j> / ||w_j||,
+ * pw <- a_hat^(p-1), then a <- a_hat^p.  pint is p when p is an integer
+ * (then a^(p-1) by products), else 0.  Both loops of units() call it; the
+ * branch-free one with a constant pint, so that the products unroll. */
+static inline __attribute__((always_inline)) void FN(ibc_net_unit_pow)(S_PTR a, S_PTR pw, S_PTR nrmj, long pint, double p,
+                                                               long bits)
+{
+    S_BITS_DECL(bits);
+    S_DIV(S_AT(a, 0), S_AT(a, 0), S_AT(nrmj, 0));   /* a_hat */
+    if (pint == 1)
+        S_SET_SI(S_AT(pw, 0), 1);
+    else if (pint > 1)
+        S_POW_UI(S_AT(pw, 0), S_AT(a, 0), pint - 1);
+    else
+        S_POW(S_AT(pw, 0), S_AT(a, 0), p - 1.0);
+    S_MUL(S_AT(a, 0), S_AT(pw, 0), S_AT(a, 0));      /* a_hat^p */
+}
+
+#ifdef S_SELECT
+/* R consecutive rows of units() (no frozen pattern, integer p = pint
+ * <= 4), without branches: every unit is computed and the inactive ones
+ * are selected to 0 (f_i + 0 = f_i, so f is the same sum).  Active units
+ * switch at random, and the general loop's branch on them mispredicted
+ * about every other unit.  The R rows are interleaved so that their R sums
+ * f_i, each still in the order j = 0..h-1, are R independent chains of
+ * additions instead of one. */
+static inline __attribute__((always_inline)) void FN(ibc_net_units_rows_sel)(long h, S_PTR A, S_PTR P, S_PTR nrm, S_PTR c,
+                                                                    long pint, S_PTR fi, int R)
+{
+    S_ELEM fr[4];   /* the sums in registers: f beside A and P went through memory */
+    for (int r = 0; r < R; r++) S_SET_ZERO(fr[r]);
+    for (long j = 0; j < h; j++)
+        for (int r = 0; r < R; r++) {
+            long ij = r * h + j;
+            int on = !S_IS_ZERO(S_AT(nrm, j)) & (S_SGN(S_AT(A, ij)) > 0);
+            S_DECL(ah);
+            S_DECL(pw);
+            S_DECL(t);
+            S_SET(ah, S_AT(A, ij));
+            FN(ibc_net_unit_pow)(S_REF(ah), S_REF(pw), nrm + j, pint, (double)pint, 53);
+            S_MUL(t, S_AT(c, j), ah);
+            S_SELECT(S_AT(A, ij), on, ah);
+            S_SELECT(S_AT(P, ij), on, pw);
+            S_SELECT(t, on, t);
+            S_ADD(fr[r], fr[r], t);
+        }
+    for (int r = 0; r < R; r++) S_SET(S_AT(fi, r), fr[r]);
+}
+
+/* units() for all m rows, 4 at a time, p = pint a constant. */
+static inline __attribute__((always_inline)) void FN(ibc_net_units_sel)(long m, long h, S_PTR A, S_PTR P, S_PTR nrm, S_PTR c,
+                                                               long pint, S_PTR f)
+{
+    long i = 0;
+    for (; i + 4 <= m; i += 4) FN(ibc_net_units_rows_sel)(h, A + i * h, P + i * h, nrm, c, pint, f + i, 4);
+    for (; i < m; i++) FN(ibc_net_units_rows_sel)(h, A + i * h, P + i * h, nrm, c, pint, f + i, 1);
+}
+#endif
+
 /* The units of m points Xm (m x D): on return A_ij = a_hat_ij^p,
  * P_ij = a_hat_ij^(p-1) (the derivative factor; 0 where a_hat = 0, which is
  * the Clarke convention sigma'(0) = 0 and avoids pow(0, 0) = 1 for p = 1),
@@ -124,10 +183,21 @@ static long FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm,
     S_INIT(fi);
     S_GEMM(0, 1, m, h, net->D, Xm, W, A, net->pr.bits);    /* A = Xm W^T */
     for (long j = 0; j < h; j++) S_MUL(S_AT(c, j), S_AT(v, j), S_AT(nrm, j));   /* v_j ||w_j|| */
+#ifdef S_SELECT
+    if (!pat && net->pint >= 1 && net->pint <= 4) {
+        switch (net->pint) {   /* a constant power: powi unrolls to plain products */
+        case 1: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 1, f); break;
+        case 2: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 2, f); break;
+        case 3: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 3, f); break;
+        default: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 4, f); break;
+        }
+        S_CLEAR(t);
+        S_CLEAR(fi);
+        return 0;
+    }
+#endif
     /* Row by row: A is m x h row-major, so the inner loop walks memory in
-     * order; f_i sums its units in the order j = 0..h-1, in a local (f's
-     * own entry, a double beside A and P, went through memory each unit:
-     * a store-to-load chain that set the pace of the loop in double). */
+     * order; f_i sums its units in the order j = 0..h-1. */
     for (long i = 0; i < m; i++) {
         S_SET_ZERO(fi);
         for (long j = 0; j < h; j++) {
@@ -142,15 +212,7 @@ static long FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm,
                 S_SET_ZERO(S_AT(P, ij));
                 continue;
             }
-            S_DIV(S_AT(A, ij), S_AT(A, ij), S_AT(nrm, j));  /* a_hat */
-            if (net->pint == 1) {
-                S_SET_SI(S_AT(P, ij), 1);
-            } else if (net->pint > 1) {
-                S_POW_UI(S_AT(P, ij), S_AT(A, ij), net->pint - 1);
-            } else {
-                S_POW(S_AT(P, ij), S_AT(A, ij), p - 1.0);
-            }
-            S_MUL(S_AT(A, ij), S_AT(P, ij), S_AT(A, ij));   /* a_hat^p */
+            FN(ibc_net_unit_pow)(A + ij, P + ij, nrm + j, net->pint, p, net->pr.bits);
             S_MUL(t, S_AT(c, j), S_AT(A, ij));
             S_ADD(fi, fi, t);
         }

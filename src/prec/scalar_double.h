@@ -3,6 +3,8 @@
  * trainer, several precisions", GSL templates_on.h style).
  * Every S_* macro takes destinations first, like MPFR. */
 #include <math.h>
+#include <stdint.h>
+#include <string.h>
 #include <cblas.h>
 #include "prec/gemm.h"
 
@@ -62,6 +64,18 @@ static inline double ibc_prec_powi_d(double a, unsigned long k)
 }
 #define S_REF(x) (&(x))               /* local scalar -> S_PTR of length 1 */
 #define S_MUL_2SI(r, a, e) ((r) = ldexp((a), (int)(e)))
+/* r = on ? a : +0, without a branch (units switch on and off at random, and
+ * the mispredictions set the pace of the units loop): a bit mask, exact for
+ * every a, NaN included. */
+static inline double ibc_prec_select_d(int on, double a)
+{
+    uint64_t u;
+    memcpy(&u, &a, sizeof u);
+    u &= -(uint64_t)(on != 0);
+    memcpy(&a, &u, sizeof a);
+    return a;
+}
+#define S_SELECT(r, on, a) ((r) = ibc_prec_select_d((on), (a)))
 #define S_KINK_HULL(x) 0             /* a point value is on one side of the kink */
 /* The plain sum of squares of a norm lost nothing to under- or overflow. */
 #define S_NRM_SAFE(s) ((s) >= 0x1p-900 && (s) <= 0x1p960)

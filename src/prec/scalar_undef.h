@@ -43,3 +43,4 @@
 #undef S_MUL_2SI
 #undef S_KINK_HULL
 #undef S_NRM_SAFE
+#undef S_SELECT
