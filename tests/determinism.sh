@@ -6,6 +6,8 @@
 # 1 against 2 agree.  (OpenBLAS's own threading changed the bits: its split
 # depends on the thread count; src/prec/gemm.c threads over fixed 64-row
 # blocks instead.  DETERMINISM_ACROSS_THREADS=0 only reports 1 against 2.)
+# Also: compare's table (the precision ladder, its modes run side by side on
+# the threads) is the same at IBC_THREADS=1 and 2.
 # Run as: determinism.sh <path to ibcheck> <scratch dir>
 set -u
 IBCHECK=${1:?usage: determinism.sh IBCHECK WORKDIR}
@@ -69,6 +71,24 @@ case_ "double gd threaded" --D 100 --n 2000 --h 200 --method gd --steps 30
 case_ "double sgd threaded" --D 100 --n 2000 --h 200 --method sgd --batch 1000 --steps 30
 # Small sizes: one thread always.
 case_ "double gd small" --D 6 --K 4 --K1 2 --n 40 --h 8 --method gd --steps 2000
+
+# The ladder (compare, precision-ladder) runs its modes side by side on
+# IBC_THREADS threads: its table must not depend on that, apart from the
+# "training time" rows (wall clock).
+for t in 1 2; do
+    if ! IBC_THREADS=$t "$IBCHECK" compare -q --precisions double,mpfr:53,mpfr:113,mpfr:160 --n 60 --h 10 --steps 300 \
+            --format csv -o "ladder$t.csv"; then
+        echo "FAIL ladder: compare at IBC_THREADS=$t failed"
+        failures=$((failures + 1))
+    fi
+done
+if [ -s ladder1.csv ] && cmp -s <(grep -v 'training time' ladder1.csv) <(grep -v 'training time' ladder2.csv); then
+    echo "ok   ladder: compare's table at IBC_THREADS=1 and 2 is the same ($(wc -l <ladder1.csv) lines)"
+else
+    echo "FAIL ladder: compare's table differs between IBC_THREADS=1 and 2:"
+    diff <(grep -v 'training time' ladder1.csv) <(grep -v 'training time' ladder2.csv) | head -5
+    failures=$((failures + 1))
+fi
 
 if [ $failures -ne 0 ]; then
     echo "determinism: $failures failures"

@@ -11,12 +11,14 @@
  * Norm-wise, not entry-wise: an entry passing near zero has a tiny ulp of
  * its own but carries the rounding of the larger terms it was summed from. */
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include "ibcheck/ladder.h"
+#include "prec/gemm.h"   /* ibc_prec_gemm_threads, ibc_prec_gemm_exact_release */
 #include "util/clock.h"
 
 /* ---- modes ---- */
@@ -248,11 +250,11 @@ static int snap_obs(void *ctx, const ibc_net *net, const ibc_vec *theta, double 
     return 0;
 }
 
-static void run_mode(ibc_ladder *L, ibc_ladder_run *R, const ibc_data *data, char *err)
+static void run_mode(ibc_ladder *L, ibc_ladder_run *R, const ibc_data *data, int quiet)
 {
     const ibc_config *cfg = &L->cfg;
     ibc_net_params np = {.p = L->p, .h = cfg->h, .loss = cfg->loss, .mean = cfg->mean};
-    snap_ctx c = {.L = L, .R = R, .data = data, .show = cfg->verbose && isatty(2)};
+    snap_ctx c = {.L = L, .R = R, .data = data, .show = !quiet && cfg->verbose && isatty(2)};
     c.every = cfg->steps >= 100 ? cfg->steps / 100 : 1;
     c.net = ibc_net_alloc(data, &np, R->pr);
     if (!c.net) {
@@ -302,13 +304,67 @@ static void run_mode(ibc_ladder *L, ibc_ladder_run *R, const ibc_data *data, cha
             fflush(stderr);
         }
     }
-    if (R->rc == IBC_EINPUT) snprintf(err, IBC_ERRLEN, "%s", R->msg);
     ibc_flow_recorder_clear(&c.rec);
     free(c.C);
     ibc_prec_vec_clear(&c.f);
     ibc_prec_vec_clear(&c.loss);
     ibc_prec_vec_clear(&theta);
     ibc_net_free(c.net);
+}
+
+typedef struct {
+    ibc_ladder *L;
+    const ibc_data *data;
+    long order[IBC_LADDER_MODES_MAX];   /* modes by decreasing cost */
+    long next;                          /* next index of order to take */
+    int quiet;
+    pthread_mutex_t lock;
+} modes_pool;
+
+static void *modes_worker(void *arg)
+{
+    modes_pool *P = arg;
+    for (;;) {
+        pthread_mutex_lock(&P->lock);
+        long k = P->next < P->L->nmodes ? P->order[P->next++] : -1;
+        pthread_mutex_unlock(&P->lock);
+        if (k < 0) break;
+        run_mode(P->L, &P->L->run[k], P->data, P->quiet);
+    }
+    ibc_prec_gemm_exact_release();   /* this thread's product buffers */
+    return NULL;
+}
+
+/* Every mode's run, on min(IBC_THREADS, modes) threads (this one included). */
+static void modes_run(ibc_ladder *L, const ibc_data *data)
+{
+    modes_pool P = {.L = L, .data = data, .next = 0};
+    pthread_mutex_init(&P.lock, NULL);
+    for (long m = 0; m < L->nmodes; m++) P.order[m] = m;
+    /* most bits first (double counts as 53 and costs least): the longest
+     * run starts at once and the short ones fill in beside it */
+    for (long a = 1; a < L->nmodes; a++)
+        for (long b = a; b > 0; b--) {
+            ibc_prec x = L->run[P.order[b]].pr, y = L->run[P.order[b - 1]].pr;
+            long cx = x.mode == IBC_DOUBLE ? 0 : x.bits, cy = y.mode == IBC_DOUBLE ? 0 : y.bits;
+            if (cx <= cy) break;
+            long t = P.order[b];
+            P.order[b] = P.order[b - 1];
+            P.order[b - 1] = t;
+        }
+    int T = ibc_prec_gemm_threads();
+    if (T > L->nmodes) T = (int)L->nmodes;
+    if (T > 16) T = 16;
+    P.quiet = T > 1;   /* one progress line per terminal, not several */
+    pthread_t th[16];
+    int started[16] = {0};
+    for (int t = 1; t < T; t++) started[t] = pthread_create(&th[t], NULL, modes_worker, &P) == 0;
+    /* this thread works too; a thread that could not start leaves its
+     * modes to the others */
+    modes_worker(&P);
+    for (int t = 1; t < T; t++)
+        if (started[t]) pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&P.lock);
 }
 
 void ibc_ladder_clear(ibc_ladder *L)
@@ -363,8 +419,12 @@ int ibc_ladder_init(ibc_ladder *L, const ibc_config *cfg, double p, const ibc_pr
                  cfg->model.K, cfg->model.K1, cfg->n);
         return IBC_EINPUT;
     }
-    /* The reference first: nothing is compared without it. */
-    run_mode(L, &L->run[L->ref], data, err);
+    /* The modes are independent runs that share only the read-only data,
+     * so they run side by side on IBC_THREADS threads, the costliest (most
+     * bits) first; each writes its own run, so the results do not depend on
+     * the thread count.  Errors are then read in the serial order: the
+     * reference first, since nothing is compared without it. */
+    modes_run(L, data);
     const ibc_ladder_run *R = &L->run[L->ref];
     if (R->rc != IBC_OK) {
         char pb[24];
@@ -373,12 +433,10 @@ int ibc_ladder_init(ibc_ladder *L, const ibc_config *cfg, double p, const ibc_pr
         return R->rc == IBC_EINPUT ? IBC_EINPUT : IBC_ENUMERIC;
     }
     for (long m = 0; m < nmodes; m++)
-        if (m != L->ref) {
-            run_mode(L, &L->run[m], data, err);
-            if (L->run[m].rc == IBC_EINPUT) {
-                ibc_model_data_free(data);
-                return IBC_EINPUT;
-            }
+        if (m != L->ref && L->run[m].rc == IBC_EINPUT) {
+            snprintf(err, IBC_ERRLEN, "%s", L->run[m].msg);
+            ibc_model_data_free(data);
+            return IBC_EINPUT;
         }
     ibc_model_data_free(data);
     return IBC_OK;
