@@ -52,9 +52,14 @@
 
 /* Bits kept beyond the target precision (and the bounds' own bits): the
  * margin of cancellation that the fast path absorbs before an entry falls
- * back to the exact sum.  Each slice costs nsl dgemm calls' worth, so it is
- * small; the fallback makes any value correct. */
-#define GUARD 8
+ * back to the exact sum.  The fallback makes any value correct, but costs K
+ * exact products and an mpfr_sum: with 8 bits, the defaults' forward product
+ * X W^T at 113 bits (where the slices had no bit to spare beyond GUARD) sent
+ * 6% of its entries there (an entry <x_i, w_j> is typically ~2^-8 of its
+ * bound max|x_i| max|w_j| K), and the mpfr:113 GD step took 1.85x as long as
+ * with 12 (0.067 against 0.036 s; 128 and 256 bits keep their slice
+ * counts). */
+#define GUARD 12
 /* At most this many slices per side; beyond it the fmpz route is used. */
 #define IBC_GEMM_SLICES_MAX 256
 /* Limbs of the fixed-point accumulator: nsl * s <= 256 * 26 bits, plus the
