@@ -18,7 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "ibcheck/ladder.h"
-#include "prec/gemm.h"   /* ibc_prec_gemm_threads, ibc_prec_gemm_exact_release */
+#include "prec/gemm.h"   /* ibc_prec_gemm_threads, ibc_prec_thread_release */
 #include "util/clock.h"
 
 /* ---- modes ---- */
@@ -321,9 +321,8 @@ typedef struct {
     pthread_mutex_t lock;
 } modes_pool;
 
-static void *modes_worker(void *arg)
+static void modes_take(modes_pool *P)
 {
-    modes_pool *P = arg;
     for (;;) {
         pthread_mutex_lock(&P->lock);
         long k = P->next < P->L->nmodes ? P->order[P->next++] : -1;
@@ -331,7 +330,12 @@ static void *modes_worker(void *arg)
         if (k < 0) break;
         run_mode(P->L, &P->L->run[k], P->data, P->quiet);
     }
-    ibc_prec_gemm_exact_release();   /* this thread's product buffers */
+}
+
+static void *modes_worker(void *arg)
+{
+    modes_take(arg);
+    ibc_prec_thread_release();   /* this thread's product buffers and MPFR/FLINT caches */
     return NULL;
 }
 
@@ -361,7 +365,7 @@ static void modes_run(ibc_ladder *L, const ibc_data *data)
     for (int t = 1; t < T; t++) started[t] = pthread_create(&th[t], NULL, modes_worker, &P) == 0;
     /* this thread works too; a thread that could not start leaves its
      * modes to the others */
-    modes_worker(&P);
+    modes_take(&P);
     for (int t = 1; t < T; t++)
         if (started[t]) pthread_join(th[t], NULL);
     pthread_mutex_destroy(&P.lock);

@@ -35,6 +35,10 @@ void ibc_prec_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcpt
 /* Frees the calling thread's work buffers, which the exact product keeps
  * between calls (a thread that made MPFR products calls it before it ends). */
 void ibc_prec_gemm_exact_release(void);
+/* Everything the calling thread's MPFR and Arb work cached for it: the
+ * exact product's buffers, MPFR's and FLINT's thread-local caches.  A
+ * thread that did such work calls it before it ends (else they leak). */
+void ibc_prec_thread_release(void);
 /* The route the automatic choice takes for inner dimension K at precision
  * pmax: 0 slices, 1 fmpz. */
 int ibc_prec_gemm_exact_route(long K, long pmax);

@@ -106,6 +106,13 @@ void ibc_prec_gemm_exact_release(void)
     }
 }
 
+void ibc_prec_thread_release(void)
+{
+    ibc_prec_gemm_exact_release();
+    mpfr_free_cache2(MPFR_FREE_LOCAL_CACHE);   /* MPFR's constants (log 2, ...) cached per thread */
+    flint_cleanup();                          /* FLINT's and Arb's per-thread caches */
+}
+
 static int ceil_log2(unsigned long x)
 {
     int b = 0;
