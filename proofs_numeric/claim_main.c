@@ -13,8 +13,12 @@ int main(int argc, char **argv)
     char err[IBC_ERRLEN] = "";
     const ibc_claim_def *def = argc == 2 ? ibc_claim_find(argv[1]) : NULL;
     if (!def) {
-        fprintf(stderr, "proof_claim: need one claim id of the registry (ibcheck check --list), got %s%s%s\n",
-                argc >= 2 ? "'" : "", argc >= 2 ? argv[1] : "none", argc >= 2 ? "'" : "");
+        if (argc == 2)
+            fprintf(stderr, "proof_claim: need one claim id of the registry (ibcheck check --list), got '%s'\n",
+                    argv[1]);
+        else
+            fprintf(stderr, "proof_claim: need one claim id of the registry (ibcheck check --list), got %d arguments\n",
+                    argc - 1);
         return IBC_EINPUT;
     }
     ibc_prec_blas_setup();
