@@ -363,6 +363,14 @@ int ibc_prec_gemm_exact_route(long K, long pmax)
 }
 
 /* ---- the dgemm route ---- */
+
+/* Slices of s bits that a line of this depth can have nonzero: those below
+ * ceil(depth / s) are zero (depth 0: an all-zero line, none). */
+static long line_slices(const line_info *l, int s)
+{
+    return (l->depth + s - 1) / s;
+}
+
 static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
                         const line_info *ra, const line_info *cb, int s, int nsl, exact_sum *xs)
 {
@@ -392,11 +400,11 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
      * of nsl^2 / 2 slice products. */
     long nA = 0, nB = 0;
     for (long i = 0; i < M; i++) {
-        long d = (ra[i].depth + s - 1) / s;
+        long d = line_slices(ra + i, s);
         if (d > nA) nA = d;
     }
     for (long j = 0; j < N; j++) {
-        long d = (cb[j].depth + s - 1) / s;
+        long d = line_slices(cb + j, s);
         if (d > nB) nB = d;
     }
     if (nA > nsl) nA = nsl;
@@ -423,7 +431,7 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
     int64_t *carry = ws_get(WS_CARRY, sizeof(int64_t) * (size_t)N);
     uint64_t *dig = ws_get(WS_DIG, sizeof(uint64_t) * (size_t)(N * nsl));
     for (long i = 0; i < M; i++) {
-        long di = (ra[i].depth + s - 1) / s;
+        long di = line_slices(ra + i, s);
         for (long j = 0; j < N; j++) carry[j] = 0;
         for (long t = L; t >= 0; t--) {
             const double *row = dg + t * M * N + i * N;
@@ -440,7 +448,7 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
                 exact_sum_entry(xs, c, i, j);
                 continue;
             }
-            long dj = (cb[j].depth + s - 1) / s;
+            long dj = line_slices(cb + j, s);
             /* no dropped slice pair is nonzero: Z is the exact value */
             int exact = ra[i].depth == 0 || cb[j].depth == 0 || di + dj - 2 <= L;
             long nl = (FL + 64 + 63) / 64 + 1;
