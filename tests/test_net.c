@@ -692,49 +692,91 @@ static void check_minibatch_rows(void)
  * at the true signs both compute the same operations, so loss, f and
  * gradient must agree bit for bit, dead neurons and an odd row count
  * included. */
+/* One evaluation: loss, gradient and outputs into l, g, f. */
+static void eval_paths(ibc_net *net, const ibc_vec *th, unsigned char *pat, int general, ibc_vec *l, ibc_vec *g,
+                       ibc_vec *f)
+{
+    net->pattern = pat;
+    net->units_general = general;
+    ibc_net_eval(net, th, NULL, net->n, l, g, f);
+    net->pattern = NULL;
+    net->units_general = 0;
+}
+
+static long count_diff(const ibc_vec *a, const ibc_vec *b)
+{
+    long diff = 0;
+    for (long i = 0; i < a->len; i++) diff += a->d[i] != b->d[i];
+    return diff;
+}
+
+/* The branch-free units loop against the general one (bitwise, double),
+ * with no pattern, with the sign pattern (which must also equal no
+ * pattern), and with a frozen pattern whose active units include some past
+ * their kink (the smooth continuation the adaptive integrator uses). */
 static void check_units_paths(double p)
 {
     const long n = 203, h = 37;
     ibc_data *d = make_data(12, 4, 2, 0.1, n, 0);
     ibc_net *net = make_net(d, net_params(p, h, IBC_LOSS_LOGISTIC, 1), ibc_prec_double());
-    ibc_vec th, l1, l2, g1, g2, f1, f2;
+    ibc_vec th, l[2], g[2], f[2];
     init_theta(net, &th, IBC_INIT_GAUSSIAN, "0.5", 11);
     const long D = net->D;
     for (long d0 = 0; d0 < D; d0++) th.d[3 * D + d0] = 0.0;   /* neuron 3 dead */
-    ibc_prec_vec_init(&l1, 1, net->pr);
-    ibc_prec_vec_init(&l2, 1, net->pr);
-    ibc_prec_vec_init(&g1, th.len, net->pr);
-    ibc_prec_vec_init(&g2, th.len, net->pr);
-    ibc_prec_vec_init(&f1, n, net->pr);
-    ibc_prec_vec_init(&f2, n, net->pr);
-    ibc_net_eval(net, &th, NULL, n, &l1, &g1, &f1);
-    unsigned char *pat = malloc((size_t)(n * h));
-    long active = 0;
+    for (int k = 0; k < 2; k++) {
+        ibc_prec_vec_init(&l[k], 1, net->pr);
+        ibc_prec_vec_init(&g[k], th.len, net->pr);
+        ibc_prec_vec_init(&f[k], n, net->pr);
+    }
+    unsigned char *sign = malloc((size_t)(n * h)), *past = malloc((size_t)(n * h));
+    long active = 0, flipped = 0;
     for (long i = 0; i < n; i++)
         for (long j = 0; j < h; j++) {
             double s = 0;   /* the sign only; a tie at 0 has probability 0 here */
             for (long k = 0; k < D; k++) s += net->X.d[i * D + k] * th.d[j * D + k];
-            pat[i * h + j] = s > 0 && j != 3;
-            active += pat[i * h + j];
+            sign[i * h + j] = s > 0 && j != 3;
+            active += sign[i * h + j];
+            /* every 5th unit flipped: active ones past the kink, inactive ones */
+            past[i * h + j] = (i * h + j) % 5 == 0 ? !sign[i * h + j] : sign[i * h + j];
+            flipped += (i * h + j) % 5 == 0 && !sign[i * h + j] && j != 3;
         }
-    net->pattern = pat;
-    ibc_net_eval(net, &th, NULL, n, &l2, &g2, &f2);
-    net->pattern = NULL;
-    free(pat);
-    long diff = l1.d[0] != l2.d[0];
-    for (long i = 0; i < n; i++) diff += f1.d[i] != f2.d[i];
-    for (long i = 0; i < th.len; i++) diff += g1.d[i] != g2.d[i];
+    const struct {
+        unsigned char *pat;
+        const char *what;
+    } cases[] = {{NULL, "signs"}, {sign, "sign pattern"}, {past, "frozen pattern, units past the kink"}};
+    long diff_sign = -1;
+    for (int c = 0; c < 3; c++) {
+        eval_paths(net, &th, cases[c].pat, 0, &l[0], &g[0], &f[0]);
+        eval_paths(net, &th, cases[c].pat, 1, &l[1], &g[1], &f[1]);
+        long diff = count_diff(&l[0], &l[1]) + count_diff(&f[0], &f[1]) + count_diff(&g[0], &g[1]);
+        char name[120];
+        snprintf(name, sizeof name, "units p=%g, %s: branch-free == general loop (double, bitwise)", p, cases[c].what);
+        report(name, diff == 0 && active > 0 && active < n * (h - 1) && flipped > 0,
+               "%ld of %ld values differ; %ld of %ld units active, %ld past the kink", diff, 1 + n + th.len, active,
+               n * h, flipped);
+        if (c == 1) {   /* the sign pattern against no pattern (l, g, f of case 0 are gone: recompute) */
+            ibc_vec l0, g0, f0;
+            ibc_prec_vec_init(&l0, 1, net->pr);
+            ibc_prec_vec_init(&g0, th.len, net->pr);
+            ibc_prec_vec_init(&f0, n, net->pr);
+            eval_paths(net, &th, NULL, 0, &l0, &g0, &f0);
+            diff_sign = count_diff(&l0, &l[0]) + count_diff(&f0, &f[0]) + count_diff(&g0, &g[0]);
+            ibc_prec_vec_clear(&l0);
+            ibc_prec_vec_clear(&g0);
+            ibc_prec_vec_clear(&f0);
+        }
+    }
     char name[96];
-    snprintf(name, sizeof name, "units p=%g: branch-free == general loop (double, bitwise)", p);
-    report(name, diff == 0 && active > 0 && active < n * (h - 1), "%ld of %ld values differ; %ld of %ld units active",
-           diff, 1 + n + th.len, active, n * h);
+    snprintf(name, sizeof name, "units p=%g: the sign pattern == no pattern (double, bitwise)", p);
+    report(name, diff_sign == 0, "%ld of %ld values differ", diff_sign, 1 + n + th.len);
+    free(sign);
+    free(past);
     ibc_prec_vec_clear(&th);
-    ibc_prec_vec_clear(&l1);
-    ibc_prec_vec_clear(&l2);
-    ibc_prec_vec_clear(&g1);
-    ibc_prec_vec_clear(&g2);
-    ibc_prec_vec_clear(&f1);
-    ibc_prec_vec_clear(&f2);
+    for (int k = 0; k < 2; k++) {
+        ibc_prec_vec_clear(&l[k]);
+        ibc_prec_vec_clear(&g[k]);
+        ibc_prec_vec_clear(&f[k]);
+    }
     ibc_net_free(net);
     ibc_model_data_free(d);
 }

@@ -37,6 +37,10 @@ typedef struct ibc_net {
     /* arb mode: units whose <x_i, w_j> ball held both signs in the last
      * evaluation (each enclosed by the hull of the kink; see scalar_arb.h). */
     long kinks;
+    /* 1: the general units loop even where the branch-free one applies
+     * (double, integer p <= 4); the two give the same bits, which
+     * test_net checks with it.  0 (ibc_net_alloc's) otherwise. */
+    int units_general;
 } ibc_net;
 
 const char *ibc_net_loss_name(ibc_loss l);

@@ -125,22 +125,25 @@ static inline __attribute__((always_inline)) void FN(ibc_net_unit_pow)(S_PTR a, 
 }
 
 #ifdef S_SELECT
-/* R consecutive rows of units() (no frozen pattern, integer p = pint
- * <= 4), without branches: every unit is computed and the inactive ones
- * are selected to 0 (f_i + 0 = f_i, so f is the same sum).  Active units
- * switch at random, and the general loop's branch on them mispredicted
- * about every other unit.  The R rows are interleaved so that their R sums
- * f_i, each still in the order j = 0..h-1, are R independent chains of
- * additions instead of one. */
+/* R consecutive rows of units() (integer p = pint <= 4), without branches:
+ * every unit is computed and the inactive ones are selected to 0
+ * (f_i + 0 = f_i, so f is the same sum).  Active units switch at random,
+ * and the general loop's branch on them mispredicted about every other
+ * unit.  A unit is active where pat says so (a frozen pattern, rows of h
+ * entries; an active unit past its kink continues the piece: u^p of an
+ * integer p is smooth), else where <x_i, w_j> > 0.  The R rows are
+ * interleaved so that their R sums f_i, each still in the order
+ * j = 0..h-1, are R independent chains of additions instead of one. */
 static inline __attribute__((always_inline)) void FN(ibc_net_units_rows_sel)(long h, S_PTR A, S_PTR P, S_PTR nrm, S_PTR c,
-                                                                    long pint, S_PTR fi, int R)
+                                                                    long pint, S_PTR fi, int R,
+                                                                    const unsigned char *pat)
 {
     S_ELEM fr[4];   /* the sums in registers: f beside A and P went through memory */
     for (int r = 0; r < R; r++) S_SET_ZERO(fr[r]);
     for (long j = 0; j < h; j++)
         for (int r = 0; r < R; r++) {
             long ij = r * h + j;
-            int on = !S_IS_ZERO(S_AT(nrm, j)) & (S_SGN(S_AT(A, ij)) > 0);
+            int on = (!S_IS_ZERO(S_AT(nrm, j))) & (pat ? pat[ij] != 0 : S_SGN(S_AT(A, ij)) > 0);
             S_DECL(ah);
             S_DECL(pw);
             S_DECL(t);
@@ -155,13 +158,20 @@ static inline __attribute__((always_inline)) void FN(ibc_net_units_rows_sel)(lon
     for (int r = 0; r < R; r++) S_SET(S_AT(fi, r), fr[r]);
 }
 
-/* units() for all m rows, 4 at a time, p = pint a constant. */
+/* units() for all m rows, 4 at a time, p = pint a constant; pat: the
+ * frozen pattern of these rows, or NULL. */
 static inline __attribute__((always_inline)) void FN(ibc_net_units_sel)(long m, long h, S_PTR A, S_PTR P, S_PTR nrm, S_PTR c,
-                                                               long pint, S_PTR f)
+                                                               long pint, S_PTR f, const unsigned char *pat)
 {
     long i = 0;
-    for (; i + 4 <= m; i += 4) FN(ibc_net_units_rows_sel)(h, A + i * h, P + i * h, nrm, c, pint, f + i, 4);
-    for (; i < m; i++) FN(ibc_net_units_rows_sel)(h, A + i * h, P + i * h, nrm, c, pint, f + i, 1);
+    if (pat) {
+        for (; i + 4 <= m; i += 4)
+            FN(ibc_net_units_rows_sel)(h, A + i * h, P + i * h, nrm, c, pint, f + i, 4, pat + i * h);
+        for (; i < m; i++) FN(ibc_net_units_rows_sel)(h, A + i * h, P + i * h, nrm, c, pint, f + i, 1, pat + i * h);
+        return;
+    }
+    for (; i + 4 <= m; i += 4) FN(ibc_net_units_rows_sel)(h, A + i * h, P + i * h, nrm, c, pint, f + i, 4, NULL);
+    for (; i < m; i++) FN(ibc_net_units_rows_sel)(h, A + i * h, P + i * h, nrm, c, pint, f + i, 1, NULL);
 }
 #endif
 
@@ -184,12 +194,12 @@ static long FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm,
     S_GEMM(0, 1, m, h, net->D, Xm, W, A, net->pr.bits);    /* A = Xm W^T */
     for (long j = 0; j < h; j++) S_MUL(S_AT(c, j), S_AT(v, j), S_AT(nrm, j));   /* v_j ||w_j|| */
 #ifdef S_SELECT
-    if (!pat && net->pint >= 1 && net->pint <= 4) {
+    if (net->pint >= 1 && net->pint <= 4 && !net->units_general) {
         switch (net->pint) {   /* a constant power: powi unrolls to plain products */
-        case 1: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 1, f); break;
-        case 2: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 2, f); break;
-        case 3: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 3, f); break;
-        default: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 4, f); break;
+        case 1: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 1, f, pat); break;
+        case 2: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 2, f, pat); break;
+        case 3: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 3, f, pat); break;
+        default: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 4, f, pat); break;
         }
         S_CLEAR(t);
         S_CLEAR(fi);
