@@ -285,7 +285,7 @@ comm -23 "$S/tree.list" "$list" | while IFS= read -r f; do rm -f -- "$T/$f"; don
 now() { date +%s; }
 t_start=$(now)
 echo "mutate: configuring and building the unmutated copy (log: $LOGS/build-pristine.log)" >&2
-if ! { (cd "$T" && cmake --preset release) && cmake --build "$B" -j "$jobs"; } >"$LOGS/build-pristine.log" 2>&1; then
+if ! { (cd "$T" && . scripts/setup.sh && ibc_generator_reset build && cmake --preset release) && cmake --build "$B" -j "$jobs"; } >"$LOGS/build-pristine.log" 2>&1; then
     tail -20 "$LOGS/build-pristine.log" >&2
     echo "mutate: the unmutated copy does not build: no mutant can be judged" >&2
     exit 3
