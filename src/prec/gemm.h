@@ -2,7 +2,9 @@
  * op(B) K x N; ta/tb = 1 means the stored matrix is the transpose.
  * double: CBLAS dgemm.  MPFR: every entry correctly rounded (to nearest) to
  * the precision of its C entry, by exact slicing onto dgemm
- * (src/prec/gemm_exact.c).  arb: arb_mat_mul on the balls. */
+ * (src/prec/gemm_exact.c).  arb: at 192 bits and more, the midpoints by that
+ * exact product and a rigorous radius bound (mid-rad, src/prec/gemm.c);
+ * below, arb_mat_mul on the balls. */
 #ifndef IBC_GEMM_H
 #define IBC_GEMM_H
 #include <mpfr.h>
@@ -49,7 +51,8 @@ typedef struct {
     long calls, entries, exact, bound, fallback, fmpz_calls;
 } ibc_gemm_stats;
 void ibc_prec_gemm_exact_stats(ibc_gemm_stats *st);
-/* Ball version (arb_mat_mul, radii kept).  A and B are arb_srcptr (void so
+/* Ball version: each output ball contains every product of points of the
+ * input balls (mid-rad from 192 bits, else arb_mat_mul; see gemm.c).  A and B are arb_srcptr (void so
  * that this header needs no Arb include); their entries are moved into the
  * product's matrices and back, so they must not alias C. */
 void ibc_prec_gemm_arb(int ta, int tb, long M, long N, long K, const void *A, const void *B, void *C, long bits);
