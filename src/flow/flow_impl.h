@@ -215,21 +215,25 @@ static void FN(midpoint)(const ibc_flow_field *fld, const ibc_vec *y, const ibc_
     S_CLEAR(h2);
 }
 
-/* Workspace of one Gragg-Bulirsch-Stoer step. */
+/* Workspace of one Gragg-Bulirsch-Stoer step.  kopt: the column the step
+ * size aims at (order and step chosen together, as in Hairer-Wanner's
+ * ODEX); a step is accepted in column kopt - 1, kopt or kopt + 1.  err[k]:
+ * the last step's scaled error estimate of column k. */
 typedef struct {
-    int kmax, kmin;
+    int kmax, kopt;
     long nseq[32];
+    double err[32];
     ibc_vec f0, z0, z1, fz, prev[32], cur[32];
 } FN(gbs_ws);
 
 /* Workspace of ibc_flow_gbs: the step sequence n_k = 2(k+1), and kmax
  * columns whose order 2k grows with the precision asked for (53 bits need
- * about order 12). */
+ * about order 12).  The first step aims at column kmax - 2. */
 static void FN(gbs_ws_init)(FN(gbs_ws) *ws, long len, ibc_prec pr)
 {
     ws->kmax = pr.mode == IBC_DOUBLE ? 8 : (int)(pr.bits / 20 + 6);
     if (ws->kmax > 30) ws->kmax = 30;
-    ws->kmin = ws->kmax - 3;
+    ws->kopt = ws->kmax - 2;
     for (int k = 0; k < ws->kmax; k++) {
         ws->nseq[k] = 2 * (k + 1);
         ibc_prec_vec_init(&ws->prev[k], len, pr);
@@ -255,29 +259,67 @@ static void FN(gbs_ws_clear)(FN(gbs_ws) *ws)
 
 /* The step-size controller.  After a rejection: shrink by what the last
  * column's error e asks for, between 0.25x and 0.9x. */
-static double gbs_shrink(double e, int kmax)
+static double gbs_shrink(double e, int ncols)
 {
-    double fr = e > 0 ? 0.9 * pow(e, -1.0 / (2.0 * kmax - 1.0)) : 0.25;
+    double fr = e > 0 ? 0.9 * pow(e, -1.0 / (2.0 * ncols - 1.0)) : 0.25;
     return fr < 0.25 ? 0.25 : fr > 0.9 ? 0.9 : fr;
 }
 
-/* After a step Hs accepted in column k with error e: the next step, from
- * 0.2x to 4x, aimed at the middle of the accepting columns.  A step clipped
- * to a record time or an event (Hs < H) says little about the step the
- * smooth pieces allow: keep H rather than grow it from Hs. */
-static double gbs_next(double e, int k, int kmax, double Hs, double H)
+/* The step factor that brings column k's error estimate e to the
+ * tolerance, from 0.2x to 4x. */
+static double gbs_fac(double e, int k)
 {
     double fac = e > 0 ? 0.9 * pow(e, -1.0 / (2.0 * k + 1.0)) : 4.0;
-    if (fac > 4) fac = 4;
-    if (fac < 0.2) fac = 0.2;
+    return fac > 4 ? 4 : fac < 0.2 ? 0.2 : fac;
+}
+
+/* Gradient evaluations of a step accepted in column k: F(y) and the
+ * midpoint rules of n_0 .. n_k substeps. */
+static double gbs_work(const long *nseq, int k)
+{
+    double a = 1;
+    for (int i = 0; i <= k; i++) a += (double)nseq[i];
+    return a;
+}
+
+/* After a step Hs accepted in column k: the next column to aim at and the
+ * next step, choosing the order with the step (Hairer, Norsett and Wanner,
+ * Solving ODEs I, sec. II.9, "order and step size control"): of columns
+ * k - 1 and k, the one with less work per unit time, W_j = A_j / (Hs fac_j);
+ * one column higher, with the step grown by A_{k+1} / A_k, when column k
+ * converged at or after the aimed column and clearly beat k - 1.  Steps
+ * whose length is set from outside (records, events) thus drift to the
+ * cheapest column that meets the tolerance at that length, instead of
+ * paying for kmax - 3 columns each time.  A step clipped to a record time
+ * or an event (Hs < H) says little about the step the smooth pieces allow:
+ * keep H rather than grow it from Hs. */
+static double gbs_next(int *kopt, const long *nseq, const double *err, int k, int kmax, double Hs, double H)
+{
+    int ko = *kopt, lo = k - 1 >= 1 && k - 1 >= ko - 1 ? k - 1 : k;
+    double fk = gbs_fac(err[k], k), wk = gbs_work(nseq, k) / fk;
+    double fl = gbs_fac(err[lo], lo), wl = gbs_work(nseq, lo) / fl;
+    int knew = k;
+    double fac = fk;
+    if (lo < k && wl < wk) {
+        knew = lo;
+        fac = fl;
+    } else if (k >= ko && k + 1 <= kmax - 2 && lo < k && wk < 0.9 * wl) {
+        knew = k + 1;
+        fac = fk * gbs_work(nseq, k + 1) / gbs_work(nseq, k);
+        if (fac > 4) fac = 4;
+    }
+    if (knew < 2) knew = 2;
+    if (knew > kmax - 2) knew = kmax - 2;
+    *kopt = knew;
     if (k == kmax - 1 && fac > 0.8) fac = 0.8;
     int clipped = Hs < H;
     return clipped ? (fac < 1 ? H * fac : H) : Hs * fac;
 }
 
-/* One extrapolated step of length H from (t, y) with f0 = F(t, y).
- * Returns the column k where the error estimate met tol (result in
- * ws->cur[k]) and writes the scaled error to *errr; returns -1 if it never did. */
+/* One extrapolated step of length H from (t, y) with f0 = F(t, y), in
+ * columns up to ws->kopt + 1.  Returns the column k >= kopt - 1 where the
+ * error estimate met tol (result in ws->cur[k]; the estimates in ws->err)
+ * and writes the last column's scaled error to *errr; returns -1 if none did. */
 static int FN(gbs_step)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec *y, double t,
                         S_PTR H, S_PTR tolS, double *errr)
 {
@@ -298,7 +340,9 @@ static int FN(gbs_step)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec
     }
     if (S_IS_ZERO(ymax)) S_SET_SI(ymax, 1);   /* y = 0: absolute error */
     int done = -1;
-    for (int k = 0; k < ws->kmax && done < 0; k++) {
+    const int klast = ws->kopt + 1 < ws->kmax ? ws->kopt + 1 : ws->kmax - 1;
+    const int kfirst = ws->kopt - 1 > 1 ? ws->kopt - 1 : 1;
+    for (int k = 0; k <= klast && done < 0; k++) {
         FN(midpoint)(fld, y, &ws->f0, t, H, ws->nseq[k], &ws->cur[0], &ws->z0, &ws->z1, &ws->fz, S_REF(tmp));
         for (int j = 1; j <= k; j++) {
             /* Aitken-Neville in h^2: T_kj = T_k,j-1 + (T_k,j-1 - T_k-1,j-1) / ((n_k/n_{k-j})^2 - 1) */
@@ -314,10 +358,10 @@ static int FN(gbs_step)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec
                 S_ADD(S_AT(cj, i), S_AT(cj1, i), d);
             }
         }
-        /* Accept only in the last columns: a high order takes long steps,
-         * which is where extrapolation pays (a low column converging with a
-         * short step wastes the method's order). */
-        if (k >= ws->kmin) {
+        /* Accept only around the aimed column: a column far below it
+         * converging wastes the order the step was sized for (gbs_next
+         * moves the aim when a lower column is cheaper). */
+        if (k >= kfirst) {
             /* Scaled error relative to the largest component: scale-invariant,
              * as the network is homogeneous, and meaningful for tiny eps. */
             double worst = 0;
@@ -332,6 +376,7 @@ static int FN(gbs_step)(const ibc_flow_field *fld, FN(gbs_ws) *ws, const ibc_vec
                 if (!(r <= worst)) worst = r;      /* also catches NaN */
             }
             *errr = worst;
+            ws->err[k] = worst;
             if (worst <= 1.0) done = k;
         }
         for (int j = 0; j <= k && done < 0; j++) ibc_flow_vec_swap(&ws->prev[j], &ws->cur[j]);
@@ -469,7 +514,8 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
         int k = FN(gbs_step)(fld, &ws, y, t, S_REF(HsS), S_REF(tolS), &e);
         if (k < 0) {
             st->rejected++;
-            H = Hs * gbs_shrink(e, ws.kmax);
+            /* e: the error of the last column tried, kopt + 1 */
+            H = Hs * gbs_shrink(e, (ws.kopt + 1 < ws.kmax ? ws.kopt + 1 : ws.kmax - 1) + 1);
             if (H < hfloor) {
                 snprintf(err, IBC_ERRLEN, "adaptive step size collapsed to %.3g at step %ld, t = %.17g (error estimate %.3g)",
                          H, st->steps, t, e);
@@ -520,7 +566,7 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
             if (fld->record && fld->record(fld->ctx, t, y)) goto out;
         }
         if (landed && target >= t1) break;
-        H = gbs_next(e, k, ws.kmax, Hs, H);
+        H = gbs_next(&ws.kopt, ws.nseq, ws.err, k, ws.kmax, Hs, H);
     }
 out:
     FN(gbs_ws_clear)(&ws);
