@@ -538,16 +538,19 @@ static double sep_eval(const cert_ctx *c, const cert_basis *b, cert_work *w, dou
             memcpy(w->V, phi, (size_t)(Nmax + 1) * sizeof(double));
             continue;
         }
-        double *V = w->V, *Vn = w->Vn;
+        double *restrict V = w->V, *restrict Vn = w->Vn;
         for (long n = 0; n <= Nmax; n++)
             Vn[n] = V[n] + w->bv[0];
         for (long bi = 1; bi < nb; bi++) {
             long o = w->bn[bi];
             double v = w->bv[bi];
+            /* min-plus convolution, written as a select: the same values
+             * as "if (cand < Vn[n]) Vn[n] = cand" (no NaN here), without
+             * the branch that mispredicted on about half the entries, and
+             * vectorized (this loop was 56% of `reproduce small.yaml`). */
             for (long n = o; n <= Nmax; n++) {
                 double cand = V[n - o] + v;
-                if (cand < Vn[n])
-                    Vn[n] = cand;
+                Vn[n] = cand < Vn[n] ? cand : Vn[n];
             }
         }
         w->V = Vn;
