@@ -18,6 +18,7 @@
 #include <time.h>
 #include "ibcheck/model.h"
 #include "ibcheck/net.h"
+#include "prec/ibc_arb.h"
 
 #include "test_util.h"
 
@@ -781,6 +782,95 @@ static void check_units_paths(double p)
     ibc_model_data_free(d);
 }
 
+/* The reference update next_i = theta_i + (-eta) g_i, entry by entry in
+ * the mode (what the descent's separate pass computes). */
+static void ref_update(ibc_vec *next, const ibc_vec *th, const ibc_vec *g, double eta)
+{
+    const ibc_prec pr = th->pr;
+    for (long i = 0; i < th->len; i++) {
+        if (pr.mode == IBC_DOUBLE) {
+            double t = -eta * g->d[i];
+            next->d[i] = th->d[i] + t;
+        } else if (pr.mode == IBC_MPFR) {
+            mpfr_t m, t;
+            mpfr_inits2(pr.bits, m, t, (mpfr_ptr)0);
+            mpfr_set_d(m, -eta, MPFR_RNDN);
+            mpfr_mul(t, m, g->m + i, MPFR_RNDN);
+            mpfr_add(next->m + i, th->m + i, t, MPFR_RNDN);
+            mpfr_clears(m, t, (mpfr_ptr)0);
+        } else {
+            arb_t m, t;
+            arb_init(m);
+            arb_init(t);
+            arb_set_d(m, -eta);
+            arb_mul(t, m, (arb_srcptr)g->a + i, pr.bits);
+            arb_add((arb_ptr)next->a + i, (arb_srcptr)th->a + i, t, pr.bits);
+            arb_clear(m);
+            arb_clear(t);
+        }
+    }
+}
+
+/* Entries of a and b that differ (bitwise; balls: midpoint or radius). */
+static long vec_differ(const ibc_vec *a, const ibc_vec *b)
+{
+    long n = 0;
+    for (long i = 0; i < a->len; i++) {
+        if (a->pr.mode == IBC_DOUBLE) n += memcmp(a->d + i, b->d + i, sizeof(double)) != 0;
+        else if (a->pr.mode == IBC_MPFR) n += !mpfr_equal_p(a->m + i, b->m + i);
+        else n += !arb_equal((arb_srcptr)a->a + i, (arb_srcptr)b->a + i);
+    }
+    return n;
+}
+
+/* ibc_net_step against ibc_net_eval and the separate update: the same bits
+ * in every mode, full batch and a minibatch, with a dead neuron; and a
+ * non-finite step reported. */
+static void check_step(double p, ibc_prec pr)
+{
+    const long n = 61, h = 9, nb = 17;
+    ibc_data *d = make_data(7, 4, 2, 0.2, n, 3);
+    ibc_net *net = make_net(d, net_params(p, h, IBC_LOSS_EXP, 1), pr);
+    ibc_vec th, g, g2, ref, next, l1, l2;
+    init_theta(net, &th, IBC_INIT_GAUSSIAN, "0.5", 5);
+    for (long k = 0; k < net->D; k++) ibc_prec_vec_set_d(&th, 2 * net->D + k, 0.0);   /* neuron 2 dead */
+    const long dim = th.len;
+    ibc_prec_vec_init(&g, dim, pr);
+    ibc_prec_vec_init(&g2, dim, pr);
+    ibc_prec_vec_init(&ref, dim, pr);
+    ibc_prec_vec_init(&next, dim, pr);
+    ibc_prec_vec_init(&l1, 1, pr);
+    ibc_prec_vec_init(&l2, 1, pr);
+    long rows[17];
+    for (long r = 0; r < nb; r++) rows[r] = (r * 7 + 3) % n;
+    long diff = 0, ldiff = 0;
+    int fin = 1;
+    for (int batch = 0; batch < 2; batch++) {
+        ibc_net_eval(net, &th, batch ? rows : NULL, batch ? nb : 0, &l1, &g, NULL);
+        ref_update(&ref, &th, &g, 0.3);
+        fin &= ibc_net_step(net, &th, batch ? rows : NULL, batch ? nb : 0, 0.3, &l2, &g2, &next);
+        diff += vec_differ(&ref, &next);
+        ldiff += vec_differ(&l1, &l2);
+    }
+    char pb[24], name[96];
+    snprintf(name, sizeof name, "step p=%g %s: == eval + update (bitwise)", p, ibc_prec_str(pr, pb));
+    report(name, diff == 0 && ldiff == 0 && fin, "%ld of %ld entries differ, loss differs %ld, finite %d", diff,
+           2 * dim, ldiff, fin);
+    ibc_prec_vec_set_d(&th, 0, NAN);   /* one weight NaN: every entry of next is NaN */
+    int nf = ibc_net_step(net, &th, NULL, 0, 0.3, NULL, &g2, &next);
+    snprintf(name, sizeof name, "step p=%g %s: a NaN weight reported non-finite", p, ibc_prec_str(pr, pb));
+    report(name, nf == 0, "returned %d (want 0)", nf);
+    ibc_prec_vec_clear(&th);
+    ibc_prec_vec_clear(&g);
+    ibc_prec_vec_clear(&g2);
+    ibc_prec_vec_clear(&ref);
+    ibc_prec_vec_clear(&next);
+    ibc_prec_vec_clear(&l1);
+    ibc_prec_vec_clear(&l2);
+    ibc_net_free(net);
+    ibc_model_data_free(d);
+}
+
 int main(void)
 {
     ibc_prec_blas_setup();
@@ -802,6 +892,12 @@ int main(void)
     check_tiny();
     check_minibatch_rows();
     for (int a = 1; a <= 4; a++) check_units_paths(a);
+    for (int a = 0; a < 2; a++) {
+        double p = a ? 3.0 : 1.0;
+        check_step(p, ibc_prec_double());
+        check_step(p, ibc_prec_mpfr(113));
+        check_step(p, ibc_prec_arb(128));
+    }
     check_bad_input();
     printf("test_net: %d failure(s), %.2f s CPU\n", failures, (double)(clock() - c0) / CLOCKS_PER_SEC);
     return failures ? 1 : 0;

@@ -79,6 +79,15 @@ int ibc_net_init_theta(const ibc_net *net, ibc_vec *theta, ibc_init init,
 void ibc_net_eval(ibc_net *net, const ibc_vec *theta, const long *rows, long nb,
                   ibc_vec *loss, ibc_vec *grad, ibc_vec *fout);
 
+/* One descent step: next = theta + (-eta) grad, grad the gradient of
+ * ibc_net_eval on the same rows, bitwise what ibc_net_eval and then that
+ * update entry by entry give, but the update rides on the gradient's last
+ * pass (no pass writing grad and reading it back).  grad (length dim) is a
+ * workspace: on return its w block is not the gradient.  loss may be NULL.
+ * next must not alias theta.  Returns 1 when every entry of next is finite. */
+int ibc_net_step(ibc_net *net, const ibc_vec *theta, const long *rows, long nb, double eta, ibc_vec *loss,
+                 ibc_vec *grad, ibc_vec *next);
+
 /* f(x) for m arbitrary points Xq (m x D, any mode; rounded into net's mode). */
 void ibc_net_forward(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long m, ibc_vec *fout);
 

@@ -688,7 +688,11 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
             FN(ibc_flow_rk4)(FN(ibc_flow_net_field), &fctx, &next, 0.0, opt->lr, 1);   /* autonomous: exact step lr */
             finite = ibc_prec_vec_is_finite(&next);
         } else {
-            ibc_net_eval(net, theta, rows, nb, &loss, &grad, NULL);
+            /* Without the balance terms (which need the gradient itself) the
+             * update rides on the gradient's last pass: the same bits. */
+            int fused = !opt->track_balance;
+            if (fused) finite = ibc_net_step(net, theta, rows, nb, opt->lr, &loss, &grad, &next);
+            else ibc_net_eval(net, theta, rows, nb, &loss, &grad, NULL);
             st->grad_evals++;
             if (net->kinks > 0 && st->kink_step < 0) {
                 st->kink_step = s;
@@ -703,8 +707,10 @@ int FN(ibc_flow_descent)(ibc_net *net, ibc_vec *theta, const ibc_flow_opts *opt,
                     break;
                 }
             }
-            if (opt->track_balance) ibc_net_balance(net, theta, NULL, &grad, opt->lr, &corr);
-            finite = FN(lincomb)(dim, S_VEC(&next), S_VEC(theta), S_REF(meta), S_VEC(&grad), net->pr.bits);
+            if (!fused) {
+                ibc_net_balance(net, theta, NULL, &grad, opt->lr, &corr);
+                finite = FN(lincomb)(dim, S_VEC(&next), S_VEC(theta), S_REF(meta), S_VEC(&grad), net->pr.bits);
+            }
         }
         if (!finite) {
             snprintf(err, IBC_ERRLEN, "NaN or inf in theta at step %ld, t = %.17g; theta kept at the last finite step", s + 1, t + opt->lr);

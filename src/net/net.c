@@ -203,6 +203,8 @@ done:
 typedef struct {
     void (*eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long nb, ibc_vec *loss, ibc_vec *grad,
                  ibc_vec *fout);
+    int (*step)(ibc_net *net, const ibc_vec *theta, const long *rows, long nb, double eta, ibc_vec *loss,
+                ibc_vec *grad, ibc_vec *next);
     void (*forward)(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long m, ibc_vec *fout);
     void (*balance)(const ibc_net *net, const ibc_vec *theta, ibc_vec *Q, const ibc_vec *grad, double eta,
                     ibc_vec *corr);
@@ -210,9 +212,9 @@ typedef struct {
 } net_kernels;
 
 static const net_kernels kernels[3] = {
-    [IBC_DOUBLE] = {ibc_net_eval_d, ibc_net_forward_d, ibc_net_balance_d, ibc_net_euler_residual_d},
-    [IBC_MPFR] = {ibc_net_eval_mpfr, ibc_net_forward_mpfr, ibc_net_balance_mpfr, ibc_net_euler_residual_mpfr},
-    [IBC_ARB] = {ibc_net_eval_arb, ibc_net_forward_arb, ibc_net_balance_arb, ibc_net_euler_residual_arb},
+    [IBC_DOUBLE] = {ibc_net_eval_d, ibc_net_step_d, ibc_net_forward_d, ibc_net_balance_d, ibc_net_euler_residual_d},
+    [IBC_MPFR] = {ibc_net_eval_mpfr, ibc_net_step_mpfr, ibc_net_forward_mpfr, ibc_net_balance_mpfr, ibc_net_euler_residual_mpfr},
+    [IBC_ARB] = {ibc_net_eval_arb, ibc_net_step_arb, ibc_net_forward_arb, ibc_net_balance_arb, ibc_net_euler_residual_arb},
 };
 
 
@@ -221,6 +223,13 @@ void ibc_net_eval(ibc_net *net, const ibc_vec *theta, const long *rows, long nb,
 {
     if (!rows) nb = net->n;
     kernels[net->pr.mode].eval(net, theta, rows, nb, loss, grad, fout);
+}
+
+int ibc_net_step(ibc_net *net, const ibc_vec *theta, const long *rows, long nb, double eta, ibc_vec *loss,
+                 ibc_vec *grad, ibc_vec *next)
+{
+    if (!rows) nb = net->n;
+    return kernels[net->pr.mode].step(net, theta, rows, nb, eta, loss, grad, next);
 }
 
 void ibc_net_forward(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long m, ibc_vec *fout)

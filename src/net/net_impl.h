@@ -173,6 +173,35 @@ static inline __attribute__((always_inline)) void FN(ibc_net_units_sel)(long m, 
     for (; i + 4 <= m; i += 4) FN(ibc_net_units_rows_sel)(h, A + i * h, P + i * h, nrm, c, pint, f + i, 4, NULL);
     for (; i < m; i++) FN(ibc_net_units_rows_sel)(h, A + i * h, P + i * h, nrm, c, pint, f + i, 1, NULL);
 }
+
+/* Rows [i0, i1) of units() by the branch-free loop, for S_PAR_RANGE: each
+ * row's sum f_i is formed by the same code in the same order whoever runs
+ * it, so the result does not depend on the thread count. */
+typedef struct {
+    long h, pint;
+    S_PTR A;
+    S_PTR P;
+    S_PTR nrm;
+    S_PTR c;
+    S_PTR f;
+    const unsigned char *pat;
+} FN(units_sel_ctx);
+
+static void FN(units_sel_range)(void *vc, long i0, long i1)
+{
+    const FN(units_sel_ctx) *u = vc;
+    const long h = u->h;
+    S_PTR A = u->A + i0 * h;
+    S_PTR P = u->P + i0 * h;
+    S_PTR f = u->f + i0;
+    const unsigned char *pat = u->pat ? u->pat + i0 * h : NULL;
+    switch (u->pint) {   /* a constant power: powi unrolls to plain products */
+    case 1: FN(ibc_net_units_sel)(i1 - i0, h, A, P, u->nrm, u->c, 1, f, pat); break;
+    case 2: FN(ibc_net_units_sel)(i1 - i0, h, A, P, u->nrm, u->c, 2, f, pat); break;
+    case 3: FN(ibc_net_units_sel)(i1 - i0, h, A, P, u->nrm, u->c, 3, f, pat); break;
+    default: FN(ibc_net_units_sel)(i1 - i0, h, A, P, u->nrm, u->c, 4, f, pat); break;
+    }
+}
 #endif
 
 /* The units of m points Xm (m x D): on return A_ij = a_hat_ij^p,
@@ -195,12 +224,8 @@ static long FN(units)(const ibc_net *net, S_PTR W, S_PTR v, S_PTR nrm, S_PTR Xm,
     for (long j = 0; j < h; j++) S_MUL(S_AT(c, j), S_AT(v, j), S_AT(nrm, j));   /* v_j ||w_j|| */
 #ifdef S_SELECT
     if (net->pint >= 1 && net->pint <= 4 && !net->units_general) {
-        switch (net->pint) {   /* a constant power: powi unrolls to plain products */
-        case 1: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 1, f, pat); break;
-        case 2: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 2, f, pat); break;
-        case 3: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 3, f, pat); break;
-        default: FN(ibc_net_units_sel)(m, h, A, P, nrm, c, 4, f, pat); break;
-        }
+        FN(units_sel_ctx) u = {h, net->pint, A, P, nrm, c, f, pat};
+        S_PAR_RANGE(m, 8.0 * (double)h, FN(units_sel_range), &u);
         S_CLEAR(t);
         S_CLEAR(fi);
         return 0;
@@ -244,37 +269,110 @@ typedef struct {
     S_PTR acc;
     S_PTR dW;
     S_PTR dv;
+    S_PTR meta;   /* the step: NULL, or -eta (then next = theta + meta grad) */
+    S_PTR next;
+    int nonfinite;
 } FN(wgrad_ctx);
 
 static void FN(wgrad_range)(void *vc, long j0, long j1)
 {
-    const FN(wgrad_ctx) *c = vc;
+    FN(wgrad_ctx) *c = vc;
+    int finite = 1;
     const ibc_net *net = c->net;
     const long D = net->D;
     S_BITS_DECL(net->pr.bits);
     S_DECL(tmp);
     S_DECL(q);
+    S_DECL(gd);
     S_INIT(tmp);
     S_INIT(q);
+    S_INIT(gd);
     for (long j = j0; j < j1; j++) {
         S_MUL(S_AT(c->dv, j), S_AT(c->nrm, j), S_AT(c->acc, j));
-        if (S_IS_ZERO(S_AT(c->nrm, j))) continue;           /* dead: G's column is 0, so dW_j = 0 */
-        /* v_j (p-1) s_j / ||w_j||, the coefficient of w_j */
-        S_MUL_D(tmp, S_AT(c->acc, j), net->par.p - 1.0);
-        S_DIV(tmp, tmp, S_AT(c->nrm, j));
-        S_MUL(tmp, tmp, S_AT(c->v, j));
+        int dead = S_IS_ZERO(S_AT(c->nrm, j));   /* dead: G's column is 0, so dW_j = 0 */
+        if (!dead) {
+            /* v_j (p-1) s_j / ||w_j||, the coefficient of w_j */
+            S_MUL_D(tmp, S_AT(c->acc, j), net->par.p - 1.0);
+            S_DIV(tmp, tmp, S_AT(c->nrm, j));
+            S_MUL(tmp, tmp, S_AT(c->v, j));
+        }
+        if (!c->meta) {
+            if (dead) continue;
+            for (long d = 0; d < D; d++) {
+                long jd = j * D + d;
+                S_MUL(q, tmp, S_AT(c->W, jd));
+                S_SUB(S_AT(c->dW, jd), S_AT(c->dW, jd), q);
+            }
+            continue;
+        }
+        /* The step in the same pass: next = theta + meta g with g formed as
+         * above, the operations of eval then a separate update, one entry at
+         * a time (so the same bits), without writing g and reading it back:
+         * half the memory traffic of the two passes at the paper's size.  g
+         * of a dead neuron is dW_j as the product left it. */
         for (long d = 0; d < D; d++) {
             long jd = j * D + d;
-            S_MUL(q, tmp, S_AT(c->W, jd));
-            S_SUB(S_AT(c->dW, jd), S_AT(c->dW, jd), q);
+            if (dead) {
+                S_SET(gd, S_AT(c->dW, jd));
+            } else {
+                S_MUL(q, tmp, S_AT(c->W, jd));
+                S_SUB(gd, S_AT(c->dW, jd), q);
+            }
+            S_MUL(q, S_AT(c->meta, 0), gd);
+            S_ADD(S_AT(c->next, jd), S_AT(c->W, jd), q);
+            finite &= S_IS_FINITE(S_AT(c->next, jd)) != 0;
         }
+        S_MUL(q, S_AT(c->meta, 0), S_AT(c->dv, j));
+        S_ADD(S_AT(c->next, net->h * D + j), S_AT(c->v, j), q);
+        finite &= S_IS_FINITE(S_AT(c->next, net->h * D + j)) != 0;
     }
+    if (!finite) __atomic_store_n(&c->nonfinite, 1, __ATOMIC_RELAXED);
     S_CLEAR(tmp);
     S_CLEAR(q);
+    S_CLEAR(gd);
 }
 
-void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long nb,
-                      ibc_vec *loss, ibc_vec *grad, ibc_vec *fout)
+/* The backward pass's elementwise part for neurons [j0, j1): s_j = sum_i
+ * g_i a_hat_ij^p (in the order i = 0..nb-1, whoever runs it: the same
+ * bits for every thread count) and G_ij = p v_j g_i a_hat_ij^(p-1) in P. */
+typedef struct {
+    long nb, h, bits;
+    S_PTR g;
+    S_PTR A;
+    S_PTR P;
+    S_PTR pv;
+    S_PTR acc;
+} FN(acc_ctx);
+
+static void FN(acc_range)(void *vc, long j0, long j1)
+{
+    const FN(acc_ctx) *c = vc;
+    const long h = c->h;
+    S_BITS_DECL(c->bits);
+    S_DECL(t);
+    S_INIT(t);
+    S_PTR g = c->g;
+    S_PTR A = c->A;
+    S_PTR P = c->P;
+    S_PTR pv = c->pv;
+    S_PTR acc = c->acc;
+    for (long j = j0; j < j1; j++) S_SET_ZERO(S_AT(acc, j));
+    for (long r = 0; r < c->nb; r++)
+        for (long j = j0; j < j1; j++) {
+            long ij = r * h + j;
+            S_MUL(t, S_AT(g, r), S_AT(A, ij));
+            S_ADD(S_AT(acc, j), S_AT(acc, j), t);       /* s_j = sum_i g_i a_hat^p */
+            S_MUL(S_AT(P, ij), S_AT(P, ij), S_AT(g, r)); /* g_i a_hat^(p-1) */
+            S_MUL(S_AT(P, ij), S_AT(P, ij), S_AT(pv, j)); /* G_ij = p v_j g_i a_hat^(p-1) */
+        }
+    S_CLEAR(t);
+}
+
+/* ibc_net_eval, and with meta (-eta) the step next = theta + meta grad fused
+ * into the gradient's last pass (ibc_net_step); returns 0 when an entry of
+ * next is not finite, else 1. */
+static int FN(eval_core)(ibc_net *net, const ibc_vec *theta, const long *rows, long nb, ibc_vec *loss,
+                         ibc_vec *grad, ibc_vec *fout, S_PTR meta, ibc_vec *next)
 {
     S_BITS_DECL(net->pr.bits);
     const long D = net->D, h = net->h;
@@ -318,6 +416,7 @@ void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long
     S_INIT(tmp);
     S_INIT(t);
     S_INIT(total);
+    int finite = 1;
     for (long r = 0; r < nb; r++) {
         int yi = net->y[rows ? rows[r] : r];
         if (fout) S_SET(S_AT(S_VEC(fout), r), S_AT(f, r));
@@ -337,27 +436,38 @@ void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long
         /* p v_j, folded into G so that one product gives p v_j sum_i G_ij x_i
          * straight into dW (no h x D intermediate: one pass less over it). */
         S_PTR pv = S_VEC(&net->B);
-        for (long j = 0; j < h; j++) {
-            S_MUL_D(S_AT(pv, j), S_AT(v, j), p);
-            S_SET_ZERO(S_AT(acc, j));
-        }
-        for (long r = 0; r < nb; r++)
-            for (long j = 0; j < h; j++) {
-                long ij = r * h + j;
-                S_MUL(t, S_AT(g, r), S_AT(A, ij));
-                S_ADD(S_AT(acc, j), S_AT(acc, j), t);       /* s_j = sum_i g_i a_hat^p */
-                S_MUL(S_AT(P, ij), S_AT(P, ij), S_AT(g, r)); /* g_i a_hat^(p-1) */
-                S_MUL(S_AT(P, ij), S_AT(P, ij), S_AT(pv, j)); /* G_ij = p v_j g_i a_hat^(p-1) */
-            }
+        for (long j = 0; j < h; j++) S_MUL_D(S_AT(pv, j), S_AT(v, j), p);
+        FN(acc_ctx) ac = {nb, h, net->pr.bits, g, A, P, pv, acc};
+        S_PAR_RANGE(h, 3.0 * (double)nb, FN(acc_range), &ac);
         S_GEMM(1, 0, h, D, nb, P, Xm, dW, net->pr.bits);     /* dW = G^T Xm */
-        FN(wgrad_ctx) c = {net, W, v, nrm, acc, dW, dv};
+        FN(wgrad_ctx) c = {net, W, v, nrm, acc, dW, dv, meta, next ? S_VEC(next) : NULL, 0};
         S_PAR_RANGE(h, 2.0 * (double)D, FN(wgrad_range), &c);
+        finite = !c.nonfinite;
     }
     S_CLEAR(q);
     S_CLEAR(l);
     S_CLEAR(tmp);
     S_CLEAR(t);
     S_CLEAR(total);
+    return finite;
+}
+
+void FN(ibc_net_eval)(ibc_net *net, const ibc_vec *theta, const long *rows, long nb,
+                      ibc_vec *loss, ibc_vec *grad, ibc_vec *fout)
+{
+    FN(eval_core)(net, theta, rows, nb, loss, grad, fout, NULL, NULL);
+}
+
+int FN(ibc_net_step)(ibc_net *net, const ibc_vec *theta, const long *rows, long nb, double eta, ibc_vec *loss,
+                     ibc_vec *grad, ibc_vec *next)
+{
+    S_BITS_DECL(net->pr.bits);
+    S_DECL(meta);
+    S_INIT(meta);
+    S_SET_D(meta, -eta);
+    int finite = FN(eval_core)(net, theta, rows, nb, loss, grad, NULL, S_REF(meta), next);
+    S_CLEAR(meta);
+    return finite;
 }
 
 void FN(ibc_net_forward)(ibc_net *net, const ibc_vec *theta, const ibc_vec *Xq, long m, ibc_vec *fout)
