@@ -566,6 +566,9 @@ int FN(ibc_flow_gbs)(const ibc_flow_field *fld, ibc_vec *y, double t0, double t1
             if (fld->record && fld->record(fld->ctx, t, y)) goto out;
         }
         if (landed && target >= t1) break;
+        /* After an event, ws.err holds the located trial steps' estimates:
+         * they only steer the next order and step, each of which is again
+         * accepted on its own error estimate. */
         H = gbs_next(&ws.kopt, ws.nseq, ws.err, k, ws.kmax, Hs, H);
     }
 out:
