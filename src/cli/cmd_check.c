@@ -315,8 +315,12 @@ static int run_claims_mpi(const ibc_config *cfg, const long *todo, long ntodo, l
         f.bad = 1;   /* the claims still run: the farm must reach every rank */
     f.R.nclaims = nclaims;
     char err[IBC_ERRLEN];
-    ibc_mpi_farm_ops ops = {"check", "no table was written: rerun the command", claim_compute, NULL, claim_finish,
-                            claim_name, &f};
+    ibc_mpi_farm_ops ops = {.what = "check",
+                            .after = "no table was written: rerun the command",
+                            .compute = claim_compute,
+                            .finish = claim_finish,
+                            .name = claim_name,
+                            .ctx = &f};
     int rc = ibc_mpi_farm(todo, ntodo, &ops, err);
     if (ibc_mpi_rank() > 0)
         return IBC_OK;

@@ -322,7 +322,16 @@ static int reproduce_mpi(const char *path, double scale, const char *dir, const 
     repro_farm f = {plan, verbose, 0, 0, ibc_repro_ncells(&plan->c), ibc_repro_robust_npieces(&plan->c), NULL};
     if (ibc_mpi_rank() == 0 && !(f.rob = calloc((size_t)f.ncell, sizeof *f.rob)))
         abort();   /* a few bytes per cell: the other ranks wait for this one, and the job stops */
-    ibc_mpi_farm_ops ops = {"reproduce", after, cell_compute, cell_started, cell_finish, cell_name, &f};
+    char record[4400];
+    snprintf(record, sizeof record, "%.4000s/running.txt", plan->dir);
+    ibc_mpi_farm_ops ops = {.what = "reproduce",
+                            .after = after,
+                            .record = record,
+                            .compute = cell_compute,
+                            .started = cell_started,
+                            .finish = cell_finish,
+                            .name = cell_name,
+                            .ctx = &f};
     f.t0 = ibc_util_now();
     int rc = ibc_mpi_farm(todo, plan->ntodo, &ops, err);
     for (long q = 0; f.rob && q < f.ncell; q++)   /* robust phases cut short by a failure */

@@ -268,26 +268,57 @@ int ibc_mpi_queue_add(long task, const void *payload, size_t len)
 static char lost_msg[2][2048];
 static volatile sig_atomic_t lost_cur = -1;
 
+/* The record's text: the tasks in flight, one line. */
+static int record_write(FILE *out, void *ctx)
+{
+    return fprintf(out, "%s\n", (const char *)ctx) < 0;
+}
+
+/* Under F->mu, whenever F->running changes: the line, and the record. */
 static void lost_update(farm *F)
 {
-    int k = lost_cur == 0 ? 1 : 0;
-    char *s = lost_msg[k];
-    size_t cap = sizeof lost_msg[k], n = 0;
-    n += (size_t)snprintf(s + n, cap - n, "ibcheck: %s: the MPI job was stopped (a rank died or was killed) while ",
-                          F->ops->what);
+    char names[1800];
+    size_t nn = 0;
     int any = 0;
-    for (int r = 0; r < size_ && n < cap - 200; r++) {
+    for (int r = 0; r < size_ && nn < sizeof names - 200; r++) {
         if (F->running[r] < 0)
             continue;
         char nm[128];
         F->ops->name(F->running[r], nm, sizeof nm, F->ops->ctx);
-        n += (size_t)snprintf(s + n, cap - n, "%s%s on rank %d", any ? ", " : "running ", nm, r);
+        nn += (size_t)snprintf(names + nn, sizeof names - nn, "%s%s on rank %d", any ? ", " : "running ", nm, r);
         any = 1;
     }
     if (!any)
-        n += (size_t)snprintf(s + n, cap - n, "no task was running");
-    snprintf(s + n, cap - n, ": %s\n", F->ops->after);
+        snprintf(names, sizeof names, "no task was running");
+    int k = lost_cur == 0 ? 1 : 0;
+    snprintf(lost_msg[k], sizeof lost_msg[k],
+             "ibcheck: %s: the MPI job was stopped (a rank died or was killed) while %s: %s\n", F->ops->what, names,
+             F->ops->after);
     lost_cur = k;
+    if (F->ops->record) {
+        /* Best effort: the cells are the state that matters, the record only
+         * says what a killed run was doing. */
+        char e[IBC_ERRLEN];
+        (void)ibc_util_write_atomic(F->ops->record, record_write, names, e);
+    }
+}
+
+/* Rank 0, before a farm: what the last run with the same record was doing
+ * when it was stopped, in one line (a farm that returns removes its record). */
+static void record_report(const ibc_mpi_farm_ops *ops)
+{
+    if (!ops->record)
+        return;
+    ibc_util_stale_clean(ops->record);   /* a temporary of a record write that was killed */
+    FILE *in = fopen(ops->record, "r");
+    if (!in)
+        return;
+    char line[1800] = "";
+    if (fgets(line, sizeof line, in))
+        line[strcspn(line, "\n")] = '\0';
+    fclose(in);
+    fprintf(stderr, "ibcheck: %s: the last run was stopped while %s: resuming\n", ops->what,
+            line[0] ? line : "(no record)");
 }
 
 static void lost_handler(int sig)
@@ -530,6 +561,8 @@ static int farm_rank0(farm *F, char *err)
     sigaction(SIGTERM, &old_term, NULL);
     sigaction(SIGINT, &old_int, NULL);
     lost_cur = -1;
+    if (F->ops->record)
+        remove(F->ops->record);   /* every task ended here: nothing was lost */
     return keep;
 }
 
@@ -628,6 +661,7 @@ int ibc_mpi_farm(const long *tasks, long n, const ibc_mpi_farm_ops *ops, char *e
     F.tasks = tasks;
     F.n = n;
     F.ops = ops;
+    record_report(ops);
     F.running = malloc(sizeof(long) * (size_t)size_);
     if (!F.running) {
         snprintf(err, IBC_ERRLEN, "%s: out of memory", ops->what);

@@ -41,6 +41,11 @@ int ibc_mpi_share(int status, void *buf, size_t len);
 typedef struct {
     const char *what;    /* the command, for messages: "reproduce" */
     const char *after;   /* what a user can do after a lost rank, for the line */
+    /* Rank 0: a file that names the tasks in flight while the farm runs, or
+     * NULL.  The launcher may kill rank 0 before its line is out (Open MPI
+     * sends SIGKILL soon after SIGTERM), so the record is what a rerun reads
+     * to say what the last run lost; a farm that returns removes it. */
+    const char *record;
     /* Any rank: computes task, given its payload (NULL, 0 for the tasks
      * passed to ibc_mpi_farm), into *out (malloc'd, *len bytes).  Returns
      * IBC_OK or an error status with one line in err (*out may be NULL). */
@@ -61,7 +66,9 @@ typedef struct {
  * that finish kept (IBC_OK when all finished), or IBC_EIO with err when MPI
  * failed.  Other ranks return IBC_OK once rank 0 stops them.  When the job is
  * killed (a rank died and the launcher stops the others with SIGTERM), rank
- * 0 prints one line naming the tasks in flight and exits 3. */
+ * 0 prints one line naming the tasks in flight and exits 3, if the launcher
+ * gives it the time; ops->record names them in any case, and the next farm
+ * with the same record prints them in a line before it starts. */
 int ibc_mpi_farm(const long *tasks, long n, const ibc_mpi_farm_ops *ops, char *err);
 
 /* Rank 0, inside ops->finish: one more task, with len bytes of payload
