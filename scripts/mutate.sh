@@ -166,16 +166,23 @@ apply_mutant() {
           else print }' "$1" >"$2.mutate-tmp" && mv -f "$2.mutate-tmp" "$2"
 }
 
+# By parameter expansion, not basename: lint.mutants calls these for every
+# mutant, and the forks were most of its time.
 mutant_name() {
-    local b
-    b=$(basename -- "$1")
+    local b=${1##*/}
     echo "${b%.mut}"
 }
 
+# The name without forking, into m_name and m_layer (its prefix).
+mutant_name_set() {
+    m_name=${1##*/}
+    m_name=${m_name%.mut}
+    m_layer=${m_name%%-*}
+}
+
 mutant_layer() {
-    local n
-    n=$(mutant_name "$1")
-    echo "${n%%-*}"
+    mutant_name_set "$1"
+    echo "$m_layer"
 }
 
 # Parse every mutant before anything is built: a malformed one is a usage error.
@@ -186,7 +193,8 @@ for m in "${mutants[@]}"; do
         bad=1
         continue
     fi
-    layer=$(mutant_layer "$m")
+    mutant_name_set "$m"
+    layer=$m_layer
     case "$LAYERS" in
         *" $layer "*) ;;
         *) echo "mutate: $m: layer '$layer' (the name's prefix) is not one of$LAYERS" >&2; bad=1 ;;
@@ -198,17 +206,18 @@ if [ "$validate" -eq 1 ]; then
     nstale=0
     for m in "${mutants[@]}"; do
         parse_mutant "$m" >/dev/null
+        mutant_name_set "$m"
         if [ ! -f "$repo/$m_file" ]; then
-            echo "stale  $(mutant_name "$m"): $m_file does not exist"
+            echo "stale  $m_name: $m_file does not exist"
             nstale=$((nstale + 1))
             continue
         fi
         c=$(count_occurrences "$repo/$m_file" "$m_find")
         if [ "$c" -ne 1 ]; then
-            echo "stale  $(mutant_name "$m"): find: occurs $c times in $m_file (need exactly 1)"
+            echo "stale  $m_name: find: occurs $c times in $m_file (need exactly 1)"
             nstale=$((nstale + 1))
         else
-            echo "ok     $(mutant_name "$m")"
+            echo "ok     $m_name"
         fi
     done
     echo "${#mutants[@]} mutants, $nstale stale"
