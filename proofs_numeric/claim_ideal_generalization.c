@@ -52,10 +52,9 @@ static const double X_FP[IBC_MC_NX] = { 0.4, 0.6, 0.85, 1.1, 1.5, 2.0 };
 int ibc_claim_ideal_generalization(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     long K = cfg->model.K, K1 = cfg->model.K1;
-    if (K > IBC_KKT_KMAX) {
-        snprintf(err, IBC_ERRLEN, CLAIM ": K = %ld; this claim allows 2 <= K <= %d", K, IBC_KKT_KMAX);
-        return IBC_EINPUT;
-    }
+    int krc = ibc_claim_mc_check_K(CLAIM, K, err);
+    if (krc != IBC_OK)
+        return krc;
     ibc_rnet *clf[2] = { ibc_robust_rnet_ideal(IBC_IDEAL_F, K, K, K1, 1.0),
                          ibc_robust_rnet_ideal(IBC_IDEAL_FP, K, K, K1, PEXP) };
     if (!clf[0] || !clf[1]) {

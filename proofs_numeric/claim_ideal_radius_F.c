@@ -184,27 +184,21 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
     gmp_randstate_t st;
     gmp_randinit_default(st);
     gmp_randseed_ui(st, seed);
-    arb_t r, rmin;
+    arb_t r;
     arb_init(r);
-    arb_init(rmin);
     arb_ptr c = _arb_vec_init(K);
     ibc_vec xv;
     ibc_prec_vec_init(&xv, D, ibc_prec_mpfr(BITS));
     mpfr_ptr x = xv.m;
-    mpfr_t sd, g, lo, hi, m, mk, q;
-    mpfr_init2(q, 64);
-    mpfr_set_inf(q, 1);
+    mpfr_t sd, g;
     mpfr_init2(sd, BITS);
     mpfr_init2(g, BITS);
-    mpfr_init2(lo, BITS);
-    mpfr_init2(hi, BITS);
-    mpfr_init2(m, 64);
-    mpfr_init2(mk, 64);
-    mpfr_set_inf(m, 1);
+    ibc_ideal_tally tl;
+    ibc_ideal_tally_init(&tl, BITS);
     mpfr_set_d(g, alpha, MPFR_RNDN);
     mpfr_sqrt_ui(sd, (unsigned long)D, MPFR_RNDN);
     mpfr_div(sd, g, sd, MPFR_RNDN);     /* noise std alpha/sqrt(D) per coordinate */
-    int first = 1, nmis = 0;
+    int nmis = 0;
     for (int s = 0; s < NSAMP && rc == IBC_OK; s++) {
         long z = (long)gmp_urandomm_ui(st, (unsigned long)K);
         int y = z < K1 ? 1 : -1;
@@ -229,32 +223,21 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
         rc = bracket_point(&br, 1, x, D, K, K1, y, r, seed * 131 + (unsigned long)s + 1);
         if (rc == IBC_OK) {
             ok &= ibc_ideal_bracket_holds(&br, r, TOL);
-            if (!arb_is_zero(r)) {
-                ibc_ideal_bracket_margin(mk, &br, r);
-                mpfr_min(m, m, mk, MPFR_RNDD);
-            }
-            ibc_ideal_bracket_rand_ratio(q, &br, r);
-            /* Show the sample with the smallest radius. */
-            if (first || arf_cmp(arb_midref(r), arb_midref(rmin)) < 0) {
-                arb_set(rmin, r);
-                mpfr_set(lo, br.lo, MPFR_RNDD);
-                mpfr_set(hi, br.hi, MPFR_RNDU);
-                first = 0;
-            }
+            ibc_ideal_tally_add(&tl, &br, r);   /* the row shows the smallest radius */
         }
         ibc_ideal_bracket_clear(&br);
     }
     if (rc == IBC_OK) {
         char meas[96], bnd[96], mg[64], qs[64];
-        ibc_prec_fmt_mpfr(qs, q, 4);
-        if (first) {
+        ibc_prec_fmt_mpfr(qs, tl.rand_ratio, 4);
+        if (!tl.any) {
             snprintf(meas, sizeof meas, "no decidable sample");
             ok = 0;
         } else {
-            fmt_bracket(meas, sizeof meas, lo, hi);
+            fmt_bracket(meas, sizeof meas, tl.lo, tl.hi);
         }
-        ibc_ideal_bound_str(bnd, sizeof bnd, "closed form", rmin, TOL);
-        ibc_prec_fmt_mpfr(mg, m, 3);
+        ibc_ideal_bound_str(bnd, sizeof bnd, "closed form", tl.rmin, TOL);
+        ibc_prec_fmt_mpfr(mg, tl.margin, 3);
         ibc_claim_rows_add(out, CLAIM, "r_F(x), noisy x, smallest r: [cert lo, attack hi]", "arb:128,mpfr:256",
                            meas, bnd, mg, ok ? IBC_HOLDS : IBC_REFUTED, SOURCE,
                            "K=%ld K1=%ld D=%ld alpha=%g samples=%d seed=%lu misclassified=%d; "
@@ -265,16 +248,11 @@ static int noisy_row(ibc_rows *out, long D, long K, long K1, double alpha,
     }
     gmp_randclear(st);
     arb_clear(r);
-    arb_clear(rmin);
     _arb_vec_clear(c, K);
     ibc_prec_vec_clear(&xv);
     mpfr_clear(sd);
     mpfr_clear(g);
-    mpfr_clear(lo);
-    mpfr_clear(hi);
-    mpfr_clear(m);
-    mpfr_clear(mk);
-    mpfr_clear(q);
+    ibc_ideal_tally_clear(&tl);
     return rc;
 }
 

@@ -157,18 +157,11 @@ static int class_bracket(ibc_ideal_bracket *br, int *ok, cert_cache *cc, double 
 static int fp_row(ibc_rows *out, cert_cache *cc, double p, long K, char *err)
 {
     long sp[3];
-    int ns = ibc_ideal_splits(K, sp), ok = 1, rc = IBC_OK, first = 1;
-    arb_t r, rmin;
+    int ns = ibc_ideal_splits(K, sp), ok = 1, rc = IBC_OK;
+    arb_t r;
     arb_init(r);
-    arb_init(rmin);
-    mpfr_t lo, hi, m, mk, q;
-    mpfr_init2(lo, BITS);
-    mpfr_init2(hi, BITS);
-    mpfr_init2(m, 64);
-    mpfr_init2(mk, 64);
-    mpfr_init2(q, 64);
-    mpfr_set_inf(m, 1);
-    mpfr_set_inf(q, 1);
+    ibc_ideal_tally tl;
+    ibc_ideal_tally_init(&tl, BITS);
     long komin = 0;
     for (int i = 0; i < ns && rc == IBC_OK; i++) {
         for (int cls = 0; cls < 2 && rc == IBC_OK; cls++) {
@@ -178,26 +171,18 @@ static int fp_row(ibc_rows *out, cert_cache *cc, double p, long K, char *err)
             rc = class_bracket(&br, &cok, cc, p, K, sp[i], y, r, sp[i] == K / 2 && y > 0);
             if (rc == IBC_OK) {
                 ok &= cok;
-                ibc_ideal_bracket_margin(mk, &br, r);
-                mpfr_min(m, m, mk, MPFR_RNDD);
-                ibc_ideal_bracket_rand_ratio(q, &br, r);
-                if (first || arf_cmp(arb_midref(r), arb_midref(rmin)) < 0) {
-                    arb_set(rmin, r);
-                    mpfr_set(lo, br.lo, MPFR_RNDD);
-                    mpfr_set(hi, br.hi, MPFR_RNDU);
+                if (ibc_ideal_tally_add(&tl, &br, r))   /* the smallest radius so far: shown */
                     komin = y > 0 ? K - sp[i] : sp[i];
-                    first = 0;
-                }
             }
             ibc_ideal_bracket_clear(&br);
         }
     }
     if (rc == IBC_OK) {
         char meas[96], bnd[96], mg[64], a[64], b[64], sps[48], qs[64];
-        ibc_prec_fmt_mpfr(qs, q, 4);
-        snprintf(meas, sizeof meas, "[%s, %s]", ibc_prec_fmt_mpfr(a, lo, 9), ibc_prec_fmt_mpfr(b, hi, 9));
-        ibc_ideal_bound_str(bnd, sizeof bnd, "sqrt(c/(1+c)) = KKT =", rmin, TOL);
-        ibc_prec_fmt_mpfr(mg, m, 3);
+        ibc_prec_fmt_mpfr(qs, tl.rand_ratio, 4);
+        snprintf(meas, sizeof meas, "[%s, %s]", ibc_prec_fmt_mpfr(a, tl.lo, 9), ibc_prec_fmt_mpfr(b, tl.hi, 9));
+        ibc_ideal_bound_str(bnd, sizeof bnd, "sqrt(c/(1+c)) = KKT =", tl.rmin, TOL);
+        ibc_prec_fmt_mpfr(mg, tl.margin, 3);
         int o = 0;
         for (int i = 0; i < ns; i++)
             o += snprintf(sps + o, sizeof sps - (size_t)o, "%s%ld", i ? "," : "", sp[i]);
@@ -210,12 +195,7 @@ static int fp_row(ibc_rows *out, cert_cache *cc, double p, long K, char *err)
                  p, K, rc);
     }
     arb_clear(r);
-    arb_clear(rmin);
-    mpfr_clear(lo);
-    mpfr_clear(hi);
-    mpfr_clear(m);
-    mpfr_clear(mk);
-    mpfr_clear(q);
+    ibc_ideal_tally_clear(&tl);
     return rc;
 }
 

@@ -46,10 +46,9 @@ static const double X_FP[IBC_MC_NX] = { 25, 35, 45, 55, 70, 85 };
 int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     long K = cfg->model.K, K1 = cfg->model.K1;
-    if (K > IBC_KKT_KMAX) {
-        snprintf(err, IBC_ERRLEN, CLAIM ": K = %ld; this claim allows 2 <= K <= %d", K, IBC_KKT_KMAX);
-        return IBC_EINPUT;
-    }
+    int krc = ibc_claim_mc_check_K(CLAIM, K, err);
+    if (krc != IBC_OK)
+        return krc;
     ibc_rnet *F = ibc_robust_rnet_ideal(IBC_IDEAL_F, K, K, K1, 1.0);
     if (!F) {
         snprintf(err, IBC_ERRLEN, CLAIM ": out of memory");

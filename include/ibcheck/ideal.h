@@ -197,6 +197,22 @@ void ibc_ideal_bracket_margin(mpfr_t m, const ibc_ideal_bracket *br, const arb_t
  * of r (stays put when no random attack ran or r is 0). */
 void ibc_ideal_bracket_rand_ratio(mpfr_t q, const ibc_ideal_bracket *br, const arb_t r);
 
+/* A sweep of brackets summarised for one row (ideal-radius-F, -Fp): the
+ * smallest margin (ibc_ideal_bracket_margin, over nonzero radii), the
+ * smallest random-attack ratio, and the bracket [lo, hi] of the smallest
+ * radius rmin, which the row shows. */
+typedef struct {
+    arb_t rmin;
+    mpfr_t lo, hi;               /* bits of the brackets */
+    mpfr_t margin, rand_ratio;   /* 64 bits, +inf until a bracket is added */
+    int any;                     /* a bracket was added */
+} ibc_ideal_tally;
+void ibc_ideal_tally_init(ibc_ideal_tally *t, slong bits);
+/* Adds the bracket br of radius r; returns 1 when r is the smallest so far
+ * (then lo, hi and rmin are br's and r). */
+int ibc_ideal_tally_add(ibc_ideal_tally *t, const ibc_ideal_bracket *br, const arb_t r);
+void ibc_ideal_tally_clear(ibc_ideal_tally *t);
+
 /* The bound column of a radius row: "LABEL <mid of r> in bracket, width <= tol r". */
 void ibc_ideal_bound_str(char *buf, size_t n, const char *label, const arb_t r, double tol);
 

@@ -477,3 +477,41 @@ void ibc_ideal_bracket_rand_ratio(mpfr_t q, const ibc_ideal_bracket *br, const a
     mpfr_min(q, q, t, MPFR_RNDD);
     mpfr_clear(t);
 }
+
+void ibc_ideal_tally_init(ibc_ideal_tally *t, slong bits)
+{
+    mpfr_inits2(64, t->margin, t->rand_ratio, (mpfr_ptr)0);
+    mpfr_inits2((mpfr_prec_t)bits, t->lo, t->hi, (mpfr_ptr)0);
+    mpfr_set_inf(t->margin, 1);
+    mpfr_set_inf(t->rand_ratio, 1);
+    arb_init(t->rmin);
+    t->any = 0;
+}
+
+int ibc_ideal_tally_add(ibc_ideal_tally *t, const ibc_ideal_bracket *br, const arb_t r)
+{
+    if (!arb_is_zero(r)) {   /* a zero radius has no relative margin */
+        mpfr_t mk;
+        mpfr_init2(mk, 64);
+        ibc_ideal_bracket_margin(mk, br, r);
+        mpfr_min(t->margin, t->margin, mk, MPFR_RNDD);
+        mpfr_clear(mk);
+    }
+    ibc_ideal_bracket_rand_ratio(t->rand_ratio, br, r);
+    if (t->any && arf_cmp(arb_midref(r), arb_midref(t->rmin)) >= 0)
+        return 0;
+    /* arb_set by parts: gcc 12 misreads the struct member's size (a false
+     * -Wstringop-overflow on arb_set(t->rmin, r)) */
+    arf_set(arb_midref(t->rmin), arb_midref(r));
+    mag_set(arb_radref(t->rmin), arb_radref(r));
+    mpfr_set(t->lo, br->lo, MPFR_RNDD);
+    mpfr_set(t->hi, br->hi, MPFR_RNDU);
+    t->any = 1;
+    return 1;
+}
+
+void ibc_ideal_tally_clear(ibc_ideal_tally *t)
+{
+    mpfr_clears(t->margin, t->rand_ratio, t->lo, t->hi, (mpfr_ptr)0);
+    arb_clear(t->rmin);
+}
