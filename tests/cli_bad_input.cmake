@@ -103,6 +103,11 @@ expect_message("K1 message" "^ibcheck: --K1 = 10 is out of range: need 1 <= K1 <
 expect_message("alpha message" "--alpha = nan .*finite alpha >= 0" train --alpha nan -o "${OUT}")
 expect_message("claim message" "no-such-claim.*balance" check no-such-claim)
 expect_message("format message" "xml.*md, csv, tex, json" check --format xml)
+# A claim's own limit beyond the config's ranges (the KKT-based claims allow
+# K <= 16) is bad input too, found before any claim runs.
+expect_bad("named claim past its K limit" check ideal-generalization --K 20 -o "${OUT}")
+expect_message("claim limit message" "^ibcheck: check: optimal-radius: --K = 17: this claim allows 2 <= K <= 16\n$"
+               check optimal-radius --K 17)
 expect_message("jobs message" "^ibcheck: --jobs = 65 is out of range: need an integer 1 <= N <= 64\n$"
                check extremal-vectors --jobs 65)
 

@@ -52,12 +52,18 @@ typedef struct {
     const char *title;
     const char *source;    /* e.g. "T-F, §4" */
     ibc_claim_fn run;
+    long kmax;             /* the largest K the claim allows; 0: the config's range */
     int is_long;           /* not run by default `ibcheck check` */
 } ibc_claim_def;
 
 /* The registry, terminated by an entry with id == NULL. */
 extern const ibc_claim_def ibc_claims[];
 const ibc_claim_def *ibc_claim_find(const char *id);
+/* IBC_OK when cfg is within what claim d allows beyond the config's own
+ * ranges (d->kmax); else IBC_EINPUT with one line in err naming the claim,
+ * the value and the range.  `check` asks before any claim runs, so a claim's
+ * own limit is bad input (exit 2), not a failure inside the claim. */
+int ibc_claim_config_check(const ibc_claim_def *d, const ibc_config *cfg, char *err);
 
 /* Releases what the claims cached in this process: the brackets
  * (ibc_claim_brackets) first, which point into the trained networks, then

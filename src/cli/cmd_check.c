@@ -552,6 +552,22 @@ int ibc_cli_cmd_check(int argc, char **argv)
         free(chosen);
         return CLI_USAGE;
     }
+    /* A claim's own limits (docs/theory.md §8), before any claim runs: a
+     * named claim outside them is bad input; the catalogue leaves it out and
+     * says so in one line, so that the other claims still run.  Every rank
+     * decides the same from the same argv. */
+    char cerr[IBC_ERRLEN];
+    for (long i = 0; i < nclaims; i++) {
+        if (!chosen[i] || ibc_claim_config_check(&ibc_claims[i], &cfg, cerr) == IBC_OK)
+            continue;
+        if (named) {
+            fprintf(stderr, "ibcheck: check: %s\n", cerr);
+            free(chosen);
+            return CLI_USAGE;
+        }
+        fprintf(stderr, "ibcheck: check: left out %s\n", cerr);
+        chosen[i] = 0;
+    }
     /* -o is rank 0's file: only it checks (and cleans) the path, and tells
      * the other ranks whether to go on. */
     int ok = ibc_mpi_rank() > 0 || !out_path || ibc_cli_output_check("-o", out_path) == 0;
