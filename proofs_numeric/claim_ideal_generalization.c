@@ -52,7 +52,7 @@ static const double X_FP[IBC_MC_NX] = { 0.4, 0.6, 0.85, 1.1, 1.5, 2.0 };
 int ibc_claim_ideal_generalization(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     long K = cfg->model.K, K1 = cfg->model.K1;
-    int krc = ibc_claim_mc_check_K(CLAIM, K, err);
+    int krc = ibc_claim_config_check(CLAIM, cfg, err);   /* K <= IBC_KKT_KMAX, from the registry */
     if (krc != IBC_OK)
         return krc;
     ibc_rnet *clf[2] = { ibc_robust_rnet_ideal(IBC_IDEAL_F, K, K, K1, 1.0),

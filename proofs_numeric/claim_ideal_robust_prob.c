@@ -46,7 +46,7 @@ static const double X_FP[IBC_MC_NX] = { 25, 35, 45, 55, 70, 85 };
 int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     long K = cfg->model.K, K1 = cfg->model.K1;
-    int krc = ibc_claim_mc_check_K(CLAIM, K, err);
+    int krc = ibc_claim_config_check(CLAIM, cfg, err);   /* K <= IBC_KKT_KMAX, from the registry */
     if (krc != IBC_OK)
         return krc;
     ibc_rnet *F = ibc_robust_rnet_ideal(IBC_IDEAL_F, K, K, K1, 1.0);

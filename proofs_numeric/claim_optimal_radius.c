@@ -413,10 +413,9 @@ static void attack_row(ibc_rows *out, const clf *cl, const ibc_vec *X, const dou
 int ibc_claim_optimal_radius(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     long K = cfg->model.K, K1 = cfg->model.K1;
-    if (K > IBC_KKT_KMAX) {
-        snprintf(err, IBC_ERRLEN, CLAIM ": K = %ld; this claim allows 2 <= K <= %d", K, IBC_KKT_KMAX);
-        return IBC_EINPUT;
-    }
+    int krc = ibc_claim_config_check(CLAIM, cfg, err);   /* K <= IBC_KKT_KMAX, from the registry */
+    if (krc != IBC_OK)
+        return krc;
     static const double PS[] = { 1.0, 2.0, 3.0, 4.0 };
     enum { NCLF = 7 };
     clf cls[NCLF];

@@ -12,14 +12,6 @@ const long ibc_mc_D[IBC_MC_ND] = { 30, 100, 1000 };
 
 /* ---- ideal_mc.h ---------------------------------------------------------- */
 
-int ibc_claim_mc_check_K(const char *claim, long K, char *err)
-{
-    if (K <= IBC_KKT_KMAX)
-        return IBC_OK;
-    snprintf(err, IBC_ERRLEN, "%s: K = %ld; this claim allows 2 <= K <= %d", claim, K, IBC_KKT_KMAX);
-    return IBC_EINPUT;
-}
-
 void ibc_claim_mc_init(ibc_mc_sampler *m, const ibc_config *cfg, double alpha, long D,
                        unsigned long stream)
 {

@@ -27,11 +27,6 @@ typedef struct {
     double s;              /* alpha / sqrt(D) */
 } ibc_mc_sampler;
 
-/* IBC_OK when the model's K fits the center-coordinate classifiers
- * (2 <= K <= IBC_KKT_KMAX; the config checks K >= 2); else IBC_EINPUT with
- * one line in err naming the claim, K and the range. */
-int ibc_claim_mc_check_K(const char *claim, long K, char *err);
-
 /* Seeded by (cfg->model.seed, stream): bitwise reproducible. */
 void ibc_claim_mc_init(ibc_mc_sampler *m, const ibc_config *cfg, double alpha, long D,
                        unsigned long stream);

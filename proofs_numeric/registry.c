@@ -1,5 +1,6 @@
 /* claim: the registry of docs/theory.md §8 claims that `ibcheck check` and the
  * per-claim CTest programs run.  Order here is the order of the table. */
+#include <stdio.h>
 #include <string.h>
 #include "ibcheck/claim.h"
 #include "ibcheck/ideal.h"   /* IBC_KKT_KMAX: the limit of the KKT-based claims */
@@ -67,8 +68,13 @@ const ibc_claim_def ibc_claims[] = {
     {NULL, NULL, NULL, NULL, 0, 0},
 };
 
-int ibc_claim_config_check(const ibc_claim_def *d, const ibc_config *cfg, char *err)
+int ibc_claim_config_check(const char *id, const ibc_config *cfg, char *err)
 {
+    const ibc_claim_def *d = ibc_claim_find(id);
+    if (!d) {
+        snprintf(err, IBC_ERRLEN, "unknown claim '%s'", id ? id : "(null)");
+        return IBC_EINPUT;
+    }
     if (d->kmax > 0 && cfg->model.K > d->kmax) {
         snprintf(err, IBC_ERRLEN, "%s: --K = %ld: this claim allows 2 <= K <= %ld", d->id, cfg->model.K, d->kmax);
         return IBC_EINPUT;

@@ -59,11 +59,13 @@ typedef struct {
 /* The registry, terminated by an entry with id == NULL. */
 extern const ibc_claim_def ibc_claims[];
 const ibc_claim_def *ibc_claim_find(const char *id);
-/* IBC_OK when cfg is within what claim d allows beyond the config's own
- * ranges (d->kmax); else IBC_EINPUT with one line in err naming the claim,
- * the value and the range.  `check` asks before any claim runs, so a claim's
- * own limit is bad input (exit 2), not a failure inside the claim. */
-int ibc_claim_config_check(const ibc_claim_def *d, const ibc_config *cfg, char *err);
+/* IBC_OK when cfg is within what claim id allows beyond the config's own
+ * ranges (its registry kmax); else IBC_EINPUT with one line in err naming the
+ * claim, the value and the range (or an unknown id).  `check` asks before
+ * any claim runs, so a claim's own limit is bad input (exit 2), not a
+ * failure inside the claim; the claims ask again as a guard, from the same
+ * registry entry. */
+int ibc_claim_config_check(const char *id, const ibc_config *cfg, char *err);
 
 /* Releases what the claims cached in this process: the brackets
  * (ibc_claim_brackets) first, which point into the trained networks, then

@@ -558,7 +558,7 @@ int ibc_cli_cmd_check(int argc, char **argv)
      * decides the same from the same argv. */
     char cerr[IBC_ERRLEN];
     for (long i = 0; i < nclaims; i++) {
-        if (!chosen[i] || ibc_claim_config_check(&ibc_claims[i], &cfg, cerr) == IBC_OK)
+        if (!chosen[i] || ibc_claim_config_check(ibc_claims[i].id, &cfg, cerr) == IBC_OK)
             continue;
         if (named) {
             fprintf(stderr, "ibcheck: check: %s\n", cerr);
