@@ -2,9 +2,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include "ibcheck/ibcheck.h"
@@ -268,15 +270,45 @@ int ibc_mpi_queue_add(long task, const void *payload, size_t len)
 static char lost_msg[2][2048];
 static volatile sig_atomic_t lost_cur = -1;
 
+/* The line and the record must name the same tasks, yet a signal can come
+ * while lost_update writes them, on the main thread or on any other (an MPI
+ * or BLAS thread that does not block it).  A Dekker handshake on two
+ * sequentially consistent flags makes the pair atomic for the handler:
+ * the handler raises `dying`, then waits while `updating` is up; an update
+ * raises `updating`, then gives up if `dying` is up.  One of the two sees
+ * the other's flag, so the handler never writes a line the record lacks.
+ * A handler that interrupts the update on its own thread cannot wait for
+ * it: it leaves `pending`, and the update writes the line when done. */
+static atomic_int lost_dying, lost_updating, lost_pending;
+static pid_t lost_main_tid;   /* the thread that runs lost_update */
+
 /* The record's text: the tasks in flight, one line. */
 static int record_write(FILE *out, void *ctx)
 {
     return fprintf(out, "%s\n", (const char *)ctx) < 0;
 }
 
-/* Under F->mu, whenever F->running changes: the line, and the record. */
+static void lost_write_exit(void)
+{
+    int k = lost_cur;
+    if (k >= 0) {
+        ssize_t w = write(2, lost_msg[k], strlen(lost_msg[k]));
+        (void)w;
+    }
+    _exit(IBC_ENUMERIC);   /* 3: a failure, not bad input */
+}
+
+/* Under F->mu, on the main thread, whenever F->running changes: the line,
+ * and the record. */
 static void lost_update(farm *F)
 {
+    atomic_store(&lost_updating, 1);
+    if (atomic_load(&lost_dying)) {
+        /* A handler on another thread is writing the current line: keep the
+         * record that matches it. */
+        atomic_store(&lost_updating, 0);
+        return;
+    }
     char names[1800];
     size_t nn = 0;
     int any = 0;
@@ -294,13 +326,16 @@ static void lost_update(farm *F)
     snprintf(lost_msg[k], sizeof lost_msg[k],
              "ibcheck: %s: the MPI job was stopped (a rank died or was killed) while %s: %s\n", F->ops->what, names,
              F->ops->after);
-    lost_cur = k;
     if (F->ops->record) {
         /* Best effort: the cells are the state that matters, the record only
          * says what a killed run was doing. */
         char e[IBC_ERRLEN];
         (void)ibc_util_write_atomic(F->ops->record, record_write, names, e);
     }
+    lost_cur = k;
+    atomic_store(&lost_updating, 0);
+    if (atomic_load(&lost_pending))
+        lost_write_exit();   /* the signal came in the middle of this update */
 }
 
 /* Rank 0, before a farm: what the last run with the same record was doing
@@ -323,12 +358,20 @@ static void record_report(const ibc_mpi_farm_ops *ops)
 
 static void lost_handler(int sig)
 {
-    int k = lost_cur;
-    if (k >= 0) {
-        ssize_t w = write(2, lost_msg[k], strlen(lost_msg[k]));
-        (void)w;
+    (void)sig;
+    atomic_store(&lost_dying, 1);
+    if (atomic_load(&lost_updating)) {
+        if ((pid_t)syscall(SYS_gettid) == lost_main_tid) {
+            atomic_store(&lost_pending, 1);   /* lost_update finishes, then writes */
+            return;
+        }
+        /* Another thread: the update takes milliseconds (one small file);
+         * wait up to 5 s for it, then write what there is. */
+        struct timespec ms = {0, 1000000};
+        for (int i = 0; i < 5000 && atomic_load(&lost_updating); i++)
+            nanosleep(&ms, NULL);
     }
-    _exit(IBC_ENUMERIC);   /* 3: a failure, not bad input */
+    lost_write_exit();
 }
 
 /* Rank 0's own worker: takes tasks like any rank, waits while there are
@@ -434,6 +477,9 @@ static int farm_rank0(farm *F, char *err)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = lost_handler;
     sigemptyset(&sa.sa_mask);
+    lost_main_tid = (pid_t)syscall(SYS_gettid);
+    atomic_store(&lost_dying, 0);
+    atomic_store(&lost_pending, 0);
     mpi_rc = dispatch(F);
     pthread_mutex_lock(&F->mu);
     lost_update(F);
