@@ -210,7 +210,7 @@ static int rows_sweep(const ibc_config *cfg, ibc_rows *out, char *err)
     c.steps = cfg->steps < 5000 ? cfg->steps : 5000;
     for (int pi = 0; pi < 2; pi++) {
         double p = pi == 0 ? 3.0 : 4.0;
-        double lx[N_ALPHA], ly[N_ALPHA];
+        double df[N_ALPHA];
         int ok = 1;
         for (int a = 0; a < N_ALPHA; a++) {
             c.model.alpha = sweep_alpha[a];
@@ -224,8 +224,7 @@ static int rows_sweep(const ibc_config *cfg, ibc_rows *out, char *err)
             ibc_train_config_describe(base, sizeof base, &c, p);
             snprintf(params, sizeof params, "%s; worst center k=%ld", base, wk + 1);
             add_row(out, "deficit 1 - min_k max_j cos(w_j, mu_k)", c.prec, deficit, 0.01, 1, params);
-            lx[a] = log(sweep_alpha[a]);
-            ly[a] = log(deficit);
+            df[a] = deficit;
             ok &= deficit > 0;
             neurons_clear(&nr);
         }
@@ -238,16 +237,14 @@ static int rows_sweep(const ibc_config *cfg, ibc_rows *out, char *err)
                                "p=%g alpha in {0.05,0.1,0.2}; h=%ld steps=%ld", p, c.h, c.steps);
             continue;
         }
-        double mx = 0, my = 0, sxx = 0, sxy = 0;
+        /* The exponent from the one fit; C from the fitted line's value at
+         * the mean of log alpha (the line passes through the means). */
+        double e = ibc_claim_loglog_slope(sweep_alpha, df, N_ALPHA), mx = 0, my = 0;
         for (int a = 0; a < N_ALPHA; a++) {
-            mx += lx[a] / N_ALPHA;
-            my += ly[a] / N_ALPHA;
+            mx += log(sweep_alpha[a]) / N_ALPHA;
+            my += log(df[a]) / N_ALPHA;
         }
-        for (int a = 0; a < N_ALPHA; a++) {
-            sxx += (lx[a] - mx) * (lx[a] - mx);
-            sxy += (lx[a] - mx) * (ly[a] - my);
-        }
-        double e = sxy / sxx, C = exp(my - e * mx);
+        double C = exp(my - e * mx);
         char pb[24], mb[48], params[200];
         snprintf(mb, sizeof mb, "e=%.3f C=%.4g", e, C);
         snprintf(params, sizeof params, "p=%g alpha in {0.05,0.1,0.2}; h=%ld steps=%ld; fit of deficit = C alpha^e",

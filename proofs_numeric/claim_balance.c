@@ -136,7 +136,7 @@ int ibc_claim_balance(const ibc_config *cfg, ibc_rows *out, char *err)
         /* The arbitrary-precision mode on a prefix of the same run: its cost
          * per step is ~100x double's, and the bound is per step anyway. */
         ibc_config c = *cfg;
-        c.steps = cfg->steps < 100 ? cfg->steps : 100;
+        c.steps = cfg->steps < 40 ? cfg->steps : 40;
         if ((rc = gd_rows(&c, 3.0, cfg->prec_hi, 0, out, err)) != IBC_OK) return rc;
     }
     /* Gradient flow, p = 3 (smooth field), double at the default size to the
