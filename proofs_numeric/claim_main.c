@@ -28,7 +28,7 @@ int main(int argc, char **argv)
     ibc_claim_rows_init(&rows);
     int rc = def->run(&cfg, &rows, err);
     if (rc != IBC_OK) {
-        fprintf(stderr, "ibcheck: %s: %s\n", def->id, err);
+        ibc_claim_error_print(stderr, def->id, err);
         ibc_claim_rows_clear(&rows);
         ibc_claim_cache_clear();
         return IBC_ENUMERIC;   /* at the defaults a failure is numerical, never bad input */

@@ -82,6 +82,16 @@ int ibc_claim_config_check(const char *id, const ibc_config *cfg, char *err)
     return IBC_OK;
 }
 
+void ibc_claim_error_print(FILE *f, const char *id, const char *err)
+{
+    size_t n = strlen(id);
+    if (!err || !err[0])
+        err = "failed";
+    else if (strncmp(err, id, n) == 0 && err[n] == ':' && err[n + 1] == ' ')
+        err += n + 2;
+    fprintf(f, "ibcheck: %s: %s\n", id, err);
+}
+
 const ibc_claim_def *ibc_claim_find(const char *id)
 {
     if (!id)

@@ -20,6 +20,7 @@ set(rows
   "check|2|-|unknown operand|no-such-claim"
   "check|2|-|-o in a missing directory|loss-derivative -q -o @MISSING@"
   "check|3|-|numerical failure inside a claim (overflow)|stable-rank --lr 1e8 -q"
+  "check|3|-|a claim's failure that starts with its id (said once)|escape-time --lr 1e8 -q"
   "check|3|-|-o write fails (ENOSPC)|loss-derivative -q -o /dev/full"
   "check|3|full|stdout write fails (ENOSPC)|loss-derivative -q"
   "check|3|full|--help to a full stdout|--help"
@@ -95,8 +96,16 @@ foreach(row IN LISTS rows)
   string(STRIP "${err}" e)
   string(REGEX MATCHALL "\n" nl "${e}")
   list(LENGTH nl extra)
+  # The line names who failed once: not "ibcheck: escape-time: escape-time: ...".
+  set(twice 0)
+  if(e MATCHES "^ibcheck: ([^:]+): ([^:]+):" AND CMAKE_MATCH_1 STREQUAL CMAKE_MATCH_2)
+    set(twice 1)
+  endif()
   if(NOT rc STREQUAL want OR e STREQUAL "" OR extra GREATER 0)
     message(SEND_ERROR "FAIL ${cmd}: ${label}: exit ${rc} (need ${want}, one stderr line), stderr:\n${err}")
+    math(EXPR failures "${failures} + 1")
+  elseif(twice)
+    message(SEND_ERROR "FAIL ${cmd}: ${label}: the line names '${CMAKE_MATCH_1}' twice: ${e}")
     math(EXPR failures "${failures} + 1")
   else()
     message(STATUS "ok: ${cmd}: ${label}: exit ${rc}: ${e}")

@@ -3,6 +3,7 @@
  * function runs under `ibcheck check` and as its own CTest program. */
 #ifndef IBCHECK_CLAIM_H
 #define IBCHECK_CLAIM_H
+#include <stdio.h>
 #include "ibcheck/prec.h"
 #include "ibcheck/model.h"
 #include "ibcheck/net.h"
@@ -66,6 +67,9 @@ const ibc_claim_def *ibc_claim_find(const char *id);
  * failure inside the claim; the claims ask again as a guard, from the same
  * registry entry. */
 int ibc_claim_config_check(const char *id, const ibc_config *cfg, char *err);
+/* Prints claim id's failure as one line, "ibcheck: ID: MESSAGE", to f.
+ * Many claims start their messages with their own id: it is said once. */
+void ibc_claim_error_print(FILE *f, const char *id, const char *err);
 
 /* Releases what the claims cached in this process: the brackets
  * (ibc_claim_brackets) first, which point into the trained networks, then

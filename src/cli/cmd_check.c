@@ -85,7 +85,7 @@ static int run_claim(const ibc_config *cfg, long i, ibc_rows *rows, int tty, cha
 
 static void claim_error(long i, const char *err)
 {
-    fprintf(stderr, "ibcheck: %s: %s\n", ibc_claims[i].id, err[0] ? err : "failed");
+    ibc_claim_error_print(stderr, ibc_claims[i].id, err);
 }
 
 /* The status of a claim that failed.  The flags were checked before any
