@@ -474,13 +474,19 @@ int ibc_claim_margin(const ibc_config *cfg, ibc_rows *out, char *err)
         rc = mg_euler_rows(cfg, label, t, p, out);
     }
     if (rc != IBC_OK) return rc;
-    /* (d) adaptive GF on the default data, narrower net (h <= 20): a tenth of
-     * the GD run's time is past L_sum < 1 (t ~ 900 at the defaults). */
+    /* (d) adaptive GF on the default data, narrower net (h <= 2K: 20 at the
+     * defaults), to half the GD run's time (t = 2000 at the defaults, where
+     * L_sum < 1 from t = 855 on: 229 intervals judged).  Two neurons per
+     * center, and half the time rather than a quarter: with a fixed h = 20
+     * and t = 1000, K = 20 never reached L_sum < 1 (one neuron per center;
+     * with h = 40, L_sum = 3.5 at t = 1000 and 0.69 at t = 2000), and the
+     * row had no interval to judge. */
     ibc_config c = *cfg;
     c.method = IBC_METHOD_ADAPTIVE;
-    c.h = cfg->h < 20 ? cfg->h : 20;
+    long hd = 2 * cfg->model.K;
+    c.h = cfg->h < hd ? cfg->h : hd;
     ibc_trained t;
-    rc = ibc_train_trained_init(&t, &c, 3.0, cfg->prec, cfg->lr * (double)cfg->steps / 4, 0, err);
+    rc = ibc_train_trained_init(&t, &c, 3.0, cfg->prec, cfg->lr * (double)cfg->steps / 2, 0, err);
     if (rc != IBC_OK) return rc;
     ibc_train_config_describe(base, sizeof base, &c, 3.0);
     char params[400];
