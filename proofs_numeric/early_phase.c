@@ -203,6 +203,27 @@ static void eps_round_down(char *buf, size_t len, double emax)
     if (atof(buf) > emax) snprintf(buf, len, "%.2fe%d", m - 0.01, ex);
 }
 
+/* The recorder, plus the flow's event count at each record: a central
+ * difference is valid only where no switching event lies between its two
+ * records.  The same sign pattern at the three records does not show that
+ * (a pair can cross and cross back, as in a sliding mode: at K = 6 one such
+ * probe was 4 decades off its bound). */
+typedef struct {
+    ibc_recorder *rec;
+    const ibc_flow_stats *st;   /* updated by the flow before each record */
+    long *events;               /* events[k]: st->events at record k */
+    long cap;
+} ep_observer;
+
+static int ep_observe(void *ctx, const ibc_net *net, const ibc_vec *theta, double t, long step, const ibc_vec *loss)
+{
+    ep_observer *o = ctx;
+    long k = o->rec->n;
+    if (k < o->cap)
+        o->events[k] = o->st->events;
+    return ibc_flow_recorder_observe(o->rec, net, theta, t, step, loss);
+}
+
 int ibc_claim_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double p, long n, long h,
                               const char *eps, ibc_prec pr, char *err)
 {
@@ -239,6 +260,7 @@ int ibc_claim_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double
     ibc_flow_recorder_init(&rec, NULL, 1);
     double *times = NULL;
     long *grid_at = NULL;
+    long *ev = NULL;   /* the flow's event count at each record */
 
     /* X_max in MPFR from the master data; a double copy of X for the analysis. */
     {
@@ -282,7 +304,10 @@ int ibc_claim_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double
     if (!times || !grid_at) abort();
     long m = 0;
     for (long k = 0; k < EP_GRID; k++) {
-        double tk = ep->T * (double)k / (double)(EP_GRID - 1);
+        /* The last grid time is T itself: T * k / (GRID - 1) can round
+         * above T (at K = 6 it did), and a record time past t_end is never
+         * reached (the run then lacked its last record). */
+        double tk = k == EP_GRID - 1 ? ep->T : ep->T * (double)k / (double)(EP_GRID - 1);
         int probe = ep_is_probe(k);
         if (probe) times[m++] = tk - ep->fd_delta;
         grid_at[k] = m;
@@ -296,8 +321,11 @@ int ibc_claim_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double
     o.tol = 0;
     o.record_t = times;
     o.n_record_t = m;
-    o.obs = ibc_flow_recorder_observe;
-    o.obs_ctx = &rec;
+    ev = malloc(sizeof(long) * (size_t)m);
+    if (!ev) abort();
+    ep_observer eo = {&rec, &ep->st, ev, m};
+    o.obs = ep_observe;
+    o.obs_ctx = &eo;
     rc = ibc_flow_run(net, &theta, &o, &ep->st, err);
     if (rc != IBC_OK) goto done;
     if (rec.n != m) {
@@ -333,7 +361,7 @@ int ibc_claim_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double
 
         if (!ep_is_probe(k) || p != 1.0) continue;
         const ibc_record *lo = r - 1, *hi = r + 1;
-        if (!same_pattern(X, n, D, h, &lo->theta, &r->theta, &hi->theta)) {
+        if (ev[grid_at[k] + 1] != ev[grid_at[k] - 1] || !same_pattern(X, n, D, h, &lo->theta, &r->theta, &hi->theta)) {
             ep->fd_skipped++;
             continue;
         }
@@ -344,6 +372,7 @@ int ibc_claim_early_phase_run(ibc_early_phase *ep, const ibc_config *cfg, double
 done:
     free(times);
     free(grid_at);
+    free(ev);
     ibc_flow_recorder_clear(&rec);
     ibc_prec_vec_clear(&theta);
     ibc_prec_vec_clear(&grad);
