@@ -153,6 +153,14 @@ static int check_opts(const ibc_net *net, const ibc_flow_opts *o, char *err)
         snprintf(err, IBC_ERRLEN, "t_end = %g is out of range: need a finite t_end >= 0", o->t_end);
         return IBC_EINPUT;
     }
+    /* Record times past t_end are never reached: a caller that computes its
+     * last one as a product can round above t_end and silently lose it. */
+    for (long k = 0; o->method == IBC_METHOD_ADAPTIVE && o->record_t && k < o->n_record_t; k++)
+        if (!(o->record_t[k] >= 0 && o->record_t[k] <= o->t_end) || (k > 0 && o->record_t[k] < o->record_t[k - 1])) {
+            snprintf(err, IBC_ERRLEN, "record time %ld = %.17g is out of range: need 0 <= t <= t_end = %.17g, sorted",
+                     k, o->record_t[k], o->t_end);
+            return IBC_EINPUT;
+        }
     if (!(o->tol >= 0) || o->tol >= 1) {
         snprintf(err, IBC_ERRLEN, "tol = %g is out of range: need 0 <= tol < 1 (0: 2^-(BITS-8))", o->tol);
         return IBC_EINPUT;
