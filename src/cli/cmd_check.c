@@ -58,10 +58,12 @@ static int write_table(FILE *out, void *ctx)
 }
 
 
-/* What the summary needs of each claim: its own wall time and row count. */
+/* What the summary needs of each claim: its own wall time, row count, and
+ * whether it failed (its error line was printed). */
 typedef struct {
     double secs;
     long nrows;
+    int failed;
 } claim_stat;
 
 /* Runs claim i into rows; on a terminal, one completion line on success.
@@ -245,6 +247,7 @@ static int results_assemble(const results *R, int bad, const char *chosen, ibc_r
         secs[i].secs = R->st[i].secs;
         secs[i].nrows = R->res[i].n;
         if (R->rcs[i] != IBC_OK) {
+            secs[i].failed = 1;
             claim_error(i, R->errs[i]);
             if (status == IBC_OK)
                 status = claim_status(R->rcs[i]);
@@ -372,6 +375,7 @@ static int run_claims(const ibc_config *cfg, const char *chosen, long nclaims, i
             int rc = run_claim(cfg, i, rows, tty, err, &secs[i].secs);
             secs[i].nrows = rows->n - before;
             if (rc != IBC_OK) {
+                secs[i].failed = 1;
                 claim_error(i, err);
                 if (status == IBC_OK)
                     status = claim_status(rc);
@@ -470,7 +474,8 @@ static void claim_summary(FILE *f, const ibc_rows *rows, const char *chosen, lon
             if ((unsigned)rows->row[j].verdict < 4)
                 c[rows->row[j].verdict]++;
         fprintf(f, "%-28s %5ld %6ld %6ld %8ld %8ld %7.1f s%s\n", id, n, c[IBC_HOLDS], c[IBC_INFO], c[IBC_FINDING],
-                c[IBC_REFUTED], secs[i].secs, c[IBC_REFUTED] ? "  <- refuted" : "");
+                c[IBC_REFUTED], secs[i].secs,
+                secs[i].failed ? "  <- FAILED (its line above)" : c[IBC_REFUTED] ? "  <- refuted" : "");
         tot[0] += n;
         for (int v = 0; v < 4; v++)
             tot[v + 1] += c[v];
@@ -620,7 +625,9 @@ int ibc_cli_cmd_check(int argc, char **argv)
         if (status == IBC_OK)
             status = IBC_EIO;
     }
-    if (status == IBC_OK && !p.common.quiet)
+    /* The summary also after a claim failed: it shows at a glance which one
+     * (its line above says why) and what the others found. */
+    if (!p.common.quiet)
         claim_summary(stderr, &rows, chosen, nclaims, secs, t_wall, (int)jobs);
     free(chosen);
     free(secs);
