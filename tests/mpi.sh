@@ -151,21 +151,28 @@ spread)
     same_results serial threads
     ;;
 input)
-    expect2() {   # expect2 WHAT ARGS...: exit 2, one ibcheck line, nothing computed
-        local what=$1
-        shift
-        "${MPI[@]}" "$IBCHECK" "$@" >in.out 2>in.err
+    expect2() {   # expect2 TAG WHAT ARGS...: exit 2, one ibcheck line, nothing computed
+        local tag=$1 what=$2
+        shift 2
+        "${MPI[@]}" "$IBCHECK" "$@" >"$tag.out" 2>"$tag.err"
         local rc=$?
-        [ "$rc" = 2 ] || fail "$what: exit $rc, need 2: $(cat in.err)"
-        [ "$(grep -c '^ibcheck: ' in.err)" = 1 ] || fail "$what: need one ibcheck line: $(cat in.err)"
-        grep -q ' on rank ' in.err && fail "$what: work started: $(cat in.err)"
-        echo "ok: $what: exit 2, $(grep '^ibcheck: ' in.err)"
+        [ "$rc" = 2 ] || fail "$what: exit $rc, need 2: $(cat "$tag.err")"
+        [ "$(grep -c '^ibcheck: ' "$tag.err")" = 1 ] || fail "$what: need one ibcheck line: $(cat "$tag.err")"
+        grep -q ' on rank ' "$tag.err" && fail "$what: work started: $(cat "$tag.err")"
+        echo "ok: $what: exit 2, $(grep '^ibcheck: ' "$tag.err")"
     }
-    expect2 "bad --p" reproduce "$CONFIG" --p 2 -o d1
-    expect2 "missing config" reproduce nonexistent.yaml -o d2
-    expect2 "unwritable -o" check loss-derivative -o /nonexistent/t.md
-    expect2 "unknown claim" check no-such-claim
-    expect2 "one-rank command" train --p 3 --steps 10 -o net.json
+    # Side by side: each launch mostly waits for mpirun's start-up.
+    expect2 in1 "bad --p" reproduce "$CONFIG" --p 2 -o d1 &
+    j1=$!
+    expect2 in2 "missing config" reproduce nonexistent.yaml -o d2 &
+    j2=$!
+    expect2 in3 "unwritable -o" check loss-derivative -o /nonexistent/t.md &
+    j3=$!
+    expect2 in4 "unknown claim" check no-such-claim &
+    j4=$!
+    expect2 in5 "one-rank command" train --p 3 --steps 10 -o net.json &
+    j5=$!
+    for j in $j1 $j2 $j3 $j4 $j5; do wait "$j" || exit 1; done
     [ ! -e net.json ] && [ ! -e d1 ] && [ ! -e d2 ] || fail "a file was written on bad input"
     # More ranks than cells: the extra ranks idle.
     "$MPIRUN" --oversubscribe -n 4 "$IBCHECK" reproduce "$CONFIG" --sigma-index 0 -o d3 >/dev/null 2>many.err ||
