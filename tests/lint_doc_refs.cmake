@@ -1,8 +1,9 @@
 # docs/theory.md says where each formula lives, as `path: name` (and
 # `path: a`, `b`, ...).  Every such path must exist and every name must be
 # defined there (a line that starts a definition, or a #define), so that the
-# pointers stay true when code moves.  Three had gone stale when the early
-# phase moved out of claim_early_norm.c.
+# pointers stay true when code moves.  Six had gone stale when the early
+# phase, the Monte Carlo sampler and the escape run moved out of the claim
+# files.
 if(NOT ROOT)
   message(FATAL_ERROR "lint_doc_refs.cmake needs -DROOT=<source dir>")
 endif()
