@@ -18,7 +18,7 @@
  *   bracket   cert + attack, against the goal of 50 ms
  *   grad      one double forward + gradient (two matrix-vector products),
  *             the unit the bracket is also quoted in (same run)
- * Usage: bench_bracket [--points N]
+ * Usage: bench_bracket [--points N] [--each]   (--each: every point's bracket)
  * (-DIBC_BENCH_OLD builds it against a library from before the prepared
  * certificate, commit 59be7e2, to time the old path in the same run.) */
 #include <math.h>
@@ -114,11 +114,14 @@ static ibc_rnet *build_net(long p, const double *mu)
 int main(int argc, char **argv)
 {
     long npts = 20;
+    int each = 0;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--points") && i + 1 < argc) {
+        if (!strcmp(argv[i], "--each")) {
+            each = 1;
+        } else if (!strcmp(argv[i], "--points") && i + 1 < argc) {
             npts = atol(argv[++i]);
         } else {
-            fprintf(stderr, "bench_bracket: unknown argument '%s': usage: bench_bracket [--points N]\n", argv[i]);
+            fprintf(stderr, "bench_bracket: unknown argument '%s': usage: bench_bracket [--points N] [--each]\n", argv[i]);
             return 2;
         }
     }
@@ -183,6 +186,8 @@ int main(int argc, char **argv)
             lo_min = fmin(lo_min, cr.lo);
             hi_max = fmax(hi_max, hi);
             bad += cr.lo > hi;   /* a bracket upside down is a bug in one end */
+            if (each)
+                printf("p=%ld point %ld: [%.6f, %.6f]\n", p, i, cr.lo, hi);
         }
         double mc = median(tc, npts), ma = median(ta, npts), mb = median(tb, npts), mg = median(tg, npts);
         printf("p=%ld prepare %.1f ms | per point (median): cert %.1f ms, attack %.1f ms, bracket %.1f ms "

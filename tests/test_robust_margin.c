@@ -11,6 +11,10 @@
  *     margin) and with weights scaled by 2^+-300;
  *   - tightness: width <= 1e-12 of the sum of |terms| (what makes the Arb
  *     fallback rare; a plain dot product's bound is ~1e-13 D wider);
+ *   - the fast enclosure (ibc_robust_rnet_margin_enclose_fast_d, one BLAS
+ *     product and an a-priori bound) contains the Arb ball too, wherever it
+ *     returns one, and is wider than the Dot2 one (its worst width is
+ *     printed);
  *   - ibc_robust_rnet_flipped agrees with the sign of the Arb margin wherever the
  *     ball decides it;
  *   - ill-conditioned: single units whose <x, w> has condition number up to
@@ -85,8 +89,8 @@ static double abs_terms(const ibc_rnet *f, const double *x, const double *d)
 }
 
 typedef struct {
-    long n, contained, tight, agree;
-    double worst_width;
+    long n, contained, tight, agree, fast_n, fast_contained;
+    double worst_width, fast_worst;
 } tally;
 
 static void one(tally *T, const ibc_rnet *f, const double *x, const double *d, int y)
@@ -102,6 +106,14 @@ static void one(tally *T, const ibc_rnet *f, const double *x, const double *d, i
         T->tight++;
     if (w > T->worst_width)
         T->worst_width = w;
+    double fl_lo, fl_hi;
+    if (ibc_robust_rnet_margin_enclose_fast_d(f, x, d, y, &fl_lo, &fl_hi)) {
+        T->fast_n++;
+        T->fast_contained += fl_lo <= al && ah <= fl_hi;
+        double fw = A > 0 ? (fl_hi - fl_lo) / A : 0;
+        if (fw > T->fast_worst)
+            T->fast_worst = fw;
+    }
     int fl = ibc_robust_rnet_flipped(f, x, d, y, 128);
     int truth = ah <= 0 ? 1 : al > 0 ? 0 : -1;
     if (truth < 0 || fl == truth)
@@ -175,6 +187,10 @@ static void run_case(const char *name, long h, long D, long p, double scale, int
     }
     report(name, T.contained == T.n, "%ld/%ld Arb balls inside the double enclosure", T.contained, T.n);
     char nm[96];
+    snprintf(nm, sizeof nm, "%s: fast", name);
+    report(nm, T.fast_contained == T.fast_n && T.fast_n > 0,
+           "%ld/%ld Arb balls inside the fast enclosure (worst width %.2e sum|terms|)", T.fast_contained, T.fast_n,
+           T.fast_worst);
     snprintf(nm, sizeof nm, "%s: tight", name);
     report(nm, T.tight == T.n, "%ld/%ld widths <= 1e-12 sum|terms| (worst %.2e)", T.tight, T.n, T.worst_width);
     snprintf(nm, sizeof nm, "%s: flipped agrees", name);
@@ -276,7 +292,7 @@ static void gen_dot(double *x, double *w, long n, int b, int ones)
 
 static void ill_case(void)
 {
-    long D = 40, n = 0, in = 0;
+    long D = 40, n = 0, in = 0, fast_in = 0, fast_n = 0;
     for (int b = 20; b <= 70; b += 10)
         for (long r = 0; r < 10 * test_repeat(); r++) {
             ibc_rnet *f = rand_net(1, D, 1, 1.0);
@@ -288,9 +304,17 @@ static void ill_case(void)
             arb_margin(f, x, NULL, 1, &al, &ah);
             n++;
             in += !ok || (lo <= al && ah <= hi);   /* not ok: Arb decides, also sound */
+            /* the fast enclosure: here its a-priori bound, not the norms'
+             * slack, is what must cover the product's error */
+            if (ibc_robust_rnet_margin_enclose_fast_d(f, x, NULL, 1, &lo, &hi)) {
+                fast_n++;
+                fast_in += lo <= al && ah <= hi;
+            }
             ibc_robust_rnet_free(f);
         }
     report("ill-conditioned <x, w> (cond to ~2^140)", in == n, "%ld/%ld Arb balls inside", in, n);
+    report("ill-conditioned <x, w>: fast enclosure", fast_in == fast_n && fast_n == n, "%ld/%ld Arb balls inside",
+           fast_in, fast_n);
     /* The same for the sum over units: h units on one coordinate (x = 1,
      * w_j = 1, so unit j is v_j), v from GenDot with ones. */
     n = in = 0;
@@ -326,6 +350,31 @@ static void directed_case(void)
     }
     bad += !isnan(ibc_robust_dn(NAN)) || !isnan(ibc_robust_up(NAN));
     report("ibc_robust_dn / ibc_robust_up equal nextafter (specials, 1e5 random)", bad == 0, "%ld/%ld differ", bad, n);
+    /* ibc_robust_wdn / wup (the branch-free bounds) around rounded products
+     * and sums, whose exact error is known (fma, TwoSum): wdn(v) - v <= err
+     * <= wup(v) - v, both differences exact (Sterbenz).  Exponents from the
+     * subnormal range to near overflow, and v = 0 from an underflow. */
+    n = bad = 0;
+    for (long r = 0; r < 200000; r++, n++) {
+        double a = ldexp(2 * urand() - 1, (int)(urand() * 1000) - 500 - (r % 4 == 0 ? 560 : 0));
+        double b = ldexp(2 * urand() - 1, (int)(urand() * 1000) - 500);
+        double v, e;
+        if (r & 1) {
+            v = a * b;
+            e = fma(a, b, -v);   /* exact unless the product underflows */
+            if (fabs(v) < 0x1p-960)
+                continue;
+        } else {
+            ibc_robust_two_sum(a, b, &v, &e);
+        }
+        double lo = ibc_robust_wdn(v), hi = ibc_robust_wup(v);
+        bad += !(lo - v <= e && e <= hi - v) || !(lo < v || v == 0) || !(hi > v || v == 0);
+    }
+    static const double tiny[] = {0.0, 0x1p-1074, -0x1p-1074, 0x1p-1060, -0x1p-1030};
+    /* an underflow errs by <= 2^-1075, half a subnormal step: one step out covers it */
+    for (size_t i = 0; i < sizeof tiny / sizeof tiny[0]; i++, n++)
+        bad += !(ibc_robust_wdn(tiny[i]) < tiny[i] && ibc_robust_wup(tiny[i]) > tiny[i]);
+    report("ibc_robust_wdn / wup bound the exact result of a product or sum", bad == 0, "%ld/%ld wrong", bad, n);
 }
 
 int main(void)

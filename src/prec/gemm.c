@@ -71,6 +71,11 @@ void ibc_prec_gemv_d(int ta, long M, long N, const double *A, const double *x, d
     cblas_dgemv(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, (int)M, (int)N, 1.0, A, (int)N, x, 1, 0.0, y, 1);
 }
 
+double ibc_prec_dot_d(long n, const double *a, const double *b)
+{
+    return cblas_ddot((int)n, a, 1, b, 1);
+}
+
 void ibc_prec_gemm_d(int ta, int tb, long M, long N, long K, const double *A, const double *B, double *C)
 {
     long ntiles = gemm_ntiles(M, N);

@@ -21,6 +21,8 @@ void ibc_prec_gemm_d(int ta, int tb, long M, long N, long K, const double *A, co
 /* y = op(A) x, A M x N row-major (ta: A^T x, length N): CBLAS dgemv, for the
  * attacks' searches (a one-row dgemm packs all of A on every call). */
 void ibc_prec_gemv_d(int ta, long M, long N, const double *A, const double *x, double *y);
+/* sum a_i b_i over n entries: CBLAS ddot (any order of the sum). */
+double ibc_prec_dot_d(long n, const double *a, const double *b);
 /* MPFR: C's entries correctly rounded (bits is the modes' precision, which
  * C's entries already have).  A and B must not alias C. */
 void ibc_prec_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C, long bits);

@@ -40,6 +40,26 @@ static inline double ibc_robust_up(double x)
     return x;
 }
 
+/* The same bounds without branches, for loops the compiler vectorizes: v is
+ * the round-to-nearest result of one operation (or of a fused multiply-add),
+ * whose exact value e satisfies |e - v| <= 2^-53 |e| in the normal range
+ * and <= 2^-1075 below it.  v (1 -+ 2^-51) rounded stays on the far side of
+ * e by more than its own rounding, and 2^-1073 covers the subnormal range
+ * (it vanishes into v's rounding elsewhere), so wdn(v) <= e <= wup(v).  Four
+ * ulps wide instead of one.  NaN passes through, and so does an overflow to
+ * +-inf, which is then not a bound: callers reject non-finite results. */
+static inline double ibc_robust_wdn(double v)
+{
+    double a = v * (1 - 0x1p-51), b = v * (1 + 0x1p-51);
+    return (a < b ? a : b) - 0x1p-1073;
+}
+
+static inline double ibc_robust_wup(double v)
+{
+    double a = v * (1 - 0x1p-51), b = v * (1 + 0x1p-51);
+    return (a > b ? a : b) + 0x1p-1073;
+}
+
 /* z^p for z >= 0 and integer p >= 1, rounded down (dir < 0) or up (dir > 0):
  * every product of bounds of one sign is again a bound. */
 static inline double ibc_robust_pow_dir(double z, long p, int dir)

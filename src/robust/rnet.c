@@ -131,22 +131,26 @@ double ibc_robust_rnet_eval_d(const ibc_rnet *f, const double *x)
     return ibc_robust_rnet_grad_d(f, x, NULL);
 }
 
-double ibc_robust_rnet_forward_d(const ibc_rnet *f, const double *x, double *coef)
+double ibc_robust_rnet_units_d(const ibc_rnet *f, double *coef)
 {
-    long D = f->D, h = f->h;
-    ibc_prec_gemv_d(0, h, D, f->U, x, coef);   /* z_j = <x, u_j> */
     double out = 0;
-    for (long j = 0; j < h; j++) {
+    for (long j = 0; j < f->h; j++) {
         double a = f->v[j] * f->wn[j], zj = coef[j];
         if (zj <= 0) {
             coef[j] = 0;   /* inactive: contributes nothing, and sigma'(0) := 0 */
             continue;
         }
         out += a * ibc_robust_rnet_sigma_pow_d(f, zj);
-        /* d/dx sigma(z)^p = p sigma(z)^(p-1) u */
+        /* d/dz sigma(z)^p = p sigma(z)^(p-1) */
         coef[j] = a * (f->pint == 1 ? 1.0 : f->p * (f->pint ? ibc_robust_rnet_sigma_pow_d(f, zj) / zj : pow(zj, f->p - 1)));
     }
     return out;
+}
+
+double ibc_robust_rnet_forward_d(const ibc_rnet *f, const double *x, double *coef)
+{
+    ibc_prec_gemv_d(0, f->h, f->D, f->U, x, coef);   /* z_j = <x, u_j> */
+    return ibc_robust_rnet_units_d(f, coef);
 }
 
 void ibc_robust_rnet_backward_d(const ibc_rnet *f, const double *coef, double *grad)
@@ -258,6 +262,85 @@ void ibc_robust_rnet_proj_enclose(const ibc_rnet *f, const double *x, const doub
     }
 }
 
+/* One neuron's term of y f: a ||w|| sigma(z)^p from the enclosures [zl, zu]
+ * of z = <x + delta, w^> and [nlo, nhi] of ||w|| (a = y v_j), added to the
+ * running sum: its midpoint by TwoSum into (S, C), |midpoint| into A, its
+ * radius upward into R (margin_sum_close finishes the bound). */
+typedef struct {
+    double S, C, A, R;
+} margin_acc;
+
+static void margin_sum_add(margin_acc *m, const ibc_rnet *f, double a, double zl, double zu, double nlo,
+                           double nhi)
+{
+    /* sigma(z)^p >= 0 */
+    double pl = zl > 0 ? ibc_robust_pow_dir(zl, f->pint, -1) : 0.0, ph = zu > 0 ? ibc_robust_pow_dir(zu, f->pint, 1) : 0.0;
+    double ml = ibc_robust_dn(nlo * pl), mh = ibc_robust_up(nhi * ph);
+    double tl = a > 0 ? ibc_robust_dn(a * ml) : ibc_robust_dn(a * mh), th = a > 0 ? ibc_robust_up(a * mh) : ibc_robust_up(a * ml);
+    double mid = 0.5 * (tl + th), t;
+    m->R = ibc_robust_up(m->R + fmax(ibc_robust_up(th - mid), ibc_robust_up(mid - tl)));
+    m->A = ibc_robust_up(m->A + fabs(mid));
+    ibc_robust_two_sum(m->S, mid, &m->S, &t);
+    m->C += t;
+}
+
+/* [lo, hi] from the accumulated terms (Sum2: as Dot2 with b = 1). */
+static int margin_sum_close(const margin_acc *m, long h, double *lo, double *hi)
+{
+    double M = m->S + m->C;
+    double E = ibc_robust_up(m->R + ibc_robust_dot2_err(M, m->A, h));
+    double L = ibc_robust_dn(M - E), H = ibc_robust_up(M + E);
+    if (!isfinite(L) || !isfinite(H))
+        return 0;
+    *lo = L;
+    *hi = H;
+    return 1;
+}
+
+/* The fast enclosure: every projection by one BLAS product, each with the plain
+ * error bound (gamma_D + 2^-52) ||x + delta|| ||w|| (proj_enclose), each norm
+ * from a BLAS dot product of w with itself (any order: gamma_D).  About 1e-13
+ * of the terms wide, so it settles a margin that is not within that of 0,
+ * at the cost of one matrix-vector product (the Dot2 one below costs about
+ * ten).  Returns 0 (no enclosure, not an error) on any doubt. */
+int ibc_robust_rnet_margin_enclose_fast_d(const ibc_rnet *f, const double *x, const double *delta, int y,
+                                          double *lo, double *hi)
+{
+    long D = f->D, h = f->h;
+    *lo = -INFINITY;
+    *hi = INFINITY;
+    if (!f->pint)
+        return 0;
+    double *xd = malloc(sizeof(double) * (size_t)(D + 4 * h));
+    if (!xd)
+        return 0;
+    double *nl = xd + D, *nh = nl + h, *zl = nh + h, *zu = zl + h;
+    for (long d = 0; d < D; d++)
+        xd[d] = delta ? x[d] + delta[d] : x[d];
+    int ok = 1;
+    for (long j = 0; j < h && ok; j++) {
+        nl[j] = nh[j] = 0;
+        if (f->v[j] == 0)
+            continue;
+        norm_enclose(ibc_prec_dot_d(D, f->W + j * D, f->W + j * D), D, nl + j, nh + j);
+        ok = nl[j] > 0 && isfinite(nh[j]);   /* a zero or tiny row: the Dot2 enclosure decides */
+    }
+    if (ok)
+        ibc_robust_rnet_proj_enclose(f, xd, nl, nh, zl, zu);
+    margin_acc m = {0, 0, 0, 0};
+    for (long j = 0; j < h && ok; j++) {
+        if (f->v[j] == 0)
+            continue;
+        ok = isfinite(zl[j]) && isfinite(zu[j]);
+        margin_sum_add(&m, f, y < 0 ? -f->v[j] : f->v[j], zl[j], zu[j], nl[j], nh[j]);
+    }
+    free(xd);
+    return ok && margin_sum_close(&m, h, lo, hi);
+}
+
+/* The tight enclosure: x + delta = xd + xe exactly (TwoSum), <xd, w> and
+ * ||w|| by Dot2, <xe, w> (~2^-53 of <xd, w>) by a plain dot product bounded
+ * below. */
 int ibc_robust_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const double *delta, int y, double *lo,
                                      double *hi)
 {
@@ -266,8 +349,6 @@ int ibc_robust_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const d
     *hi = INFINITY;
     if (!f->pint)
         return 0;   /* no correctly bounded double power: Arb decides */
-    /* x + delta = xd + xe exactly (TwoSum); <xe, w> is ~2^-53 of <xd, w>
-     * and is added with a plain dot product, bounded below. */
     double *xd = malloc(sizeof(double) * (size_t)(2 * D + 1)), *xe = xd + D;
     if (!xd)
         return 0;
@@ -283,9 +364,7 @@ int ibc_robust_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const d
         en2 += xe[d] * xe[d];
     }
     double xn = ibc_robust_up(sqrt(ibc_robust_sumsq_up(xn2, D))), en = ibc_robust_up(sqrt(ibc_robust_sumsq_up(en2, D)));
-    /* Every term's enclosure [tl, th] goes in as a midpoint (summed by
-     * TwoSum, error bounded as in Dot2) and a radius (summed upward). */
-    double S = 0, C = 0, A = 0, R = 0;
+    margin_acc m = {0, 0, 0, 0};
     for (long j = 0; j < f->h && ok; j++) {
         const double *w = f->W + j * D;
         double a = y < 0 ? -f->v[j] : f->v[j];
@@ -312,40 +391,29 @@ int ibc_robust_rnet_margin_enclose_d(const ibc_rnet *f, const double *x, const d
         double sl = ibc_robust_dn(s - es), sh = ibc_robust_up(s + es);
         double zl = sl >= 0 ? ibc_robust_dn(sl / nhi) : ibc_robust_dn(sl / nlo);
         double zu = sh >= 0 ? ibc_robust_up(sh / nlo) : ibc_robust_up(sh / nhi);
-        /* a ||w|| sigma(z)^p, sigma(z)^p >= 0 */
-        double pl = zl > 0 ? ibc_robust_pow_dir(zl, f->pint, -1) : 0.0, ph = zu > 0 ? ibc_robust_pow_dir(zu, f->pint, 1) : 0.0;
-        double ml = ibc_robust_dn(nlo * pl), mh = ibc_robust_up(nhi * ph);
-        double tl = a > 0 ? ibc_robust_dn(a * ml) : ibc_robust_dn(a * mh), th = a > 0 ? ibc_robust_up(a * mh) : ibc_robust_up(a * ml);
-        double m = 0.5 * (tl + th), t;
-        R = ibc_robust_up(R + fmax(ibc_robust_up(th - m), ibc_robust_up(m - tl)));
-        A = ibc_robust_up(A + fabs(m));
-        ibc_robust_two_sum(S, m, &S, &t);
-        C += t;
+        margin_sum_add(&m, f, a, zl, zu, nlo, nhi);
     }
     free(xd);
-    if (!ok)
-        return 0;
-    double M = S + C;
-    double E = ibc_robust_up(R + ibc_robust_dot2_err(M, A, f->h));   /* Sum2: as Dot2 with b = 1 */
-    double L = ibc_robust_dn(M - E), H = ibc_robust_up(M + E);
-    if (!isfinite(L) || !isfinite(H))
-        return 0;
-    *lo = L;
-    *hi = H;
-    return 1;
+    return ok && margin_sum_close(&m, f->h, lo, hi);
 }
 
 int ibc_robust_rnet_flipped(const ibc_rnet *f, const double *x, const double *delta, int y, slong prec)
 {
-    /* A rigorous double enclosure settles nearly every call at the cost of
-     * one pass over W (Arb: ~100x more); only a margin within its rounding
-     * bound of 0 goes on to balls. */
-    double lo, hi;
-    if (ibc_robust_rnet_margin_enclose_d(f, x, delta, y, &lo, &hi)) {
-        if (hi <= 0)
-            return 1;
-        if (lo > 0)
-            return 0;
+    /* Rigorous double enclosures settle nearly every call: the fast one
+     * (one BLAS product) unless y f is within ~1e-13 of its terms of 0, as at
+     * a flip found by bisection; then the Dot2 one (about ten times the cost,
+     * ~1e-16 of the terms wide); only a margin within that of 0 goes on to
+     * balls (Arb: ~100x more). */
+    int (*const enclose[2])(const ibc_rnet *, const double *, const double *, int, double *, double *) = {
+        ibc_robust_rnet_margin_enclose_fast_d, ibc_robust_rnet_margin_enclose_d};
+    for (int k = 0; k < 2; k++) {
+        double lo, hi;
+        if (enclose[k](f, x, delta, y, &lo, &hi)) {
+            if (hi <= 0)
+                return 1;
+            if (lo > 0)
+                return 0;
+        }
     }
     int out = -1;
     arb_t m;
