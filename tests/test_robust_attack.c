@@ -370,7 +370,7 @@ static void test_timing(void)
         ibc_model_data_round(&X, data, ibc_prec_double());
         ibc_pgd_opts o;
         opts(&o, 300, 2, 1);
-        double delta[DIM], ts = 0, tm = 0, tp = 0;
+        double delta[DIM], ts = 0, tm = 0, tp = 0, worst_gap = 0;
         int ver = 1, order = 1;
         for (long i = 0; i < npts; i++) {
             const double *x = X.d + i * DIM;
@@ -390,7 +390,15 @@ static void test_timing(void)
             ver &= !isfinite(rp) || verified(f, x, y, delta, rp);
             printf("      random net p=%g point %ld: structured %.5f minnorm %.5f minnorm_pgd %.5f\n",
                    p, i, rs, rm, rp);
+            worst_gap = fmax(worst_gap, rs / fmin(rm, rp) - 1);
         }
+        /* The structured attack searches a subspace, enriched by gradients
+         * (attack.c: structured_ws); on these nets, whose neurons sit 0.3 off
+         * the centers, it must still match the full-space searches: without
+         * the enrichment it was 0.3-0.5% above them. */
+        char gname[96];
+        snprintf(gname, sizeof gname, "random net p=%g: structured within 1e-3 of the best attack", p);
+        report(gname, worst_gap <= 1e-3, "worst structured / best - 1 = %.2e", worst_gap);
         char name[64];
         snprintf(name, sizeof name, "random net p=%g: deltas certified, minnorm <= struct", p);
         report(name, ver && order, "%s", "");
