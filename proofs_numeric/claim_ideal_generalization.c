@@ -49,6 +49,26 @@
 static const double X_F[IBC_MC_NX] = { 1, 2, 3, 4, 5, 6 };
 static const double X_FP[IBC_MC_NX] = { 0.4, 0.6, 0.85, 1.1, 1.5, 2.0 };
 
+/* Statement t: F (t = 0) or F^(3) (t = 1) errs on the draw. */
+typedef struct {
+    const ibc_rnet *f;
+    long K;
+    int t;
+} gen_ctx;
+
+static int gen_event(void *ctx, const double *c, int y, double a, long D, long i, char *err)
+{
+    (void)a, (void)D, (void)i, (void)err;
+    return ibc_claim_mc_flipped(((const gen_ctx *)ctx)->f, c, NULL, y);
+}
+
+/* the exponents of T-F and T-Fp, as stated */
+static double gen_u(void *ctx, double a, long D)
+{
+    const gen_ctx *g = ctx;
+    return g->t == 0 ? (double)D / (4 * a * a * (double)g->K) : (double)D / (a * a * (double)g->K);
+}
+
 int ibc_claim_ideal_generalization(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     long K = cfg->model.K, K1 = cfg->model.K1;
@@ -70,24 +90,11 @@ int ibc_claim_ideal_generalization(const ibc_config *cfg, ibc_rows *out, char *e
           .bound = "P <= 2(K+1)exp(-C D/(a^2K))", .A = 2.0 * (double)(K + 1), .x = X_FP,
           .n = NDRAW, .stream = STREAM + 0x100 },
     };
-    double c[IBC_KKT_KMAX];
-    for (int t = 0; t < 2; t++)
-        for (int id = 0; id < IBC_MC_ND; id++)
-            for (int ix = 0; ix < IBC_MC_NX; ix++) {
-                long D = ibc_mc_D[id];
-                double a = sqrt((double)D / ((double)K * sh[t].x[ix]));
-                ibc_mc_sampler sm;
-                ibc_claim_mc_init(&sm, cfg, a, D, sh[t].stream + (unsigned long)(id * IBC_MC_NX + ix));
-                long e = 0;
-                for (long i = 0; i < sh[t].n; i++) {
-                    int y = ibc_claim_mc_draw(&sm, c);
-                    e += ibc_claim_mc_flipped(clf[t], c, NULL, y);
-                }
-                ibc_claim_mc_clear(&sm);
-                sh[t].k[id][ix] = e;
-                /* the exponents of T-F and T-Fp, as stated */
-                sh[t].u[id][ix] = t == 0 ? (double)D / (4 * a * a * (double)K) : (double)D / (a * a * (double)K);
-            }
+    gen_ctx ctx[2] = {{clf[0], K, 0}, {clf[1], K, 1}};
+    for (int t = 0; t < 2; t++) {
+        ibc_mc_event ev = {gen_event, gen_u, &ctx[t]};
+        ibc_claim_mc_shape_sample(&sh[t], cfg, &ev, err);   /* its events cannot fail */
+    }
     for (int t = 0; t < 2; t++)
         ibc_claim_mc_shape_rows(&sh[t], cfg, out);
     ibc_robust_rnet_free(clf[0]);

@@ -43,6 +43,40 @@
 static const double X_F[IBC_MC_NX] = { 4, 8, 12, 16, 20, 24 };
 static const double X_FP[IBC_MC_NX] = { 25, 35, 45, 55, 70, 85 };
 
+/* Statement t: F survives the attack ((1+rho)/sqrt K) d0 (t = 0), or the
+ * exact radius of F^(3) is below (sqrt2 - delta)/2 (t = 1). */
+typedef struct {
+    const ibc_rnet *F;
+    long K, K1;
+    int t;
+} rp_ctx;
+
+static int rp_event(void *ctx, const double *c, int y, double a, long D, long i, char *err)
+{
+    const rp_ctx *r = ctx;
+    if (r->t == 0) {
+        /* ((1+rho)/sqrt K) d0: own-class coordinates down, the others up */
+        double d[IBC_KKT_KMAX];
+        for (long q = 0; q < r->K; q++)
+            d[q] = -y * (q < r->K1 ? 1.0 : -1.0) * (1 + RHO) / (double)r->K;
+        return !ibc_claim_mc_flipped(r->F, c, d, y);
+    }
+    double rad = ibc_ideal_kkt_radius_Fp_d(c, r->K, r->K1, y, PEXP);
+    if (isnan(rad)) {
+        snprintf(err, IBC_ERRLEN, CLAIM ": the KKT radius failed at alpha=%g D=%ld sample %ld", a, D, i);
+        return -1;
+    }
+    return rad < (sqrt(2.0) - DELTA) / 2;
+}
+
+/* the exponents of T-F and T-Fp, as stated */
+static double rp_u(void *ctx, double a, long D)
+{
+    const rp_ctx *r = ctx;
+    return r->t == 0 ? (double)D * RHO * RHO / (a * a * (double)r->K)
+                     : (double)D * DELTA * DELTA / (2 * a * a * (double)(r->K * r->K));
+}
+
 int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
 {
     long K = cfg->model.K, K1 = cfg->model.K1;
@@ -63,40 +97,13 @@ int ibc_claim_ideal_robust_prob(const ibc_config *cfg, ibc_rows *out, char *err)
           .bound = "P <= 2(K+1)exp(-C D delta^2/(2a^2K^2))",
           .A = 2.0 * (double)(K + 1), .x = X_FP, .n = NDRAW, .stream = STREAM + 0x100 },
     };
-    double c[IBC_KKT_KMAX], d[IBC_KKT_KMAX];
+    double c[IBC_KKT_KMAX];
     int rc = IBC_OK;
-    for (int t = 0; t < 2 && rc == IBC_OK; t++)
-        for (int id = 0; id < IBC_MC_ND && rc == IBC_OK; id++)
-            for (int ix = 0; ix < IBC_MC_NX && rc == IBC_OK; ix++) {
-                long D = ibc_mc_D[id];
-                double a = sqrt((double)D / ((double)K * sh[t].x[ix]));
-                ibc_mc_sampler sm;
-                ibc_claim_mc_init(&sm, cfg, a, D, sh[t].stream + (unsigned long)(id * IBC_MC_NX + ix));
-                long e = 0;
-                for (long i = 0; i < sh[t].n; i++) {
-                    int y = ibc_claim_mc_draw(&sm, c);
-                    if (t == 0) {
-                        /* ((1+rho)/sqrt K) d0: own-class coordinates down, the others up */
-                        for (long q = 0; q < K; q++)
-                            d[q] = -y * (q < K1 ? 1.0 : -1.0) * (1 + RHO) / (double)K;
-                        e += !ibc_claim_mc_flipped(F, c, d, y);
-                        continue;
-                    }
-                    double r = ibc_ideal_kkt_radius_Fp_d(c, K, K1, y, PEXP);
-                    if (isnan(r)) {
-                        snprintf(err, IBC_ERRLEN, CLAIM ": the KKT radius failed at alpha=%g D=%ld sample %ld", a,
-                                 D, i);
-                        rc = IBC_ENUMERIC;
-                        break;
-                    }
-                    e += r < (s2 - DELTA) / 2;
-                }
-                ibc_claim_mc_clear(&sm);
-                sh[t].k[id][ix] = e;
-                /* the exponents of T-F and T-Fp, as stated */
-                sh[t].u[id][ix] = t == 0 ? (double)D * RHO * RHO / (a * a * (double)K)
-                                         : (double)D * DELTA * DELTA / (2 * a * a * (double)(K * K));
-            }
+    for (int t = 0; t < 2 && rc == IBC_OK; t++) {
+        rp_ctx ctx = {F, K, K1, t};
+        ibc_mc_event ev = {rp_event, rp_u, &ctx};
+        rc = ibc_claim_mc_shape_sample(&sh[t], cfg, &ev, err);
+    }
     for (int t = 0; t < 2 && rc == IBC_OK; t++)
         ibc_claim_mc_shape_rows(&sh[t], cfg, out);
     /* the mean exact radii in the paper's regime */

@@ -52,6 +52,32 @@ double ibc_claim_mc_worst_drop(const long *k, int m, long n)
     return worst;
 }
 
+int ibc_claim_mc_shape_sample(ibc_mc_shape *s, const ibc_config *cfg, const ibc_mc_event *ev, char *err)
+{
+    long K = cfg->model.K;
+    double c[IBC_KKT_KMAX];
+    for (int id = 0; id < IBC_MC_ND; id++)
+        for (int ix = 0; ix < IBC_MC_NX; ix++) {
+            long D = ibc_mc_D[id];
+            double a = sqrt((double)D / ((double)K * s->x[ix]));
+            ibc_mc_sampler sm;
+            ibc_claim_mc_init(&sm, cfg, a, D, s->stream + (unsigned long)(id * IBC_MC_NX + ix));
+            long e = 0;
+            int r = 0;
+            for (long i = 0; i < s->n && r >= 0; i++) {
+                int y = ibc_claim_mc_draw(&sm, c);
+                r = ev->event(ev->ctx, c, y, a, D, i, err);
+                e += r > 0;
+            }
+            ibc_claim_mc_clear(&sm);
+            if (r < 0)
+                return IBC_ENUMERIC;
+            s->k[id][ix] = e;
+            s->u[id][ix] = ev->uvar(ev->ctx, a, D);
+        }
+    return IBC_OK;
+}
+
 int ibc_claim_mc_flipped(const ibc_rnet *f, const double *x, const double *delta, int y)
 {
     double xd[IBC_KKT_KMAX];

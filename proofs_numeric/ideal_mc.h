@@ -66,6 +66,24 @@ typedef struct {
     double u[IBC_MC_ND][IBC_MC_NX];
 } ibc_mc_shape;
 
+/* What a statement counts, for ibc_claim_mc_shape_sample: event returns 1
+ * when draw i (center coordinates c, label y) of the cell (alpha, D) is an
+ * event, 0 when not, -1 on a numerical failure (after writing err); uvar is
+ * the theorem's exponent variable u(alpha, D), written as the theorem
+ * states it. */
+typedef struct {
+    int (*event)(void *ctx, const double *c, int y, double alpha, long D, long i, char *err);
+    double (*uvar)(void *ctx, double alpha, long D);
+    void *ctx;
+} ibc_mc_event;
+
+/* Samples one statement over the shape grid: at each cell (D, x),
+ * alpha = sqrt(D/(K x)) and s->n draws from the cell's own stream
+ * (s->stream + id IBC_MC_NX + ix); s->k[id][ix] counts the events and
+ * s->u[id][ix] = uvar(alpha, D).  IBC_OK, or IBC_ENUMERIC when an event
+ * failed (the sampling stops there). */
+int ibc_claim_mc_shape_sample(ibc_mc_shape *s, const ibc_config *cfg, const ibc_mc_event *ev, char *err);
+
 /* The rows of one statement: per-D counts (info), the pooled and the tail
  * decay constant (C > 0 at 99.7%), one C across D (the per-D intervals
  * share a value), P non-increasing in u at fixed D, and the largest C of
