@@ -83,16 +83,20 @@ static int neurons_trained(neurons *nr, const ibc_config *cfg, double p, char *e
 
 static int class_of(long k, long K1) { return k < K1 ? 1 : -1; }
 
+/* cfg non-NULL: a statement that needs alpha > 0 (ibc_claim_alpha0_verdict). */
 static void add_row(ibc_rows *out, const char *what, ibc_prec pr, double measured, double bound,
-                    int upper, const char *params)
+                    int upper, const char *params, const ibc_config *cfg)
 {
     char pb[24], mb[48], bb[64], gb[48];
     snprintf(mb, sizeof mb, "%.6f", measured);
     snprintf(bb, sizeof bb, upper ? "<= %.4g" : ">= %.4g", bound);
     double margin = upper ? bound - measured : measured - bound;
     snprintf(gb, sizeof gb, "%+.4f", margin);
-    ibc_claim_rows_add(out, "alignment", what, ibc_prec_str(pr, pb), mb, bb, gb,
-                       margin >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-alignment", "%s", params);
+    ibc_verdict v = margin >= 0 ? IBC_HOLDS : IBC_REFUTED;
+    if (cfg)
+        v = ibc_claim_alpha0_verdict(cfg, v);
+    ibc_claim_rows_add(out, "alignment", what, ibc_prec_str(pr, pb), mb, bb, gb, v, "L-alignment", "%s%s%s",
+                       v == IBC_INFO ? IBC_CLAIM_ALPHA0_WHY : "", v == IBC_INFO ? "; " : "", params);
 }
 
 /* p > 2: min over centers k of the best cos(w_j, mu_k) over active neurons
@@ -123,7 +127,7 @@ static int rows_p3(const ibc_config *cfg, double p, ibc_rows *out, char *err)
     char params[300], base[200];
     ibc_train_config_describe(base, sizeof base, cfg, p);
     snprintf(params, sizeof params, "%s; %ld active neurons; worst center k=%ld", base, nr.n_active, worst_k + 1);
-    add_row(out, "min_k max_j cos(w_j, mu_k), active j", cfg->prec, worst, 0.99, 0, params);
+    add_row(out, "min_k max_j cos(w_j, mu_k), active j", cfg->prec, worst, 0.99, 0, params, NULL);
     neurons_clear(&nr);
     return IBC_OK;
 }
@@ -164,10 +168,11 @@ static int rows_p1(const ibc_config *cfg, ibc_rows *out, char *err)
      * halfway between, so it separates the two pictures. */
     double single_bound = 0.5 * (1.0 + 1.0 / sqrt((double)Kmin));
     add_row(out, "max_j max_k cos(w_j, mu_k), active j (no single center)", cfg->prec, max_single,
-            single_bound, 1, params);
-    add_row(out, "min_j cos(w_j, mu_class/sqrt(K_class)), active j", cfg->prec, min_avg, 0.95, 0, params);
+            single_bound, 1, params, NULL);
+    /* the class average: the pull toward the class's other centers needs alpha > 0 */
+    add_row(out, "min_j cos(w_j, mu_class/sqrt(K_class)), active j", cfg->prec, min_avg, 0.95, 0, params, cfg);
     add_row(out, "max_j in-class spread (max-min)/mean of cos(w_j, mu_k)", cfg->prec, max_spread, 0.25, 1,
-            params);
+            params, cfg);
     neurons_clear(&nr);
     return IBC_OK;
 }
@@ -228,7 +233,7 @@ static int rows_sweep(const ibc_config *cfg, ibc_rows *out, char *err)
             char params[300], base[200];
             ibc_train_config_describe(base, sizeof base, &c, p);
             snprintf(params, sizeof params, "%s; worst center k=%ld", base, wk + 1);
-            add_row(out, "deficit 1 - min_k max_j cos(w_j, mu_k)", c.prec, deficit, 0.01, 1, params);
+            add_row(out, "deficit 1 - min_k max_j cos(w_j, mu_k)", c.prec, deficit, 0.01, 1, params, NULL);
             df[a] = deficit;
             ok &= deficit > 0;
             neurons_clear(&nr);

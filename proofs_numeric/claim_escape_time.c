@@ -187,16 +187,20 @@ static int series_run(esc_series *s, const ibc_config *cfg, double p, long n, lo
     return IBC_OK;
 }
 
+/* cfg non-NULL: a statement that needs alpha > 0 (ibc_claim_alpha0_verdict). */
 static void rel_row(ibc_rows *out, const char *what, const char *prec, double measured, double pred, double tol,
-                    const char *params)
+                    const char *params, const ibc_config *cfg)
 {
     char mb[48], bb[64], gb[48];
     double rel = measured / pred - 1.0;
     snprintf(mb, sizeof mb, "%.5g (%+.3f%%)", measured, 100.0 * rel);
     snprintf(bb, sizeof bb, "%.5g +- %.2g%%", pred, 100.0 * tol);
     snprintf(gb, sizeof gb, "%+.3f%%", 100.0 * (tol - fabs(rel)));
-    ibc_claim_rows_add(out, "escape-time", what, prec, mb, bb, gb, fabs(rel) <= tol ? IBC_HOLDS : IBC_REFUTED,
-                       "L-escape", "%s", params);
+    ibc_verdict v = fabs(rel) <= tol ? IBC_HOLDS : IBC_REFUTED;
+    if (cfg)
+        v = ibc_claim_alpha0_verdict(cfg, v);
+    ibc_claim_rows_add(out, "escape-time", what, prec, mb, bb, gb, v, "L-escape", "%s%s%s",
+                       v == IBC_INFO ? IBC_CLAIM_ALPHA0_WHY : "", v == IBC_INFO ? "; " : "", params);
 }
 
 static void series_params(char *buf, size_t len, const ibc_config *c, double p)
@@ -237,7 +241,7 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
      * docs/theory.md's value from the subclass counts, against G_n at the leading
      * neuron's direction. */
     rel_row(out, "lambda from the growth of 1-L (window 1e-8..1e-3) vs G_n", pb, last->lambda_growth,
-            last->lambda_dir, ESC_LAMBDA_TOL, params);
+            last->lambda_dir, ESC_LAMBDA_TOL, params, NULL);
     ibc_data *data = ibc_model_data_alloc(&c->model, c->n, 0);
     if (data) {
         double ctol, lc = lambda_counts(data, p, last->lead_sign, last->lead_center, &ctol);
@@ -245,13 +249,14 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
             rel_row(out,
                     p == 1.0 ? "G_n vs THEORY from counts: sqrt(sum_c n_k^2)/n - n_o s/(2n sqrt(2pi))"
                              : "G_n vs THEORY from counts: (n_k/n)(1 + 3 s^2), s = alpha/sqrt(D)",
-                    pb, last->lambda_dir, lc, ctol, params);
+                    pb, last->lambda_dir, lc, ctol, params, p == 1.0 ? c : NULL);   /* p = 1: the whole
+                                                                                   * class, through alpha > 0 */
         ibc_model_data_free(data);
     }
     const double gd = slope_pred(c->lr, last->lambda_dir), flow = 1.0 / last->lambda_dir;
     char what[96];
     snprintf(what, sizeof what, "LS slope t_esc vs log(1/eps), %d eps <= 1e-16, vs eta/log(1+eta lambda)", m);
-    rel_row(out, what, pb, ibc_claim_ls_slope(x, t, m), gd, ESC_NET_TOL, params);
+    rel_row(out, what, pb, ibc_claim_ls_slope(x, t, m), gd, ESC_NET_TOL, params, NULL);
     /* The same slope for the leading neuron's own escape (|v| ||w|| = 1e-4). */
     m = 0;
     for (int i = 0; i < s->m; i++)
@@ -261,7 +266,7 @@ static void series_rows(const esc_series *s, const ibc_config *c, double p, ibc_
         }
     const double slope = ibc_claim_ls_slope(x, t, m);
     snprintf(what, sizeof what, "LS slope of lead neuron's t(v w = %g) vs log(1/eps) vs GD law", IBC_ESCAPE_UNIT);
-    rel_row(out, what, pb, slope, gd, ESC_TOL, params);
+    rel_row(out, what, pb, slope, gd, ESC_TOL, params, NULL);
     /* The GD law holds and the flow law is outside the same window: the row
      * shows the measurement tells the two apart (it fails where eta lambda is
      * so small that they differ by less than ESC_TOL + the slope's error). */

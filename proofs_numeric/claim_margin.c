@@ -120,7 +120,7 @@ static void mg_monotone(const ibc_recorder *r, const ibc_net *net, mg_mono *m)
 }
 
 static void mg_mono_row(ibc_rows *out, const char *what, ibc_prec pr, const mg_mono *m, int judged,
-                        const char *params)
+                        const char *params, const ibc_config *cfg)
 {
     char pb[24], mb[48], gb[48], full[512];
     snprintf(mb, sizeof mb, "%ld viol. (%ld rounding-level) / %ld", m->viol, m->viol_round, m->pairs);
@@ -131,9 +131,12 @@ static void mg_mono_row(ibc_rows *out, const char *what, ibc_prec pr, const mg_m
     /* L_sum never fell below 1: the instance missed the lemma's regime.  A
      * quiet info row would let a broken trainer (or loss) pass; refute it. */
     if (m->pairs == 0) {
-        v = IBC_REFUTED;
-        snprintf(full, sizeof full, "%s; L_sum never fell below 1: the instance missed the lemma's regime",
-                 params);
+        /* ... except at alpha = 0, where a center that no neuron of its
+         * sign starts on is never learned, so L_sum can stay above 1 with
+         * a sound trainer (ibc_claim_alpha0_verdict) */
+        v = ibc_claim_alpha0_verdict(cfg, IBC_REFUTED);
+        snprintf(full, sizeof full, "%s%sL_sum never fell below 1: the instance missed the lemma's regime; %s",
+                 v == IBC_INFO ? IBC_CLAIM_ALPHA0_WHY : "", v == IBC_INFO ? "; " : "", params);
     }
     ibc_claim_rows_add(out, "margin", what, ibc_prec_str(pr, pb), mb, "0 beyond rounding bound B", gb, v,
                        "L-margin", "%s", full);
@@ -398,7 +401,7 @@ static int mg_small_rows(const ibc_config *cfg, ibc_rows *out, char *err)
                  base, t_start, MG_WINDOW, MG_WINDOW_REC, modes[m].bits - 8);
         mg_mono_row(out, m == 0 ? "gt non-decreasing, adaptive GF window (small net)"
                                 : "gt non-decreasing, adaptive GF window (small net, hi prec)",
-                    modes[m], &mm, 1, params);
+                    modes[m], &mm, 1, params, cfg);
     }
 
     /* The probe: GD steps whose true gamma_tilde increment is B / 4^k, from
@@ -478,7 +481,7 @@ int ibc_claim_margin(const ibc_config *cfg, ibc_rows *out, char *err)
         snprintf(what, sizeof what, p == 1 ? "gt non-decreasing along %s (p = 1, not C^2: outside LL20)"
                                            : "gt non-decreasing along %s (p = 3)",
                  ibc_flow_method_name(cfg->method));
-        mg_mono_row(out, what, cfg->prec, &mm, p != 1 && cfg->method != IBC_METHOD_SGD, base);
+        mg_mono_row(out, what, cfg->prec, &mm, p != 1 && cfg->method != IBC_METHOD_SGD, base, cfg);
         mg_sandwich_row(out, t, p, base, cfg->prec);
         char label[240];
         snprintf(label, sizeof label, "%s; state: end of run", base);
@@ -504,7 +507,7 @@ int ibc_claim_margin(const ibc_config *cfg, ibc_rows *out, char *err)
     snprintf(params, sizeof params, "%s; adaptive GF to t=%g, tol 2^-%ld", base, t.stats.t, cfg->prec.bits - 8);
     mg_mono mm;
     mg_monotone(&t.rec, t.net, &mm);
-    mg_mono_row(out, "gt non-decreasing along adaptive GF (p = 3)", cfg->prec, &mm, 1, params);
+    mg_mono_row(out, "gt non-decreasing along adaptive GF (p = 3)", cfg->prec, &mm, 1, params, cfg);
     snprintf(params, sizeof params, "%s; state: GF at t=%g", base, t.stats.t);
     rc = mg_euler_rows(cfg, params, &t, 3.0, out);
     ibc_train_trained_clear(&t);

@@ -180,13 +180,18 @@ static void sr_bracket(const double *A, long D, const double *U, long nu, double
     *mass_ratio = mmin / M;
 }
 
+/* cfg non-NULL: a statement that needs alpha > 0 (ibc_claim_alpha0_verdict). */
 static void sr_row(ibc_rows *out, const char *what, ibc_prec pr, const char *measured,
-                   const char *bound, double margin, const char *params)
+                   const char *bound, double margin, const char *params, const ibc_config *cfg)
 {
     char pb[24], gb[48];
     snprintf(gb, sizeof gb, "%+.4g", margin);
-    ibc_claim_rows_add(out, "stable-rank", what, ibc_prec_str(pr, pb), measured, bound, gb,
-                       margin >= 0 ? IBC_HOLDS : IBC_REFUTED, "L-stablerank", "%s", params);
+    ibc_verdict v = margin >= 0 ? IBC_HOLDS : IBC_REFUTED;
+    if (cfg)
+        v = ibc_claim_alpha0_verdict(cfg, v);
+    ibc_claim_rows_add(out, "stable-rank", what, ibc_prec_str(pr, pb), measured, bound, gb, v, "L-stablerank",
+                       "%s%s%s", v == IBC_INFO ? IBC_CLAIM_ALPHA0_WHY : "",
+                       v == IBC_INFO ? "; " : "", params);
 }
 
 static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
@@ -252,7 +257,8 @@ static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
     if (p == 1) {
         snprintf(params, sizeof params, "%s; %s", base, caveat);
         snprintf(bb, sizeof bb, "<= %.1f", 2 + SR_SMALL);
-        sr_row(out, "||W||_F^2 / ||W||_2^2 at the end (p = 1)", cfg->prec, mb, bb, 2 + SR_SMALL - sr, params);
+        /* two directions, the class averages: needs alpha > 0 (as alignment's p = 1 rows) */
+        sr_row(out, "||W||_F^2 / ||W||_2^2 at the end (p = 1)", cfg->prec, mb, bb, 2 + SR_SMALL - sr, params, cfg);
     } else {
         snprintf(params, sizeof params, "%s; N_c=%ld/%ld, mass min/max %.3f; %s",
                  base, nc, K, mratio, caveat);
@@ -262,7 +268,7 @@ static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
          * lower the ratio (equal masses give K exactly, one dominant gives 1). */
         snprintf(bb, sizeof bb, "in [K-1, K+%.1f] = [%ld, %.1f]", SR_SMALL, K - 1, K + SR_SMALL);
         sr_row(out, "||W||_F^2 / ||W||_2^2 at the end (p = 3), against K", cfg->prec, mb, bb,
-               fmin(sr - (double)(K - 1), K + SR_SMALL - sr), params);
+               fmin(sr - (double)(K - 1), K + SR_SMALL - sr), params, NULL);
     }
     /* The two eigensolvers, and the trace identity. */
     double agree = fmax(fabs(lp - lj) / lj, fabs(evsum - f2) / f2);
@@ -273,7 +279,7 @@ static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
     snprintf(bb, sizeof bb, "<= %.0e", SR_AGREE);
     sr_row(out, p == 1 ? "||W||_2^2: power vs Jacobi, trace identity (p = 1)"
                        : "||W||_2^2: power vs Jacobi, trace identity (p = 3)",
-           cfg->prec, mb, bb, SR_AGREE - agree, params);
+           cfg->prec, mb, bb, SR_AGREE - agree, params, NULL);
     /* The eigensolver-free bracket from the learned directions. */
     snprintf(params, sizeof params,
              "%s; U: %s; picture tr(U'AU)/max %.6f; tail past rank %ld: %.2g lambda_1",
@@ -283,7 +289,7 @@ static int sr_rows(const ibc_config *cfg, double p, ibc_rows *out, char *err)
     snprintf(mb, sizeof mb, "%.6f", sr);
     sr_row(out, p == 1 ? "SR inside the class-average bracket (p = 1)" : "SR inside the center bracket (p = 3)",
            cfg->prec, mb, bb,
-           fmin(sr - lo + tolr, hi - sr + tolr), params);
+           fmin(sr - lo + tolr, hi - sr + tolr), params, NULL);
     free(A);
     free(ev);
     free(U);

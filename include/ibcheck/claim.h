@@ -34,6 +34,18 @@ typedef struct {
     long n, cap;
 } ibc_rows;
 
+/* At alpha = 0 a statement whose mechanism needs alpha > 0 is not judged:
+ * returns IBC_INFO there and v elsewhere.  With no noise, the samples of a
+ * center that start on a neuron's inactive side never switch on (at
+ * alpha > 0 the noise part of <x, w>, ~ alpha ||w|| / sqrt(D), grows with
+ * the neuron until they do): a ReLU neuron keeps the part of its class it
+ * started on instead of the class average, and a center that no neuron of
+ * its sign starts on is never learned (docs/theory.md §6).  Rows that use it
+ * put IBC_CLAIM_ALPHA0_WHY first in their parameters (which are cut at 240
+ * characters). */
+ibc_verdict ibc_claim_alpha0_verdict(const ibc_config *cfg, ibc_verdict v);
+#define IBC_CLAIM_ALPHA0_WHY "alpha = 0, not judged: needs alpha > 0 (docs/theory.md §6)"
+
 void ibc_claim_rows_init(ibc_rows *r);
 void ibc_claim_rows_clear(ibc_rows *r);
 /* Appends one row; params is printf-style.  Strings are truncated to fit. */

@@ -22,6 +22,11 @@ static void copy_trunc(char *dst, size_t size, const char *src)
     dst[len] = '\0';
 }
 
+ibc_verdict ibc_claim_alpha0_verdict(const ibc_config *cfg, ibc_verdict v)
+{
+    return cfg->model.alpha == 0 ? IBC_INFO : v;
+}
+
 void ibc_claim_rows_init(ibc_rows *r)
 {
     r->row = NULL;
