@@ -144,7 +144,7 @@ int ibc_claim_trained_radius(const ibc_config *cfg, ibc_rows *out, char *err)
     /* At alpha = 0 the bound is sqrt2/2 itself, which no certificate with
      * slack reaches (on F^(3) at noisy points it gives >= 0.985 r,
      * ideal-radius-Fp): not judged there. */
-    ibc_verdict v3 = alpha == 0 ? IBC_INFO : lo3 >= need3 ? IBC_HOLDS : IBC_REFUTED;
+    ibc_verdict v3 = ibc_claim_alpha0_verdict(cfg, lo3 >= need3 ? IBC_HOLDS : IBC_REFUTED);
     char p3[400];
     snprintf(p3, sizeof p3, "%s%s",
              v3 == IBC_INFO ? "alpha = 0, not judged: the bound is sqrt2/2 itself, beyond a certificate's slack; " : "",
