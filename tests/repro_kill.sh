@@ -18,7 +18,8 @@ rm -rf "$WORKDIR"
 mkdir -p "$WORKDIR" || exit 2
 cd "$WORKDIR" || exit 2
 
-# A mid-size cell: 4000 SGD steps, a few seconds; robust curve included.
+# A mid-size cell: 12000 SGD steps (about 0.4 s of training here), its
+# robust curve included.
 cat > mid.yaml <<'EOF'
 train:
     run: True
@@ -33,7 +34,7 @@ train:
     epsilon_list: [0.0, 1.2, 4]
 train_opt:
     batch_size: 20
-    max_epoch: 40
+    max_epoch: 120
     lr: 0.2
 train_net:
     hidden_width: 100
@@ -57,12 +58,16 @@ for trial in 1 2 3; do
     "$IBCHECK" reproduce "${ARGS[@]}" -o B > /dev/null 2>&1 &
     pid=$!
     # kill somewhere after the first checkpoint (slow builds, e.g. under
-    # ASan, reach it later: wait for it rather than guess a delay)
-    for _ in $(seq 600); do
+    # ASan, reach it later: wait for it rather than guess a delay), within
+    # 0-0.19 s of it: inside the training, which takes about 0.4 s from
+    # there (once the delay was 0-0.9 s and the training 0.12 s, and a kill
+    # could only land inside the cell while the brackets were slow: since
+    # they take 0.3 s, every trial of a run could miss)
+    for _ in $(seq 6000); do
         [ -f B/cells/s0_r0_p3.ckpt ] || [ -f B/$CELL ] && break
-        sleep 0.1
+        sleep 0.01
     done
-    sleep "0.$((RANDOM % 10))"
+    sleep "0.$(printf %02d $((RANDOM % 20)))"
     kill -KILL "$pid" 2> /dev/null
     wait "$pid" 2> /dev/null
     had_ckpt=0
