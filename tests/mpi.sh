@@ -98,8 +98,11 @@ kill)
     mp=$!
     # Rank 1 gets a robust cell first (largest first), then pieces of the
     # robust phases: kill it while it runs either.
-    for _ in $(seq 600); do grep -q ' on rank 1 \.\.\.' par.err && break; sleep 0.1; done
-    sleep 1
+    # Since the faster brackets the whole job takes about 0.9 s here (rank
+    # 1's robust cell 0.8 s): a kill 1 s after its start came after the end,
+    # so poll finely and kill 0.2 s into it.
+    for _ in $(seq 6000); do grep -q ' on rank 1 \.\.\.' par.err && break; sleep 0.01; done
+    sleep 0.2
     victim=""
     for p in $(pgrep -P "$mp"); do
         if tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx 'OMPI_COMM_WORLD_RANK=1'; then victim=$p; fi
