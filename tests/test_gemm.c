@@ -8,7 +8,8 @@
  * Inputs: random full mantissas, cancelling pairs (large terms summing to a
  * small one), wide exponent ranges, zeros and zero lines, short mantissas
  * with ties, one side short and the other full; precisions 53, 113, 128, 256, 1024 (and 8192 on the fmpz
- * route); several shapes and transposes; both routes (dgemm slices, fmpz).
+ * route); several shapes and transposes; the three routes (dgemm slices by
+ * anti-diagonal and by pair, fmpz).
  * Also: the same bits for 1 and 4 OpenBLAS threads, NaN/infinities, and
  * that each way of settling an entry (exact, within the bound, exact-sum
  * fallback) was taken. */
@@ -193,7 +194,7 @@ static void one_case(int g, long bits, shape sh, int route, int ta, int tb)
     long bad = mismatches(C, R, M * N);
     char name[96];
     snprintf(name, sizeof name, "%s %ld bits %ldx%ldx%ld t%d%d %s", gen_name[g], bits, M, K, N, ta, tb,
-             route == 1 ? "fmpz" : "slices");
+             route == IBC_GEMM_FMPZ ? "fmpz" : route == IBC_GEMM_PAIRS ? "pairs" : route == IBC_GEMM_DIAGONALS ? "diagonals" : "auto");
     report(name, bad == 0, "%ld of %ld entries differ from arb_mat_mul at 4xBITS, rounded", bad, M * N);
     mat_free(A, M * K);
     mat_free(B, K * N);
@@ -201,25 +202,28 @@ static void one_case(int g, long bits, shape sh, int route, int ta, int tb)
     mat_free(R, M * N);
 }
 
-/* The same bits for 1 and 4 OpenBLAS threads (dgemm is exact in every order). */
+/* The same bits for 1 and 4 OpenBLAS threads (dgemm is exact in every
+ * order), on both dgemm routes, and the same bits from the two routes. */
 static void threads_case(void)
 {
     long M = 120, N = 90, K = 300, bits = 256;
-    mpfr_ptr A = mat_new(M * K, bits), B = mat_new(K * N, bits), C1 = mat_new(M * N, bits), C4 = mat_new(M * N, bits);
+    mpfr_ptr A = mat_new(M * K, bits), B = mat_new(K * N, bits), C[4];
+    for (int c = 0; c < 4; c++) C[c] = mat_new(M * N, bits);
     fill(GEN_RANDOM, 0, 1, M, N, K, A, B, bits);
-    openblas_set_num_threads(1);
-    ibc_prec_gemm_exact_mpfr(0, 1, M, N, K, A, B, C1, 0);
-    openblas_set_num_threads(4);
-    ibc_prec_gemm_exact_mpfr(0, 1, M, N, K, A, B, C4, 0);
+    for (int c = 0; c < 4; c++) {   /* c: threads 1, 4 on the diagonals route, then on the pairs route */
+        openblas_set_num_threads(c % 2 ? 4 : 1);
+        ibc_prec_gemm_exact_mpfr(0, 1, M, N, K, A, B, C[c], c < 2 ? IBC_GEMM_DIAGONALS : IBC_GEMM_PAIRS);
+    }
     openblas_set_num_threads(1);
     long bad = 0;
-    for (long i = 0; i < M * N; i++)
-        if (!mpfr_equal_p(C1 + i, C4 + i) || mpfr_signbit(C1 + i) != mpfr_signbit(C4 + i)) bad++;
-    report("OpenBLAS 1 thread vs 4 threads, 120x300x90 at 256", bad == 0, "%ld entries differ", bad);
+    for (int c = 1; c < 4; c++)
+        for (long i = 0; i < M * N; i++)
+            if (!mpfr_equal_p(C[0] + i, C[c] + i) || mpfr_signbit(C[0] + i) != mpfr_signbit(C[c] + i)) bad++;
+    report("OpenBLAS 1 thread vs 4 threads, diagonals vs pairs, 120x300x90 at 256", bad == 0, "%ld entries differ",
+           bad);
     mat_free(A, M * K);
     mat_free(B, K * N);
-    mat_free(C1, M * N);
-    mat_free(C4, M * N);
+    for (int c = 0; c < 4; c++) mat_free(C[c], M * N);
 }
 
 /* NaN and infinities follow mpfr_sum: inf - inf and NaN give NaN. */
@@ -250,7 +254,7 @@ int main(void)
     for (int g = 0; g < NGEN; g++)
         for (int pi = 0; pi < 5; pi++)
             for (int si = 0; si < 4; si++)
-                for (int route = 0; route <= 1; route++) {
+                for (int route = 0; route <= 2; route++) {
                     int ta = (int)rand_below(2), tb = (int)rand_below(2);
                     one_case(g, precs[pi], shapes[si], route, ta, tb);
                     checks++;
@@ -263,10 +267,13 @@ int main(void)
         checks += 3;
     }
     report("automatic route at 8192 bits, K = 5", ibc_prec_gemm_exact_route(5, 8192) == 1, "fmpz (over 256 slices)");
-    report("automatic route at 256 bits, K = 500", ibc_prec_gemm_exact_route(500, 256) == 0, "dgemm slices");
+    report("automatic route at 256 bits, K = 500", ibc_prec_gemm_exact_route(500, 256) == IBC_GEMM_PAIRS,
+           "dgemm slices, one dgemm per pair");
+    report("automatic route at 256 bits, K = 30", ibc_prec_gemm_exact_route(30, 256) == IBC_GEMM_DIAGONALS,
+           "dgemm slices, one dgemm per anti-diagonal");
     threads_case();
     special_case();
-    checks += 4;
+    checks += 5;
     ibc_gemm_stats st;
     ibc_prec_gemm_exact_stats(&st);
     report("every way of settling an entry was taken", st.exact > 0 && st.bound > 0 && st.fallback > 0,

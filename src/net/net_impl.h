@@ -357,14 +357,24 @@ static void FN(acc_range)(void *vc, long j0, long j1)
     S_PTR pv = c->pv;
     S_PTR acc = c->acc;
     for (long j = j0; j < j1; j++) S_SET_ZERO(S_AT(acc, j));
-    for (long r = 0; r < c->nb; r++)
+    for (long r = 0; r < c->nb; r++) {
+#ifdef S_SKIP_ZERO_UNITS
+        /* With g_i finite, an inactive unit adds g_i 0 = +-0 to s_j, which
+         * leaves s_j as it is (s_j, formed from +0 in RNDN, is never -0),
+         * and its G_ij is a zero, which the product reads as nothing. */
+        const int skip = S_IS_FINITE(S_AT(g, r)) != 0;
+#endif
         for (long j = j0; j < j1; j++) {
             long ij = r * h + j;
+#ifdef S_SKIP_ZERO_UNITS
+            if (skip && S_IS_ZERO(S_AT(A, ij)) && S_IS_ZERO(S_AT(P, ij))) continue;
+#endif
             S_MUL(t, S_AT(g, r), S_AT(A, ij));
             S_ADD(S_AT(acc, j), S_AT(acc, j), t);       /* s_j = sum_i g_i a_hat^p */
             S_MUL(S_AT(P, ij), S_AT(P, ij), S_AT(g, r)); /* g_i a_hat^(p-1) */
             S_MUL(S_AT(P, ij), S_AT(P, ij), S_AT(pv, j)); /* G_ij = p v_j g_i a_hat^(p-1) */
         }
+    }
     S_CLEAR(t);
 }
 

@@ -30,10 +30,14 @@ void ibc_prec_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
  * nearest; not correctly rounded), kept for comparison. */
 void ibc_prec_gemm_mpfr_approx(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
                                long bits);
-/* The correctly rounded product (gemm_exact.c).  route: -1 chooses (slices
- * on dgemm up to 256 slices per side, else fmpz_mat_mul), 0 forces slices
- * where they fit, 1 forces fmpz.  The result is the same for every route
- * and thread count: only the time differs. */
+/* The correctly rounded product (gemm_exact.c) by one of its routes:
+ * slices on dgemm, one dgemm per anti-diagonal of slice pairs (narrower
+ * slices, sums exact in double) or one per slice pair (wider slices, fewer
+ * pairs, sums exact in int64), or FLINT's fmpz_mat_mul beyond 256 slices.
+ * route: -1 chooses (ibc_prec_gemm_exact_route); a dgemm route where the
+ * slices do not fit falls back to fmpz.  The result is the same for every
+ * route and thread count: only the time differs. */
+enum { IBC_GEMM_DIAGONALS = 0, IBC_GEMM_FMPZ = 1, IBC_GEMM_PAIRS = 2 };
 void ibc_prec_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
                               int route);
 /* Frees the calling thread's work buffers, which the exact product keeps
@@ -44,13 +48,14 @@ void ibc_prec_gemm_exact_release(void);
  * thread that did such work calls it before it ends (else they leak). */
 void ibc_prec_thread_release(void);
 /* The route the automatic choice takes for inner dimension K at precision
- * pmax: 0 slices, 1 fmpz. */
+ * pmax: IBC_GEMM_DIAGONALS, IBC_GEMM_PAIRS or IBC_GEMM_FMPZ. */
 int ibc_prec_gemm_exact_route(long K, long pmax);
 /* Counters since the process started (all threads): products, entries, and
  * how each entry was settled: exact fixed point, fixed point within its
- * error bound, or the exact-sum fallback; fmpz_calls: products by fmpz. */
+ * error bound, or the exact-sum fallback; fmpz_calls: products by fmpz;
+ * dgemm_ns: CPU time (of the calling threads) in the slice routes' dgemm. */
 typedef struct {
-    long calls, entries, exact, bound, fallback, fmpz_calls;
+    long calls, entries, exact, bound, fallback, fmpz_calls, dgemm_ns;
 } ibc_gemm_stats;
 void ibc_prec_gemm_exact_stats(ibc_gemm_stats *st);
 /* Ball version: each output ball contains every product of points of the

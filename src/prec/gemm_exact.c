@@ -19,7 +19,10 @@
  *     dgemm is exact, whatever its order of summation, its blocking or its
  *     threads (the result cannot depend on the thread count).  One dgemm
  *     per anti-diagonal t: the slices lie side by side ([A^(0) ... A^(t)]
- *     times [B^(t); ...; B^(0)]), so no copy is made.
+ *     times [B^(t); ...; B^(0)]), so no copy is made.  Or (route "pairs",
+ *     cheaper at large K) one dgemm per slice pair, with s such that one
+ *     pair's sum over K stays below 2^53, the pairs of a diagonal summed
+ *     in int64: wider slices, so fewer of them.
  *  3. Only the anti-diagonals t <= L are formed: the dropped ones weigh less
  *     than 2 K (L+2) 2^(e_i + f_j - s(L+1)) (the bound delta below), and L is
  *     chosen so that this is ~GUARD bits below the last bit of the target
@@ -39,6 +42,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <gmp.h>
 #include <mpfr.h>
 #include <cblas.h>
@@ -66,7 +70,7 @@
  * top term and a spare limb. */
 #define ZLIMBS ((IBC_GEMM_SLICES_MAX * 26 + 64) / 64 + 2)
 
-static long stat_calls, stat_entries, stat_exact, stat_bound, stat_fallback, stat_fmpz;
+static long stat_calls, stat_entries, stat_exact, stat_bound, stat_fallback, stat_fmpz, stat_dgemm_ns;
 
 void ibc_prec_gemm_exact_stats(ibc_gemm_stats *st)
 {
@@ -76,13 +80,23 @@ void ibc_prec_gemm_exact_stats(ibc_gemm_stats *st)
     st->bound = __atomic_load_n(&stat_bound, __ATOMIC_RELAXED);
     st->fallback = __atomic_load_n(&stat_fallback, __ATOMIC_RELAXED);
     st->fmpz_calls = __atomic_load_n(&stat_fmpz, __ATOMIC_RELAXED);
+    st->dgemm_ns = __atomic_load_n(&stat_dgemm_ns, __ATOMIC_RELAXED);
+}
+
+/* CPU time of the calling thread, in ns: the dgemm share of the product
+ * (bench_grad's profile: how far the product is above its dgemm floor). */
+static long thread_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (long)t.tv_sec * 1000000000L + (long)t.tv_nsec;
 }
 
 /* Per-thread work buffers, kept between calls: the slices and diagonals of
  * the defaults' products are megabytes, and fresh ones each call cost page
  * faults (a tenth of the gradient's time).  ibc_prec_gemm_exact_release frees
  * the calling thread's. */
-enum { WS_A, WS_B, WS_DIAG, WS_CARRY, WS_DIG, WS_N };
+enum { WS_A, WS_B, WS_DIAG, WS_PAIR, WS_CARRY, WS_DIG, WS_N };
 static _Thread_local void *ws_ptr[WS_N];
 static _Thread_local size_t ws_len[WS_N];
 
@@ -339,12 +353,16 @@ static void settle(exact_sum *x, mpfr_ptr c, long i, long j, const mp_limb_t *z,
     else x->n_bound++;
 }
 
-/* Number of slices and their width for inner dimension K at target pmax. */
-static void slice_plan(long K, long pmax, int *s_out, int *nsl_out)
+/* Number of slices and their width for inner dimension K at target pmax.
+ * per_pair = 0: one dgemm per anti-diagonal sums nsl slice products over K,
+ * so K nsl 2^(2s) <= 2^53; per_pair = 1: one dgemm per slice pair, K 2^(2s)
+ * <= 2^53 (wider slices, fewer of them; the pairs of a diagonal are then
+ * summed in int64). */
+static void slice_plan(long K, long pmax, int per_pair, int *s_out, int *nsl_out)
 {
     int nsl = 1, s = 26;
     for (int it = 0; it < 64; it++) {
-        s = (53 - ceil_log2((unsigned long)K * (unsigned long)nsl)) / 2;
+        s = (53 - ceil_log2((unsigned long)K * (unsigned long)(per_pair ? 1 : nsl))) / 2;
         if (s < 1) s = 1;
         long need = pmax + GUARD + 3 + ceil_log2((unsigned long)K * (unsigned long)(nsl + 1));
         int want = (int)((need + s - 1) / s);
@@ -355,11 +373,28 @@ static void slice_plan(long K, long pmax, int *s_out, int *nsl_out)
     *nsl_out = nsl;
 }
 
+static int slices_fit(int s, int nsl)
+{
+    return nsl <= IBC_GEMM_SLICES_MAX && (long)s * nsl + 64 <= 64 * (ZLIMBS - 2);
+}
+
+/* The route for inner dimension K at precision pmax (IBC_GEMM_*).  Between
+ * the two dgemm routes, the work is estimated in multiply-adds per output
+ * entry: K per slice pair, plus (per pair) the int64 sum of its result,
+ * worth about 48 multiply-adds of dgemm (measured on the defaults' shapes:
+ * per pair wins at K = 500, 256 bits, 120 -> 91 pairs, 10.3 -> 7.9 ms of
+ * dgemm; it loses at K = 30, where the sums would cost more than the 13
+ * pairs saved). */
 int ibc_prec_gemm_exact_route(long K, long pmax)
 {
-    int s, nsl;
-    slice_plan(K, pmax, &s, &nsl);
-    return nsl > IBC_GEMM_SLICES_MAX || (long)s * nsl + 64 > 64 * (ZLIMBS - 2) ? 1 : 0;
+    int sd, nd, sp, np;
+    slice_plan(K, pmax, 0, &sd, &nd);
+    slice_plan(K, pmax, 1, &sp, &np);
+    int fit_d = slices_fit(sd, nd), fit_p = slices_fit(sp, np);
+    if (!fit_d && !fit_p) return IBC_GEMM_FMPZ;
+    double cost_d = 0.5 * nd * (nd + 1.0) * (double)K, cost_p = 0.5 * np * (np + 1.0) * ((double)K + 48.0);
+    if (!fit_d || (fit_p && cost_p < cost_d)) return IBC_GEMM_PAIRS;
+    return IBC_GEMM_DIAGONALS;
 }
 
 /* ---- the dgemm route ---- */
@@ -372,32 +407,15 @@ static long line_slices(const line_info *l, int s)
 }
 
 static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B, mpfr_ptr C,
-                        const line_info *ra, const line_info *cb, int s, int nsl, exact_sum *xs)
+                        const line_info *ra, const line_info *cb, int s, int nsl, int per_pair, exact_sum *xs)
 {
-    const long L = nsl - 1, KS = K * nsl;
-    double *as = ws_get(WS_A, sizeof(double) * (size_t)(M * KS));
-    double *bs = ws_get(WS_B, sizeof(double) * (size_t)(KS * N));
-    double *dg = ws_get(WS_DIAG, sizeof(double) * (size_t)(M * N * nsl));
-    /* as: row i holds [A^(0)_i. ... A^(L)_i.]; bs: blocks B^(L) ... B^(0)
-     * from the top.  Entries in memory order, so that the nsl lines each
-     * one writes stay in cache for the next entries. */
-    slice_src src[1];
-    for (long u = 0; u < M * K; u++) {        /* u: storage order of A */
-        long i = ta ? u % M : u / K, k = ta ? u / M : u % K;
-        slice_src_set(src, A + u, ra[i].e);
-        slice_stream(src, s, nsl, as + i * KS + k, K);
-    }
-    for (long u = 0; u < K * N; u++) {        /* u: storage order of B */
-        long k = tb ? u % K : u / N, j = tb ? u / K : u % N;
-        slice_src_set(src, B + u, cb[j].e);
-        slice_stream(src, s, nsl, bs + (L * K + k) * N + j, -K * N);
-    }
+    const long L = nsl - 1, KS = K * nsl, MN = M * N;
     /* Slices that can be nonzero: an entry of depth d has none below
-     * slice ceil(d / s).  Short operands (the data, generated at
-     * IBC_GEN_BITS and held at 1280 bits in certified-gd) need far fewer
-     * than nsl, and the pairs with a zero slice are skipped: the dgemm sums
-     * are the same integers, so the result is the same, in ~nA nsl instead
-     * of nsl^2 / 2 slice products. */
+     * slice ceil(d / s).  Short operands (the data held at 1280 bits in
+     * certified-gd, short mantissas) need far fewer than nsl; the pairs with
+     * a zero slice are skipped (the dgemm sums are the same integers, so the
+     * result is the same) and the slices past nA, nB are never read, so
+     * not written either. */
     long nA = 0, nB = 0;
     for (long i = 0; i < M; i++) {
         long d = line_slices(ra + i, s);
@@ -409,19 +427,60 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
     }
     if (nA > nsl) nA = nsl;
     if (nB > nsl) nB = nsl;
-    /* anti-diagonal t: the pairs A^(p) B^(t-p), plo <= p <= phi: the
-     * columns [A^(plo) .. A^(phi)] of as (M x K(phi-plo+1)) times the blocks
-     * [B^(t-plo); ..; B^(t-phi)] of bs, which lie in that order from block
-     * L - t + plo down. */
+    /* as holds op(A)'s slice blocks A^(0) .. A^(L) side by side (M x KS;
+     * stored as KS x M when ta), bs the blocks B^(L) .. B^(0) from the top
+     * (KS x N; stored as N x KS when tb): each entry's slices then go to
+     * nsl sequential streams whichever way its matrix is stored (with op's
+     * layout, a transposed operand's slices went to a new cache line each:
+     * half the backward product's time), and dgemm reads the transposes. */
+    double *as = ws_get(WS_A, sizeof(double) * (size_t)(M * KS));
+    double *bs = ws_get(WS_B, sizeof(double) * (size_t)(KS * N));
+    slice_src src[1];
+    for (long u = 0; u < M * K; u++) {        /* u: storage order of A */
+        long i = ta ? u % M : u / K, k = ta ? u / M : u % K;
+        slice_src_set(src, A + u, ra[i].e);
+        if (ta) slice_stream(src, s, (int)nA, as + k * M + i, K * M);
+        else slice_stream(src, s, (int)nA, as + i * KS + k, K);
+    }
+    for (long u = 0; u < K * N; u++) {        /* u: storage order of B */
+        long k = tb ? u % K : u / N, j = tb ? u / K : u % N;
+        slice_src_set(src, B + u, cb[j].e);
+        if (tb) slice_stream(src, s, (int)nB, bs + j * KS + L * K + k, -K);
+        else slice_stream(src, s, (int)nB, bs + (L * K + k) * N + j, -K * N);
+    }
+    /* Anti-diagonal t holds the pairs A^(p) B^(t-p), plo <= p <= phi: the
+     * blocks A^(plo) .. A^(phi) (M x K(phi-plo+1)) times the blocks
+     * B^(t-plo) .. B^(t-phi), which lie in that order from block L - t + plo.
+     * Per anti-diagonal: one dgemm, its sum exact in double (dg).  Per
+     * pair: one dgemm each, summed exactly in int64 (dgi). */
+    double *dg = per_pair ? ws_get(WS_PAIR, sizeof(double) * (size_t)MN)
+                          : ws_get(WS_DIAG, sizeof(double) * (size_t)(MN * nsl));
+    int64_t *dgi = per_pair ? ws_get(WS_DIAG, sizeof(int64_t) * (size_t)(MN * nsl)) : NULL;
+    long dgemm_ns = 0;
     for (long t = 0; t <= L; t++) {
         long plo = t - nB + 1 > 0 ? t - nB + 1 : 0, phi = t < nA - 1 ? t : nA - 1;
         if (plo > phi) {
-            memset(dg + t * M * N, 0, sizeof(double) * (size_t)(M * N));
+            if (per_pair) memset(dgi + t * MN, 0, sizeof(int64_t) * (size_t)MN);
+            else memset(dg + t * MN, 0, sizeof(double) * (size_t)MN);
             continue;
         }
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)N, (int)(K * (phi - plo + 1)), 1.0,
-                    as + K * plo, (int)KS, bs + (L - t + plo) * K * N, (int)N, 0.0, dg + t * M * N, (int)N);
+        for (long p = plo; p <= (per_pair ? phi : plo); p++) {
+            long len = per_pair ? 1 : phi - plo + 1, r = L - t + p;   /* B^(t-p) is block r from the top */
+            long t0 = thread_ns();
+            cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M,
+                        (int)N, (int)(K * len), 1.0, ta ? as + p * K * M : as + p * K, ta ? (int)M : (int)KS,
+                        tb ? bs + r * K : bs + r * K * N, tb ? (int)KS : (int)N, 0.0, per_pair ? dg : dg + t * MN,
+                        (int)N);
+            dgemm_ns += thread_ns() - t0;
+            if (!per_pair) continue;
+            int64_t *o = dgi + t * MN;
+            if (p == plo)
+                for (long e = 0; e < MN; e++) o[e] = (int64_t)dg[e];
+            else
+                for (long e = 0; e < MN; e++) o[e] += (int64_t)dg[e];
+        }
     }
+    __atomic_fetch_add(&stat_dgemm_ns, dgemm_ns, __ATOMIC_RELAXED);
     const long q = s + 1 + ceil_log2((unsigned long)K * (unsigned long)(L + 2));
     const uint64_t mask = (1ULL << s) - 1;
     const long FL = (long)s * L;   /* bits of the fractional digits 1..L */
@@ -434,9 +493,10 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
         long di = line_slices(ra + i, s);
         for (long j = 0; j < N; j++) carry[j] = 0;
         for (long t = L; t >= 0; t--) {
-            const double *row = dg + t * M * N + i * N;
+            const double *row = per_pair ? NULL : dg + t * MN + i * N;
+            const int64_t *rowi = per_pair ? dgi + t * MN + i * N : NULL;
             for (long j = 0; j < N; j++) {
-                int64_t v = (int64_t)row[j] + carry[j];
+                int64_t v = (per_pair ? rowi[j] : (int64_t)row[j]) + carry[j];
                 uint64_t d = t ? (uint64_t)v & mask : 0;
                 dig[j * nsl + t] = d;
                 carry[j] = t ? v >> s : v;   /* arithmetic shift: floor(v / 2^s) */
@@ -452,18 +512,29 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
             /* no dropped slice pair is nonzero: Z is the exact value */
             int exact = ra[i].depth == 0 || cb[j].depth == 0 || di + dj - 2 <= L;
             long nl = (FL + 64 + 63) / 64 + 1;
-            for (long l = 0; l < nl; l++) z[l] = 0;
-            int anyf = 0;
+            /* The digits t = L .. 1 lie at increasing bit positions s (L - t):
+             * gathered in a register and written a limb at a time (or-ing
+             * each into z in memory made a chain of stores and reloads). */
+            unsigned __int128 buf = 0;
+            int bb = 0;
+            long li = 0;
+            uint64_t anyd = 0;
             for (long t = L; t >= 1; t--) {
                 uint64_t d = dig[j * nsl + t];
-                if (d) {
-                    long pos = (long)s * (L - t), li = pos >> 6;
-                    int sh = (int)(pos & 63);
-                    z[li] |= d << sh;
-                    if (sh + s > 64) z[li + 1] |= d >> (64 - sh);
-                    anyf = 1;
+                anyd |= d;
+                buf |= (unsigned __int128)d << bb;
+                bb += s;
+                if (bb >= 64) {
+                    z[li++] = (uint64_t)buf;
+                    buf >>= 64;
+                    bb -= 64;
                 }
             }
+            for (; li < nl; li++) {
+                z[li] = (uint64_t)buf;
+                buf >>= 64;
+            }
+            int anyf = anyd != 0;
             int64_t top = carry[j];
             int neg = top < 0;
             uint64_t mag = neg ? (uint64_t)(-top) : (uint64_t)top;
@@ -560,11 +631,11 @@ void ibc_prec_gemm_exact_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcpt
     else scan_lines(B, K, N, 0, cb);
     exact_sum xs;
     exact_sum_init(&xs, ta, tb, M, N, K, A, B);
-    int s, nsl;
-    slice_plan(K, pmax, &s, &nsl);
     if (route < 0) route = ibc_prec_gemm_exact_route(K, pmax);
-    if (route == 0 && ibc_prec_gemm_exact_route(K, pmax) == 0)
-        gemm_slices(ta, tb, M, N, K, A, B, C, ra, cb, s, nsl, &xs);
+    int s = 0, nsl = 0, per_pair = route == IBC_GEMM_PAIRS;
+    if (route != IBC_GEMM_FMPZ) slice_plan(K, pmax, per_pair, &s, &nsl);
+    if (route != IBC_GEMM_FMPZ && slices_fit(s, nsl))
+        gemm_slices(ta, tb, M, N, K, A, B, C, ra, cb, s, nsl, per_pair, &xs);
     else
         gemm_fmpz(ta, tb, M, N, K, A, B, C, ra, cb, pmax, &xs);
     exact_sum_clear(&xs);

@@ -48,6 +48,10 @@
 /* A loop over independent indices: inline here (threads are for double, ibc_prec_par_range). */
 #define S_PAR_RANGE(n, cost, fn, ctx) (fn)((ctx), 0, (n))
 #define S_SWAP(a, b) mpfr_swap((a), (b))
+/* The backward pass may skip the inactive units (a_hat^p = a_hat^(p-1) = 0
+ * exactly): each call costs even on zeros, while in double the branch would
+ * stop the loop's vectorization, and in Arb a zero ball still widens sums. */
+#define S_SKIP_ZERO_UNITS 1
 
 /* a^d for a real exponent d (d is a double, exactly representable in MPFR). */
 static inline void ibc_prec_pow_d_mpfr(mpfr_ptr r, mpfr_srcptr a, double d)
