@@ -656,6 +656,20 @@ static void item_profile(int reps)
            1e3 * prof_dgemm_min, 100 * prof_dgemm_min / tot);
     printf("  (for comparison: arb_mat_approx_mul alone, the product before issue 17: %.3f ms)\n", 1e3 * kern);
     printf("  the rest: norms, units, loss, backward         %9.3f ms  %5.1f%%\n", 1e3 * rest, 100 * rest / tot);
+    /* mpfr:128, the default --hi-precision: the same split, timed alone
+     * (what one GD step of a full-size comparison run would cost). */
+    grad_setup(&c, DEFAULTS, ibc_prec_mpfr(128));
+    c.eval = ibc_net_eval_prof;
+    grad_call(&c);
+    prof_gemm_cur = prof_dgemm_cur = 0;
+    prof_gemm_min = prof_dgemm_min = INFINITY;
+    prof_gemm_calls = 0;
+    timing T = bench_median(grad_call, &c, reps);
+    grad_clear(&c);
+    result("prof_mpfr128_grad", T, "mpfr:128 gradient, the same template with its products timed");
+    printf("profile of the mpfr:128 gradient (least CPU): whole %.3f ms, 2 products %.3f ms, of which dgemm %.3f ms, "
+           "rest %.3f ms\n",
+           1e3 * T.cpu_min, 1e3 * prof_gemm_min, 1e3 * prof_dgemm_min, 1e3 * (T.cpu_min - prof_gemm_min));
 }
 
 static void item_arb(results *R, int reps)
