@@ -10,11 +10,11 @@
  * that ulps bound, and theta at step 0 agreeing as one rounding of the
  * common master allows.
  *
- * Cost (measured on the 2-core development machine, 2026-12-07): 20000 GD
- * steps at the full defaults (n = 500, h = 100) took 5.7 s in double, 311 s
- * in mpfr:53, 1161 s in mpfr:113 (before the exact product's 12 guard bits;
- * ~0.6x that after) and 853 s in mpfr:256.  The modes run side by side on
- * IBC_THREADS threads (src/ladder/ladder.c).  The default claim runs a reduced instance that
+ * Cost (measured on the 2-core development machine, 2026-12-07 18:56 UTC,
+ * the four modes side by side on IBC_THREADS=2 threads, src/ladder/ladder.c):
+ * 20000 GD steps at the full defaults (n = 500, h = 100) took 6 s in double,
+ * 242 s in mpfr:53, 364 s in mpfr:113 and 623 s in mpfr:256 (10 min 23 s
+ * wall; data/long/).  The default claim runs a reduced instance that
  * still escapes the saddle and aligns: n = 100, h = 20, eta = 1, 1000 steps
  * (loss 7e-3 at step 400 and 1.1e-3 at the end, eps = 1e-6, p = 3; ~12 s).
  * `precision-ladder-long` runs the full defaults.
