@@ -22,6 +22,7 @@
  *
  * Usage: bench_grad [--reps N | N] [--big-reps N] [--scale-reps N] [--items LIST] [--no-ratios]
  * (label `bench`, not in the default ctest).  bench/run.sh runs it with the peers. */
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -834,6 +835,13 @@ int main(int argc, char **argv)
         }
         t += len + (t[len] == ',');
     }
+    /* Large blocks from the heap, kept after free: glibc's default (mmap
+     * above a threshold that adapts to what was freed before) made the old
+     * product's time depend on which items ran first (75 or 110-150 ms for
+     * the same build), through its MPFR-to-Arb conversions' allocations.
+     * Fixed thresholds give every item the allocator's best case. */
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
     ibc_prec_blas_setup();
     machine(argc, argv);
     results R;
