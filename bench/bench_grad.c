@@ -642,6 +642,7 @@ static void item_profile(int reps)
     prof_gemm_cur = prof_dgemm_cur = 0;
     prof_gemm_min = prof_dgemm_min = INFINITY;
     prof_gemm_calls = 0;
+    ibc_prec_gemm_exact_time_dgemm(1);
     pair_timing P = bench_pair(kernel_call, &k, grad_call, &c, reps);
     result("kernel_arb_approx_mul256", P.a, "the two products by arb_mat_approx_mul (the product before issue 17)");
     result("prof_mpfr256_grad", P.b, "mpfr:256 gradient, the same template with its products timed");
@@ -666,6 +667,7 @@ static void item_profile(int reps)
     prof_gemm_min = prof_dgemm_min = INFINITY;
     prof_gemm_calls = 0;
     timing T = bench_median(grad_call, &c, reps);
+    ibc_prec_gemm_exact_time_dgemm(0);
     grad_clear(&c);
     result("prof_mpfr128_grad", T, "mpfr:128 gradient, the same template with its products timed");
     printf("profile of the mpfr:128 gradient (least CPU): whole %.3f ms, 2 products %.3f ms, of which dgemm %.3f ms, "

@@ -53,11 +53,13 @@ int ibc_prec_gemm_exact_route(long K, long pmax);
 /* Counters since the process started (all threads): products, entries, and
  * how each entry was settled: exact fixed point, fixed point within its
  * error bound, or the exact-sum fallback; fmpz_calls: products by fmpz;
- * dgemm_ns: CPU time (of the calling threads) in the slice routes' dgemm. */
+ * dgemm_ns: CPU time (of the calling threads) in the slice routes' dgemm,
+ * counted only while ibc_prec_gemm_exact_time_dgemm(1) is in force. */
 typedef struct {
     long calls, entries, exact, bound, fallback, fmpz_calls, dgemm_ns;
 } ibc_gemm_stats;
 void ibc_prec_gemm_exact_stats(ibc_gemm_stats *st);
+void ibc_prec_gemm_exact_time_dgemm(int on);
 /* Ball version: each output ball contains every product of points of the
  * input balls (mid-rad from 192 bits, else arb_mat_mul; see gemm.c).  A and B are arb_srcptr (void so
  * that this header needs no Arb include); their entries are moved into the

@@ -83,8 +83,18 @@ void ibc_prec_gemm_exact_stats(ibc_gemm_stats *st)
     st->dgemm_ns = __atomic_load_n(&stat_dgemm_ns, __ATOMIC_RELAXED);
 }
 
-/* CPU time of the calling thread, in ns: the dgemm share of the product
- * (bench_grad's profile: how far the product is above its dgemm floor). */
+/* Whether the slice routes time their dgemm calls (bench_grad's profile:
+ * how far the product is above its dgemm floor).  Off by default: the
+ * thread CPU clock is a system call, two per dgemm, and made a claim that
+ * evaluates a tiny network many times 4x slower. */
+static int time_dgemm;
+
+void ibc_prec_gemm_exact_time_dgemm(int on)
+{
+    __atomic_store_n(&time_dgemm, on != 0, __ATOMIC_RELAXED);
+}
+
+/* CPU time of the calling thread, in ns. */
 static long thread_ns(void)
 {
     struct timespec t;
@@ -457,6 +467,7 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
                           : ws_get(WS_DIAG, sizeof(double) * (size_t)(MN * nsl));
     int64_t *dgi = per_pair ? ws_get(WS_DIAG, sizeof(int64_t) * (size_t)(MN * nsl)) : NULL;
     long dgemm_ns = 0;
+    const int timed = __atomic_load_n(&time_dgemm, __ATOMIC_RELAXED);
     for (long t = 0; t <= L; t++) {
         long plo = t - nB + 1 > 0 ? t - nB + 1 : 0, phi = t < nA - 1 ? t : nA - 1;
         if (plo > phi) {
@@ -466,12 +477,12 @@ static void gemm_slices(int ta, int tb, long M, long N, long K, mpfr_srcptr A, m
         }
         for (long p = plo; p <= (per_pair ? phi : plo); p++) {
             long len = per_pair ? 1 : phi - plo + 1, r = L - t + p;   /* B^(t-p) is block r from the top */
-            long t0 = thread_ns();
+            long t0 = timed ? thread_ns() : 0;
             cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, (int)M,
                         (int)N, (int)(K * len), 1.0, ta ? as + p * K * M : as + p * K, ta ? (int)M : (int)KS,
                         tb ? bs + r * K : bs + r * K * N, tb ? (int)KS : (int)N, 0.0, per_pair ? dg : dg + t * MN,
                         (int)N);
-            dgemm_ns += thread_ns() - t0;
+            if (timed) dgemm_ns += thread_ns() - t0;
             if (!per_pair) continue;
             int64_t *o = dgi + t * MN;
             if (p == plo)
