@@ -80,6 +80,13 @@ static void naive_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr 
 static double prof_gemm_cur, prof_gemm_min = INFINITY, prof_dgemm_cur, prof_dgemm_min = INFINITY;
 static long prof_gemm_calls;
 
+static void prof_reset(void)
+{
+    prof_gemm_cur = prof_dgemm_cur = 0;
+    prof_gemm_min = prof_dgemm_min = INFINITY;
+    prof_gemm_calls = 0;
+}
+
 static void prof_gemm_mpfr(int ta, int tb, long M, long N, long K, mpfr_srcptr A, mpfr_srcptr B,
                            mpfr_ptr C, long bits)
 {
@@ -639,9 +646,7 @@ static void item_profile(int reps)
     kernel_setup(&k, &c);
     k.approx = 1;
     c.eval = ibc_net_eval_prof;
-    prof_gemm_cur = prof_dgemm_cur = 0;
-    prof_gemm_min = prof_dgemm_min = INFINITY;
-    prof_gemm_calls = 0;
+    prof_reset();
     ibc_prec_gemm_exact_time_dgemm(1);
     pair_timing P = bench_pair(kernel_call, &k, grad_call, &c, reps);
     result("kernel_arb_approx_mul256", P.a, "the two products by arb_mat_approx_mul (the product before issue 17)");
@@ -663,9 +668,7 @@ static void item_profile(int reps)
     grad_setup(&c, DEFAULTS, ibc_prec_mpfr(128));
     c.eval = ibc_net_eval_prof;
     grad_call(&c);
-    prof_gemm_cur = prof_dgemm_cur = 0;
-    prof_gemm_min = prof_dgemm_min = INFINITY;
-    prof_gemm_calls = 0;
+    prof_reset();
     timing T = bench_median(grad_call, &c, reps);
     ibc_prec_gemm_exact_time_dgemm(0);
     grad_clear(&c);

@@ -266,7 +266,7 @@ int main(void)
         one_case(g, 8192, (shape){4, 3, 5}, -1, 0, 0);
         checks += 3;
     }
-    report("automatic route at 8192 bits, K = 5", ibc_prec_gemm_exact_route(5, 8192) == 1, "fmpz (over 256 slices)");
+    report("automatic route at 8192 bits, K = 5", ibc_prec_gemm_exact_route(5, 8192) == IBC_GEMM_FMPZ, "fmpz (over 256 slices)");
     report("automatic route at 256 bits, K = 500", ibc_prec_gemm_exact_route(500, 256) == IBC_GEMM_PAIRS,
            "dgemm slices, one dgemm per pair");
     report("automatic route at 256 bits, K = 30", ibc_prec_gemm_exact_route(30, 256) == IBC_GEMM_DIAGONALS,

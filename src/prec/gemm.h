@@ -59,6 +59,8 @@ typedef struct {
     long calls, entries, exact, bound, fallback, fmpz_calls, dgemm_ns;
 } ibc_gemm_stats;
 void ibc_prec_gemm_exact_stats(ibc_gemm_stats *st);
+/* on = 1: the slice routes time their dgemm calls into dgemm_ns (a system
+ * call per call, so off unless a profile asks); on = 0: they stop. */
 void ibc_prec_gemm_exact_time_dgemm(int on);
 /* Ball version: each output ball contains every product of points of the
  * input balls (mid-rad from 192 bits, else arb_mat_mul; see gemm.c).  A and B are arb_srcptr (void so
